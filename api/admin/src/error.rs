@@ -1,0 +1,54 @@
+//! Core errors as admin API answers.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use snapkeep_core::CoreError;
+
+#[derive(Debug)]
+pub struct AdminError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl AdminError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid admin bearer token is required")
+    }
+
+    pub fn bad_body(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_body", message)
+    }
+}
+
+impl From<CoreError> for AdminError {
+    fn from(e: CoreError) -> Self {
+        use StatusCode as S;
+        let message = e.to_string();
+        match e {
+            CoreError::Invalid { .. } | CoreError::EmptyRequest => Self::new(S::BAD_REQUEST, "invalid_argument", message),
+            CoreError::NotFound(_) => Self::new(S::NOT_FOUND, "not_found", message),
+            CoreError::ProjectNameTaken(_) | CoreError::ClusterIdTaken(_) | CoreError::SnapshotNameTaken(_) => {
+                Self::new(S::CONFLICT, "already_exists", message)
+            }
+            CoreError::ProjectNotEmpty(_) | CoreError::ClusterBusy(_) => Self::new(S::CONFLICT, "in_use", message),
+            CoreError::ClusterUnusable(_) => Self::new(S::UNPROCESSABLE_ENTITY, "cluster_unusable", message),
+            CoreError::Store(_) | CoreError::Secret(_) => {
+                tracing::error!(error = %message, "internal error in an admin call");
+                Self::new(S::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")
+            }
+            _ => Self::new(S::CONFLICT, "failed_precondition", message),
+        }
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response()
+    }
+}

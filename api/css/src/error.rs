@@ -1,0 +1,65 @@
+//! Core errors as CSS answers: `{"errCode","externalMessage"}` as CSS sends them, plus the
+//! `error_code`/`error_msg` pair the official SDKs read. The request id travels in `X-Request-Id`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use snapkeep_core::{CoreError, NotFound};
+
+/// A CSS error answer.
+#[derive(Debug)]
+pub struct CssError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+}
+
+impl CssError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+
+    pub fn incorrect(detail: impl std::fmt::Display) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "CSS.0001", format!("Incorrect parameters. ({detail})"))
+    }
+}
+
+impl From<CoreError> for CssError {
+    fn from(e: CoreError) -> Self {
+        use StatusCode as S;
+        match e {
+            CoreError::Invalid { field, message } => Self::incorrect(format!("{field} {message}")),
+            CoreError::EmptyRequest => Self::new(S::BAD_REQUEST, "CSS.0006", "The request body is empty."),
+            CoreError::NotFound(NotFound::Snapshot) => Self::new(S::BAD_REQUEST, "CSS.5111", "The snapshot does not exist."),
+            CoreError::NotFound(NotFound::TargetCluster) => Self::new(S::NOT_FOUND, "CSS.3027", "The target cluster does not exist."),
+            CoreError::NotFound(_) => Self::new(S::NOT_FOUND, "CSS.3027", "The cluster does not exist."),
+            CoreError::SnapshotNameTaken(name) => Self::new(S::CONFLICT, "CSS.0043", format!("A snapshot named {name} already exists.")),
+            CoreError::SnapshotBeingDeleted => Self::new(S::BAD_REQUEST, "CSS.3016", "The snapshot is being deleted."),
+            CoreError::RestoreInProgress(cluster) => Self::new(S::CONFLICT, "CSS.3004", format!("A restore is in progress on cluster {cluster}.")),
+            e @ (CoreError::SnapshotNotReady | CoreError::SnapshotUnusable(_) | CoreError::RestoreRefused(_)) => {
+                Self::new(S::BAD_REQUEST, "CSS.6003", format!("Restore failed: {e}."))
+            }
+            CoreError::Engine(e) => {
+                tracing::warn!(error = %e, "engine error answered to a CSS call");
+                Self::new(S::INTERNAL_SERVER_ERROR, "CSS.0005", format!("The cluster could not be reached or refused the request: {e}"))
+            }
+            e @ (CoreError::Store(_) | CoreError::Secret(_)) => {
+                tracing::error!(error = %e, "internal error in a CSS call");
+                Self::new(S::INTERNAL_SERVER_ERROR, "CSS.9999", "Internal server error.")
+            }
+            other => Self::incorrect(other),
+        }
+    }
+}
+
+impl IntoResponse for CssError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "errCode": self.code,
+            "externalMessage": format!("{} : {}", self.code, self.message),
+            "error_code": self.code,
+            "error_msg": self.message,
+        });
+        (self.status, axum::Json(body)).into_response()
+    }
+}

@@ -1,0 +1,9 @@
+//! The Huawei Cloud CSS snapshot dialect: `/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot…`.
+//! Handlers parse, call one core operation, and render; CSS error codes are decided in `error`.
+
+mod body;
+mod error;
+mod routes;
+mod view;
+
+pub use routes::router;

@@ -1,0 +1,334 @@
+//! The boundary to a search cluster's `_snapshot` API: what snapkeep asks of an engine, the
+//! answers it gets, and what each engine version can do.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::repository::RepositorySpec;
+
+/// Elasticsearch or OpenSearch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineFlavor {
+    Elasticsearch,
+    Opensearch,
+}
+
+impl EngineFlavor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Elasticsearch => "elasticsearch",
+            Self::Opensearch => "opensearch",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "elasticsearch" => Some(Self::Elasticsearch),
+            "opensearch" => Some(Self::Opensearch),
+            _ => None,
+        }
+    }
+}
+
+/// A `major.minor.patch` engine version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EngineVersion {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl EngineVersion {
+    pub const fn new(major: u32, minor: u32, patch: u32) -> Self {
+        Self { major, minor, patch }
+    }
+
+    /// Parses `8.11.1`, `7.10`, `6.8.23-SNAPSHOT`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let core = s.split(['-', '+']).next()?;
+        let mut parts = core.split('.').map(str::parse::<u32>);
+        let major = parts.next()?.ok()?;
+        let minor = parts.next().unwrap_or(Ok(0)).ok()?;
+        let patch = parts.next().unwrap_or(Ok(0)).ok()?;
+        Some(Self { major, minor, patch })
+    }
+}
+
+impl fmt::Display for EngineVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
+}
+
+/// What `GET /` tells about a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EngineInfo {
+    pub flavor: EngineFlavor,
+    pub version: EngineVersion,
+    pub cluster_name: String,
+}
+
+/// What an engine version supports, decided once from flavor and version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// `DELETE _snapshot/repo/a,b` deletes several snapshots in one request.
+    pub multi_delete: bool,
+    /// Create-snapshot takes a `metadata` object (ES 7.3+).
+    pub snapshot_metadata: bool,
+}
+
+impl Capabilities {
+    pub fn of(flavor: EngineFlavor, version: EngineVersion) -> Self {
+        let v = |major, minor| EngineVersion::new(major, minor, 0);
+        match flavor {
+            EngineFlavor::Elasticsearch => Self {
+                multi_delete: version >= v(7, 8),
+                snapshot_metadata: version >= v(7, 3),
+            },
+            EngineFlavor::Opensearch => Self {
+                multi_delete: true,
+                snapshot_metadata: true,
+            },
+        }
+    }
+}
+
+/// Where and how to reach a cluster.
+#[derive(Clone)]
+pub struct EngineEndpoint {
+    /// Base URL, possibly with a path prefix (`http://host:9200/es`).
+    pub url: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl fmt::Debug for EngineEndpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EngineEndpoint")
+            .field("url", &self.url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// `state` of a SnapshotInfo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotState {
+    InProgress,
+    Success,
+    Failed,
+    Partial,
+    Incompatible,
+}
+
+impl SnapshotState {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "IN_PROGRESS" | "STARTED" | "INIT" => Self::InProgress,
+            "SUCCESS" => Self::Success,
+            "FAILED" | "ABORTED" => Self::Failed,
+            "PARTIAL" => Self::Partial,
+            "INCOMPATIBLE" => Self::Incompatible,
+            _ => return None,
+        })
+    }
+}
+
+/// The parts of an engine's SnapshotInfo snapkeep uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotInfo {
+    pub name: String,
+    pub uuid: Option<String>,
+    pub version: Option<String>,
+    pub state: SnapshotState,
+    pub indices: Vec<String>,
+    pub total_shards: u32,
+    pub failed_shards: u32,
+    pub start_time_ms: Option<i64>,
+    pub end_time_ms: Option<i64>,
+    pub reason: Option<String>,
+}
+
+/// Body of a create-snapshot request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SnapshotRequest {
+    /// Index names or patterns; empty means all.
+    pub indices: Vec<String>,
+    /// A short tag stored with the snapshot (`metadata`).
+    pub taken_by: String,
+}
+
+/// Body of a restore request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RestoreRequest {
+    pub indices: Vec<String>,
+    pub rename_pattern: Option<String>,
+    pub rename_replacement: Option<String>,
+}
+
+/// An index and whether it is open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexState {
+    pub name: String,
+    pub open: bool,
+}
+
+/// Stage of one shard's recovery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecoveryStage {
+    Running,
+    Done,
+}
+
+/// One shard's recovery, as `GET {index}/_recovery` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardRecovery {
+    pub index: String,
+    pub shard: u32,
+    /// Set when the shard is recovering from a snapshot: (repository, snapshot).
+    pub snapshot_source: Option<(String, String)>,
+    pub stage: RecoveryStage,
+    /// Bytes recovered so far, for progress.
+    pub recovered_bytes: u64,
+    /// When this recovery started, in the cluster's clock (epoch ms).
+    pub started_ms: i64,
+}
+
+/// The engine's own error type names snapkeep acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineErrorKind {
+    SnapshotMissing,
+    RepositoryMissing,
+    IndexNotFound,
+    InvalidSnapshotName,
+    SnapshotNameInUse,
+    ConcurrentSnapshotExecution,
+    SnapshotRestore,
+    RepositoryVerification,
+    RepositoryReadonly,
+    Security,
+    Other(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("cluster unreachable: {0}")]
+    Unreachable(String),
+    #[error("cluster did not answer in time")]
+    Timeout,
+    #[error("cluster answered {status} {kind:?}: {reason}")]
+    Api { status: u16, kind: EngineErrorKind, reason: String },
+    #[error("cluster answered something unexpected: {0}")]
+    Protocol(String),
+}
+
+impl EngineError {
+    /// Whether trying the same request again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable(_) | Self::Timeout => true,
+            Self::Protocol(_) => false,
+            Self::Api { status, kind, .. } => match kind {
+                EngineErrorKind::ConcurrentSnapshotExecution => true,
+                EngineErrorKind::Other(_) => *status >= 500 || *status == 429,
+                _ => false,
+            },
+        }
+    }
+
+    pub fn kind(&self) -> Option<&EngineErrorKind> {
+        match self {
+            Self::Api { kind, .. } => Some(kind),
+            _ => None,
+        }
+    }
+}
+
+/// The `_snapshot` surface of one cluster.
+#[async_trait]
+pub trait SearchEngine: Send + Sync {
+    async fn info(&self) -> Result<EngineInfo, EngineError>;
+    /// Registers (or re-registers with the same settings) a repository and verifies it.
+    async fn put_repository(&self, repository: &RepositorySpec) -> Result<(), EngineError>;
+    /// Starts a snapshot without waiting for it.
+    async fn create_snapshot(
+        &self,
+        repository: &str,
+        name: &str,
+        request: &SnapshotRequest,
+    ) -> Result<(), EngineError>;
+    /// Reads one snapshot; `None` when the engine does not have it.
+    async fn get_snapshot(
+        &self,
+        repository: &str,
+        name: &str,
+    ) -> Result<Option<SnapshotInfo>, EngineError>;
+    /// Bytes a running snapshot has processed so far (`_status`); `None` when it is not running.
+    async fn snapshot_progress(&self, repository: &str, name: &str) -> Result<Option<u64>, EngineError>;
+    /// Deletes snapshots (aborting running ones), in as few requests as the version allows.
+    /// Snapshots already gone are not an error.
+    async fn delete_snapshots(&self, repository: &str, names: &[String]) -> Result<(), EngineError>;
+    /// Starts a restore without waiting for it.
+    async fn restore_snapshot(
+        &self,
+        repository: &str,
+        name: &str,
+        request: &RestoreRequest,
+    ) -> Result<(), EngineError>;
+    /// Open/closed state of the named indices that exist.
+    async fn index_states(&self, names: &[String]) -> Result<Vec<IndexState>, EngineError>;
+    async fn close_indices(&self, names: &[String]) -> Result<(), EngineError>;
+    /// Recovery of the named indices that exist.
+    async fn recovery(&self, names: &[String]) -> Result<Vec<ShardRecovery>, EngineError>;
+}
+
+/// Makes engine clients for endpoints.
+#[async_trait]
+pub trait EngineConnector: Send + Sync {
+    /// Contacts the endpoint and tells what engine answers there.
+    async fn probe(&self, endpoint: &EngineEndpoint) -> Result<EngineInfo, EngineError>;
+    /// A client for a cluster whose engine is already known.
+    fn connect(&self, endpoint: EngineEndpoint, info: &EngineInfo) -> Arc<dyn SearchEngine>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_parse_with_suffixes_and_missing_parts() {
+        assert_eq!(EngineVersion::parse("6.8.23"), Some(EngineVersion::new(6, 8, 23)));
+        assert_eq!(EngineVersion::parse("7.10"), Some(EngineVersion::new(7, 10, 0)));
+        assert_eq!(EngineVersion::parse("8.0.0-SNAPSHOT"), Some(EngineVersion::new(8, 0, 0)));
+        assert_eq!(EngineVersion::parse("x.1"), None);
+        assert!(EngineVersion::new(7, 10, 2) < EngineVersion::new(7, 17, 0));
+    }
+
+    #[test]
+    fn capabilities_follow_the_version_boundaries() {
+        let es = |s| Capabilities::of(EngineFlavor::Elasticsearch, EngineVersion::parse(s).unwrap());
+        assert!(!es("6.8.23").multi_delete);
+        assert!(!es("7.7.1").multi_delete);
+        assert!(es("7.8.0").multi_delete);
+        assert!(!es("6.8.23").snapshot_metadata && es("7.3.0").snapshot_metadata);
+        let os = |s| Capabilities::of(EngineFlavor::Opensearch, EngineVersion::parse(s).unwrap());
+        assert!(os("1.3.0").multi_delete && os("1.3.0").snapshot_metadata);
+    }
+
+    #[test]
+    fn only_server_side_and_busy_errors_are_transient() {
+        let api = |status, kind| EngineError::Api { status, kind, reason: String::new() };
+        assert!(EngineError::Timeout.is_transient());
+        assert!(EngineError::Unreachable("x".into()).is_transient());
+        assert!(api(503, EngineErrorKind::ConcurrentSnapshotExecution).is_transient());
+        assert!(api(500, EngineErrorKind::Other("x".into())).is_transient());
+        assert!(!api(500, EngineErrorKind::SnapshotRestore).is_transient());
+        assert!(!api(400, EngineErrorKind::InvalidSnapshotName).is_transient());
+        assert!(!api(404, EngineErrorKind::Other("x".into())).is_transient());
+    }
+}

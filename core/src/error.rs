@@ -1,0 +1,62 @@
+//! Errors of the core operations.
+//!
+//! Rules: each variant names what went wrong in domain terms, never an HTTP status; each dialect
+//! maps these to its own codes in exactly one place. Lower-layer errors (store, engine) are carried
+//! whole so the dialect can tell a client fault from a server fault.
+
+use crate::engine::EngineError;
+use crate::store::StoreError;
+
+/// Which kind of resource was not found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotFound {
+    Project,
+    Cluster,
+    TargetCluster,
+    Snapshot,
+    AccessKey,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("invalid {field}: {message}")]
+    Invalid { field: &'static str, message: String },
+    #[error("the request body is empty")]
+    EmptyRequest,
+    #[error("{0:?} not found")]
+    NotFound(NotFound),
+    #[error("a snapshot named {0} already exists in this cluster")]
+    SnapshotNameTaken(String),
+    #[error("a project named {0} already exists")]
+    ProjectNameTaken(String),
+    #[error("a cluster with id {0} already exists")]
+    ClusterIdTaken(String),
+    #[error("the snapshot is being deleted")]
+    SnapshotBeingDeleted,
+    #[error("the snapshot is still being created")]
+    SnapshotNotReady,
+    #[error("the snapshot ended {0} and cannot be restored")]
+    SnapshotUnusable(String),
+    #[error("a restore is already running on cluster {0}")]
+    RestoreInProgress(String),
+    #[error("restore refused: {0}")]
+    RestoreRefused(String),
+    #[error("{0} still has clusters; delete them first")]
+    ProjectNotEmpty(String),
+    #[error("cluster {0} still has snapshots being created, deleted or restored")]
+    ClusterBusy(String),
+    #[error("cannot register the cluster: {0}")]
+    ClusterUnusable(String),
+    #[error("engine: {0}")]
+    Engine(#[from] EngineError),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("secret handling: {0}")]
+    Secret(#[from] crate::secrets::SecretError),
+}
+
+impl CoreError {
+    pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid { field, message: message.into() }
+    }
+}

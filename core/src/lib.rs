@@ -1,0 +1,33 @@
+//! snapkeep's domain: the types every dialect shares, the validation rules of the snapshot APIs,
+//! the operation state machine that drives a snapshot job to its end, and the traits behind which
+//! the store, the engines and the storage live. Nothing here knows about HTTP or SQL.
+
+mod clock;
+mod engine;
+mod error;
+mod model;
+mod operations;
+mod repository;
+mod restore_plan;
+mod secrets;
+mod service;
+mod store;
+pub mod validate;
+
+pub use clock::{Clock, SystemClock};
+pub use engine::{
+    Capabilities, EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineFlavor,
+    EngineInfo, EngineVersion, IndexState, RecoveryStage, RestoreRequest, SearchEngine,
+    ShardRecovery, SnapshotInfo, SnapshotRequest, SnapshotState,
+};
+pub use error::{CoreError, NotFound};
+pub use model::{
+    AccessKey, Cluster, NewCluster, Operation, OperationKind, OperationPhase, Project,
+    RestoreParams, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
+};
+pub use operations::{OperationTimeouts, Reconciler, RetryPolicy};
+pub use repository::{RepositoryLocator, RepositorySpec};
+pub use restore_plan::{RestorePlan, can_restore_into};
+pub use secrets::{Cipher, SecretError};
+pub use service::{CreateSnapshotInput, RestoreInput, Snapkeep};
+pub use store::{SnapshotChange, Store, StoreError};

@@ -1,0 +1,269 @@
+//! The records snapkeep keeps: projects (tenants), their access keys, registered clusters,
+//! snapshots, and the durable operations that create, delete and restore them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::engine::{EngineFlavor, EngineVersion};
+
+/// A tenant. Every cluster, key and snapshot belongs to exactly one project.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An AK/SK pair. The secret is held only encrypted.
+#[derive(Debug, Clone)]
+pub struct AccessKey {
+    pub access_key: String,
+    pub project_id: String,
+    pub secret_encrypted: Vec<u8>,
+    pub enabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A registered search cluster.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub endpoint: String,
+    pub username: Option<String>,
+    /// Basic-auth password, encrypted with the master key.
+    pub password_encrypted: Option<Vec<u8>>,
+    pub region: String,
+    pub flavor: EngineFlavor,
+    pub version: EngineVersion,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What a caller gives to register a cluster.
+#[derive(Debug, Clone, Default)]
+pub struct NewCluster {
+    pub project_id: String,
+    pub id: Option<String>,
+    pub name: String,
+    pub endpoint: String,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub region: Option<String>,
+}
+
+/// Status of a snapshot as the CSS API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotStatus {
+    Building,
+    Completed,
+    Failed,
+    PartFailed,
+}
+
+impl SnapshotStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Building => "BUILDING",
+            Self::Completed => "COMPLETED",
+            Self::Failed => "FAILED",
+            Self::PartFailed => "PART_FAILED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "BUILDING" => Self::Building,
+            "COMPLETED" => Self::Completed,
+            "FAILED" => Self::Failed,
+            "PART_FAILED" => Self::PartFailed,
+            _ => return None,
+        })
+    }
+
+    /// Whether the snapshot holds data that can be restored.
+    pub fn is_restorable(self) -> bool {
+        matches!(self, Self::Completed | Self::PartFailed)
+    }
+}
+
+/// Where the last restore of a snapshot stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RestoreStatus {
+    None,
+    Restoring,
+    Success,
+    Failed,
+}
+
+impl RestoreStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Restoring => "restoring",
+            Self::Success => "success",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "none" => Self::None,
+            "restoring" => Self::Restoring,
+            "success" => Self::Success,
+            "failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// Who asked for a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SnapshotKind {
+    Manual,
+    Automatic,
+}
+
+impl SnapshotKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::Automatic => "auto",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "manual" => Some(Self::Manual),
+            "auto" => Some(Self::Automatic),
+            _ => None,
+        }
+    }
+}
+
+/// A snapshot of one cluster, as snapkeep's catalog knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    pub id: String,
+    pub project_id: String,
+    pub cluster_id: String,
+    /// The name in the dialect and on the engine.
+    pub name: String,
+    pub description: String,
+    /// What the caller asked for (comma list, wildcards); empty means all.
+    pub requested_indices: String,
+    /// The indices the engine put in the snapshot, once it knows.
+    pub indices: Vec<String>,
+    pub kind: SnapshotKind,
+    pub status: SnapshotStatus,
+    /// The repository on the cluster that holds it.
+    pub repository: String,
+    pub engine_version: Option<String>,
+    pub total_shards: Option<u32>,
+    pub failed_shards: Option<u32>,
+    pub start_time_ms: Option<i64>,
+    pub end_time_ms: Option<i64>,
+    pub failure_reason: Option<String>,
+    pub deleting: bool,
+    pub restore_status: RestoreStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a durable operation does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationKind {
+    CreateSnapshot,
+    DeleteSnapshot,
+    RestoreSnapshot,
+}
+
+impl OperationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreateSnapshot => "create_snapshot",
+            Self::DeleteSnapshot => "delete_snapshot",
+            Self::RestoreSnapshot => "restore_snapshot",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "create_snapshot" => Self::CreateSnapshot,
+            "delete_snapshot" => Self::DeleteSnapshot,
+            "restore_snapshot" => Self::RestoreSnapshot,
+            _ => return None,
+        })
+    }
+}
+
+/// Where an operation stands. `Pending` has not been sent to the engine (or it is not known to
+/// have been); `Submitted` has; the last two are terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperationPhase {
+    Pending,
+    Submitted,
+    Succeeded,
+    Failed,
+}
+
+impl OperationPhase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Submitted => "submitted",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "submitted" => Self::Submitted,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed)
+    }
+}
+
+/// How a restore was asked for; stored with the operation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RestoreParams {
+    pub source_cluster_id: String,
+    pub indices: Vec<String>,
+    pub rename_pattern: Option<String>,
+    pub rename_replacement: Option<String>,
+    pub replace_existing: bool,
+    /// Target index names the restore will produce (computed when it was accepted).
+    pub target_indices: Vec<String>,
+    /// Repository name the snapshot is read from on the target cluster.
+    pub repository: String,
+}
+
+/// A durable unit of work: written before anything is done, advanced by the reconciler until it
+/// reaches a terminal phase.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Operation {
+    pub id: String,
+    pub kind: OperationKind,
+    pub snapshot_id: String,
+    /// The cluster the work runs on (for a restore: the target).
+    pub cluster_id: String,
+    pub phase: OperationPhase,
+    pub restore: Option<RestoreParams>,
+    pub attempts: u32,
+    pub next_run_at: DateTime<Utc>,
+    pub deadline: DateTime<Utc>,
+    /// The last progress seen (an opaque marker) and when it last changed.
+    pub progress_marker: Option<String>,
+    pub progress_at: DateTime<Utc>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}

@@ -1,0 +1,508 @@
+//! The state machine of durable operations. Each step observes the engine first and then acts,
+//! so a step repeated after a crash converges instead of doing the work twice:
+//!
+//! - create: the snapshot's name is its identity on the engine; a snapshot already there is
+//!   adopted, never created again.
+//! - delete: deleting what is gone is success.
+//! - restore: before sending, the step records a fingerprint of the targets' recoveries; after a
+//!   crash, a newer recovery from this snapshot shows the restore was sent.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+
+use crate::engine::{
+    EngineError, EngineErrorKind, RecoveryStage, RestoreRequest, SearchEngine, ShardRecovery,
+    SnapshotInfo, SnapshotRequest, SnapshotState,
+};
+use crate::error::CoreError;
+use crate::model::{
+    Cluster, Operation, OperationKind, OperationPhase, RestoreParams, RestoreStatus, Snapshot,
+    SnapshotStatus,
+};
+use crate::service::Snapkeep;
+use crate::store::SnapshotChange;
+
+/// How long each kind of operation may take, and how long without progress counts as stuck.
+#[derive(Debug, Clone, Copy)]
+pub struct OperationTimeouts {
+    pub create: Duration,
+    pub delete: Duration,
+    pub restore: Duration,
+    pub stuck_after: Duration,
+    /// How often a submitted operation is looked at again.
+    pub poll_every: Duration,
+}
+
+impl Default for OperationTimeouts {
+    fn default() -> Self {
+        Self {
+            create: Duration::from_secs(24 * 3600),
+            delete: Duration::from_secs(3600),
+            restore: Duration::from_secs(24 * 3600),
+            stuck_after: Duration::from_secs(3600),
+            poll_every: Duration::from_secs(2),
+        }
+    }
+}
+
+impl OperationTimeouts {
+    pub fn limit_for(&self, kind: OperationKind) -> chrono::Duration {
+        let limit = match kind {
+            OperationKind::CreateSnapshot => self.create,
+            OperationKind::DeleteSnapshot => self.delete,
+            OperationKind::RestoreSnapshot => self.restore,
+        };
+        chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX)
+    }
+}
+
+/// Backoff between attempts after a transient engine error.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self { base: Duration::from_millis(500), max: Duration::from_secs(60) }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential in the attempt number, capped, with ±20% jitter.
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exp = self.base.saturating_mul(1u32 << attempt.min(16)).min(self.max);
+        let jitter = rand::thread_rng().gen_range(0.8..1.2);
+        exp.mul_f64(jitter)
+    }
+}
+
+/// What one step decided.
+enum Step {
+    /// Look again after the poll interval; the snapshot may have changed.
+    Wait(SnapshotChange),
+    /// The operation ended.
+    Finish { succeeded: bool, error: Option<String>, change: SnapshotChange },
+}
+
+/// Advances durable operations. Cheap to clone.
+#[derive(Clone)]
+pub struct Reconciler {
+    core: Snapkeep,
+    retry: RetryPolicy,
+    owner: String,
+    lease: Duration,
+}
+
+impl Reconciler {
+    pub fn new(core: Snapkeep, retry: RetryPolicy, owner: String, lease: Duration) -> Self {
+        Self { core, retry, owner, lease }
+    }
+
+    /// Leases the operations that are due.
+    pub async fn claim(&self, limit: u32) -> Result<Vec<Operation>, CoreError> {
+        let now = self.core.clock.now();
+        let until = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX);
+        Ok(self.core.store.claim_due_operations(now, &self.owner, until, limit).await?)
+    }
+
+    /// Runs one step of a leased operation and records what it decided.
+    pub async fn advance(&self, mut op: Operation) -> Result<Operation, CoreError> {
+        let now = self.core.clock.now();
+        let outcome = self.step(&mut op, now).await;
+        let change = match outcome {
+            Ok(Step::Wait(change)) => {
+                op.next_run_at = now + to_chrono(self.core.timeouts.poll_every);
+                op.last_error = None;
+                change
+            }
+            Ok(Step::Finish { succeeded, error, change }) => {
+                op.phase = if succeeded { OperationPhase::Succeeded } else { OperationPhase::Failed };
+                op.last_error = error;
+                op.finished_at = Some(now);
+                change
+            }
+            Err(StepError::Engine(e)) if e.is_transient() && now < op.deadline => {
+                tracing::warn!(operation = %op.id, kind = op.kind.as_str(), attempt = op.attempts + 1, error = %e, "transient engine error; retrying");
+                op.attempts += 1;
+                op.next_run_at = now + to_chrono(self.retry.delay(op.attempts));
+                op.last_error = Some(e.to_string());
+                SnapshotChange::Keep
+            }
+            Err(e) => {
+                let message = e.to_string();
+                let change = self.failure_change(&op, &message, now).await?;
+                op.phase = OperationPhase::Failed;
+                op.last_error = Some(message);
+                op.finished_at = Some(now);
+                change
+            }
+        };
+        if op.phase.is_terminal() {
+            tracing::info!(operation = %op.id, kind = op.kind.as_str(), phase = op.phase.as_str(), error = op.last_error.as_deref().unwrap_or(""), "operation finished");
+        }
+        self.core.store.save_step(&op, &change).await?;
+        Ok(op)
+    }
+
+    async fn step(&self, op: &mut Operation, now: DateTime<Utc>) -> Result<Step, StepError> {
+        let Some(snapshot) = self.core.store.get_snapshot(&op.snapshot_id).await? else {
+            return Ok(Step::Finish {
+                succeeded: op.kind == OperationKind::DeleteSnapshot,
+                error: None,
+                change: SnapshotChange::Keep,
+            });
+        };
+        let cluster = self.core.cluster(&op.cluster_id).await?;
+        let engine = self.core.engine_for(&cluster)?;
+        if now >= op.deadline {
+            return self.time_out(op, snapshot, engine.as_ref(), now).await;
+        }
+        match op.kind {
+            OperationKind::CreateSnapshot => self.step_create(op, snapshot, &cluster, engine.as_ref(), now).await,
+            OperationKind::DeleteSnapshot => self.step_delete(op, snapshot, &cluster, engine.as_ref()).await,
+            OperationKind::RestoreSnapshot => self.step_restore(op, snapshot, &cluster, engine.as_ref(), now).await,
+        }
+    }
+
+    async fn step_create(
+        &self,
+        op: &mut Operation,
+        snapshot: Snapshot,
+        cluster: &Cluster,
+        engine: &dyn SearchEngine,
+        now: DateTime<Utc>,
+    ) -> Result<Step, StepError> {
+        let repository = self.core.repositories.own_repository(cluster);
+        let observed = match engine.get_snapshot(&repository.name, &snapshot.name).await {
+            Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => None,
+            other => other?,
+        };
+        match (op.phase, observed) {
+            (OperationPhase::Pending, None) => {
+                engine.put_repository(&repository).await?;
+                let request = SnapshotRequest {
+                    indices: crate::validate::split_indices(&snapshot.requested_indices),
+                    taken_by: format!("snapkeep {}", snapshot.id),
+                };
+                match engine.create_snapshot(&repository.name, &snapshot.name, &request).await {
+                    Err(e) if is_name_taken(&e) => {}
+                    other => other?,
+                }
+                op.phase = OperationPhase::Submitted;
+                op.progress_at = now;
+                Ok(Step::Wait(SnapshotChange::Keep))
+            }
+            (_, None) => Ok(Step::Finish {
+                succeeded: false,
+                error: Some("the snapshot disappeared from the cluster before it completed".into()),
+                change: SnapshotChange::Update(Snapshot {
+                    status: SnapshotStatus::Failed,
+                    failure_reason: Some("the snapshot disappeared from the cluster".into()),
+                    end_time_ms: Some(now.timestamp_millis()),
+                    updated_at: now,
+                    ..snapshot
+                }),
+            }),
+            (_, Some(info)) => {
+                op.phase = OperationPhase::Submitted;
+                if info.state == SnapshotState::InProgress {
+                    let progress = engine.snapshot_progress(&repository.name, &snapshot.name).await?;
+                    let marker = progress.map(|bytes| bytes.to_string());
+                    if self.is_stuck(op, marker, now) {
+                        engine.delete_snapshots(&repository.name, std::slice::from_ref(&snapshot.name)).await?;
+                        let reason = self.stuck_reason();
+                        return Ok(Step::Finish {
+                            succeeded: false,
+                            error: Some(reason.clone()),
+                            change: SnapshotChange::Update(failed(snapshot, &reason, now)),
+                        });
+                    }
+                    return Ok(Step::Wait(SnapshotChange::Keep));
+                }
+                let updated = apply_info(snapshot, &info, now);
+                Ok(Step::Finish {
+                    succeeded: updated.status != SnapshotStatus::Failed,
+                    error: updated.failure_reason.clone(),
+                    change: SnapshotChange::Update(updated),
+                })
+            }
+        }
+    }
+
+    async fn step_delete(
+        &self,
+        op: &mut Operation,
+        snapshot: Snapshot,
+        cluster: &Cluster,
+        engine: &dyn SearchEngine,
+    ) -> Result<Step, StepError> {
+        let repository = self.core.repositories.own_repository(cluster);
+        let observed = match engine.get_snapshot(&repository.name, &snapshot.name).await {
+            Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => {
+                engine.put_repository(&repository).await?;
+                return Ok(Step::Wait(SnapshotChange::Keep));
+            }
+            other => other?,
+        };
+        if observed.is_none() {
+            return Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::Remove });
+        }
+        engine.delete_snapshots(&repository.name, std::slice::from_ref(&snapshot.name)).await?;
+        op.phase = OperationPhase::Submitted;
+        Ok(Step::Wait(SnapshotChange::Keep))
+    }
+
+    async fn step_restore(
+        &self,
+        op: &mut Operation,
+        snapshot: Snapshot,
+        target: &Cluster,
+        engine: &dyn SearchEngine,
+        now: DateTime<Utc>,
+    ) -> Result<Step, StepError> {
+        let params = op.restore.clone().ok_or_else(|| {
+            StepError::Invalid("restore operation without its parameters".into())
+        })?;
+        let recoveries = engine.recovery(&params.target_indices).await?;
+        let newest = newest_restore_of(&recoveries, &params.repository, &snapshot.name);
+        if op.phase == OperationPhase::Pending {
+            let sent_before_crash = match (op.progress_marker.as_deref(), newest.as_deref()) {
+                (Some(fingerprint), Some(newest)) => fingerprint != newest,
+                _ => false,
+            };
+            if !sent_before_crash {
+                op.progress_marker = Some(newest.unwrap_or_default());
+                self.core.store.checkpoint_operation(op).await?;
+                self.send_restore(&params, &snapshot, target, engine).await?;
+            }
+            op.phase = OperationPhase::Submitted;
+            op.progress_marker = None;
+            op.progress_at = now;
+            return Ok(Step::Wait(SnapshotChange::Keep));
+        }
+        let ours: Vec<&ShardRecovery> = recoveries
+            .iter()
+            .filter(|r| r.snapshot_source.as_ref().is_some_and(|(repo, snap)| *repo == params.repository && *snap == snapshot.name))
+            .collect();
+        let all_targets_done = params.target_indices.iter().all(|index| {
+            let shards: Vec<_> = ours.iter().filter(|r| &r.index == index).collect();
+            !shards.is_empty() && shards.iter().all(|r| r.stage == RecoveryStage::Done)
+        });
+        if all_targets_done {
+            let updated = Snapshot { restore_status: RestoreStatus::Success, updated_at: now, ..snapshot };
+            return Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::Update(updated) });
+        }
+        let marker = Some(format!("{}:{}", ours.len(), ours.iter().map(|r| r.recovered_bytes).sum::<u64>()));
+        if self.is_stuck(op, marker, now) {
+            let reason = self.stuck_reason();
+            let updated = Snapshot { restore_status: RestoreStatus::Failed, updated_at: now, ..snapshot };
+            return Ok(Step::Finish { succeeded: false, error: Some(reason), change: SnapshotChange::Update(updated) });
+        }
+        Ok(Step::Wait(SnapshotChange::Keep))
+    }
+
+    async fn send_restore(
+        &self,
+        params: &RestoreParams,
+        snapshot: &Snapshot,
+        target: &Cluster,
+        engine: &dyn SearchEngine,
+    ) -> Result<(), StepError> {
+        let source = self.core.cluster(&params.source_cluster_id).await?;
+        let repository = if source.id == target.id {
+            self.core.repositories.own_repository(&source)
+        } else {
+            self.core.repositories.shared_repository(&source)
+        };
+        engine.put_repository(&repository).await?;
+        if params.replace_existing {
+            let open: Vec<String> = engine
+                .index_states(&params.target_indices)
+                .await?
+                .into_iter()
+                .filter(|s| s.open)
+                .map(|s| s.name)
+                .collect();
+            if !open.is_empty() {
+                engine.close_indices(&open).await?;
+            }
+        }
+        let request = RestoreRequest {
+            indices: params.indices.clone(),
+            rename_pattern: params.rename_pattern.clone(),
+            rename_replacement: params.rename_replacement.clone(),
+        };
+        engine.restore_snapshot(&repository.name, &snapshot.name, &request).await?;
+        Ok(())
+    }
+
+    /// Records a new progress marker; tells whether progress has stalled for too long.
+    fn is_stuck(&self, op: &mut Operation, marker: Option<String>, now: DateTime<Utc>) -> bool {
+        if marker != op.progress_marker {
+            op.progress_marker = marker;
+            op.progress_at = now;
+            return false;
+        }
+        now - op.progress_at >= to_chrono(self.core.timeouts.stuck_after)
+    }
+
+    fn stuck_reason(&self) -> String {
+        format!(
+            "no progress for {} s; the operation was stopped as stuck",
+            self.core.timeouts.stuck_after.as_secs()
+        )
+    }
+
+    async fn time_out(
+        &self,
+        op: &Operation,
+        snapshot: Snapshot,
+        engine: &dyn SearchEngine,
+        now: DateTime<Utc>,
+    ) -> Result<Step, StepError> {
+        let limit = self.core.timeouts.limit_for(op.kind).num_seconds();
+        let reason = format!("the operation did not finish within {limit} s");
+        if op.kind == OperationKind::CreateSnapshot {
+            // Best effort: a snapshot past its deadline is aborted so it does not hold the repository.
+            if let Err(e) = engine.delete_snapshots(&snapshot.repository, std::slice::from_ref(&snapshot.name)).await {
+                tracing::warn!(operation = %op.id, error = %e, "could not abort a timed-out snapshot");
+            }
+        }
+        let change = self.failure_change(op, &reason, now).await?;
+        Ok(Step::Finish { succeeded: false, error: Some(reason), change })
+    }
+
+    /// What a failed operation does to its snapshot.
+    async fn failure_change(
+        &self,
+        op: &Operation,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<SnapshotChange, CoreError> {
+        let Some(snapshot) = self.core.store.get_snapshot(&op.snapshot_id).await? else {
+            return Ok(SnapshotChange::Keep);
+        };
+        Ok(SnapshotChange::Update(match op.kind {
+            OperationKind::CreateSnapshot => failed(snapshot, reason, now),
+            OperationKind::DeleteSnapshot => Snapshot { deleting: false, updated_at: now, ..snapshot },
+            OperationKind::RestoreSnapshot => {
+                Snapshot { restore_status: RestoreStatus::Failed, updated_at: now, ..snapshot }
+            }
+        }))
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error(transparent)]
+    Core(#[from] CoreError),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl From<crate::store::StoreError> for StepError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::Core(e.into())
+    }
+}
+
+fn is_name_taken(e: &EngineError) -> bool {
+    matches!(e.kind(), Some(EngineErrorKind::SnapshotNameInUse | EngineErrorKind::InvalidSnapshotName))
+        && e.to_string().contains("already")
+}
+
+/// The newest snapshot-restore recovery of the targets from this snapshot, as a comparable marker.
+fn newest_restore_of(recoveries: &[ShardRecovery], repository: &str, snapshot: &str) -> Option<String> {
+    recoveries
+        .iter()
+        .filter(|r| r.snapshot_source.as_ref().is_some_and(|(repo, snap)| repo == repository && snap == snapshot))
+        .map(|r| r.started_ms)
+        .max()
+        .map(|ms| ms.to_string())
+}
+
+fn apply_info(snapshot: Snapshot, info: &SnapshotInfo, now: DateTime<Utc>) -> Snapshot {
+    let status = match info.state {
+        SnapshotState::Success => SnapshotStatus::Completed,
+        SnapshotState::Partial => SnapshotStatus::PartFailed,
+        SnapshotState::InProgress => SnapshotStatus::Building,
+        SnapshotState::Failed | SnapshotState::Incompatible => SnapshotStatus::Failed,
+    };
+    Snapshot {
+        status,
+        indices: info.indices.clone(),
+        engine_version: info.version.clone(),
+        total_shards: Some(info.total_shards),
+        failed_shards: Some(info.failed_shards),
+        start_time_ms: info.start_time_ms.or(snapshot.start_time_ms),
+        end_time_ms: info.end_time_ms.or(Some(now.timestamp_millis())),
+        failure_reason: match status {
+            SnapshotStatus::Failed | SnapshotStatus::PartFailed => {
+                Some(info.reason.clone().unwrap_or_else(|| format!("{} of {} shards failed", info.failed_shards, info.total_shards)))
+            }
+            _ => None,
+        },
+        updated_at: now,
+        ..snapshot
+    }
+}
+
+fn failed(snapshot: Snapshot, reason: &str, now: DateTime<Utc>) -> Snapshot {
+    Snapshot {
+        status: SnapshotStatus::Failed,
+        failure_reason: Some(reason.to_owned()),
+        end_time_ms: Some(now.timestamp_millis()),
+        updated_at: now,
+        ..snapshot
+    }
+}
+
+fn to_chrono(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        let policy = RetryPolicy { base: Duration::from_millis(100), max: Duration::from_secs(2) };
+        let first = policy.delay(0);
+        assert!(first >= Duration::from_millis(80) && first <= Duration::from_millis(120));
+        let third = policy.delay(3);
+        assert!(third >= Duration::from_millis(640) && third <= Duration::from_millis(960));
+        assert!(policy.delay(30) <= Duration::from_millis(2400));
+    }
+
+    #[test]
+    fn engine_states_map_to_css_statuses() {
+        let now = Utc::now();
+        let base = Snapshot {
+            id: "s".into(), project_id: "p".into(), cluster_id: "c".into(), name: "snap".into(),
+            description: String::new(), requested_indices: String::new(), indices: vec![],
+            kind: crate::model::SnapshotKind::Manual, status: SnapshotStatus::Building,
+            repository: "r".into(), engine_version: None, total_shards: None, failed_shards: None,
+            start_time_ms: Some(1), end_time_ms: None, failure_reason: None, deleting: false,
+            restore_status: RestoreStatus::None, created_at: now, updated_at: now,
+        };
+        let info = |state, failed_shards| SnapshotInfo {
+            name: "snap".into(), uuid: None, version: Some("7.10.2".into()), state,
+            indices: vec!["a".into()], total_shards: 2, failed_shards,
+            start_time_ms: Some(5), end_time_ms: Some(9), reason: None,
+        };
+        let done = apply_info(base.clone(), &info(SnapshotState::Success, 0), now);
+        assert_eq!((done.status, done.total_shards, done.end_time_ms), (SnapshotStatus::Completed, Some(2), Some(9)));
+        assert_eq!(done.failure_reason, None);
+        let partial = apply_info(base.clone(), &info(SnapshotState::Partial, 1), now);
+        assert_eq!(partial.status, SnapshotStatus::PartFailed);
+        assert_eq!(partial.failure_reason.as_deref(), Some("1 of 2 shards failed"));
+        assert_eq!(apply_info(base, &info(SnapshotState::Failed, 2), now).status, SnapshotStatus::Failed);
+    }
+}

@@ -1,0 +1,446 @@
+//! The operations the dialects call: one method per user action, each validating its input,
+//! checking tenancy, and writing the durable record before any work is done.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use rand::distributions::Alphanumeric;
+
+use crate::clock::Clock;
+use crate::engine::{EngineConnector, EngineEndpoint, SearchEngine};
+use crate::error::{CoreError, NotFound};
+use crate::model::{
+    AccessKey, Cluster, NewCluster, Operation, OperationKind, OperationPhase, Project,
+    RestoreParams, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
+};
+use crate::operations::OperationTimeouts;
+use crate::repository::RepositoryLocator;
+use crate::restore_plan::{RestorePlan, can_restore_into};
+use crate::secrets::Cipher;
+use crate::store::{Store, StoreError};
+use crate::validate;
+
+/// A manual snapshot request.
+#[derive(Debug, Clone, Default)]
+pub struct CreateSnapshotInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub indices: Option<String>,
+}
+
+/// A restore request.
+#[derive(Debug, Clone, Default)]
+pub struct RestoreInput {
+    pub target_cluster: String,
+    pub indices: Option<String>,
+    pub rename_pattern: Option<String>,
+    pub rename_replacement: Option<String>,
+    pub replace_existing: bool,
+}
+
+/// snapkeep's core: shared by every dialect and by the reconciler.
+#[derive(Clone)]
+pub struct Snapkeep {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) connector: Arc<dyn EngineConnector>,
+    pub(crate) repositories: Arc<dyn RepositoryLocator>,
+    pub(crate) cipher: Cipher,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) timeouts: OperationTimeouts,
+    default_region: String,
+}
+
+impl Snapkeep {
+    pub fn new(
+        store: Arc<dyn Store>,
+        connector: Arc<dyn EngineConnector>,
+        repositories: Arc<dyn RepositoryLocator>,
+        cipher: Cipher,
+        clock: Arc<dyn Clock>,
+        timeouts: OperationTimeouts,
+        default_region: String,
+    ) -> Self {
+        Self { store, connector, repositories, cipher, clock, timeouts, default_region }
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    // ----- projects -----
+
+    pub async fn create_project(&self, name: &str) -> Result<Project, CoreError> {
+        validate::display_name("name", name)?;
+        let project = Project {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            name: name.to_owned(),
+            created_at: self.clock.now(),
+        };
+        self.store.insert_project(&project).await.map_err(|e| match e {
+            StoreError::Conflict(_) => CoreError::ProjectNameTaken(name.to_owned()),
+            other => other.into(),
+        })?;
+        Ok(project)
+    }
+
+    pub async fn project(&self, id: &str) -> Result<Project, CoreError> {
+        self.store.get_project(id).await?.ok_or(CoreError::NotFound(NotFound::Project))
+    }
+
+    pub async fn list_projects(&self) -> Result<Vec<Project>, CoreError> {
+        Ok(self.store.list_projects().await?)
+    }
+
+    pub async fn delete_project(&self, id: &str) -> Result<(), CoreError> {
+        self.project(id).await?;
+        self.store.delete_project(id).await.map_err(|e| match e {
+            StoreError::Conflict(_) => CoreError::ProjectNotEmpty(id.to_owned()),
+            other => other.into(),
+        })
+    }
+
+    // ----- access keys -----
+
+    /// Makes a new AK/SK pair; the plaintext secret is returned this once only.
+    pub async fn create_access_key(&self, project_id: &str) -> Result<(AccessKey, String), CoreError> {
+        self.project(project_id).await?;
+        let secret = random_token(40);
+        let key = AccessKey {
+            access_key: random_token(20).to_uppercase(),
+            project_id: project_id.to_owned(),
+            secret_encrypted: self.cipher.seal(&secret),
+            enabled: true,
+            created_at: self.clock.now(),
+        };
+        self.store.insert_access_key(&key).await?;
+        Ok((key, secret))
+    }
+
+    pub async fn list_access_keys(&self, project_id: &str) -> Result<Vec<AccessKey>, CoreError> {
+        self.project(project_id).await?;
+        Ok(self.store.list_access_keys(project_id).await?)
+    }
+
+    pub async fn access_key(&self, access_key: &str) -> Result<AccessKey, CoreError> {
+        self.store.get_access_key(access_key).await?.ok_or(CoreError::NotFound(NotFound::AccessKey))
+    }
+
+    pub async fn delete_access_key(&self, access_key: &str) -> Result<(), CoreError> {
+        self.access_key(access_key).await?;
+        Ok(self.store.delete_access_key(access_key).await?)
+    }
+
+    // ----- clusters -----
+
+    /// Registers a cluster after contacting it and learning its engine and version.
+    pub async fn register_cluster(&self, new: NewCluster) -> Result<Cluster, CoreError> {
+        self.project(&new.project_id).await?;
+        validate::display_name("name", &new.name)?;
+        validate::endpoint(&new.endpoint)?;
+        if let Some(id) = &new.id {
+            validate::resource_id("id", id)?;
+        }
+        if new.password.is_some() && new.username.is_none() {
+            return Err(CoreError::invalid("username", "is required with a password"));
+        }
+        let endpoint = EngineEndpoint {
+            url: new.endpoint.trim_end_matches('/').to_owned(),
+            username: new.username.clone(),
+            password: new.password.clone(),
+        };
+        let info = self
+            .connector
+            .probe(&endpoint)
+            .await
+            .map_err(|e| CoreError::ClusterUnusable(e.to_string()))?;
+        let cluster = Cluster {
+            id: new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            project_id: new.project_id,
+            name: new.name,
+            endpoint: endpoint.url,
+            username: new.username,
+            password_encrypted: new.password.as_deref().map(|p| self.cipher.seal(p)),
+            region: new.region.unwrap_or_else(|| self.default_region.clone()),
+            flavor: info.flavor,
+            version: info.version,
+            created_at: self.clock.now(),
+        };
+        self.store.insert_cluster(&cluster).await.map_err(|e| match e {
+            StoreError::Conflict(_) => CoreError::ClusterIdTaken(cluster.id.clone()),
+            other => other.into(),
+        })?;
+        Ok(cluster)
+    }
+
+    pub async fn cluster(&self, id: &str) -> Result<Cluster, CoreError> {
+        self.store.get_cluster(id).await?.ok_or(CoreError::NotFound(NotFound::Cluster))
+    }
+
+    /// A cluster as seen from a project: another project's cluster does not exist.
+    pub async fn cluster_in_project(&self, project_id: &str, id: &str) -> Result<Cluster, CoreError> {
+        match self.store.get_cluster(id).await? {
+            Some(cluster) if cluster.project_id == project_id => Ok(cluster),
+            _ => Err(CoreError::NotFound(NotFound::Cluster)),
+        }
+    }
+
+    pub async fn list_clusters(&self, project_id: Option<&str>) -> Result<Vec<Cluster>, CoreError> {
+        if let Some(project_id) = project_id {
+            self.project(project_id).await?;
+        }
+        Ok(self.store.list_clusters(project_id).await?)
+    }
+
+    /// Forgets a cluster and its catalog; the snapshots stay in its repository.
+    pub async fn delete_cluster(&self, id: &str) -> Result<(), CoreError> {
+        self.cluster(id).await?;
+        self.store.delete_cluster(id).await.map_err(|e| match e {
+            StoreError::Conflict(_) => CoreError::ClusterBusy(id.to_owned()),
+            other => other.into(),
+        })
+    }
+
+    /// A client for a registered cluster, with its credentials decrypted.
+    pub fn engine_for(&self, cluster: &Cluster) -> Result<Arc<dyn SearchEngine>, CoreError> {
+        let password = cluster.password_encrypted.as_deref().map(|p| self.cipher.open(p)).transpose()?;
+        let endpoint = EngineEndpoint {
+            url: cluster.endpoint.clone(),
+            username: cluster.username.clone(),
+            password,
+        };
+        let info = crate::engine::EngineInfo {
+            flavor: cluster.flavor,
+            version: cluster.version,
+            cluster_name: cluster.name.clone(),
+        };
+        Ok(self.connector.connect(endpoint, &info))
+    }
+
+    // ----- snapshots -----
+
+    /// Accepts a manual snapshot: the catalog entry and its create operation are written, and the
+    /// reconciler does the rest.
+    pub async fn create_snapshot(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        input: CreateSnapshotInput,
+    ) -> Result<Snapshot, CoreError> {
+        validate::snapshot_name(&input.name)?;
+        let description = input.description.unwrap_or_default();
+        validate::description(&description)?;
+        let indices = input.indices.unwrap_or_default();
+        validate::indices("indices", &indices)?;
+        let cluster = self.cluster_in_project(project_id, cluster_id).await?;
+        let now = self.clock.now();
+        let snapshot = Snapshot {
+            id: uuid::Uuid::new_v4().to_string(),
+            project_id: cluster.project_id.clone(),
+            cluster_id: cluster.id.clone(),
+            name: input.name,
+            description,
+            requested_indices: indices,
+            indices: Vec::new(),
+            kind: SnapshotKind::Manual,
+            status: SnapshotStatus::Building,
+            repository: self.repositories.own_repository(&cluster).name,
+            engine_version: None,
+            total_shards: None,
+            failed_shards: None,
+            start_time_ms: Some(now.timestamp_millis()),
+            end_time_ms: None,
+            failure_reason: None,
+            deleting: false,
+            restore_status: RestoreStatus::None,
+            created_at: now,
+            updated_at: now,
+        };
+        let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster.id, None, now);
+        self.store
+            .insert_snapshot_with_operation(&snapshot, &operation)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => CoreError::SnapshotNameTaken(snapshot.name.clone()),
+                other => other.into(),
+            })?;
+        Ok(snapshot)
+    }
+
+    /// The catalog of a cluster's snapshots, newest first.
+    pub async fn list_snapshots(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+    ) -> Result<(Cluster, Vec<Snapshot>), CoreError> {
+        let cluster = self.cluster_in_project(project_id, cluster_id).await?;
+        let snapshots = self.store.list_snapshots(&cluster.id).await?;
+        Ok((cluster, snapshots))
+    }
+
+    async fn snapshot_of(&self, cluster: &Cluster, snapshot_id: &str) -> Result<Snapshot, CoreError> {
+        match self.store.get_snapshot(snapshot_id).await? {
+            Some(s) if s.cluster_id == cluster.id => Ok(s),
+            _ => Err(CoreError::NotFound(NotFound::Snapshot)),
+        }
+    }
+
+    /// Accepts the deletion of a snapshot (aborting it if it is still running).
+    pub async fn delete_snapshot(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        snapshot_id: &str,
+    ) -> Result<(), CoreError> {
+        let cluster = self.cluster_in_project(project_id, cluster_id).await?;
+        let snapshot = self.snapshot_of(&cluster, snapshot_id).await?;
+        if snapshot.deleting {
+            return Err(CoreError::SnapshotBeingDeleted);
+        }
+        if snapshot.restore_status == RestoreStatus::Restoring {
+            return Err(CoreError::RestoreInProgress(cluster.id));
+        }
+        let now = self.clock.now();
+        let expected = snapshot.updated_at;
+        let updated = Snapshot { deleting: true, updated_at: now, ..snapshot };
+        let operation = self.new_operation(OperationKind::DeleteSnapshot, &updated, &cluster.id, None, now);
+        self.store
+            .insert_operation_for(&updated, expected, &operation)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => CoreError::SnapshotBeingDeleted,
+                other => other.into(),
+            })
+    }
+
+    /// Accepts a restore into `input.target_cluster` after checking everything that can be known
+    /// now: target tenancy and version, the snapshot's state, and which indices would collide.
+    pub async fn restore_snapshot(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        snapshot_id: &str,
+        input: RestoreInput,
+    ) -> Result<(), CoreError> {
+        if input.target_cluster.is_empty() {
+            return Err(CoreError::invalid("target_cluster", "is required"));
+        }
+        let requested = input.indices.unwrap_or_default();
+        validate::indices("indices", &requested)?;
+        let rename = validate::rename(input.rename_pattern.as_deref(), input.rename_replacement.as_deref())?;
+        let source = self.cluster_in_project(project_id, cluster_id).await?;
+        let snapshot = self.snapshot_of(&source, snapshot_id).await?;
+        let target = self
+            .cluster_in_project(project_id, &input.target_cluster)
+            .await
+            .map_err(|_| CoreError::NotFound(NotFound::TargetCluster))?;
+        self.check_restorable(&snapshot, &source, &target).await?;
+        let plan = RestorePlan::new(&snapshot.indices, &validate::split_indices(&requested), rename.as_ref())?;
+        let targets = plan.targets();
+        if !input.replace_existing {
+            self.refuse_open_collisions(&target, &targets).await?;
+        }
+        let repository = if source.id == target.id {
+            self.repositories.own_repository(&source).name
+        } else {
+            self.repositories.shared_repository(&source).name
+        };
+        let params = RestoreParams {
+            source_cluster_id: source.id.clone(),
+            indices: plan.mapping.iter().map(|(index, _)| index.clone()).collect(),
+            rename_pattern: rename.as_ref().map(|(p, _)| p.clone()),
+            rename_replacement: rename.as_ref().map(|(_, r)| r.clone()),
+            replace_existing: input.replace_existing,
+            target_indices: targets,
+            repository,
+        };
+        let now = self.clock.now();
+        let expected = snapshot.updated_at;
+        let updated = Snapshot { restore_status: RestoreStatus::Restoring, updated_at: now, ..snapshot };
+        let operation =
+            self.new_operation(OperationKind::RestoreSnapshot, &updated, &target.id, Some(params), now);
+        self.store
+            .insert_operation_for(&updated, expected, &operation)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(_) => CoreError::RestoreInProgress(target.id.clone()),
+                other => other.into(),
+            })
+    }
+
+    async fn check_restorable(
+        &self,
+        snapshot: &Snapshot,
+        source: &Cluster,
+        target: &Cluster,
+    ) -> Result<(), CoreError> {
+        if snapshot.deleting {
+            return Err(CoreError::SnapshotBeingDeleted);
+        }
+        if snapshot.status == SnapshotStatus::Building {
+            return Err(CoreError::SnapshotNotReady);
+        }
+        if !snapshot.status.is_restorable() {
+            return Err(CoreError::SnapshotUnusable(snapshot.status.as_str().to_owned()));
+        }
+        if !can_restore_into((source.flavor, source.version), (target.flavor, target.version)) {
+            return Err(CoreError::RestoreRefused(format!(
+                "target cluster runs {} {}, which cannot read snapshots of {} {}",
+                target.flavor.as_str(),
+                target.version,
+                source.flavor.as_str(),
+                source.version
+            )));
+        }
+        let busy = self.store.open_operations(Some(&target.id)).await?;
+        if busy.iter().any(|op| op.kind == OperationKind::RestoreSnapshot) {
+            return Err(CoreError::RestoreInProgress(target.id.clone()));
+        }
+        Ok(())
+    }
+
+    async fn refuse_open_collisions(&self, target: &Cluster, names: &[String]) -> Result<(), CoreError> {
+        let states = self.engine_for(target)?.index_states(names).await?;
+        let open: Vec<&str> = states.iter().filter(|s| s.open).map(|s| s.name.as_str()).collect();
+        if open.is_empty() {
+            return Ok(());
+        }
+        Err(CoreError::RestoreRefused(format!(
+            "index [{}] already exists and is open on cluster {}; set replace_exist_indices to true \
+             to close and replace it, or restore under another name with rename_pattern and \
+             rename_replacement",
+            open.join(", "),
+            target.id
+        )))
+    }
+
+    fn new_operation(
+        &self,
+        kind: OperationKind,
+        snapshot: &Snapshot,
+        cluster_id: &str,
+        restore: Option<RestoreParams>,
+        now: DateTime<Utc>,
+    ) -> Operation {
+        Operation {
+            id: uuid::Uuid::new_v4().to_string(),
+            kind,
+            snapshot_id: snapshot.id.clone(),
+            cluster_id: cluster_id.to_owned(),
+            phase: OperationPhase::Pending,
+            restore,
+            attempts: 0,
+            next_run_at: now,
+            deadline: now + self.timeouts.limit_for(kind),
+            progress_marker: None,
+            progress_at: now,
+            last_error: None,
+            created_at: now,
+            finished_at: None,
+        }
+    }
+}
+
+fn random_token(len: usize) -> String {
+    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
+}

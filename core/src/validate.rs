@@ -1,0 +1,209 @@
+//! Validation rules of the snapshot APIs, written once. Each returns the field it checked and why
+//! it failed, so every dialect can render the same rule in its own error format.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::error::CoreError;
+
+static SNAPSHOT_NAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_-]{3,63}$").expect("valid regex"));
+static RESOURCE_ID: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$").expect("valid regex"));
+
+/// Characters a snapshot description may not contain.
+const DESCRIPTION_FORBIDDEN: &[char] = &['!', '<', '>', '=', '&', '"', '\''];
+/// Characters an index list may not contain (besides uppercase letters and white space).
+const INDICES_FORBIDDEN: &[char] = &['"', '\\', '<', '|', '>', '/', '?'];
+const MAX_DESCRIPTION: usize = 256;
+const MAX_INDICES: usize = 1024;
+
+/// A snapshot name: 4–64 characters, lowercase letters, digits, `-`, `_`, starting with a letter.
+pub fn snapshot_name(name: &str) -> Result<(), CoreError> {
+    if SNAPSHOT_NAME.is_match(name) {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(
+            "name",
+            "must be 4 to 64 characters of lowercase letters, digits, '-' and '_', starting with a letter",
+        ))
+    }
+}
+
+/// A description: at most 256 characters, none of `!<>=&"'`.
+pub fn description(text: &str) -> Result<(), CoreError> {
+    if text.chars().count() > MAX_DESCRIPTION {
+        return Err(CoreError::invalid("description", "must be at most 256 characters"));
+    }
+    if let Some(c) = text.chars().find(|c| DESCRIPTION_FORBIDDEN.contains(c)) {
+        return Err(CoreError::invalid("description", format!("must not contain '{c}'")));
+    }
+    Ok(())
+}
+
+/// An index list or pattern (`a,b`, `2018-06*`): at most 1024 characters, no uppercase, no white
+/// space, none of `"\<|>/?`.
+pub fn indices(field: &'static str, value: &str) -> Result<(), CoreError> {
+    if value.chars().count() > MAX_INDICES {
+        return Err(CoreError::invalid(field, "must be at most 1024 characters"));
+    }
+    if let Some(c) = value.chars().find(|c| {
+        c.is_uppercase() || c.is_whitespace() || INDICES_FORBIDDEN.contains(c)
+    }) {
+        return Err(CoreError::invalid(field, format!("must not contain {c:?}")));
+    }
+    Ok(())
+}
+
+/// A rename pattern or replacement: the index rule, no `,`, and (for the pattern) a valid regex.
+pub fn rename(
+    pattern: Option<&str>,
+    replacement: Option<&str>,
+) -> Result<Option<(String, String)>, CoreError> {
+    for (field, value) in [("rename_pattern", pattern), ("rename_replacement", replacement)] {
+        if let Some(value) = value {
+            indices(field, value)?;
+            if value.contains(',') {
+                return Err(CoreError::invalid(field, "must not contain ','"));
+            }
+        }
+    }
+    match (non_empty(pattern), non_empty(replacement)) {
+        (Some(p), Some(r)) => {
+            Regex::new(p).map_err(|e| {
+                CoreError::invalid("rename_pattern", format!("is not a valid regular expression: {e}"))
+            })?;
+            Ok(Some((p.to_owned(), r.to_owned())))
+        }
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(CoreError::invalid(
+            "rename_replacement",
+            "must be set together with rename_pattern",
+        )),
+        (None, Some(_)) => Err(CoreError::invalid(
+            "rename_pattern",
+            "must be set together with rename_replacement",
+        )),
+    }
+}
+
+/// Splits a validated index list into its names or patterns.
+pub fn split_indices(value: &str) -> Vec<String> {
+    value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+/// A caller-chosen resource id (cluster id): 1–64 of letters, digits, `-`, `_`.
+pub fn resource_id(field: &'static str, id: &str) -> Result<(), CoreError> {
+    if RESOURCE_ID.is_match(id) {
+        Ok(())
+    } else {
+        Err(CoreError::invalid(
+            field,
+            "must be 1 to 64 letters, digits, '-' or '_', starting with a letter or digit",
+        ))
+    }
+}
+
+/// A display name (project, cluster): 1–128 printable characters.
+pub fn display_name(field: &'static str, name: &str) -> Result<(), CoreError> {
+    let len = name.chars().count();
+    if len == 0 || len > 128 || name.chars().any(char::is_control) || name.trim() != name {
+        return Err(CoreError::invalid(
+            field,
+            "must be 1 to 128 printable characters without leading or trailing spaces",
+        ));
+    }
+    Ok(())
+}
+
+/// A cluster endpoint: an `http` or `https` URL without query or fragment.
+pub fn endpoint(url: &str) -> Result<(), CoreError> {
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"))
+        .ok_or_else(|| CoreError::invalid("endpoint", "must start with http:// or https://"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host.is_empty() || url.contains(['?', '#', ' ']) {
+        return Err(CoreError::invalid("endpoint", "must be a URL with a host and no query"));
+    }
+    Ok(())
+}
+
+fn non_empty(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(result: Result<impl std::fmt::Debug, CoreError>) -> &'static str {
+        match result {
+            Err(CoreError::Invalid { field, .. }) => field,
+            other => panic!("expected an invalid-field error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn snapshot_names_follow_the_css_rule() {
+        for ok in ["snap", "snapshot_001", "a-b_c", &format!("a{}", "b".repeat(63))] {
+            assert!(snapshot_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["abc", "1abc", "_abc", "Snap", "snap shot", "snap.1", "snäp", &"a".repeat(65), ""] {
+            assert_eq!(field_of(snapshot_name(bad)), "name", "{bad}");
+        }
+    }
+
+    #[test]
+    fn descriptions_refuse_the_listed_characters_and_length() {
+        assert!(description("").is_ok());
+        assert!(description("nightly backup (v2) ok?").is_ok());
+        assert!(description(&"x".repeat(256)).is_ok());
+        assert!(description(&"é".repeat(256)).is_ok());
+        for bad in ["a!", "<b>", "a=b", "a&b", "say \"hi\"", "it's", &"x".repeat(257)] {
+            assert_eq!(field_of(description(bad)), "description", "{bad}");
+        }
+    }
+
+    #[test]
+    fn index_lists_allow_wildcards_and_refuse_the_rest() {
+        assert!(indices("indices", "").is_ok());
+        assert!(indices("indices", "myindex1,myindex2").is_ok());
+        assert!(indices("indices", "2018-06*,logs-*").is_ok());
+        for bad in ["MyIndex", "a b", "a\"b", "a\\b", "a<b", "a|b", "a>b", "a/b", "a?b", &"a".repeat(1025)] {
+            assert_eq!(field_of(indices("indices", bad)), "indices", "{bad}");
+        }
+        assert_eq!(split_indices(" a, b ,,c"), vec!["a", "b", "c"]);
+    }
+
+    #[test]
+    fn rename_needs_both_halves_and_a_valid_pattern() {
+        assert_eq!(rename(None, None).unwrap(), None);
+        assert_eq!(rename(Some(""), Some("")).unwrap(), None);
+        assert_eq!(
+            rename(Some("index_(.+)"), Some("restored_index_$1")).unwrap(),
+            Some(("index_(.+)".into(), "restored_index_$1".into()))
+        );
+        assert_eq!(field_of(rename(Some("index_(.+)"), None)), "rename_replacement");
+        assert_eq!(field_of(rename(None, Some("x"))), "rename_pattern");
+        assert_eq!(field_of(rename(Some("a,b"), Some("c"))), "rename_pattern");
+        assert_eq!(field_of(rename(Some("a"), Some("B"))), "rename_replacement");
+        assert_eq!(field_of(rename(Some("index_(.+"), Some("x"))), "rename_pattern");
+    }
+
+    #[test]
+    fn ids_names_and_endpoints() {
+        assert!(resource_id("id", "es-prod_1").is_ok());
+        assert_eq!(field_of(resource_id("id", "-x")), "id");
+        assert_eq!(field_of(resource_id("id", "a/b")), "id");
+        assert!(display_name("name", "Prod search").is_ok());
+        assert_eq!(field_of(display_name("name", " x")), "name");
+        assert_eq!(field_of(display_name("name", "")), "name");
+        assert!(endpoint("http://127.0.0.1:9200").is_ok());
+        assert!(endpoint("https://es.internal/prefix/").is_ok());
+        assert_eq!(field_of(endpoint("ftp://x")), "endpoint");
+        assert_eq!(field_of(endpoint("http://")), "endpoint");
+        assert_eq!(field_of(endpoint("http://x/?a=b")), "endpoint");
+    }
+}

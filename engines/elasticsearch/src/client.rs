@@ -1,0 +1,235 @@
+//! The HTTP client: one `HttpEngine` per cluster, requests built from the engines' REST specs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use reqwest::Method;
+use serde_json::{Value, json};
+use snapkeep_core::{
+    Capabilities, EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineInfo,
+    IndexState, RepositorySpec, RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo,
+    SnapshotRequest,
+};
+
+use crate::parse;
+
+/// Names per request in batched calls (delete, close, recovery), well under URL limits.
+const BATCH: usize = 100;
+
+/// Makes `HttpEngine`s sharing one connection pool.
+#[derive(Clone)]
+pub struct HttpEngineConnector {
+    http: reqwest::Client,
+}
+
+impl HttpEngineConnector {
+    /// `timeout` bounds every request; a cluster that does not answer in time is retried later.
+    pub fn new(timeout: Duration) -> Result<Self, EngineError> {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("snapkeep/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| EngineError::Protocol(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self { http })
+    }
+
+    fn engine(&self, endpoint: EngineEndpoint, capabilities: Capabilities) -> HttpEngine {
+        HttpEngine { http: self.http.clone(), endpoint, capabilities }
+    }
+}
+
+#[async_trait]
+impl EngineConnector for HttpEngineConnector {
+    async fn probe(&self, endpoint: &EngineEndpoint) -> Result<EngineInfo, EngineError> {
+        let probe = self.engine(endpoint.clone(), Capabilities::of(snapkeep_core::EngineFlavor::Elasticsearch, snapkeep_core::EngineVersion::new(6, 8, 0)));
+        match probe.call(Method::GET, "/", None).await {
+            Err(EngineError::Api { kind: EngineErrorKind::Security, .. }) => {
+                Err(EngineError::Protocol("the cluster refused the credentials (HTTP 401/403)".into()))
+            }
+            other => parse::root(&other?),
+        }
+    }
+
+    fn connect(&self, endpoint: EngineEndpoint, info: &EngineInfo) -> Arc<dyn SearchEngine> {
+        Arc::new(self.engine(endpoint, Capabilities::of(info.flavor, info.version)))
+    }
+}
+
+/// One cluster's REST API.
+pub struct HttpEngine {
+    http: reqwest::Client,
+    endpoint: EngineEndpoint,
+    capabilities: Capabilities,
+}
+
+/// Percent-encodes a path segment, keeping `,` and `*` (multi-target syntax) literal.
+fn segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~,*".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn list(names: &[String]) -> String {
+    segment(&names.join(","))
+}
+
+fn transport(e: &reqwest::Error) -> EngineError {
+    if e.is_timeout() {
+        EngineError::Timeout
+    } else {
+        // The chain carries the cause (refused, DNS, TLS); the URL never holds credentials.
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(cause) = source {
+            message = format!("{message}: {cause}");
+            source = cause.source();
+        }
+        EngineError::Unreachable(message)
+    }
+}
+
+impl HttpEngine {
+    /// Sends a request; 2xx answers come back as JSON (`Null` when empty), others as typed errors.
+    async fn call(&self, method: Method, path_and_query: &str, body: Option<&Value>) -> Result<Value, EngineError> {
+        let url = format!("{}{}", self.endpoint.url, path_and_query);
+        let mut request = self.http.request(method.clone(), &url);
+        if let Some(user) = &self.endpoint.username {
+            request = request.basic_auth(user, self.endpoint.password.as_deref());
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| transport(&e))?;
+        let status = response.status().as_u16();
+        let bytes = response.bytes().await.map_err(|e| transport(&e))?;
+        tracing::debug!(%method, path = path_and_query, status, "engine request");
+        if !(200..300).contains(&status) {
+            return Err(parse::error(status, &bytes));
+        }
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes).map_err(|e| EngineError::Protocol(format!("answer to {path_and_query} is not JSON: {e}")))
+    }
+
+    async fn delete_batch(&self, repository: &str, names: &[String]) -> Result<(), EngineError> {
+        let path = format!("/_snapshot/{}/{}", segment(repository), list(names));
+        match self.call(Method::DELETE, &path, None).await {
+            Err(e) if e.kind() == Some(&EngineErrorKind::SnapshotMissing) && names.len() > 1 => {
+                // One of them is gone already: delete the rest one by one.
+                for name in names {
+                    Box::pin(self.delete_batch(repository, std::slice::from_ref(name))).await?;
+                }
+                Ok(())
+            }
+            Err(e) if e.kind() == Some(&EngineErrorKind::SnapshotMissing) => Ok(()),
+            other => other.map(drop),
+        }
+    }
+}
+
+#[async_trait]
+impl SearchEngine for HttpEngine {
+    async fn info(&self) -> Result<EngineInfo, EngineError> {
+        parse::root(&self.call(Method::GET, "/", None).await?)
+    }
+
+    async fn put_repository(&self, repository: &RepositorySpec) -> Result<(), EngineError> {
+        let body = json!({"type": repository.kind, "settings": repository.settings});
+        let path = format!("/_snapshot/{}?verify=true", segment(&repository.name));
+        self.call(Method::PUT, &path, Some(&body)).await.map(drop)
+    }
+
+    async fn create_snapshot(&self, repository: &str, name: &str, request: &SnapshotRequest) -> Result<(), EngineError> {
+        let mut body = json!({"ignore_unavailable": false, "partial": false});
+        if !request.indices.is_empty() {
+            body["indices"] = json!(request.indices.join(","));
+        }
+        if self.capabilities.snapshot_metadata {
+            body["metadata"] = json!({"taken_by": request.taken_by});
+        }
+        let path = format!("/_snapshot/{}/{}?wait_for_completion=false", segment(repository), segment(name));
+        self.call(Method::PUT, &path, Some(&body)).await.map(drop)
+    }
+
+    async fn get_snapshot(&self, repository: &str, name: &str) -> Result<Option<SnapshotInfo>, EngineError> {
+        let path = format!("/_snapshot/{}/{}?ignore_unavailable=true", segment(repository), segment(name));
+        match self.call(Method::GET, &path, None).await {
+            Err(e) if e.kind() == Some(&EngineErrorKind::SnapshotMissing) => Ok(None),
+            other => parse::single_snapshot(&other?, name),
+        }
+    }
+
+    async fn snapshot_progress(&self, repository: &str, name: &str) -> Result<Option<u64>, EngineError> {
+        let path = format!("/_snapshot/{}/{}/_status?ignore_unavailable=true", segment(repository), segment(name));
+        match self.call(Method::GET, &path, None).await {
+            Err(e) if e.kind() == Some(&EngineErrorKind::SnapshotMissing) => Ok(None),
+            other => Ok(parse::status_progress(&other?, name)),
+        }
+    }
+
+    async fn delete_snapshots(&self, repository: &str, names: &[String]) -> Result<(), EngineError> {
+        let batch = if self.capabilities.multi_delete { BATCH } else { 1 };
+        for chunk in names.chunks(batch) {
+            self.delete_batch(repository, chunk).await?;
+        }
+        Ok(())
+    }
+
+    async fn restore_snapshot(&self, repository: &str, name: &str, request: &RestoreRequest) -> Result<(), EngineError> {
+        let mut body = json!({"include_global_state": false, "ignore_unavailable": false});
+        if !request.indices.is_empty() {
+            body["indices"] = json!(request.indices.join(","));
+        }
+        if let (Some(pattern), Some(replacement)) = (&request.rename_pattern, &request.rename_replacement) {
+            body["rename_pattern"] = json!(pattern);
+            body["rename_replacement"] = json!(replacement);
+        }
+        let path = format!("/_snapshot/{}/{}/_restore?wait_for_completion=false", segment(repository), segment(name));
+        self.call(Method::POST, &path, Some(&body)).await.map(drop)
+    }
+
+    async fn index_states(&self, names: &[String]) -> Result<Vec<IndexState>, EngineError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let all = parse::cat_indices(&self.call(Method::GET, "/_cat/indices?format=json&h=index,status", None).await?)?;
+        Ok(all.into_iter().filter(|state| names.contains(&state.name)).collect())
+    }
+
+    async fn close_indices(&self, names: &[String]) -> Result<(), EngineError> {
+        for chunk in names.chunks(BATCH) {
+            self.call(Method::POST, &format!("/{}/_close", list(chunk)), None).await?;
+        }
+        Ok(())
+    }
+
+    async fn recovery(&self, names: &[String]) -> Result<Vec<ShardRecovery>, EngineError> {
+        let mut out = Vec::new();
+        for chunk in names.chunks(BATCH) {
+            let body = self.call(Method::GET, &format!("/{}/_recovery?ignore_unavailable=true", list(chunk)), None).await?;
+            out.extend(parse::recovery(&body)?);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_keep_multi_target_syntax_and_escape_the_rest() {
+        assert_eq!(segment("a,b*"), "a,b*");
+        assert_eq!(segment("a/b c"), "a%2Fb%20c");
+        assert_eq!(segment("ä"), "%C3%A4");
+    }
+}

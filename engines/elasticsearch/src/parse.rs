@@ -1,0 +1,213 @@
+//! Parsers of the engines' answers: the error envelope, SnapshotInfo, `_status`, `_recovery`,
+//! `_cat/indices` and `GET /`.
+
+use serde_json::Value;
+use snapkeep_core::{
+    EngineError, EngineErrorKind, EngineFlavor, EngineInfo, EngineVersion, IndexState,
+    RecoveryStage, ShardRecovery, SnapshotInfo, SnapshotState,
+};
+
+/// A non-2xx answer as a typed error.
+pub fn error(status: u16, body: &[u8]) -> EngineError {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    let (kind_name, reason) = match parsed.as_ref().and_then(|v| v.get("error")) {
+        Some(Value::Object(e)) => (
+            e.get("type").and_then(Value::as_str).unwrap_or_default().to_owned(),
+            e.get("reason").and_then(Value::as_str).unwrap_or_default().to_owned(),
+        ),
+        Some(Value::String(s)) => (String::new(), s.clone()),
+        _ => (String::new(), String::from_utf8_lossy(body).chars().take(500).collect()),
+    };
+    let kind = match kind_name.as_str() {
+        "snapshot_missing_exception" => EngineErrorKind::SnapshotMissing,
+        "repository_missing_exception" => EngineErrorKind::RepositoryMissing,
+        "index_not_found_exception" => EngineErrorKind::IndexNotFound,
+        "invalid_snapshot_name_exception" => EngineErrorKind::InvalidSnapshotName,
+        "snapshot_name_already_in_use_exception" => EngineErrorKind::SnapshotNameInUse,
+        "concurrent_snapshot_execution_exception" => EngineErrorKind::ConcurrentSnapshotExecution,
+        "snapshot_restore_exception" => EngineErrorKind::SnapshotRestore,
+        "repository_verification_exception" => EngineErrorKind::RepositoryVerification,
+        "security_exception" => EngineErrorKind::Security,
+        _ if reason.contains("repository is readonly") || reason.contains("readonly repository") => {
+            EngineErrorKind::RepositoryReadonly
+        }
+        _ => EngineErrorKind::Other(if kind_name.is_empty() { format!("http_{status}") } else { kind_name }),
+    };
+    EngineError::Api { status, kind, reason }
+}
+
+fn protocol(what: &str) -> EngineError {
+    EngineError::Protocol(format!("missing or malformed {what}"))
+}
+
+/// `GET /`.
+pub fn root(body: &Value) -> Result<EngineInfo, EngineError> {
+    let version = body.get("version").ok_or_else(|| protocol("version in GET / (is this a search engine?)"))?;
+    let number = version.get("number").and_then(Value::as_str).ok_or_else(|| protocol("version.number"))?;
+    let flavor = match version.get("distribution").and_then(Value::as_str) {
+        Some("opensearch") => EngineFlavor::Opensearch,
+        Some(other) => return Err(EngineError::Protocol(format!("unsupported distribution {other:?}"))),
+        None => EngineFlavor::Elasticsearch,
+    };
+    let version = EngineVersion::parse(number).ok_or_else(|| protocol("version.number"))?;
+    let supported = match flavor {
+        EngineFlavor::Elasticsearch => version >= EngineVersion::new(6, 8, 0) && version.major <= 8,
+        EngineFlavor::Opensearch => (1..=2).contains(&version.major),
+    };
+    if !supported {
+        return Err(EngineError::Protocol(format!("{} {version} is not supported (Elasticsearch 6.8–8.x, OpenSearch 1.x–2.x)", flavor.as_str())));
+    }
+    let cluster_name = body.get("cluster_name").and_then(Value::as_str).unwrap_or_default().to_owned();
+    Ok(EngineInfo { flavor, version, cluster_name })
+}
+
+/// One SnapshotInfo object.
+pub fn snapshot_info(v: &Value) -> Result<SnapshotInfo, EngineError> {
+    let state_name = v.get("state").and_then(Value::as_str).ok_or_else(|| protocol("snapshot state"))?;
+    let state = SnapshotState::parse(state_name).ok_or_else(|| EngineError::Protocol(format!("unknown snapshot state {state_name:?}")))?;
+    let shards = v.get("shards");
+    let count = |key: &str| shards.and_then(|s| s.get(key)).and_then(Value::as_u64).unwrap_or(0) as u32;
+    let millis = |key: &str| v.get(key).and_then(Value::as_i64).filter(|ms| *ms > 0);
+    Ok(SnapshotInfo {
+        name: v.get("snapshot").and_then(Value::as_str).ok_or_else(|| protocol("snapshot name"))?.to_owned(),
+        uuid: v.get("uuid").and_then(Value::as_str).map(str::to_owned),
+        version: v.get("version").and_then(Value::as_str).map(str::to_owned),
+        state,
+        indices: v.get("indices").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default(),
+        total_shards: count("total"),
+        failed_shards: count("failed"),
+        start_time_ms: millis("start_time_in_millis"),
+        end_time_ms: millis("end_time_in_millis"),
+        reason: v.get("reason").and_then(Value::as_str).map(str::to_owned),
+    })
+}
+
+/// The one snapshot of a `GET _snapshot/{repo}/{name}` answer.
+pub fn single_snapshot(body: &Value, name: &str) -> Result<Option<SnapshotInfo>, EngineError> {
+    let list = body.get("snapshots").and_then(Value::as_array).ok_or_else(|| protocol("snapshots list"))?;
+    list.iter().map(snapshot_info).find(|s| s.as_ref().map_or(true, |s| s.name == name)).transpose()
+}
+
+/// Bytes processed by a running snapshot in a `_status` answer, in either stats layout
+/// (`stats.processed.size_in_bytes` since 7.4, `stats.processed_size_in_bytes` before).
+pub fn status_progress(body: &Value, name: &str) -> Option<u64> {
+    let entry = body.get("snapshots")?.as_array()?.iter().find(|s| s.get("snapshot").and_then(Value::as_str) == Some(name))?;
+    let state = entry.get("state").and_then(Value::as_str).unwrap_or_default();
+    if !matches!(state, "STARTED" | "IN_PROGRESS" | "INIT") {
+        return None;
+    }
+    let stats = entry.get("stats")?;
+    stats
+        .get("processed")
+        .and_then(|p| p.get("size_in_bytes"))
+        .or_else(|| stats.get("processed_size_in_bytes"))
+        .and_then(Value::as_u64)
+        .or(Some(0))
+}
+
+/// Every shard of a `_recovery` answer.
+pub fn recovery(body: &Value) -> Result<Vec<ShardRecovery>, EngineError> {
+    let indices = body.as_object().ok_or_else(|| protocol("recovery answer"))?;
+    let mut out = Vec::new();
+    for (index, entry) in indices {
+        for shard in entry.get("shards").and_then(Value::as_array).into_iter().flatten() {
+            let source = shard.get("source");
+            let snapshot_source = (shard.get("type").and_then(Value::as_str) == Some("SNAPSHOT"))
+                .then(|| {
+                    let field = |k: &str| source.and_then(|s| s.get(k)).and_then(Value::as_str).map(str::to_owned);
+                    Some((field("repository")?, field("snapshot")?))
+                })
+                .flatten();
+            out.push(ShardRecovery {
+                index: index.clone(),
+                shard: shard.get("id").and_then(Value::as_u64).unwrap_or(0) as u32,
+                snapshot_source,
+                stage: if shard.get("stage").and_then(Value::as_str) == Some("DONE") { RecoveryStage::Done } else { RecoveryStage::Running },
+                recovered_bytes: shard.pointer("/index/size/recovered_in_bytes").and_then(Value::as_u64).unwrap_or(0),
+                started_ms: shard.get("start_time_in_millis").and_then(Value::as_i64).unwrap_or(0),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `_cat/indices?format=json&h=index,status`.
+pub fn cat_indices(body: &Value) -> Result<Vec<IndexState>, EngineError> {
+    let rows = body.as_array().ok_or_else(|| protocol("_cat/indices rows"))?;
+    rows.iter()
+        .map(|row| {
+            let name = row.get("index").and_then(Value::as_str).ok_or_else(|| protocol("index name"))?;
+            let open = row.get("status").and_then(Value::as_str) != Some("close");
+            Ok(IndexState { name: name.to_owned(), open })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn errors_become_typed_kinds() {
+        let body = br#"{"error":{"root_cause":[],"type":"snapshot_missing_exception","reason":"[r:s] is missing"},"status":404}"#;
+        assert_eq!(error(404, body), EngineError::Api { status: 404, kind: EngineErrorKind::SnapshotMissing, reason: "[r:s] is missing".into() });
+        let busy = br#"{"error":{"type":"concurrent_snapshot_execution_exception","reason":"busy"},"status":503}"#;
+        assert!(error(503, busy).is_transient());
+        let readonly = br#"{"error":{"type":"repository_exception","reason":"[r] cannot modify a readonly repository: repository is readonly"},"status":500}"#;
+        assert_eq!(error(500, readonly).kind(), Some(&EngineErrorKind::RepositoryReadonly));
+        let proxy = b"<html>Bad Gateway</html>";
+        let e = error(502, proxy);
+        assert!(e.is_transient());
+        assert!(e.to_string().contains("Bad Gateway"));
+        assert_eq!(error(400, br#"{"error":"no handler found for uri"}"#).to_string(), "cluster answered 400 Other(\"http_400\"): no handler found for uri");
+    }
+
+    #[test]
+    fn root_tells_flavor_and_refuses_what_is_not_a_search_engine() {
+        let es = json!({"cluster_name":"c","version":{"number":"6.8.23","build_flavor":"default"}});
+        assert_eq!(root(&es).unwrap(), EngineInfo { flavor: EngineFlavor::Elasticsearch, version: EngineVersion::new(6, 8, 23), cluster_name: "c".into() });
+        let os = json!({"version":{"distribution":"opensearch","number":"2.11.0"}});
+        assert_eq!(root(&os).unwrap().flavor, EngineFlavor::Opensearch);
+        assert!(root(&json!({"status":"ok"})).is_err());
+        assert!(root(&json!({"version":{"number":"5.6.0"}})).is_err());
+        assert!(root(&json!({"version":{"number":"9.0.0"}})).is_err());
+    }
+
+    #[test]
+    fn snapshot_info_in_progress_and_done() {
+        let running = json!({"snapshots":[{"snapshot":"s","uuid":"u","state":"IN_PROGRESS","indices":["a"],"start_time_in_millis":5,"end_time_in_millis":0,"shards":{"total":0,"failed":0,"successful":0}}]});
+        let info = single_snapshot(&running, "s").unwrap().unwrap();
+        assert_eq!((info.state, info.end_time_ms, info.start_time_ms), (SnapshotState::InProgress, None, Some(5)));
+        let partial = json!({"snapshot":"s","state":"PARTIAL","version":"7.10.2","indices":["a","b"],"shards":{"total":4,"failed":1,"successful":3},"end_time_in_millis":9});
+        let info = snapshot_info(&partial).unwrap();
+        assert_eq!((info.state, info.total_shards, info.failed_shards, info.indices.len()), (SnapshotState::Partial, 4, 1, 2));
+        assert!(single_snapshot(&json!({"snapshots":[]}), "s").unwrap().is_none());
+        assert!(snapshot_info(&json!({"snapshot":"s","state":"WEIRD"})).is_err());
+    }
+
+    #[test]
+    fn status_progress_reads_both_layouts() {
+        let new = json!({"snapshots":[{"snapshot":"s","state":"STARTED","stats":{"processed":{"size_in_bytes":42},"total":{"size_in_bytes":100}}}]});
+        assert_eq!(status_progress(&new, "s"), Some(42));
+        let old = json!({"snapshots":[{"snapshot":"s","state":"STARTED","stats":{"processed_size_in_bytes":7,"total_size_in_bytes":9}}]});
+        assert_eq!(status_progress(&old, "s"), Some(7));
+        let done = json!({"snapshots":[{"snapshot":"s","state":"SUCCESS","stats":{}}]});
+        assert_eq!(status_progress(&done, "s"), None);
+        assert_eq!(status_progress(&new, "other"), None);
+    }
+
+    #[test]
+    fn recovery_and_cat_indices() {
+        let body = json!({"x":{"shards":[
+            {"id":0,"type":"SNAPSHOT","stage":"DONE","start_time_in_millis":10,"source":{"repository":"r","snapshot":"s","index":"a"},"index":{"size":{"recovered_in_bytes":5}}},
+            {"id":1,"type":"EMPTY_STORE","stage":"INDEX","start_time_in_millis":3}
+        ]}});
+        let shards = recovery(&body).unwrap();
+        assert_eq!(shards[0].snapshot_source, Some(("r".into(), "s".into())));
+        assert_eq!((shards[0].stage, shards[0].recovered_bytes, shards[0].started_ms), (RecoveryStage::Done, 5, 10));
+        assert_eq!((shards[1].snapshot_source.clone(), shards[1].stage), (None, RecoveryStage::Running));
+        let cat = json!([{"index":"a","status":"open"},{"index":"b","status":"close"}]);
+        assert_eq!(cat_indices(&cat).unwrap(), vec![IndexState { name: "a".into(), open: true }, IndexState { name: "b".into(), open: false }]);
+    }
+}

@@ -1,0 +1,119 @@
+//! What differs between the simulated engine versions: the identity `GET /` reports and the
+//! behaviour that changed across releases.
+
+use serde_json::{Value, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    Elasticsearch,
+    Opensearch,
+}
+
+/// The simulated engine's flavor and version, and what follows from them.
+#[derive(Debug, Clone)]
+pub struct Profile {
+    pub flavor: Flavor,
+    pub version: String,
+    parsed: (u32, u32, u32),
+}
+
+impl Profile {
+    pub fn new(flavor: Flavor, version: &str) -> anyhow::Result<Self> {
+        let mut parts = version.split('.').map(str::parse::<u32>);
+        let mut next = || parts.next().unwrap_or(Ok(0));
+        let parsed = (next()?, next()?, next()?);
+        Ok(Self { flavor, version: version.to_owned(), parsed })
+    }
+
+    fn es_at_least(&self, major: u32, minor: u32) -> bool {
+        self.flavor == Flavor::Elasticsearch && (self.parsed.0, self.parsed.1) >= (major, minor)
+    }
+
+    fn is_opensearch(&self) -> bool {
+        self.flavor == Flavor::Opensearch
+    }
+
+    /// `DELETE _snapshot/r/a,b` and wildcards (ES 7.8+, OpenSearch).
+    pub fn multi_delete(&self) -> bool {
+        self.is_opensearch() || self.es_at_least(7, 8)
+    }
+
+    /// More than one snapshot operation at a time (ES 7.9+, OpenSearch).
+    pub fn concurrent_snapshots(&self) -> bool {
+        self.is_opensearch() || self.es_at_least(7, 9)
+    }
+
+    /// `GET _snapshot` answers with `total`/`remaining` and names the repository (ES 7.14+).
+    pub fn paginated_get(&self) -> bool {
+        self.es_at_least(7, 14)
+    }
+
+    /// Repositories carry a uuid (ES 7.12+, OpenSearch 2+ keeps none).
+    pub fn repository_uuid(&self) -> bool {
+        self.es_at_least(7, 12)
+    }
+
+    /// `_status` stats in the incremental/processed/total layout (ES 7.4+, OpenSearch).
+    pub fn structured_status_stats(&self) -> bool {
+        self.is_opensearch() || self.es_at_least(7, 4)
+    }
+
+    /// Create-snapshot accepts `metadata` (ES 7.3+, OpenSearch).
+    pub fn snapshot_metadata(&self) -> bool {
+        self.is_opensearch() || self.es_at_least(7, 3)
+    }
+
+    pub fn cleanup(&self) -> bool {
+        self.is_opensearch() || self.es_at_least(7, 4)
+    }
+
+    pub fn clone_api(&self) -> bool {
+        self.is_opensearch() || self.es_at_least(7, 10)
+    }
+
+    /// The error type for a snapshot name already taken.
+    pub fn name_in_use_error(&self) -> &'static str {
+        if self.es_at_least(8, 0) { "snapshot_name_already_in_use_exception" } else { "invalid_snapshot_name_exception" }
+    }
+
+    pub fn default_shards(&self) -> u32 {
+        if self.flavor == Flavor::Elasticsearch && self.parsed.0 < 7 { 5 } else { 1 }
+    }
+
+    /// Internal version id as SnapshotInfo's `version_id` carries it.
+    pub fn version_id(&self) -> u64 {
+        let (a, b, c) = self.parsed;
+        u64::from(a) * 1_000_000 + u64::from(b) * 10_000 + u64::from(c) * 100 + 99
+    }
+
+    pub fn root(&self, cluster_name: &str, node_name: &str, cluster_uuid: &str) -> Value {
+        let mut version = json!({
+            "number": self.version,
+            "build_type": "tar",
+            "build_hash": "0000000000000000000000000000000000000000",
+            "build_date": "2024-01-01T00:00:00.000Z",
+            "build_snapshot": false,
+            "lucene_version": "9.7.0",
+            "minimum_wire_compatibility_version": "7.10.0",
+            "minimum_index_compatibility_version": "7.0.0",
+        });
+        let tagline = match self.flavor {
+            Flavor::Elasticsearch => {
+                version["build_flavor"] = json!("default");
+                "You Know, for Search"
+            }
+            Flavor::Opensearch => {
+                version["distribution"] = json!("opensearch");
+                "The OpenSearch Project: https://opensearch.org/"
+            }
+        };
+        json!({
+            "name": node_name,
+            "cluster_name": cluster_name,
+            "cluster_uuid": cluster_uuid,
+            "version": version,
+            "tagline": tagline,
+        })
+    }
+}

@@ -1,0 +1,3 @@
+//! CLI subcommands other than `serve`.
+
+pub mod admin;

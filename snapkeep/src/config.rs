@@ -1,0 +1,167 @@
+//! Service configuration: one struct served by the TOML file, `SNAPKEEP_*` environment variables
+//! and command-line flags, in that order of precedence (later wins).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use snapkeep_core::{OperationTimeouts, RetryPolicy};
+
+/// Every setting of `snapkeep serve`. Keys are kebab-case in TOML and upper snake case after
+/// `SNAPKEEP_` in the environment (`engine-timeout-secs` ↔ `SNAPKEEP_ENGINE_TIMEOUT_SECS`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
+pub struct Config {
+    pub listen: String,
+    pub data_dir: PathBuf,
+    /// Root of the shared-filesystem repositories, as the clusters see it (their `path.repo`).
+    pub storage_root: Option<PathBuf>,
+    /// Name each cluster's own repository is registered under.
+    pub repository_name: String,
+    /// Region given to clusters registered without one.
+    pub region: String,
+    /// Base64 of 32 bytes; when unset, `<data-dir>/master.key` (created on first start).
+    pub master_key: Option<String>,
+    pub master_key_file: Option<PathBuf>,
+    /// Bearer token of the admin API; when unset, `<data-dir>/admin.token` (created on first start).
+    pub admin_token: Option<String>,
+    pub admin_token_file: Option<PathBuf>,
+    /// `text` or `json`.
+    pub log_format: String,
+    pub engine_timeout_secs: u64,
+    pub reconcile_interval_ms: u64,
+    pub poll_interval_ms: u64,
+    pub workers: u32,
+    pub retry_base_ms: u64,
+    pub retry_max_ms: u64,
+    pub create_timeout_secs: u64,
+    pub delete_timeout_secs: u64,
+    pub restore_timeout_secs: u64,
+    pub stuck_after_secs: u64,
+}
+
+/// Keys settable from the environment (all of them).
+const KEYS: &[&str] = &[
+    "listen", "data-dir", "storage-root", "repository-name", "region", "master-key", "master-key-file",
+    "admin-token", "admin-token-file", "log-format", "engine-timeout-secs", "reconcile-interval-ms",
+    "poll-interval-ms", "workers", "retry-base-ms", "retry-max-ms", "create-timeout-secs",
+    "delete-timeout-secs", "restore-timeout-secs", "stuck-after-secs",
+];
+
+impl Default for Config {
+    fn default() -> Self {
+        let timeouts = OperationTimeouts::default();
+        let retry = RetryPolicy::default();
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("snapkeep-data"),
+            storage_root: None,
+            repository_name: "snapkeep".into(),
+            region: "local".into(),
+            master_key: None,
+            master_key_file: None,
+            admin_token: None,
+            admin_token_file: None,
+            log_format: "text".into(),
+            engine_timeout_secs: 30,
+            reconcile_interval_ms: 500,
+            poll_interval_ms: timeouts.poll_every.as_millis() as u64,
+            workers: 8,
+            retry_base_ms: retry.base.as_millis() as u64,
+            retry_max_ms: retry.max.as_millis() as u64,
+            create_timeout_secs: timeouts.create.as_secs(),
+            delete_timeout_secs: timeouts.delete.as_secs(),
+            restore_timeout_secs: timeouts.restore.as_secs(),
+            stuck_after_secs: timeouts.stuck_after.as_secs(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads the file (if any), then applies `env` (`SNAPKEEP_*` pairs).
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<Self> {
+        let mut table: toml::Table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                text.parse().with_context(|| format!("parsing {}", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        for (name, value) in env {
+            let Some(key) = name.strip_prefix("SNAPKEEP_").map(|k| k.to_lowercase().replace('_', "-")) else { continue };
+            if KEYS.contains(&key.as_str()) {
+                table.insert(key, env_value(&value));
+            }
+        }
+        Config::deserialize(toml::Value::Table(table)).context("invalid configuration")
+    }
+
+    pub fn storage_root(&self) -> PathBuf {
+        self.storage_root.clone().unwrap_or_else(|| self.data_dir.join("repositories"))
+    }
+
+    pub fn timeouts(&self) -> OperationTimeouts {
+        OperationTimeouts {
+            create: Duration::from_secs(self.create_timeout_secs),
+            delete: Duration::from_secs(self.delete_timeout_secs),
+            restore: Duration::from_secs(self.restore_timeout_secs),
+            stuck_after: Duration::from_secs(self.stuck_after_secs),
+            poll_every: Duration::from_millis(self.poll_interval_ms),
+        }
+    }
+
+    pub fn retry(&self) -> RetryPolicy {
+        RetryPolicy { base: Duration::from_millis(self.retry_base_ms), max: Duration::from_millis(self.retry_max_ms) }
+    }
+}
+
+/// An environment value as a TOML value: numbers and booleans typed, anything else a string.
+fn env_value(raw: &str) -> toml::Value {
+    if let Ok(n) = raw.parse::<i64>() {
+        return toml::Value::Integer(n);
+    }
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(raw.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn every_env_key_is_a_config_field() {
+        for key in KEYS {
+            let name = format!("SNAPKEEP_{}", key.to_uppercase().replace('-', "_"));
+            // A value of the wrong type for some keys; what matters is that no key is unknown.
+            if let Err(err) = Config::load(None, env(&[(&name, "1")])) {
+                assert!(!format!("{err:#}").contains("unknown field"), "{key}: {err:#}");
+            }
+        }
+    }
+
+    #[test]
+    fn environment_overrides_the_file_and_unrelated_variables_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("snapkeep.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:1\"\nworkers = 2\nregion = \"file\"\n").unwrap();
+        let config = Config::load(Some(&file), env(&[("SNAPKEEP_WORKERS", "5"), ("SNAPKEEP_UNRELATED", "x"), ("HOME", "/root")])).unwrap();
+        assert_eq!((config.listen.as_str(), config.workers, config.region.as_str()), ("127.0.0.1:1", 5, "file"));
+        assert_eq!(config.storage_root(), PathBuf::from("snapkeep-data/repositories"));
+    }
+
+    #[test]
+    fn unknown_file_keys_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("snapkeep.toml");
+        std::fs::write(&file, "listne = \"x\"\n").unwrap();
+        assert!(format!("{:#}", Config::load(Some(&file), env(&[])).unwrap_err()).contains("unknown field"));
+    }
+}

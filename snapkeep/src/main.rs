@@ -1,0 +1,79 @@
+//! The `snapkeep` binary: the service (`serve`) and the admin CLI (`admin`).
+
+mod commands;
+mod config;
+mod serve;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::admin::AdminArgs;
+use crate::config::Config;
+
+/// Self-hosted snapshot service for Elasticsearch, OpenSearch and PostgreSQL fleets.
+#[derive(Debug, Parser)]
+#[command(name = "snapkeep", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve(ServeArgs),
+    /// Manage projects, access keys and clusters through the admin API.
+    Admin(AdminArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// TOML configuration file (keys as in `SNAPKEEP_*`, kebab-case).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address to listen on (overrides the file and SNAPKEEP_LISTEN).
+    #[arg(long)]
+    listen: Option<String>,
+    /// Where the catalog and generated secrets live (overrides the file and SNAPKEEP_DATA_DIR).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    match cli.command {
+        Command::Serve(args) => {
+            let mut config = Config::load(args.config.as_deref(), std::env::vars())?;
+            if let Some(listen) = args.listen {
+                config.listen = listen;
+            }
+            if let Some(data_dir) = args.data_dir {
+                config.data_dir = data_dir;
+            }
+            init_logging(&config.log_format);
+            runtime.block_on(serve::run(config))
+        }
+        Command::Admin(args) => runtime.block_on(commands::admin::run(args)),
+    }
+}
+
+fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SNAPKEEP_LOG").unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if format == "json" {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}

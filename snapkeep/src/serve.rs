@@ -1,0 +1,115 @@
+//! `snapkeep serve`: opens the store, wires the core to the engines and storage, starts the
+//! reconciler and the HTTP dialects, and shuts all of it down gracefully.
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::extract::Request;
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::get;
+use snapkeep_core::{Cipher, Reconciler, Snapkeep, SystemClock};
+use snapkeep_engine_elasticsearch::HttpEngineConnector;
+use snapkeep_jobs::ReconcilerWorker;
+use snapkeep_storage::FsRepositories;
+use snapkeep_store::SqliteStore;
+use tokio::sync::watch;
+use tracing::Instrument;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+
+/// How long a claimed operation stays leased to this node.
+const LEASE: Duration = Duration::from_secs(60);
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let storage_root = config.storage_root();
+    std::fs::create_dir_all(&storage_root).with_context(|| format!("creating {}", storage_root.display()))?;
+    let master_key = secret(config.master_key.as_deref(), config.master_key_file.as_deref(), &config.data_dir.join("master.key"), Cipher::generate_key)?;
+    let cipher = Cipher::from_base64(&master_key).context("master key")?;
+    let admin_token = secret(config.admin_token.as_deref(), config.admin_token_file.as_deref(), &config.data_dir.join("admin.token"), || uuid::Uuid::new_v4().simple().to_string())?;
+    let node_id = secret(None, None, &config.data_dir.join("node-id"), || uuid::Uuid::new_v4().to_string())?;
+
+    let store = SqliteStore::open(&config.data_dir.join("snapkeep.db")).await.context("opening the catalog")?;
+    let released = store.release_leases(&node_id).await?;
+    if released > 0 {
+        tracing::info!(released, "resuming operations left by the previous run");
+    }
+    let connector = HttpEngineConnector::new(Duration::from_secs(config.engine_timeout_secs))?;
+    let repositories = FsRepositories::new(storage_root.canonicalize()?, config.repository_name.clone());
+    let core = Snapkeep::new(
+        Arc::new(store),
+        Arc::new(connector),
+        Arc::new(repositories),
+        cipher,
+        Arc::new(SystemClock),
+        config.timeouts(),
+        config.region.clone(),
+    );
+
+    let (stop, stopped) = watch::channel(false);
+    let reconciler = Reconciler::new(core.clone(), config.retry(), node_id, LEASE);
+    let worker = ReconcilerWorker::new(reconciler, config.workers, Duration::from_millis(config.reconcile_interval_ms));
+    let worker = tokio::spawn(worker.run(stopped));
+
+    let app = axum::Router::new()
+        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .merge(snapkeep_api_admin::router(core.clone(), &admin_token))
+        .merge(snapkeep_api_css::router(core))
+        .layer(axum::middleware::from_fn(request_id))
+        .layer(TraceLayer::new_for_http());
+    let listener = tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), storage_root = %config.storage_root().display(), "snapkeep listening");
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    tracing::info!("HTTP server stopped; stopping the reconciler");
+    let _ = stop.send(true);
+    worker.await?;
+    Ok(())
+}
+
+/// A secret from configuration, else from `file`, else from `default_file` (created with a new
+/// value, readable by the owner only, the first time).
+fn secret(value: Option<&str>, file: Option<&Path>, default_file: &Path, generate: impl FnOnce() -> String) -> anyhow::Result<String> {
+    if let Some(value) = value {
+        return Ok(value.trim().to_owned());
+    }
+    let path = file.unwrap_or(default_file);
+    match std::fs::read_to_string(path) {
+        Ok(text) => return Ok(text.trim().to_owned()),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound || file.is_some() => {
+            return Err(e).with_context(|| format!("reading {}", path.display()));
+        }
+        Err(_) => {}
+    }
+    let value = generate();
+    let mut out = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).with_context(|| format!("creating {}", path.display()))?;
+    writeln!(out, "{value}")?;
+    tracing::info!(path = %path.display(), "generated a new secret file");
+    Ok(value)
+}
+
+/// Gives every answer an `X-Request-Id` (the SDKs report it with errors).
+async fn request_id(request: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let span = tracing::info_span!("request", request_id = %id);
+    let mut response = next.run(request).instrument(span).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+async fn shutdown_signal() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("installing the SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {},
+        _ = term.recv() => {},
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,76 @@
+//! Where clusters' snapshots live. This crate decides each cluster's repository and the settings
+//! the engine registers it with. Today: shared-filesystem (`fs`) repositories, each cluster under
+//! `<storage root>/<cluster id>/`; object storage plugs in behind the same `RepositoryLocator`.
+
+use std::path::PathBuf;
+
+use serde_json::{Map, Value, json};
+use snapkeep_core::{Cluster, RepositoryLocator, RepositorySpec};
+
+/// Repositories on a filesystem every cluster mounts and lists in its `path.repo`.
+#[derive(Debug, Clone)]
+pub struct FsRepositories {
+    root: PathBuf,
+    repository_name: String,
+}
+
+impl FsRepositories {
+    /// `root` as the clusters see it; `repository_name` is what each cluster calls its own.
+    pub fn new(root: PathBuf, repository_name: String) -> Self {
+        Self { root, repository_name }
+    }
+
+    fn location(&self, cluster: &Cluster) -> String {
+        self.root.join(&cluster.id).display().to_string()
+    }
+}
+
+impl RepositoryLocator for FsRepositories {
+    fn own_repository(&self, cluster: &Cluster) -> RepositorySpec {
+        let settings: Map<String, Value> = json!({"location": self.location(cluster), "compress": true})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        RepositorySpec { name: self.repository_name.clone(), kind: "fs".into(), settings, bucket: None }
+    }
+
+    fn shared_repository(&self, source: &Cluster) -> RepositorySpec {
+        let settings: Map<String, Value> = json!({"location": self.location(source), "readonly": true, "compress": true})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        RepositorySpec {
+            name: format!("{}-from-{}", self.repository_name, source.id.to_lowercase()),
+            kind: "fs".into(),
+            settings,
+            bucket: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snapkeep_core::{EngineFlavor, EngineVersion};
+
+    fn cluster(id: &str) -> Cluster {
+        Cluster {
+            id: id.into(), project_id: "p".into(), name: "n".into(), endpoint: "http://127.0.0.1:9200".into(),
+            username: None, password_encrypted: None, region: "r".into(), flavor: EngineFlavor::Elasticsearch,
+            version: EngineVersion::new(7, 10, 2), created_at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn each_cluster_writes_under_its_own_folder_and_shares_read_only() {
+        let repos = FsRepositories::new(PathBuf::from("/srv/snapshots"), "snapkeep".into());
+        let own = repos.own_repository(&cluster("c-1"));
+        assert_eq!((own.name.as_str(), own.kind.as_str()), ("snapkeep", "fs"));
+        assert_eq!(own.settings["location"], "/srv/snapshots/c-1");
+        assert!(own.settings.get("readonly").is_none());
+        let shared = repos.shared_repository(&cluster("C-1"));
+        assert_eq!(shared.name, "snapkeep-from-c-1");
+        assert_eq!(shared.settings["location"], "/srv/snapshots/C-1");
+        assert_eq!(shared.settings["readonly"], true);
+    }
+}

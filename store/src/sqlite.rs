@@ -1,0 +1,485 @@
+//! The SQLite store: one database file under the data directory, migrated on open, WAL mode.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use snapkeep_core::{
+    AccessKey, Cluster, EngineFlavor, EngineVersion, Operation, OperationKind, OperationPhase,
+    Project, RestoreStatus, Snapshot, SnapshotChange, SnapshotKind, SnapshotStatus, Store,
+    StoreError,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
+use sqlx::{Row, SqlitePool, Sqlite, Transaction};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+/// The catalog in a SQLite database.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .map_err(backend)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(backend)?;
+        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    /// Releases every lease `owner` holds: used at start, when nothing of the previous run of the
+    /// same node can still be working.
+    pub async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
+        let done = sqlx::query("UPDATE operations SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?")
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected())
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
+/// Maps a uniqueness violation to `Conflict(rule)`.
+fn write_error(rule: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(rule),
+        _ => backend(e),
+    }
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+fn time(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
+fn corrupt(what: &str, value: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {value:?}"))
+}
+
+fn project_from(row: &SqliteRow) -> Result<Project, StoreError> {
+    Ok(Project { id: row.try_get("id").map_err(backend)?, name: row.try_get("name").map_err(backend)?, created_at: time(row.try_get("created_at").map_err(backend)?) })
+}
+
+fn key_from(row: &SqliteRow) -> Result<AccessKey, StoreError> {
+    Ok(AccessKey {
+        access_key: row.try_get("access_key").map_err(backend)?,
+        project_id: row.try_get("project_id").map_err(backend)?,
+        secret_encrypted: row.try_get("secret_encrypted").map_err(backend)?,
+        enabled: row.try_get::<i64, _>("enabled").map_err(backend)? != 0,
+        created_at: time(row.try_get("created_at").map_err(backend)?),
+    })
+}
+
+fn cluster_from(row: &SqliteRow) -> Result<Cluster, StoreError> {
+    let flavor: String = row.try_get("flavor").map_err(backend)?;
+    let version: String = row.try_get("version").map_err(backend)?;
+    Ok(Cluster {
+        id: row.try_get("id").map_err(backend)?,
+        project_id: row.try_get("project_id").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        endpoint: row.try_get("endpoint").map_err(backend)?,
+        username: row.try_get("username").map_err(backend)?,
+        password_encrypted: row.try_get("password_encrypted").map_err(backend)?,
+        region: row.try_get("region").map_err(backend)?,
+        flavor: EngineFlavor::parse(&flavor).ok_or_else(|| corrupt("engine flavor", &flavor))?,
+        version: EngineVersion::parse(&version).ok_or_else(|| corrupt("engine version", &version))?,
+        created_at: time(row.try_get("created_at").map_err(backend)?),
+    })
+}
+
+fn snapshot_from(row: &SqliteRow) -> Result<Snapshot, StoreError> {
+    let get_s = |c: &str| row.try_get::<String, _>(c).map_err(backend);
+    let indices = get_s("indices")?;
+    let kind = get_s("kind")?;
+    let status = get_s("status")?;
+    let restore_status = get_s("restore_status")?;
+    let opt_u32 = |c: &str| row.try_get::<Option<i64>, _>(c).map(|v| v.map(|v| v as u32)).map_err(backend);
+    Ok(Snapshot {
+        id: get_s("id")?,
+        project_id: get_s("project_id")?,
+        cluster_id: get_s("cluster_id")?,
+        name: get_s("name")?,
+        description: get_s("description")?,
+        requested_indices: get_s("requested_indices")?,
+        indices: serde_json::from_str(&indices).map_err(|_| corrupt("index list", &indices))?,
+        kind: SnapshotKind::parse(&kind).ok_or_else(|| corrupt("snapshot kind", &kind))?,
+        status: SnapshotStatus::parse(&status).ok_or_else(|| corrupt("snapshot status", &status))?,
+        repository: get_s("repository")?,
+        engine_version: row.try_get("engine_version").map_err(backend)?,
+        total_shards: opt_u32("total_shards")?,
+        failed_shards: opt_u32("failed_shards")?,
+        start_time_ms: row.try_get("start_time_ms").map_err(backend)?,
+        end_time_ms: row.try_get("end_time_ms").map_err(backend)?,
+        failure_reason: row.try_get("failure_reason").map_err(backend)?,
+        deleting: row.try_get::<i64, _>("deleting").map_err(backend)? != 0,
+        restore_status: RestoreStatus::parse(&restore_status).ok_or_else(|| corrupt("restore status", &restore_status))?,
+        created_at: time(row.try_get("created_at").map_err(backend)?),
+        updated_at: time(row.try_get("updated_at").map_err(backend)?),
+    })
+}
+
+fn operation_from(row: &SqliteRow) -> Result<Operation, StoreError> {
+    let kind: String = row.try_get("kind").map_err(backend)?;
+    let phase: String = row.try_get("phase").map_err(backend)?;
+    let restore: Option<String> = row.try_get("restore_params").map_err(backend)?;
+    Ok(Operation {
+        id: row.try_get("id").map_err(backend)?,
+        kind: OperationKind::parse(&kind).ok_or_else(|| corrupt("operation kind", &kind))?,
+        snapshot_id: row.try_get("snapshot_id").map_err(backend)?,
+        cluster_id: row.try_get("cluster_id").map_err(backend)?,
+        phase: OperationPhase::parse(&phase).ok_or_else(|| corrupt("operation phase", &phase))?,
+        restore: restore.map(|r| serde_json::from_str(&r).map_err(|_| corrupt("restore parameters", &r))).transpose()?,
+        attempts: row.try_get::<i64, _>("attempts").map_err(backend)? as u32,
+        next_run_at: time(row.try_get("next_run_at").map_err(backend)?),
+        deadline: time(row.try_get("deadline").map_err(backend)?),
+        progress_marker: row.try_get("progress_marker").map_err(backend)?,
+        progress_at: time(row.try_get("progress_at").map_err(backend)?),
+        last_error: row.try_get("last_error").map_err(backend)?,
+        created_at: time(row.try_get("created_at").map_err(backend)?),
+        finished_at: row.try_get::<Option<i64>, _>("finished_at").map_err(backend)?.map(time),
+    })
+}
+
+const SNAPSHOT_COLUMNS: &str = "id, project_id, cluster_id, name, description, requested_indices, indices, kind, status, repository, engine_version, total_shards, failed_shards, start_time_ms, end_time_ms, failure_reason, deleting, restore_status, created_at, updated_at";
+/// Inserts a snapshot or rewrites it by id; never replaces another row (names stay unique).
+static SNAPSHOT_UPSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let updates: Vec<String> = SNAPSHOT_COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
+    format!(
+        "INSERT INTO snapshots ({SNAPSHOT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET {}",
+        updates.join(", ")
+    )
+});
+const OPERATION_COLUMNS: &str = "id, kind, snapshot_id, cluster_id, phase, restore_params, attempts, next_run_at, deadline, progress_marker, progress_at, last_error, created_at, finished_at";
+
+async fn write_snapshot(tx: &mut Transaction<'_, Sqlite>, s: &Snapshot) -> Result<(), StoreError> {
+    sqlx::query(&SNAPSHOT_UPSERT)
+        .bind(&s.id)
+        .bind(&s.project_id)
+        .bind(&s.cluster_id)
+        .bind(&s.name)
+        .bind(&s.description)
+        .bind(&s.requested_indices)
+        .bind(serde_json::to_string(&s.indices).expect("strings serialize"))
+        .bind(s.kind.as_str())
+        .bind(s.status.as_str())
+        .bind(&s.repository)
+        .bind(&s.engine_version)
+        .bind(s.total_shards.map(i64::from))
+        .bind(s.failed_shards.map(i64::from))
+        .bind(s.start_time_ms)
+        .bind(s.end_time_ms)
+        .bind(&s.failure_reason)
+        .bind(i64::from(s.deleting))
+        .bind(s.restore_status.as_str())
+        .bind(ms(s.created_at))
+        .bind(ms(s.updated_at))
+        .execute(&mut **tx)
+        .await
+        .map_err(write_error("snapshot name per cluster"))?;
+    Ok(())
+}
+
+/// Inserts or fully rewrites an operation row, clearing its lease.
+async fn write_operation(tx: &mut Transaction<'_, Sqlite>, op: &Operation, keep_lease: bool) -> Result<(), StoreError> {
+    let lease = if keep_lease { "(SELECT lease_owner FROM operations WHERE id = ?1), (SELECT lease_until FROM operations WHERE id = ?1)" } else { "NULL, NULL" };
+    sqlx::query(&format!("INSERT OR REPLACE INTO operations ({OPERATION_COLUMNS}, lease_owner, lease_until) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14, {lease})"))
+        .bind(&op.id)
+        .bind(op.kind.as_str())
+        .bind(&op.snapshot_id)
+        .bind(&op.cluster_id)
+        .bind(op.phase.as_str())
+        .bind(op.restore.as_ref().map(|r| serde_json::to_string(r).expect("params serialize")))
+        .bind(i64::from(op.attempts))
+        .bind(ms(op.next_run_at))
+        .bind(ms(op.deadline))
+        .bind(&op.progress_marker)
+        .bind(ms(op.progress_at))
+        .bind(&op.last_error)
+        .bind(ms(op.created_at))
+        .bind(op.finished_at.map(ms))
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+const OPEN: &str = "phase IN ('pending', 'submitted')";
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert_project(&self, p: &Project) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)")
+            .bind(&p.id).bind(&p.name).bind(ms(p.created_at))
+            .execute(&self.pool).await.map_err(write_error("project name"))?;
+        Ok(())
+    }
+
+    async fn get_project(&self, id: &str) -> Result<Option<Project>, StoreError> {
+        let row = sqlx::query("SELECT * FROM projects WHERE id = ?").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        row.as_ref().map(project_from).transpose()
+    }
+
+    async fn list_projects(&self) -> Result<Vec<Project>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM projects ORDER BY created_at, id").fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(project_from).collect()
+    }
+
+    async fn delete_project(&self, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let clusters: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clusters WHERE project_id = ?").bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
+        if clusters > 0 {
+            return Err(StoreError::Conflict("project has clusters"));
+        }
+        sqlx::query("DELETE FROM projects WHERE id = ?").bind(id).execute(&mut *tx).await.map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn insert_access_key(&self, k: &AccessKey) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO access_keys (access_key, project_id, secret_encrypted, enabled, created_at) VALUES (?, ?, ?, ?, ?)")
+            .bind(&k.access_key).bind(&k.project_id).bind(&k.secret_encrypted).bind(i64::from(k.enabled)).bind(ms(k.created_at))
+            .execute(&self.pool).await.map_err(write_error("access key"))?;
+        Ok(())
+    }
+
+    async fn get_access_key(&self, access_key: &str) -> Result<Option<AccessKey>, StoreError> {
+        let row = sqlx::query("SELECT * FROM access_keys WHERE access_key = ?").bind(access_key).fetch_optional(&self.pool).await.map_err(backend)?;
+        row.as_ref().map(key_from).transpose()
+    }
+
+    async fn list_access_keys(&self, project_id: &str) -> Result<Vec<AccessKey>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM access_keys WHERE project_id = ? ORDER BY created_at, access_key").bind(project_id).fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(key_from).collect()
+    }
+
+    async fn delete_access_key(&self, access_key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM access_keys WHERE access_key = ?").bind(access_key).execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn insert_cluster(&self, c: &Cluster) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO clusters (id, project_id, name, endpoint, username, password_encrypted, region, flavor, version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(&c.id).bind(&c.project_id).bind(&c.name).bind(&c.endpoint).bind(&c.username).bind(&c.password_encrypted)
+            .bind(&c.region).bind(c.flavor.as_str()).bind(c.version.to_string()).bind(ms(c.created_at))
+            .execute(&self.pool).await.map_err(write_error("cluster id"))?;
+        Ok(())
+    }
+
+    async fn get_cluster(&self, id: &str) -> Result<Option<Cluster>, StoreError> {
+        let row = sqlx::query("SELECT * FROM clusters WHERE id = ?").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        row.as_ref().map(cluster_from).transpose()
+    }
+
+    async fn list_clusters(&self, project_id: Option<&str>) -> Result<Vec<Cluster>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM clusters WHERE ?1 IS NULL OR project_id = ?1 ORDER BY created_at, id")
+            .bind(project_id).fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(cluster_from).collect()
+    }
+
+    async fn delete_cluster(&self, id: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let open: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM operations WHERE {OPEN} AND (cluster_id = ?1 OR snapshot_id IN (SELECT id FROM snapshots WHERE cluster_id = ?1))"))
+            .bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
+        if open > 0 {
+            return Err(StoreError::Conflict("cluster has open operations"));
+        }
+        sqlx::query("DELETE FROM snapshots WHERE cluster_id = ?").bind(id).execute(&mut *tx).await.map_err(backend)?;
+        sqlx::query("DELETE FROM clusters WHERE id = ?").bind(id).execute(&mut *tx).await.map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get_snapshot(&self, id: &str) -> Result<Option<Snapshot>, StoreError> {
+        let row = sqlx::query("SELECT * FROM snapshots WHERE id = ?").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        row.as_ref().map(snapshot_from).transpose()
+    }
+
+    async fn list_snapshots(&self, cluster_id: &str) -> Result<Vec<Snapshot>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM snapshots WHERE cluster_id = ? ORDER BY created_at DESC, id").bind(cluster_id).fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(snapshot_from).collect()
+    }
+
+    async fn insert_snapshot_with_operation(&self, snapshot: &Snapshot, operation: &Operation) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        write_snapshot(&mut tx, snapshot).await?;
+        write_operation(&mut tx, operation, false).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn insert_operation_for(&self, snapshot: &Snapshot, expected_updated_at: DateTime<Utc>, operation: &Operation) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let current: Option<i64> = sqlx::query_scalar("SELECT updated_at FROM snapshots WHERE id = ?").bind(&snapshot.id).fetch_optional(&mut *tx).await.map_err(backend)?;
+        match current {
+            None => return Err(StoreError::NotFound),
+            Some(at) if at != ms(expected_updated_at) => return Err(StoreError::Conflict("snapshot changed meanwhile")),
+            Some(_) => {}
+        }
+        write_snapshot(&mut tx, snapshot).await?;
+        write_operation(&mut tx, operation, false).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn claim_due_operations(&self, now: DateTime<Utc>, owner: &str, lease_until: DateTime<Utc>, limit: u32) -> Result<Vec<Operation>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "UPDATE operations SET lease_owner = ?1, lease_until = ?2 WHERE id IN (
+                 SELECT id FROM operations WHERE {OPEN} AND next_run_at <= ?3 AND (lease_until IS NULL OR lease_until < ?3)
+                 ORDER BY next_run_at, created_at LIMIT ?4)
+             RETURNING {OPERATION_COLUMNS}"
+        ))
+        .bind(owner).bind(ms(lease_until)).bind(ms(now)).bind(i64::from(limit))
+        .fetch_all(&self.pool).await.map_err(backend)?;
+        let mut ops: Vec<Operation> = rows.iter().map(operation_from).collect::<Result<_, _>>()?;
+        ops.sort_by_key(|op| (op.next_run_at, op.created_at));
+        Ok(ops)
+    }
+
+    async fn open_operations(&self, cluster_id: Option<&str>) -> Result<Vec<Operation>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE {OPEN} AND (?1 IS NULL OR cluster_id = ?1) ORDER BY created_at"))
+            .bind(cluster_id).fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(operation_from).collect()
+    }
+
+    async fn get_operation(&self, id: &str) -> Result<Option<Operation>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE id = ?")).bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        row.as_ref().map(operation_from).transpose()
+    }
+
+    async fn checkpoint_operation(&self, operation: &Operation) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        write_operation(&mut tx, operation, true).await?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn save_step(&self, operation: &Operation, change: &SnapshotChange) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        write_operation(&mut tx, operation, false).await?;
+        match change {
+            SnapshotChange::Keep => {}
+            SnapshotChange::Update(snapshot) => write_snapshot(&mut tx, snapshot).await?,
+            SnapshotChange::Remove => {
+                sqlx::query("DELETE FROM snapshots WHERE id = ?").bind(&operation.snapshot_id).execute(&mut *tx).await.map_err(backend)?;
+            }
+        }
+        tx.commit().await.map_err(backend)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn store() -> (SqliteStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        (SqliteStore::open(&dir.path().join("catalog.db")).await.unwrap(), dir)
+    }
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        time(1_800_000_000_000 + ms)
+    }
+
+    async fn seed(store: &SqliteStore) {
+        store.insert_project(&Project { id: "p".into(), name: "proj".into(), created_at: at(0) }).await.unwrap();
+        store.insert_cluster(&Cluster {
+            id: "c".into(), project_id: "p".into(), name: "c".into(), endpoint: "http://127.0.0.1:1".into(),
+            username: None, password_encrypted: None, region: "r".into(), flavor: EngineFlavor::Elasticsearch,
+            version: EngineVersion::new(7, 10, 2), created_at: at(0),
+        }).await.unwrap();
+    }
+
+    fn snapshot(id: &str, name: &str) -> Snapshot {
+        Snapshot {
+            id: id.into(), project_id: "p".into(), cluster_id: "c".into(), name: name.into(), description: String::new(),
+            requested_indices: String::new(), indices: vec!["a".into()], kind: SnapshotKind::Manual,
+            status: SnapshotStatus::Building, repository: "snapkeep".into(), engine_version: None, total_shards: None,
+            failed_shards: None, start_time_ms: Some(1), end_time_ms: None, failure_reason: None, deleting: false,
+            restore_status: RestoreStatus::None, created_at: at(0), updated_at: at(0),
+        }
+    }
+
+    fn operation(id: &str, snapshot_id: &str, due: i64) -> Operation {
+        Operation {
+            id: id.into(), kind: OperationKind::CreateSnapshot, snapshot_id: snapshot_id.into(), cluster_id: "c".into(),
+            phase: OperationPhase::Pending, restore: None, attempts: 0, next_run_at: at(due), deadline: at(1_000_000),
+            progress_marker: None, progress_at: at(0), last_error: None, created_at: at(0), finished_at: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn snapshot_names_are_unique_per_cluster_and_nothing_is_half_written() {
+        let (store, _dir) = store().await;
+        seed(&store).await;
+        store.insert_snapshot_with_operation(&snapshot("s1", "snap"), &operation("o1", "s1", 0)).await.unwrap();
+        let err = store.insert_snapshot_with_operation(&snapshot("s2", "snap"), &operation("o2", "s2", 0)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+        assert!(store.get_operation("o2").await.unwrap().is_none(), "the operation of a refused snapshot is not kept");
+        assert_eq!(store.list_snapshots("c").await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn claims_lease_due_operations_once_until_released() {
+        let (store, _dir) = store().await;
+        seed(&store).await;
+        store.insert_snapshot_with_operation(&snapshot("s1", "snap1"), &operation("o1", "s1", 0)).await.unwrap();
+        store.insert_snapshot_with_operation(&snapshot("s2", "snap2"), &operation("o2", "s2", 5_000)).await.unwrap();
+        let claimed = store.claim_due_operations(at(1_000), "a", at(61_000), 10).await.unwrap();
+        assert_eq!(claimed.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), vec!["o1"], "only due ones");
+        assert!(store.claim_due_operations(at(2_000), "b", at(62_000), 10).await.unwrap().is_empty(), "leased");
+        let mut op = claimed.into_iter().next().unwrap();
+        op.next_run_at = at(2_000);
+        op.phase = OperationPhase::Submitted;
+        store.save_step(&op, &SnapshotChange::Keep).await.unwrap();
+        let again = store.claim_due_operations(at(2_000), "b", at(62_000), 10).await.unwrap();
+        assert_eq!(again.len(), 1, "released by save_step");
+        assert_eq!(again[0].phase, OperationPhase::Submitted);
+        assert_eq!(store.release_leases("b").await.unwrap(), 1);
+        let expired = store.claim_due_operations(at(70_000), "c", at(130_000), 10).await.unwrap();
+        assert_eq!(expired.len(), 2, "released and due");
+    }
+
+    #[tokio::test]
+    async fn operations_for_a_snapshot_need_its_expected_version() {
+        let (store, _dir) = store().await;
+        seed(&store).await;
+        let s = snapshot("s1", "snap");
+        store.insert_snapshot_with_operation(&s, &operation("o1", "s1", 0)).await.unwrap();
+        let deleting = Snapshot { deleting: true, updated_at: at(10), ..s.clone() };
+        store.insert_operation_for(&deleting, at(0), &operation("o2", "s1", 0)).await.unwrap();
+        let err = store.insert_operation_for(&deleting, at(0), &operation("o3", "s1", 0)).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(_)));
+        assert!(store.get_operation("o3").await.unwrap().is_none());
+        let mut done = store.get_operation("o2").await.unwrap().unwrap();
+        done.phase = OperationPhase::Succeeded;
+        store.save_step(&done, &SnapshotChange::Remove).await.unwrap();
+        assert!(store.get_snapshot("s1").await.unwrap().is_none());
+        assert_eq!(store.open_operations(Some("c")).await.unwrap().len(), 1, "o1 is still open");
+    }
+
+    #[tokio::test]
+    async fn projects_and_clusters_refuse_deletion_while_in_use() {
+        let (store, _dir) = store().await;
+        seed(&store).await;
+        assert!(matches!(store.delete_project("p").await, Err(StoreError::Conflict(_))));
+        store.insert_snapshot_with_operation(&snapshot("s1", "snap"), &operation("o1", "s1", 0)).await.unwrap();
+        assert!(matches!(store.delete_cluster("c").await, Err(StoreError::Conflict(_))));
+        let mut op = store.get_operation("o1").await.unwrap().unwrap();
+        op.phase = OperationPhase::Failed;
+        store.save_step(&op, &SnapshotChange::Keep).await.unwrap();
+        store.delete_cluster("c").await.unwrap();
+        assert!(store.get_snapshot("s1").await.unwrap().is_none());
+        store.delete_project("p").await.unwrap();
+    }
+}
