@@ -1,1 +1,28 @@
-//! placeholder
+//! The integration-test harness, shared by every test: starts real `essim` and `snapkeep`
+//! processes on loopback ports, drives the admin API, and runs the official-SDK scripts under
+//! `tests/sdk/` with the project's Python environment.
+//!
+//! The binaries must be built first (`cargo build --workspace --bins`, as `scripts/test` does).
+
+mod essim;
+mod processes;
+mod python;
+mod snapkeep;
+
+pub use essim::{Essim, EssimOptions};
+pub use python::run_sdk_script;
+pub use snapkeep::{Snapkeep, Tenant};
+
+use std::time::{Duration, Instant};
+
+/// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -48,6 +48,12 @@ impl EngineConnector for HttpEngineConnector {
             Err(EngineError::Api { kind: EngineErrorKind::Security, .. }) => {
                 Err(EngineError::Protocol("the cluster refused the credentials (HTTP 401/403)".into()))
             }
+            Err(EngineError::Api { status, .. }) => Err(EngineError::Protocol(format!(
+                "GET / answered HTTP {status}: not an Elasticsearch or OpenSearch endpoint"
+            ))),
+            Err(EngineError::Protocol(_)) => Err(EngineError::Protocol(
+                "GET / did not answer JSON: not an Elasticsearch or OpenSearch endpoint".into(),
+            )),
             other => parse::root(&other?),
         }
     }

@@ -42,7 +42,7 @@ fn protocol(what: &str) -> EngineError {
 
 /// `GET /`.
 pub fn root(body: &Value) -> Result<EngineInfo, EngineError> {
-    let version = body.get("version").ok_or_else(|| protocol("version in GET / (is this a search engine?)"))?;
+    let version = body.get("version").ok_or_else(|| EngineError::Protocol("GET / has no version: not an Elasticsearch or OpenSearch endpoint".into()))?;
     let number = version.get("number").and_then(Value::as_str).ok_or_else(|| protocol("version.number"))?;
     let flavor = match version.get("distribution").and_then(Value::as_str) {
         Some("opensearch") => EngineFlavor::Opensearch,

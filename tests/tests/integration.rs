@@ -1,0 +1,10 @@
+//! Integration tests: real `essim` and `snapkeep` processes on loopback ports, driven through the
+//! official SDKs, snapkeep's admin API and CLI.
+
+mod integration {
+    mod admin;
+    mod css_lifecycle;
+    mod css_validation;
+    mod faults;
+    mod restart;
+}

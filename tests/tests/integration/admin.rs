@@ -1,0 +1,119 @@
+//! The admin API and CLI: projects, keys and clusters, registration checks, credentials and path
+//! prefixes, bearer-token protection, and secrets kept encrypted and out of the logs.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use snapkeep_tests::{Essim, EssimOptions, Snapkeep};
+
+fn cli(snapkeep: &Snapkeep, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe.parent().and_then(Path::parent).unwrap().join("snapkeep");
+    let mut command = Command::new(bin);
+    command.arg("admin").arg("--server").arg(&snapkeep.url).arg("--data-dir").arg(&snapkeep.data_dir).args(args).env_remove("SNAPKEEP_ADMIN_TOKEN");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    command.output().expect("run the CLI")
+}
+
+fn cli_json(snapkeep: &Snapkeep, args: &[&str], env: &[(&str, &str)]) -> Value {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = cli(snapkeep, &all, env);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON output")
+}
+
+fn cli_error(snapkeep: &Snapkeep, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = cli(snapkeep, args, env);
+    assert!(!out.status.success(), "{args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stored_bytes(data_dir: &Path) -> Vec<u8> {
+    ["snapkeep.db", "snapkeep.db-wal"].iter().flat_map(|f| std::fs::read(data_dir.join(f)).unwrap_or_default()).collect()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn cli_manages_projects_keys_and_clusters() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let mut options = EssimOptions::new("opensearch", "2.11.0");
+    options.path_prefix = Some("/search");
+    options.basic_auth = Some("admin:c0rrect-h0rse");
+    let essim = Essim::start(dir.path(), &repo_root, &options);
+    essim.load_index("docs", 1, 30);
+    let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+
+    let project = cli_json(&snapkeep, &["project", "create", "--name", "team-a"], &[]);
+    let project_id = project["id"].as_str().unwrap().to_owned();
+    let key = cli_json(&snapkeep, &["key", "create", "--project", &project_id], &[]);
+    let (access_key, secret_key) = (key["access_key"].as_str().unwrap(), key["secret_key"].as_str().unwrap());
+    assert!(access_key.len() >= 16 && secret_key.len() >= 32);
+    let listed = cli(&snapkeep, &["key", "list", "--project", &project_id], &[]);
+    let table = String::from_utf8_lossy(&listed.stdout);
+    assert!(table.contains("ACCESS_KEY") && table.contains(access_key) && !table.contains(secret_key), "{table}");
+
+    // Registration contacts the cluster and refuses what it cannot use, clearly.
+    let refused = cli_error(&snapkeep, &["cluster", "create", "--project", &project_id, "--name", "gone", "--endpoint", "http://127.0.0.1:9"], &[]);
+    assert!(refused.contains("unreachable"), "{refused}");
+    let refused = cli_error(&snapkeep, &["cluster", "create", "--project", &project_id, "--name", "web", "--endpoint", &snapkeep.url], &[]);
+    assert!(refused.contains("not an Elasticsearch or OpenSearch endpoint"), "{refused}");
+    let refused = cli_error(&snapkeep, &["cluster", "create", "--project", &project_id, "--name", "os", "--endpoint", &essim.url, "--username", "admin", "--password-env", "ES_PASSWORD"], &[("ES_PASSWORD", "wrong")]);
+    assert!(refused.contains("credentials"), "{refused}");
+
+    let cluster = cli_json(&snapkeep, &["cluster", "create", "--project", &project_id, "--name", "os", "--endpoint", &essim.url, "--id", "os-1", "--region", "eu-west-0", "--username", "admin", "--password-env", "ES_PASSWORD"], &[("ES_PASSWORD", "c0rrect-h0rse")]);
+    assert_eq!((cluster["id"].as_str(), cluster["engine"].as_str(), cluster["version"].as_str(), cluster["region"].as_str()), (Some("os-1"), Some("opensearch"), Some("2.11.0"), Some("eu-west-0")));
+    let again = cli_error(&snapkeep, &["cluster", "create", "--project", &project_id, "--name", "os", "--endpoint", &essim.url, "--id", "os-1", "--username", "admin", "--password-env", "ES_PASSWORD"], &[("ES_PASSWORD", "c0rrect-h0rse")]);
+    assert!(again.contains("already exists"), "{again}");
+
+    // The stored credentials and prefix serve every later call: a snapshot completes.
+    let tenant = snapkeep_tests::Tenant { project_id: project_id.clone(), access_key: access_key.to_owned(), secret_key: secret_key.to_owned() };
+    snapkeep.create_snapshot(&tenant, "os-1", "through-proxy", "docs");
+    assert_eq!(snapkeep.await_snapshot(&tenant, "os-1", "through-proxy", Duration::from_secs(30))["status"], "COMPLETED");
+
+    // Secrets are encrypted at rest and never logged.
+    let stored = stored_bytes(&snapkeep.data_dir);
+    assert!(!stored.is_empty());
+    assert!(!contains(&stored, secret_key), "the secret key is not stored in plaintext");
+    assert!(!contains(&stored, "c0rrect-h0rse"), "the cluster password is not stored in plaintext");
+    let log = snapkeep.log_text();
+    assert!(!log.contains(secret_key) && !log.contains("c0rrect-h0rse"), "secrets stay out of the log");
+
+    let clusters = cli_json(&snapkeep, &["cluster", "list", "--project", &project_id], &[]);
+    assert_eq!(clusters["clusters"].as_array().unwrap().len(), 1);
+    assert!(!clusters.to_string().contains("c0rrect-h0rse"));
+    let busy = cli_error(&snapkeep, &["project", "delete", &project_id], &[]);
+    assert!(busy.contains("still has clusters"), "{busy}");
+    cli(&snapkeep, &["cluster", "delete", "os-1"], &[]);
+    cli(&snapkeep, &["key", "delete", access_key], &[]);
+    cli(&snapkeep, &["project", "delete", &project_id], &[]);
+    let gone = cli_error(&snapkeep, &["project", "show", &project_id], &[]);
+    assert!(gone.contains("404"), "{gone}");
+}
+
+#[test]
+fn admin_api_needs_the_bearer_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapkeep = Snapkeep::start(dir.path(), &dir.path().join("repositories"), &[]);
+    let (status, body) = snapkeep.call("GET", "/admin/v1/projects", None, false);
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let out = cli(&snapkeep, &["--token", "wrong", "project", "list"], &[]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+    let (status, body) = snapkeep.call("POST", "/admin/v1/projects", Some(json!({"name": ""})), true);
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_argument")), "{body}");
+    let (status, body) = snapkeep.call("POST", "/admin/v1/projects", Some(json!({"nmae": "x"})), true);
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(snapkeep.admin("GET", "/projects", None)["projects"], json!([]), "refused calls created nothing");
+    let (status, _) = snapkeep.call("GET", "/healthz", None, false);
+    assert_eq!(status, 200);
+}

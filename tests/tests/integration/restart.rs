@@ -1,0 +1,64 @@
+//! snapkeep killed with SIGKILL while snapshots, a delete and a restore are in flight: after a
+//! restart every operation reaches its right end, and each engine request was sent exactly once.
+
+use std::time::Duration;
+
+use serde_json::json;
+use snapkeep_tests::{Essim, EssimOptions, Snapkeep, wait_for};
+
+const FAST: u64 = 50 * 1024 * 1024;
+const SLOW: u64 = 12 * 1024;
+
+fn sent(essim: &Essim, method: &str, path: &str) -> usize {
+    essim.requests().iter().filter(|(m, p, s)| m == method && p == path && *s == 200).count()
+}
+
+#[test]
+fn every_operation_ends_once_after_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("elasticsearch", "8.11.1"));
+    essim.load_index("orders", 2, 400);
+    essim.set_rate(FAST);
+    let mut snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+    let tenant = snapkeep.tenant("crash");
+    snapkeep.register(&tenant, "es", &essim);
+    let project = tenant.project_id.clone();
+
+    let base = snapkeep.create_snapshot(&tenant, "es", "base", "orders");
+    let doomed = snapkeep.create_snapshot(&tenant, "es", "doomed", "orders");
+    for name in ["base", "doomed"] {
+        assert_eq!(snapkeep.await_snapshot(&tenant, "es", name, Duration::from_secs(30))["status"], "COMPLETED");
+    }
+
+    essim.set_rate(SLOW);
+    let names = ["crash-1", "crash-2", "crash-3"];
+    for name in names {
+        snapkeep.create_snapshot(&tenant, "es", name, "orders");
+    }
+    let (status, body) = snapkeep.call("POST", &format!("/v1.0/{project}/clusters/es/index_snapshot/{base}/restore"), Some(json!({"targetCluster": "es", "renamePattern": "(.+)", "renameReplacement": "copy_$1"})), false);
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = snapkeep.call("DELETE", &format!("/v1.0/{project}/clusters/es/index_snapshot/{doomed}"), None, false);
+    assert_eq!(status, 200, "{body}");
+    wait_for("the first snapshot to reach the cluster", Duration::from_secs(20), || (sent(&essim, "PUT", "/_snapshot/snapkeep/crash-1") > 0).then_some(()));
+
+    snapkeep.kill();
+    let running = essim.running_snapshots("snapkeep");
+    assert!(running.iter().any(|n| n == "crash-1"), "work was in flight at the crash: {running:?}");
+    snapkeep.restart();
+
+    for name in names {
+        let backup = snapkeep.await_snapshot(&tenant, "es", name, Duration::from_secs(90));
+        assert_eq!(backup["status"], "COMPLETED", "{backup}");
+        assert_eq!(backup["totalShards"], 2);
+        assert_eq!(sent(&essim, "PUT", &format!("/_snapshot/snapkeep/{name}")), 1, "{name} was created exactly once");
+    }
+    let restored = snapkeep.await_restore(&tenant, "es", "base", Duration::from_secs(90));
+    assert_eq!(restored["restoreStatus"], "success", "{restored}");
+    assert_eq!(sent(&essim, "POST", "/_snapshot/snapkeep/base/_restore"), 1, "the restore was sent exactly once");
+    assert_eq!(essim.count("copy_orders"), 400);
+    wait_for("the deleted snapshot to leave the catalog", Duration::from_secs(30), || snapkeep.backup(&tenant, "es", "doomed").is_none().then_some(()));
+    assert!(!essim.snapshot_names("snapkeep").contains(&"doomed".to_owned()));
+    assert_eq!(sent(&essim, "DELETE", "/_snapshot/snapkeep/doomed"), 1, "the delete was sent exactly once");
+    assert!(snapkeep.log_text().contains("resuming operations left by the previous run") || snapkeep.log_text().contains("operation finished"));
+}
