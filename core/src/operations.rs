@@ -95,11 +95,27 @@ pub struct Reconciler {
     retry: RetryPolicy,
     owner: String,
     lease: Duration,
+    failpoint: Option<String>,
 }
 
 impl Reconciler {
     pub fn new(core: Snapkeep, retry: RetryPolicy, owner: String, lease: Duration) -> Self {
-        Self { core, retry, owner, lease }
+        Self { core, retry, owner, lease, failpoint: None }
+    }
+
+    /// Crash testing: abort the process right after the named engine call
+    /// (`after-create-sent`, `after-delete-sent`, `after-restore-sent`), before its outcome is
+    /// recorded — the narrowest window a real crash can hit.
+    pub fn with_failpoint(mut self, failpoint: Option<String>) -> Self {
+        self.failpoint = failpoint;
+        self
+    }
+
+    fn failpoint(&self, name: &str) {
+        if self.failpoint.as_deref() == Some(name) {
+            tracing::error!(failpoint = name, "failpoint reached: aborting the process");
+            std::process::abort();
+        }
     }
 
     /// Leases the operations that are due.
@@ -192,6 +208,7 @@ impl Reconciler {
                     Err(e) if is_name_taken(&e) => {}
                     other => other?,
                 }
+                self.failpoint("after-create-sent");
                 op.phase = OperationPhase::Submitted;
                 op.progress_at = now;
                 Ok(Step::Wait(SnapshotChange::Keep))
@@ -252,6 +269,7 @@ impl Reconciler {
             return Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::Remove });
         }
         engine.delete_snapshots(&repository.name, std::slice::from_ref(&snapshot.name)).await?;
+        self.failpoint("after-delete-sent");
         op.phase = OperationPhase::Submitted;
         Ok(Step::Wait(SnapshotChange::Keep))
     }
@@ -278,6 +296,7 @@ impl Reconciler {
                 op.progress_marker = Some(newest.unwrap_or_default());
                 self.core.store.checkpoint_operation(op).await?;
                 self.send_restore(&params, &snapshot, target, engine).await?;
+                self.failpoint("after-restore-sent");
             }
             op.phase = OperationPhase::Submitted;
             op.progress_marker = None;

@@ -39,6 +39,8 @@ pub struct Config {
     pub delete_timeout_secs: u64,
     pub restore_timeout_secs: u64,
     pub stuck_after_secs: u64,
+    /// Crash testing only: abort right after the named engine call (see `Reconciler::with_failpoint`).
+    pub failpoint: Option<String>,
 }
 
 /// Keys settable from the environment (all of them).
@@ -46,7 +48,7 @@ const KEYS: &[&str] = &[
     "listen", "data-dir", "storage-root", "repository-name", "region", "master-key", "master-key-file",
     "admin-token", "admin-token-file", "log-format", "engine-timeout-secs", "reconcile-interval-ms",
     "poll-interval-ms", "workers", "retry-base-ms", "retry-max-ms", "create-timeout-secs",
-    "delete-timeout-secs", "restore-timeout-secs", "stuck-after-secs",
+    "delete-timeout-secs", "restore-timeout-secs", "stuck-after-secs", "failpoint",
 ];
 
 impl Default for Config {
@@ -74,6 +76,7 @@ impl Default for Config {
             delete_timeout_secs: timeouts.delete.as_secs(),
             restore_timeout_secs: timeouts.restore.as_secs(),
             stuck_after_secs: timeouts.stuck_after.as_secs(),
+            failpoint: None,
         }
     }
 }

@@ -54,7 +54,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
 
     let (stop, stopped) = watch::channel(false);
-    let reconciler = Reconciler::new(core.clone(), config.retry(), node_id, LEASE);
+    let reconciler = Reconciler::new(core.clone(), config.retry(), node_id, LEASE).with_failpoint(config.failpoint.clone());
     let worker = ReconcilerWorker::new(reconciler, config.workers, Duration::from_millis(config.reconcile_interval_ms));
     let worker = tokio::spawn(worker.run(stopped));
 

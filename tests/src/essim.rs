@@ -7,8 +7,7 @@ use std::time::Duration;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
-use crate::processes::{Process, binary, free_port};
-use crate::wait_for;
+use crate::processes::{Process, binary, spawn_listening};
 
 /// How to start a simulated cluster.
 #[derive(Debug, Clone)]
@@ -38,24 +37,26 @@ pub struct Essim {
 impl Essim {
     /// Starts a cluster whose `path.repo` is `repo_root`, with its state under `dir`.
     pub fn start(dir: &Path, repo_root: &Path, options: &EssimOptions) -> Self {
-        let port = free_port();
-        let data_dir: PathBuf = dir.join(format!("essim-{port}"));
-        std::fs::create_dir_all(&data_dir).expect("essim data dir");
-        let mut command = Command::new(binary("essim"));
-        command
-            .arg("--listen").arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir").arg(&data_dir)
-            .arg("--path-repo").arg(repo_root)
-            .arg("--flavor").arg(options.flavor)
-            .arg("--version").arg(options.version)
-            .arg("--rate-bytes-per-sec").arg(options.rate_bytes_per_sec.to_string());
-        if let Some(prefix) = options.path_prefix {
-            command.arg("--path-prefix").arg(prefix);
-        }
-        if let Some(auth) = options.basic_auth {
-            command.arg("--basic-auth").arg(auth);
-        }
-        let process = Process::spawn(command, data_dir.join("essim.log"));
+        let spawn = |port: u16| {
+            let data_dir: PathBuf = dir.join(format!("essim-{port}"));
+            std::fs::create_dir_all(&data_dir).expect("essim data dir");
+            let mut command = Command::new(binary("essim"));
+            command
+                .arg("--listen").arg(format!("127.0.0.1:{port}"))
+                .arg("--data-dir").arg(&data_dir)
+                .arg("--path-repo").arg(repo_root)
+                .arg("--flavor").arg(options.flavor)
+                .arg("--version").arg(options.version)
+                .arg("--rate-bytes-per-sec").arg(options.rate_bytes_per_sec.to_string());
+            if let Some(prefix) = options.path_prefix {
+                command.arg("--path-prefix").arg(prefix);
+            }
+            if let Some(auth) = options.basic_auth {
+                command.arg("--basic-auth").arg(auth);
+            }
+            Process::spawn(command, data_dir.join("essim.log"))
+        };
+        let (process, port) = spawn_listening(spawn, Duration::from_secs(20));
         let auth = options.basic_auth.and_then(|a| a.split_once(':')).map(|(u, p)| (u.to_owned(), p.to_owned()));
         let essim = Self {
             process,
@@ -63,7 +64,6 @@ impl Essim {
             http: Client::builder().timeout(Duration::from_secs(30)).build().expect("http client"),
             auth,
         };
-        wait_for("essim to listen", Duration::from_secs(20), || essim.try_call("GET", "/", None).ok());
         essim
     }
 

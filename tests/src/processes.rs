@@ -44,6 +44,43 @@ impl Process {
         let _ = self.child.wait();
     }
 
+    /// Waits until the process accepts connections on `port`. `Err(log)` when it exited or did
+    /// not listen within `timeout`.
+    pub fn await_listening(&mut self, port: u16, timeout: std::time::Duration) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if self.has_exited() || std::time::Instant::now() >= deadline {
+                return Err(format!("{} did not start listening on {port}:\n{}", self.log.display(), self.log_text()));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Ok(())
+    }
+}
+
+/// Starts a server on a free port, trying other ports when another process took the chosen one
+/// between the choice and the bind.
+pub fn spawn_listening(mut spawn: impl FnMut(u16) -> Process, timeout: std::time::Duration) -> (Process, u16) {
+    let mut last = String::new();
+    for _ in 0..5 {
+        let port = free_port();
+        let mut process = spawn(port);
+        match process.await_listening(port, timeout) {
+            Ok(()) => return (process, port),
+            Err(log) if log.contains("in use") => last = log,
+            Err(log) => panic!("{log}"),
+        }
+    }
+    panic!("no free port after 5 tries:\n{last}")
+}
+
+impl Process {
+
+    /// Whether the process has exited by itself.
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -8,7 +8,7 @@ use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
 use crate::essim::Essim;
-use crate::processes::{Process, binary, free_port};
+use crate::processes::{Process, binary, spawn_listening};
 use crate::wait_for;
 
 /// A project with one access key.
@@ -33,25 +33,43 @@ impl Snapkeep {
     /// Starts snapkeep with fast polling, its repositories under `storage_root`; `env` adds
     /// `SNAPKEEP_*` settings.
     pub fn start(dir: &Path, storage_root: &Path, env: &[(&str, &str)]) -> Self {
-        let port = free_port();
         let mut snapkeep = Self {
             process: None,
-            url: format!("http://127.0.0.1:{port}"),
-            data_dir: dir.join(format!("snapkeep-{port}")),
+            url: String::new(),
+            data_dir: dir.join("snapkeep"),
             storage_root: storage_root.to_path_buf(),
             env: env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
-            port,
+            port: 0,
             http: Client::builder().timeout(Duration::from_secs(60)).build().expect("http client"),
         };
-        snapkeep.launch();
+        let (process, port) = spawn_listening(|port| snapkeep.spawn(port), Duration::from_secs(30));
+        snapkeep.port = port;
+        snapkeep.url = format!("http://127.0.0.1:{port}");
+        snapkeep.adopt(process);
         snapkeep
     }
 
+    /// Starts again on the same port and data directory.
     fn launch(&mut self) {
+        let mut process = self.spawn(self.port);
+        if let Err(log) = process.await_listening(self.port, Duration::from_secs(30)) {
+            panic!("{log}");
+        }
+        self.adopt(process);
+    }
+
+    fn adopt(&mut self, process: Process) {
+        self.process = Some(process);
+        wait_for("snapkeep to answer /healthz", Duration::from_secs(30), || {
+            self.http.get(format!("{}/healthz", self.url)).send().ok().filter(|r| r.status().is_success())
+        });
+    }
+
+    fn spawn(&self, port: u16) -> Process {
         let mut command = Command::new(binary("snapkeep"));
         command
             .arg("serve")
-            .arg("--listen").arg(format!("127.0.0.1:{}", self.port))
+            .arg("--listen").arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir").arg(&self.data_dir)
             .env("SNAPKEEP_STORAGE_ROOT", &self.storage_root)
             .env("SNAPKEEP_POLL_INTERVAL_MS", "200")
@@ -63,10 +81,7 @@ impl Snapkeep {
             command.env(key, value);
         }
         std::fs::create_dir_all(&self.data_dir).expect("snapkeep data dir");
-        self.process = Some(Process::spawn(command, self.data_dir.join("snapkeep.log")));
-        wait_for("snapkeep to answer /healthz", Duration::from_secs(30), || {
-            self.http.get(format!("{}/healthz", self.url)).send().ok().filter(|r| r.status().is_success())
-        });
+        Process::spawn(command, self.data_dir.join("snapkeep.log"))
     }
 
     /// SIGKILL, as a crash would.
@@ -80,6 +95,18 @@ impl Snapkeep {
     pub fn restart(&mut self) {
         self.kill();
         self.launch();
+    }
+
+    /// Starts again with `SNAPKEEP_*` settings replaced by `env`.
+    pub fn restart_with(&mut self, env: &[(&str, &str)]) {
+        self.env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        self.restart();
+    }
+
+    /// Waits until the process dies by itself (a failpoint); panics after `timeout`.
+    pub fn await_crash(&mut self, timeout: Duration) {
+        let process = self.process.as_mut().expect("running");
+        wait_for("snapkeep to crash at its failpoint", timeout, || process.has_exited().then_some(()));
     }
 
     pub fn log_text(&self) -> String {
