@@ -85,14 +85,10 @@ impl Capabilities {
     pub fn of(flavor: EngineFlavor, version: EngineVersion) -> Self {
         let v = |major, minor| EngineVersion::new(major, minor, 0);
         match flavor {
-            EngineFlavor::Elasticsearch => Self {
-                multi_delete: version >= v(7, 8),
-                snapshot_metadata: version >= v(7, 3),
-            },
-            EngineFlavor::Opensearch => Self {
-                multi_delete: true,
-                snapshot_metadata: true,
-            },
+            EngineFlavor::Elasticsearch => {
+                Self { multi_delete: version >= v(7, 8), snapshot_metadata: version >= v(7, 3) }
+            }
+            EngineFlavor::Opensearch => Self { multi_delete: true, snapshot_metadata: true },
         }
     }
 }
@@ -256,30 +252,18 @@ pub trait SearchEngine: Send + Sync {
     /// Registers (or re-registers with the same settings) a repository and verifies it.
     async fn put_repository(&self, repository: &RepositorySpec) -> Result<(), EngineError>;
     /// Starts a snapshot without waiting for it.
-    async fn create_snapshot(
-        &self,
-        repository: &str,
-        name: &str,
-        request: &SnapshotRequest,
-    ) -> Result<(), EngineError>;
+    async fn create_snapshot(&self, repository: &str, name: &str, request: &SnapshotRequest)
+    -> Result<(), EngineError>;
     /// Reads one snapshot; `None` when the engine does not have it.
-    async fn get_snapshot(
-        &self,
-        repository: &str,
-        name: &str,
-    ) -> Result<Option<SnapshotInfo>, EngineError>;
+    async fn get_snapshot(&self, repository: &str, name: &str) -> Result<Option<SnapshotInfo>, EngineError>;
     /// Bytes a running snapshot has processed so far (`_status`); `None` when it is not running.
     async fn snapshot_progress(&self, repository: &str, name: &str) -> Result<Option<u64>, EngineError>;
     /// Deletes snapshots (aborting running ones), in as few requests as the version allows.
     /// Snapshots already gone are not an error.
     async fn delete_snapshots(&self, repository: &str, names: &[String]) -> Result<(), EngineError>;
     /// Starts a restore without waiting for it.
-    async fn restore_snapshot(
-        &self,
-        repository: &str,
-        name: &str,
-        request: &RestoreRequest,
-    ) -> Result<(), EngineError>;
+    async fn restore_snapshot(&self, repository: &str, name: &str, request: &RestoreRequest)
+    -> Result<(), EngineError>;
     /// Open/closed state of the named indices that exist.
     async fn index_states(&self, names: &[String]) -> Result<Vec<IndexState>, EngineError>;
     async fn close_indices(&self, names: &[String]) -> Result<(), EngineError>;

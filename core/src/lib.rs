@@ -16,14 +16,14 @@ pub mod validate;
 
 pub use clock::{Clock, SystemClock};
 pub use engine::{
-    Capabilities, EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineFlavor,
-    EngineInfo, EngineVersion, IndexState, RecoveryStage, RestoreRequest, SearchEngine,
-    ShardRecovery, SnapshotInfo, SnapshotRequest, SnapshotState,
+    Capabilities, EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineFlavor, EngineInfo,
+    EngineVersion, IndexState, RecoveryStage, RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo,
+    SnapshotRequest, SnapshotState,
 };
 pub use error::{CoreError, NotFound};
 pub use model::{
-    AccessKey, Cluster, NewCluster, Operation, OperationKind, OperationPhase, Project,
-    RestoreParams, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
+    AccessKey, Cluster, NewCluster, Operation, OperationKind, OperationPhase, Project, RestoreParams, RestoreStatus,
+    Snapshot, SnapshotKind, SnapshotStatus,
 };
 pub use operations::{OperationTimeouts, Reconciler, RetryPolicy};
 pub use repository::{RepositoryLocator, RepositorySpec};

@@ -13,13 +13,12 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use crate::engine::{
-    EngineError, EngineErrorKind, RecoveryStage, RestoreRequest, SearchEngine, ShardRecovery,
-    SnapshotInfo, SnapshotRequest, SnapshotState,
+    EngineError, EngineErrorKind, RecoveryStage, RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo,
+    SnapshotRequest, SnapshotState,
 };
 use crate::error::CoreError;
 use crate::model::{
-    Cluster, Operation, OperationKind, OperationPhase, RestoreParams, RestoreStatus, Snapshot,
-    SnapshotStatus,
+    Cluster, Operation, OperationKind, OperationPhase, RestoreParams, RestoreStatus, Snapshot, SnapshotStatus,
 };
 use crate::service::Snapkeep;
 use crate::store::SnapshotChange;
@@ -216,7 +215,7 @@ impl Reconciler {
             (_, None) => Ok(Step::Finish {
                 succeeded: false,
                 error: Some("the snapshot disappeared from the cluster before it completed".into()),
-                change: SnapshotChange::Update(Snapshot {
+                change: SnapshotChange::update(Snapshot {
                     status: SnapshotStatus::Failed,
                     failure_reason: Some("the snapshot disappeared from the cluster".into()),
                     end_time_ms: Some(now.timestamp_millis()),
@@ -235,7 +234,7 @@ impl Reconciler {
                         return Ok(Step::Finish {
                             succeeded: false,
                             error: Some(reason.clone()),
-                            change: SnapshotChange::Update(failed(snapshot, &reason, now)),
+                            change: SnapshotChange::update(failed(snapshot, &reason, now)),
                         });
                     }
                     return Ok(Step::Wait(SnapshotChange::Keep));
@@ -244,7 +243,7 @@ impl Reconciler {
                 Ok(Step::Finish {
                     succeeded: updated.status != SnapshotStatus::Failed,
                     error: updated.failure_reason.clone(),
-                    change: SnapshotChange::Update(updated),
+                    change: SnapshotChange::update(updated),
                 })
             }
         }
@@ -282,9 +281,8 @@ impl Reconciler {
         engine: &dyn SearchEngine,
         now: DateTime<Utc>,
     ) -> Result<Step, StepError> {
-        let params = op.restore.clone().ok_or_else(|| {
-            StepError::Invalid("restore operation without its parameters".into())
-        })?;
+        let params =
+            op.restore.clone().ok_or_else(|| StepError::Invalid("restore operation without its parameters".into()))?;
         let recoveries = engine.recovery(&params.target_indices).await?;
         let newest = newest_restore_of(&recoveries, &params.repository, &snapshot.name);
         if op.phase == OperationPhase::Pending {
@@ -305,7 +303,11 @@ impl Reconciler {
         }
         let ours: Vec<&ShardRecovery> = recoveries
             .iter()
-            .filter(|r| r.snapshot_source.as_ref().is_some_and(|(repo, snap)| *repo == params.repository && *snap == snapshot.name))
+            .filter(|r| {
+                r.snapshot_source
+                    .as_ref()
+                    .is_some_and(|(repo, snap)| *repo == params.repository && *snap == snapshot.name)
+            })
             .collect();
         let all_targets_done = params.target_indices.iter().all(|index| {
             let shards: Vec<_> = ours.iter().filter(|r| &r.index == index).collect();
@@ -313,13 +315,13 @@ impl Reconciler {
         });
         if all_targets_done {
             let updated = Snapshot { restore_status: RestoreStatus::Success, updated_at: now, ..snapshot };
-            return Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::Update(updated) });
+            return Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::update(updated) });
         }
         let marker = Some(format!("{}:{}", ours.len(), ours.iter().map(|r| r.recovered_bytes).sum::<u64>()));
         if self.is_stuck(op, marker, now) {
             let reason = self.stuck_reason();
             let updated = Snapshot { restore_status: RestoreStatus::Failed, updated_at: now, ..snapshot };
-            return Ok(Step::Finish { succeeded: false, error: Some(reason), change: SnapshotChange::Update(updated) });
+            return Ok(Step::Finish { succeeded: false, error: Some(reason), change: SnapshotChange::update(updated) });
         }
         Ok(Step::Wait(SnapshotChange::Keep))
     }
@@ -370,10 +372,7 @@ impl Reconciler {
     }
 
     fn stuck_reason(&self) -> String {
-        format!(
-            "no progress for {} s; the operation was stopped as stuck",
-            self.core.timeouts.stuck_after.as_secs()
-        )
+        format!("no progress for {} s; the operation was stopped as stuck", self.core.timeouts.stuck_after.as_secs())
     }
 
     async fn time_out(
@@ -405,7 +404,7 @@ impl Reconciler {
         let Some(snapshot) = self.core.store.get_snapshot(&op.snapshot_id).await? else {
             return Ok(SnapshotChange::Keep);
         };
-        Ok(SnapshotChange::Update(match op.kind {
+        Ok(SnapshotChange::update(match op.kind {
             OperationKind::CreateSnapshot => failed(snapshot, reason, now),
             OperationKind::DeleteSnapshot => Snapshot { deleting: false, updated_at: now, ..snapshot },
             OperationKind::RestoreSnapshot => {
@@ -462,9 +461,11 @@ fn apply_info(snapshot: Snapshot, info: &SnapshotInfo, now: DateTime<Utc>) -> Sn
         start_time_ms: info.start_time_ms.or(snapshot.start_time_ms),
         end_time_ms: info.end_time_ms.or(Some(now.timestamp_millis())),
         failure_reason: match status {
-            SnapshotStatus::Failed | SnapshotStatus::PartFailed => {
-                Some(info.reason.clone().unwrap_or_else(|| format!("{} of {} shards failed", info.failed_shards, info.total_shards)))
-            }
+            SnapshotStatus::Failed | SnapshotStatus::PartFailed => Some(
+                info.reason
+                    .clone()
+                    .unwrap_or_else(|| format!("{} of {} shards failed", info.failed_shards, info.total_shards)),
+            ),
             _ => None,
         },
         updated_at: now,
@@ -504,17 +505,38 @@ mod tests {
     fn engine_states_map_to_css_statuses() {
         let now = Utc::now();
         let base = Snapshot {
-            id: "s".into(), project_id: "p".into(), cluster_id: "c".into(), name: "snap".into(),
-            description: String::new(), requested_indices: String::new(), indices: vec![],
-            kind: crate::model::SnapshotKind::Manual, status: SnapshotStatus::Building,
-            repository: "r".into(), engine_version: None, total_shards: None, failed_shards: None,
-            start_time_ms: Some(1), end_time_ms: None, failure_reason: None, deleting: false,
-            restore_status: RestoreStatus::None, created_at: now, updated_at: now,
+            id: "s".into(),
+            project_id: "p".into(),
+            cluster_id: "c".into(),
+            name: "snap".into(),
+            description: String::new(),
+            requested_indices: String::new(),
+            indices: vec![],
+            kind: crate::model::SnapshotKind::Manual,
+            status: SnapshotStatus::Building,
+            repository: "r".into(),
+            engine_version: None,
+            total_shards: None,
+            failed_shards: None,
+            start_time_ms: Some(1),
+            end_time_ms: None,
+            failure_reason: None,
+            deleting: false,
+            restore_status: RestoreStatus::None,
+            created_at: now,
+            updated_at: now,
         };
         let info = |state, failed_shards| SnapshotInfo {
-            name: "snap".into(), uuid: None, version: Some("7.10.2".into()), state,
-            indices: vec!["a".into()], total_shards: 2, failed_shards,
-            start_time_ms: Some(5), end_time_ms: Some(9), reason: None,
+            name: "snap".into(),
+            uuid: None,
+            version: Some("7.10.2".into()),
+            state,
+            indices: vec!["a".into()],
+            total_shards: 2,
+            failed_shards,
+            start_time_ms: Some(5),
+            end_time_ms: Some(9),
+            reason: None,
         };
         let done = apply_info(base.clone(), &info(SnapshotState::Success, 0), now);
         assert_eq!((done.status, done.total_shards, done.end_time_ms), (SnapshotStatus::Completed, Some(2), Some(9)));

@@ -24,14 +24,8 @@ impl RestorePlan {
             .iter()
             .filter(|index| requested.is_empty() || requested.iter().any(|p| wildcard_match(p, index)))
             .collect();
-        if let Some(missing) = requested
-            .iter()
-            .find(|p| !p.contains('*') && !snapshot_indices.contains(p))
-        {
-            return Err(CoreError::invalid(
-                "indices",
-                format!("index [{missing}] is not in the snapshot"),
-            ));
+        if let Some(missing) = requested.iter().find(|p| !p.contains('*') && !snapshot_indices.contains(p)) {
+            return Err(CoreError::invalid("indices", format!("index [{missing}] is not in the snapshot")));
         }
         if selected.is_empty() {
             return Err(CoreError::invalid("indices", "no index of the snapshot matches"));
@@ -63,15 +57,10 @@ impl RestorePlan {
 
 /// Whether a snapshot taken on `source` can be restored into `target`: same flavor and the same or
 /// a newer version, or OpenSearch reading Elasticsearch ≤ 7.10 snapshots.
-pub fn can_restore_into(
-    source: (EngineFlavor, EngineVersion),
-    target: (EngineFlavor, EngineVersion),
-) -> bool {
+pub fn can_restore_into(source: (EngineFlavor, EngineVersion), target: (EngineFlavor, EngineVersion)) -> bool {
     match (source.0, target.0) {
         (a, b) if a == b => target.1 >= source.1,
-        (EngineFlavor::Elasticsearch, EngineFlavor::Opensearch) => {
-            source.1 <= EngineVersion::new(7, 10, 2)
-        }
+        (EngineFlavor::Elasticsearch, EngineFlavor::Opensearch) => source.1 <= EngineVersion::new(7, 10, 2),
         _ => false,
     }
 }
@@ -147,13 +136,7 @@ mod tests {
         let snap = names(&["index_a", "other"]);
         let rename = ("index_(.+)".to_owned(), "restored_index_$1".to_owned());
         let plan = RestorePlan::new(&snap, &[], Some(&rename)).unwrap();
-        assert_eq!(
-            plan.mapping,
-            vec![
-                ("index_a".into(), "restored_index_a".into()),
-                ("other".into(), "other".into())
-            ]
-        );
+        assert_eq!(plan.mapping, vec![("index_a".into(), "restored_index_a".into()), ("other".into(), "other".into())]);
         let rename = ("(.+)".to_owned(), "$1_copy".to_owned());
         let plan = RestorePlan::new(&snap, &names(&["other"]), Some(&rename)).unwrap();
         assert_eq!(plan.targets(), names(&["other_copy"]));

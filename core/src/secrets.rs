@@ -67,10 +67,8 @@ impl Cipher {
             return Err(SecretError::Undecryptable);
         }
         let (nonce, ciphertext) = rest.split_at(NONCE_LEN);
-        let plaintext = self
-            .aead
-            .decrypt(Nonce::from_slice(nonce), ciphertext)
-            .map_err(|_| SecretError::Undecryptable)?;
+        let plaintext =
+            self.aead.decrypt(Nonce::from_slice(nonce), ciphertext).map_err(|_| SecretError::Undecryptable)?;
         String::from_utf8(plaintext).map_err(|_| SecretError::Undecryptable)
     }
 }

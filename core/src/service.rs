@@ -11,8 +11,8 @@ use crate::clock::Clock;
 use crate::engine::{EngineConnector, EngineEndpoint, SearchEngine};
 use crate::error::{CoreError, NotFound};
 use crate::model::{
-    AccessKey, Cluster, NewCluster, Operation, OperationKind, OperationPhase, Project,
-    RestoreParams, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
+    AccessKey, Cluster, NewCluster, Operation, OperationKind, OperationPhase, Project, RestoreParams, RestoreStatus,
+    Snapshot, SnapshotKind, SnapshotStatus,
 };
 use crate::operations::OperationTimeouts;
 use crate::repository::RepositoryLocator;
@@ -149,11 +149,7 @@ impl Snapkeep {
             username: new.username.clone(),
             password: new.password.clone(),
         };
-        let info = self
-            .connector
-            .probe(&endpoint)
-            .await
-            .map_err(|e| CoreError::ClusterUnusable(e.to_string()))?;
+        let info = self.connector.probe(&endpoint).await.map_err(|e| CoreError::ClusterUnusable(e.to_string()))?;
         let cluster = Cluster {
             id: new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             project_id: new.project_id,
@@ -204,11 +200,7 @@ impl Snapkeep {
     /// A client for a registered cluster, with its credentials decrypted.
     pub fn engine_for(&self, cluster: &Cluster) -> Result<Arc<dyn SearchEngine>, CoreError> {
         let password = cluster.password_encrypted.as_deref().map(|p| self.cipher.open(p)).transpose()?;
-        let endpoint = EngineEndpoint {
-            url: cluster.endpoint.clone(),
-            username: cluster.username.clone(),
-            password,
-        };
+        let endpoint = EngineEndpoint { url: cluster.endpoint.clone(), username: cluster.username.clone(), password };
         let info = crate::engine::EngineInfo {
             flavor: cluster.flavor,
             version: cluster.version,
@@ -257,13 +249,10 @@ impl Snapkeep {
             updated_at: now,
         };
         let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster.id, None, now);
-        self.store
-            .insert_snapshot_with_operation(&snapshot, &operation)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => CoreError::SnapshotNameTaken(snapshot.name.clone()),
-                other => other.into(),
-            })?;
+        self.store.insert_snapshot_with_operation(&snapshot, &operation).await.map_err(|e| match e {
+            StoreError::Conflict(_) => CoreError::SnapshotNameTaken(snapshot.name.clone()),
+            other => other.into(),
+        })?;
         Ok(snapshot)
     }
 
@@ -304,13 +293,10 @@ impl Snapkeep {
         let expected = snapshot.updated_at;
         let updated = Snapshot { deleting: true, updated_at: now, ..snapshot };
         let operation = self.new_operation(OperationKind::DeleteSnapshot, &updated, &cluster.id, None, now);
-        self.store
-            .insert_operation_for(&updated, expected, &operation)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => CoreError::SnapshotBeingDeleted,
-                other => other.into(),
-            })
+        self.store.insert_operation_for(&updated, expected, &operation).await.map_err(|e| match e {
+            StoreError::Conflict(_) => CoreError::SnapshotBeingDeleted,
+            other => other.into(),
+        })
     }
 
     /// Accepts a restore into `input.target_cluster` after checking everything that can be known
@@ -357,23 +343,14 @@ impl Snapkeep {
         let now = self.clock.now();
         let expected = snapshot.updated_at;
         let updated = Snapshot { restore_status: RestoreStatus::Restoring, updated_at: now, ..snapshot };
-        let operation =
-            self.new_operation(OperationKind::RestoreSnapshot, &updated, &target.id, Some(params), now);
-        self.store
-            .insert_operation_for(&updated, expected, &operation)
-            .await
-            .map_err(|e| match e {
-                StoreError::Conflict(_) => CoreError::RestoreInProgress(target.id.clone()),
-                other => other.into(),
-            })
+        let operation = self.new_operation(OperationKind::RestoreSnapshot, &updated, &target.id, Some(params), now);
+        self.store.insert_operation_for(&updated, expected, &operation).await.map_err(|e| match e {
+            StoreError::Conflict(_) => CoreError::RestoreInProgress(target.id.clone()),
+            other => other.into(),
+        })
     }
 
-    async fn check_restorable(
-        &self,
-        snapshot: &Snapshot,
-        source: &Cluster,
-        target: &Cluster,
-    ) -> Result<(), CoreError> {
+    async fn check_restorable(&self, snapshot: &Snapshot, source: &Cluster, target: &Cluster) -> Result<(), CoreError> {
         if snapshot.deleting {
             return Err(CoreError::SnapshotBeingDeleted);
         }

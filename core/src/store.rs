@@ -22,8 +22,14 @@ pub enum StoreError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum SnapshotChange {
     Keep,
-    Update(Snapshot),
+    Update(Box<Snapshot>),
     Remove,
+}
+
+impl SnapshotChange {
+    pub fn update(snapshot: Snapshot) -> Self {
+        Self::Update(Box::new(snapshot))
+    }
 }
 
 #[async_trait]

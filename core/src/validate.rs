@@ -7,8 +7,7 @@ use regex::Regex;
 
 use crate::error::CoreError;
 
-static SNAPSHOT_NAME: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_-]{3,63}$").expect("valid regex"));
+static SNAPSHOT_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_-]{3,63}$").expect("valid regex"));
 static RESOURCE_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$").expect("valid regex"));
 
@@ -48,19 +47,14 @@ pub fn indices(field: &'static str, value: &str) -> Result<(), CoreError> {
     if value.chars().count() > MAX_INDICES {
         return Err(CoreError::invalid(field, "must be at most 1024 characters"));
     }
-    if let Some(c) = value.chars().find(|c| {
-        c.is_uppercase() || c.is_whitespace() || INDICES_FORBIDDEN.contains(c)
-    }) {
+    if let Some(c) = value.chars().find(|c| c.is_uppercase() || c.is_whitespace() || INDICES_FORBIDDEN.contains(c)) {
         return Err(CoreError::invalid(field, format!("must not contain {c:?}")));
     }
     Ok(())
 }
 
 /// A rename pattern or replacement: the index rule, no `,`, and (for the pattern) a valid regex.
-pub fn rename(
-    pattern: Option<&str>,
-    replacement: Option<&str>,
-) -> Result<Option<(String, String)>, CoreError> {
+pub fn rename(pattern: Option<&str>, replacement: Option<&str>) -> Result<Option<(String, String)>, CoreError> {
     for (field, value) in [("rename_pattern", pattern), ("rename_replacement", replacement)] {
         if let Some(value) = value {
             indices(field, value)?;
@@ -71,20 +65,13 @@ pub fn rename(
     }
     match (non_empty(pattern), non_empty(replacement)) {
         (Some(p), Some(r)) => {
-            Regex::new(p).map_err(|e| {
-                CoreError::invalid("rename_pattern", format!("is not a valid regular expression: {e}"))
-            })?;
+            Regex::new(p)
+                .map_err(|e| CoreError::invalid("rename_pattern", format!("is not a valid regular expression: {e}")))?;
             Ok(Some((p.to_owned(), r.to_owned())))
         }
         (None, None) => Ok(None),
-        (Some(_), None) => Err(CoreError::invalid(
-            "rename_replacement",
-            "must be set together with rename_pattern",
-        )),
-        (None, Some(_)) => Err(CoreError::invalid(
-            "rename_pattern",
-            "must be set together with rename_replacement",
-        )),
+        (Some(_), None) => Err(CoreError::invalid("rename_replacement", "must be set together with rename_pattern")),
+        (None, Some(_)) => Err(CoreError::invalid("rename_pattern", "must be set together with rename_replacement")),
     }
 }
 
@@ -98,10 +85,7 @@ pub fn resource_id(field: &'static str, id: &str) -> Result<(), CoreError> {
     if RESOURCE_ID.is_match(id) {
         Ok(())
     } else {
-        Err(CoreError::invalid(
-            field,
-            "must be 1 to 64 letters, digits, '-' or '_', starting with a letter or digit",
-        ))
+        Err(CoreError::invalid(field, "must be 1 to 64 letters, digits, '-' or '_', starting with a letter or digit"))
     }
 }
 

@@ -124,7 +124,11 @@ pub fn remove_unreferenced(location: &Path, keep: &[String]) -> EsResult<(u64, u
 /// Checks the location can be used: readable, and writable unless read-only.
 pub fn verify(repo: &str, location: &Path, readonly: bool) -> EsResult<()> {
     let failure = |e: std::io::Error| {
-        EsError::new(500, "repository_verification_exception", format!("[{repo}] path [{}] is not accessible: {e}", location.display()))
+        EsError::new(
+            500,
+            "repository_verification_exception",
+            format!("[{repo}] path [{}] is not accessible: {e}", location.display()),
+        )
     };
     if readonly {
         std::fs::metadata(location).map_err(failure)?;

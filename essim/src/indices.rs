@@ -32,14 +32,21 @@ fn new_index(shards: u32, replicas: u32) -> Index {
 
 fn setting(body: &Value, key: &str) -> Option<u32> {
     let settings = body.get("settings")?;
-    let value = settings.get(key).or_else(|| settings.get("index").and_then(|i| i.get(key))).or_else(|| settings.get(format!("index.{key}")))?;
+    let value = settings
+        .get(key)
+        .or_else(|| settings.get("index").and_then(|i| i.get(key)))
+        .or_else(|| settings.get(format!("index.{key}")))?;
     value.as_u64().map(|v| v as u32).or_else(|| value.as_str()?.parse().ok())
 }
 
 pub fn create(sim: &mut Sim, name: &str, req: &Request) -> EsResult<Value> {
     check_index_name(name)?;
     if sim.state.indices.contains_key(name) {
-        return Err(EsError::new(400, "resource_already_exists_exception", format!("index [{name}/{}] already exists", sim.state.indices[name].uuid)));
+        return Err(EsError::new(
+            400,
+            "resource_already_exists_exception",
+            format!("index [{name}/{}] already exists", sim.state.indices[name].uuid),
+        ));
     }
     let body = req.json()?;
     let shards = setting(&body, "number_of_shards").unwrap_or_else(|| sim.profile.default_shards());
@@ -66,12 +73,15 @@ pub fn get(sim: &Sim, expr: &str) -> EsResult<Value> {
     let mut out = Map::new();
     for name in existing(sim, expr)? {
         let index = &sim.state.indices[&name];
-        out.insert(name, json!({"aliases": {}, "mappings": {}, "settings": {"index": {
-            "number_of_shards": index.shards.to_string(),
-            "number_of_replicas": index.replicas.to_string(),
-            "uuid": index.uuid,
-            "verified_before_close": (!index.open).to_string(),
-        }}}));
+        out.insert(
+            name,
+            json!({"aliases": {}, "mappings": {}, "settings": {"index": {
+                "number_of_shards": index.shards.to_string(),
+                "number_of_replicas": index.replicas.to_string(),
+                "uuid": index.uuid,
+                "verified_before_close": (!index.open).to_string(),
+            }}}),
+        );
     }
     Ok(Value::Object(out))
 }
@@ -82,7 +92,11 @@ pub fn set_open(sim: &mut Sim, expr: &str, open: bool) -> EsResult<Value> {
     for name in &names {
         let index = sim.state.indices.get_mut(name).expect("resolved");
         if !index.recovery.is_done() && !open {
-            return Err(EsError::new(400, "illegal_argument_exception", format!("Cannot close index [{name}] while it is being restored")));
+            return Err(EsError::new(
+                400,
+                "illegal_argument_exception",
+                format!("Cannot close index [{name}] while it is being restored"),
+            ));
         }
         index.open = open;
         report.insert(name.clone(), json!({"closed": !open}));
@@ -129,7 +143,10 @@ pub fn delete_doc(sim: &mut Sim, index: &str, id: &str) -> EsResult<(u16, Value)
     let idx = sim.state.indices.get_mut(index).ok_or_else(|| EsError::index_not_found(index))?;
     let found = idx.docs.remove(id).is_some();
     sim.save();
-    Ok((if found { 200 } else { 404 }, json!({"_index": index, "_id": id, "result": if found { "deleted" } else { "not_found" }})))
+    Ok((
+        if found { 200 } else { 404 },
+        json!({"_index": index, "_id": id, "result": if found { "deleted" } else { "not_found" }}),
+    ))
 }
 
 /// NDJSON `_bulk` with index, create and delete actions.
@@ -139,13 +156,23 @@ pub fn bulk(sim: &mut Sim, default_index: Option<&str>, req: &Request) -> EsResu
     let mut items = Vec::new();
     let mut errors = false;
     while let Some(line) = lines.next() {
-        let action: Value = serde_json::from_str(line).map_err(|e| EsError::new(400, "parse_exception", e.to_string()))?;
-        let (op, meta) = action.as_object().and_then(|o| o.iter().next()).ok_or_else(|| EsError::bad_request("Malformed action/metadata line"))?;
-        let index = meta.get("_index").and_then(Value::as_str).or(default_index).ok_or_else(|| EsError::bad_request("index is missing"))?.to_owned();
+        let action: Value =
+            serde_json::from_str(line).map_err(|e| EsError::new(400, "parse_exception", e.to_string()))?;
+        let (op, meta) = action
+            .as_object()
+            .and_then(|o| o.iter().next())
+            .ok_or_else(|| EsError::bad_request("Malformed action/metadata line"))?;
+        let index = meta
+            .get("_index")
+            .and_then(Value::as_str)
+            .or(default_index)
+            .ok_or_else(|| EsError::bad_request("index is missing"))?
+            .to_owned();
         let id = meta.get("_id").and_then(Value::as_str).map(str::to_owned);
         let outcome = match op.as_str() {
             "index" | "create" => {
-                let source: Value = serde_json::from_str(lines.next().unwrap_or("{}")).map_err(|e| EsError::new(400, "parse_exception", e.to_string()))?;
+                let source: Value = serde_json::from_str(lines.next().unwrap_or("{}"))
+                    .map_err(|e| EsError::new(400, "parse_exception", e.to_string()))?;
                 let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
                 writable_index(sim, &index).map(|idx| {
                     let created = idx.docs.insert(id.clone(), source).is_none();
@@ -159,7 +186,11 @@ pub fn bulk(sim: &mut Sim, default_index: Option<&str>, req: &Request) -> EsResu
                     (id, if found { 200 } else { 404 })
                 })
             }
-            other => return Err(EsError::bad_request(format!("Malformed action/metadata line, expected one of [create, delete, index, update] but found [{other}]"))),
+            other => {
+                return Err(EsError::bad_request(format!(
+                    "Malformed action/metadata line, expected one of [create, delete, index, update] but found [{other}]"
+                )));
+            }
         };
         match outcome {
             Ok((id, status)) => items.push(json!({op.clone(): {"_index": index, "_id": id, "status": status}})),
@@ -179,7 +210,11 @@ fn searchable<'a>(sim: &'a Sim, expr: &str) -> EsResult<Vec<(&'a String, &'a Ind
         .iter()
         .map(|name| {
             let (key, index) = sim.state.indices.get_key_value(name).expect("resolved");
-            if index.open { Ok((key, index)) } else { Err(EsError::new(400, "index_closed_exception", format!("closed index [{name}]"))) }
+            if index.open {
+                Ok((key, index))
+            } else {
+                Err(EsError::new(400, "index_closed_exception", format!("closed index [{name}]")))
+            }
         })
         .collect()
 }
@@ -194,16 +229,28 @@ pub fn count(sim: &Sim, expr: &str) -> EsResult<Value> {
 pub fn search(sim: &Sim, expr: &str, req: &Request) -> EsResult<Value> {
     let indices = searchable(sim, expr)?;
     let body = req.json()?;
-    let size = req.query.get("size").and_then(|s| s.parse().ok()).or_else(|| body.get("size").and_then(Value::as_u64)).unwrap_or(10) as usize;
+    let size = req
+        .query
+        .get("size")
+        .and_then(|s| s.parse().ok())
+        .or_else(|| body.get("size").and_then(Value::as_u64))
+        .unwrap_or(10) as usize;
     let total: usize = indices.iter().map(|(_, i)| i.docs.len()).sum();
     let hits: Vec<Value> = indices
         .iter()
-        .flat_map(|(name, index)| index.docs.iter().map(move |(id, source)| json!({"_index": name, "_id": id, "_score": 1.0, "_source": source})))
+        .flat_map(|(name, index)| {
+            index
+                .docs
+                .iter()
+                .map(move |(id, source)| json!({"_index": name, "_id": id, "_score": 1.0, "_source": source}))
+        })
         .take(size)
         .collect();
     let shards: u32 = indices.iter().map(|(_, i)| i.shards).sum();
-    Ok(json!({"took": 1, "timed_out": false, "_shards": {"total": shards, "successful": shards, "skipped": 0, "failed": 0},
-        "hits": {"total": {"value": total, "relation": "eq"}, "max_score": 1.0, "hits": hits}}))
+    Ok(
+        json!({"took": 1, "timed_out": false, "_shards": {"total": shards, "successful": shards, "skipped": 0, "failed": 0},
+        "hits": {"total": {"value": total, "relation": "eq"}, "max_score": 1.0, "hits": hits}}),
+    )
 }
 
 /// `_cat/indices`: a JSON array with `format=json`, else plain text rows.
@@ -228,14 +275,29 @@ pub fn cat(sim: &Sim, expr: Option<&str>, req: &Request) -> EsResult<Value> {
     let columns: Option<Vec<&str>> = req.query.get("h").map(|h| h.split(',').collect());
     let rows: Vec<Value> = match &columns {
         None => rows,
-        Some(cols) => rows.into_iter().map(|r| Value::Object(cols.iter().filter_map(|c| r.get(*c).map(|v| ((*c).to_owned(), v.clone()))).collect())).collect(),
+        Some(cols) => rows
+            .into_iter()
+            .map(|r| {
+                Value::Object(cols.iter().filter_map(|c| r.get(*c).map(|v| ((*c).to_owned(), v.clone()))).collect())
+            })
+            .collect(),
     };
     if req.query.get("format").map(String::as_str) == Some("json") {
         return Ok(Value::Array(rows));
     }
     let text: String = rows
         .iter()
-        .map(|r| r.as_object().map(|o| o.values().map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)).collect::<Vec<_>>().join(" ")).unwrap_or_default() + "\n")
+        .map(|r| {
+            r.as_object()
+                .map(|o| {
+                    o.values()
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default()
+                + "\n"
+        })
         .collect();
     Ok(Value::String(text))
 }

@@ -58,10 +58,16 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
     let args = Args::parse();
     let profile = Profile::new(args.flavor, &args.version)?;
-    let path_repo = args.path_repo.iter().map(|p| std::fs::create_dir_all(p).and_then(|()| p.canonicalize())).collect::<Result<Vec<_>, _>>()?;
+    let path_repo = args
+        .path_repo
+        .iter()
+        .map(|p| std::fs::create_dir_all(p).and_then(|()| p.canonicalize()))
+        .collect::<Result<Vec<_>, _>>()?;
     let sim = Sim::open(profile, &args.data_dir, path_repo, args.rate_bytes_per_sec.max(1), args.cluster_name)?;
     let app = Arc::new(App {
         sim: Mutex::new(sim),

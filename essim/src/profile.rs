@@ -74,7 +74,11 @@ impl Profile {
 
     /// The error type for a snapshot name already taken.
     pub fn name_in_use_error(&self) -> &'static str {
-        if self.es_at_least(8, 0) { "snapshot_name_already_in_use_exception" } else { "invalid_snapshot_name_exception" }
+        if self.es_at_least(8, 0) {
+            "snapshot_name_already_in_use_exception"
+        } else {
+            "invalid_snapshot_name_exception"
+        }
     }
 
     pub fn default_shards(&self) -> u32 {

@@ -12,17 +12,24 @@ use crate::sim::{Repository, Sim, resolve_names};
 pub fn put(sim: &mut Sim, name: &str, req: &Request) -> EsResult<Value> {
     let body = req.json()?;
     let kind = body.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let settings: Map<String, Value> =
-        body.get("settings").and_then(Value::as_object).cloned().unwrap_or_default();
+    let settings: Map<String, Value> = body.get("settings").and_then(Value::as_object).cloned().unwrap_or_default();
     if kind != "fs" {
-        return Err(EsError::new(500, "repository_exception", format!("[{name}] repository type [{kind}] does not exist")));
+        return Err(EsError::new(
+            500,
+            "repository_exception",
+            format!("[{name}] repository type [{kind}] does not exist"),
+        ));
     }
     let location = resolve_location(sim, name, &settings)?;
     let readonly = json_bool(settings.get("readonly"), false);
     if let Some(existing) = sim.state.repositories.get(name) {
         let in_use = sim.state.running.iter().any(|r| r.repository == name);
         if in_use && (existing.location != location || existing.readonly != readonly) {
-            return Err(EsError::new(500, "illegal_state_exception", format!("trying to modify or unregister repository [{name}] that is currently used")));
+            return Err(EsError::new(
+                500,
+                "illegal_state_exception",
+                format!("trying to modify or unregister repository [{name}] that is currently used"),
+            ));
         }
     }
     if req.flag("verify", true) {
@@ -42,19 +49,30 @@ fn resolve_location(sim: &Sim, name: &str, settings: &Map<String, Value>) -> EsR
     }
     let candidate = Path::new(raw);
     let Some(first_root) = sim.path_repo.first() else {
-        return Err(EsError::new(500, "repository_exception", format!("[{name}] location [{raw}] doesn't match any of the locations specified by path.repo because this setting is empty")));
+        return Err(EsError::new(
+            500,
+            "repository_exception",
+            format!(
+                "[{name}] location [{raw}] doesn't match any of the locations specified by path.repo because this setting is empty"
+            ),
+        ));
     };
     let resolved = if candidate.is_absolute() { candidate.to_path_buf() } else { first_root.join(candidate) };
     let escapes = resolved.components().any(|c| c == Component::ParentDir);
     if escapes || !sim.path_repo.iter().any(|root| resolved.starts_with(root)) {
-        return Err(EsError::new(500, "repository_exception", format!("[{name}] location [{raw}] doesn't match any of the locations specified by path.repo")));
+        return Err(EsError::new(
+            500,
+            "repository_exception",
+            format!("[{name}] location [{raw}] doesn't match any of the locations specified by path.repo"),
+        ));
     }
     Ok(resolved)
 }
 
 pub fn get(sim: &Sim, expr: Option<&str>) -> EsResult<Value> {
     let names: Vec<String> = sim.state.repositories.keys().cloned().collect();
-    let selected = resolve_names(&names, expr.unwrap_or("_all"), false).map_err(|missing| EsError::repository_missing(&missing))?;
+    let selected = resolve_names(&names, expr.unwrap_or("_all"), false)
+        .map_err(|missing| EsError::repository_missing(&missing))?;
     let mut out = Map::new();
     for name in selected {
         let repo = &sim.state.repositories[&name];
@@ -76,9 +94,17 @@ pub fn delete(sim: &mut Sim, name: &str) -> EsResult<Value> {
     if !sim.state.repositories.contains_key(name) {
         return Err(EsError::repository_missing(name));
     }
-    let restoring = sim.state.indices.values().any(|i| !i.recovery.is_done() && i.recovery.source.as_ref().is_some_and(|s| s.0 == name));
+    let restoring = sim
+        .state
+        .indices
+        .values()
+        .any(|i| !i.recovery.is_done() && i.recovery.source.as_ref().is_some_and(|s| s.0 == name));
     if restoring || sim.state.running.iter().any(|r| r.repository == name) {
-        return Err(EsError::new(500, "illegal_state_exception", format!("trying to modify or unregister repository [{name}] that is currently used")));
+        return Err(EsError::new(
+            500,
+            "illegal_state_exception",
+            format!("trying to modify or unregister repository [{name}] that is currently used"),
+        ));
     }
     sim.state.repositories.remove(name);
     sim.save();
@@ -93,11 +119,17 @@ pub fn verify(sim: &Sim, name: &str) -> EsResult<Value> {
 
 pub fn cleanup(sim: &Sim, name: &str) -> EsResult<Value> {
     if !sim.profile.cleanup() {
-        return Err(EsError::bad_request(format!("request [/_snapshot/{name}/_cleanup] contains unrecognized parameters")));
+        return Err(EsError::bad_request(format!(
+            "request [/_snapshot/{name}/_cleanup] contains unrecognized parameters"
+        )));
     }
     let repo = lookup(sim, name)?;
     if repo.readonly {
-        return Err(EsError::new(500, "repository_exception", format!("[{name}] cannot run cleanup on readonly repository")));
+        return Err(EsError::new(
+            500,
+            "repository_exception",
+            format!("[{name}] cannot run cleanup on readonly repository"),
+        ));
     }
     let mut keep: Vec<String> = blobs::read_catalog(&repo.location)?.snapshots.into_iter().map(|s| s.uuid).collect();
     keep.extend(sim.state.running.iter().filter(|r| r.repository == name).map(|r| r.uuid.clone()));
@@ -112,7 +144,11 @@ pub fn lookup<'a>(sim: &'a Sim, name: &str) -> EsResult<&'a Repository> {
 pub fn writable<'a>(sim: &'a Sim, name: &str) -> EsResult<&'a Repository> {
     let repo = lookup(sim, name)?;
     if repo.readonly {
-        return Err(EsError::new(500, "repository_exception", format!("[{name}] cannot modify a readonly repository: repository is readonly")));
+        return Err(EsError::new(
+            500,
+            "repository_exception",
+            format!("[{name}] cannot modify a readonly repository: repository is readonly"),
+        ));
     }
     Ok(repo)
 }

@@ -28,9 +28,8 @@ impl Request {
         if self.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Object(Default::default()));
         }
-        serde_json::from_slice(&self.body).map_err(|e| {
-            EsError::new(400, "parse_exception", format!("failed to parse request body: {e}"))
-        })
+        serde_json::from_slice(&self.body)
+            .map_err(|e| EsError::new(400, "parse_exception", format!("failed to parse request body: {e}")))
     }
 }
 
@@ -47,9 +46,7 @@ pub fn json_bool(value: Option<&Value>, default: bool) -> bool {
 pub fn json_list(value: Option<&Value>) -> String {
     match value {
         Some(Value::String(s)) => s.clone(),
-        Some(Value::Array(items)) => {
-            items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")
-        }
+        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","),
         _ => String::new(),
     }
 }

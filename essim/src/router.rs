@@ -60,18 +60,31 @@ pub async fn handle(State(app): State<Arc<App>>, req: axum::extract::Request) ->
     let response = serve(&app, &parts.headers, &request, path).await;
     let mut log = app.log.lock().expect("log lock");
     if log.len() < MAX_LOG {
-        log.push(LogEntry { method: parts.method.to_string(), path: path.to_owned(), query: query_string, status: response.status().as_u16() });
+        log.push(LogEntry {
+            method: parts.method.to_string(),
+            path: path.to_owned(),
+            query: query_string,
+            status: response.status().as_u16(),
+        });
     }
     response
 }
 
 async fn serve(app: &App, headers: &HeaderMap, request: &Request, path: &str) -> Response {
-    if let Some(expected) = &app.basic_auth {
-        if !authorized(headers, expected) {
-            let mut response = EsError::new(401, "security_exception", format!("missing authentication credentials for REST request [{path}]")).into_response();
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, "Basic realm=\"security\" charset=\"UTF-8\"".parse().expect("valid header"));
-            return response;
-        }
+    if let Some(expected) = &app.basic_auth
+        && !authorized(headers, expected)
+    {
+        let mut response = EsError::new(
+            401,
+            "security_exception",
+            format!("missing authentication credentials for REST request [{path}]"),
+        )
+        .into_response();
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            "Basic realm=\"security\" charset=\"UTF-8\"".parse().expect("valid header"),
+        );
+        return response;
     }
     let injection = app.sim.lock().expect("sim lock").state.faults.decide(path);
     match injection {
@@ -82,9 +95,18 @@ async fn serve(app: &App, headers: &HeaderMap, request: &Request, path: &str) ->
         Injection::None => {}
     }
     match route(app, request).await {
-        Ok((status, Value::String(text))) => (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), [(header::CONTENT_TYPE, "text/plain; charset=UTF-8")], text).into_response(),
-        Ok((status, _)) if request.method == Method::HEAD => (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), Body::empty()).into_response(),
-        Ok((status, body)) => (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), axum::Json(body)).into_response(),
+        Ok((status, Value::String(text))) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            [(header::CONTENT_TYPE, "text/plain; charset=UTF-8")],
+            text,
+        )
+            .into_response(),
+        Ok((status, _)) if request.method == Method::HEAD => {
+            (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), Body::empty()).into_response()
+        }
+        Ok((status, body)) => {
+            (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), axum::Json(body)).into_response()
+        }
         Err(e) if request.method == Method::HEAD => e.status.into_response(),
         Err(e) => e.into_response(),
     }
@@ -122,15 +144,21 @@ async fn route(app: &App, req: &Request) -> EsResult<(u16, Value)> {
         ["_snapshot", repo, snap] if read => ok(snapshots::get(&lock(), repo, snap, req)?),
         ["_snapshot", repo, snap] if is(Method::DELETE) => ok(snapshots::delete(&mut lock(), repo, snap)?),
         ["_snapshot", repo, snap, "_status"] if read => ok(snapshots::status(&lock(), Some(repo), Some(snap), req)?),
-        ["_snapshot", repo, snap, "_restore"] if is(Method::POST) => ok(snapshots::restore(sim, repo, snap, req).await?),
-        ["_snapshot", repo, src, "_clone", target] if is(Method::PUT) => ok(snapshots::clone(&mut lock(), repo, src, target, req)?),
+        ["_snapshot", repo, snap, "_restore"] if is(Method::POST) => {
+            ok(snapshots::restore(sim, repo, snap, req).await?)
+        }
+        ["_snapshot", repo, src, "_clone", target] if is(Method::PUT) => {
+            ok(snapshots::clone(&mut lock(), repo, src, target, req)?)
+        }
         ["_cat", "indices"] if read => ok(indices::cat(&lock(), None, req)?),
         ["_cat", "indices", expr] if read => ok(indices::cat(&lock(), Some(expr), req)?),
         ["_recovery"] if read => ok(indices::recovery(&lock(), None, req)?),
         [expr, "_recovery"] if read => ok(indices::recovery(&lock(), Some(expr), req)?),
         ["_bulk"] if write => ok(indices::bulk(&mut lock(), None, req)?),
         [index, "_bulk"] if write => ok(indices::bulk(&mut lock(), Some(index), req)?),
-        ["_refresh"] | [_, "_refresh"] if write || read => ok(json!({"_shards": {"total": 1, "successful": 1, "failed": 0}})),
+        ["_refresh"] | [_, "_refresh"] if write || read => {
+            ok(json!({"_shards": {"total": 1, "successful": 1, "failed": 0}}))
+        }
         ["_count"] if read || write => ok(indices::count(&lock(), "_all")?),
         [expr, "_count"] if read || write => ok(indices::count(&lock(), expr)?),
         ["_search"] if read || write => ok(indices::search(&lock(), "_all", req)?),
@@ -144,7 +172,11 @@ async fn route(app: &App, req: &Request) -> EsResult<(u16, Value)> {
         [index] if is(Method::PUT) => ok(indices::create(&mut lock(), index, req)?),
         [expr] if is(Method::DELETE) => ok(indices::delete(&mut lock(), expr)?),
         [expr] if read && !expr.starts_with('_') => ok(indices::get(&lock(), expr)?),
-        _ => Err(EsError::new(405, "method_not_allowed", format!("Incorrect HTTP method for uri [/{}] and method [{}]", req.segments.join("/"), req.method))),
+        _ => Err(EsError::new(
+            405,
+            "method_not_allowed",
+            format!("Incorrect HTTP method for uri [/{}] and method [{}]", req.segments.join("/"), req.method),
+        )),
     }
 }
 
@@ -153,28 +185,28 @@ fn control(app: &App, req: &Request) -> Response {
     let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     let result: EsResult<Value> = match (req.method.clone(), segs.as_slice()) {
         (Method::GET, ["_essim", "faults"]) => Ok(json!(app.sim.lock().expect("sim lock").state.faults)),
-        (Method::PUT, ["_essim", "faults"]) => serde_json::from_slice::<Faults>(&req.body)
-            .map_err(|e| EsError::bad_request(e.to_string()))
-            .map(|faults| {
+        (Method::PUT, ["_essim", "faults"]) => {
+            serde_json::from_slice::<Faults>(&req.body).map_err(|e| EsError::bad_request(e.to_string())).map(|faults| {
                 let mut sim = app.sim.lock().expect("sim lock");
                 sim.state.faults = faults;
                 sim.save();
                 json!({"acknowledged": true})
-            }),
+            })
+        }
         (Method::GET, ["_essim", "requests"]) => Ok(json!(*app.log.lock().expect("log lock"))),
         (Method::DELETE, ["_essim", "requests"]) => {
             app.log.lock().expect("log lock").clear();
             Ok(json!({"acknowledged": true}))
         }
-        (Method::PUT, ["_essim", "settings"]) => serde_json::from_slice::<Value>(&req.body)
-            .map_err(|e| EsError::bad_request(e.to_string()))
-            .map(|body| {
+        (Method::PUT, ["_essim", "settings"]) => {
+            serde_json::from_slice::<Value>(&req.body).map_err(|e| EsError::bad_request(e.to_string())).map(|body| {
                 let mut sim = app.sim.lock().expect("sim lock");
                 if let Some(rate) = body.get("rate_bytes_per_sec").and_then(Value::as_u64) {
                     sim.rate_bytes_per_sec = rate.max(1);
                 }
                 json!({"acknowledged": true, "rate_bytes_per_sec": sim.rate_bytes_per_sec})
-            }),
+            })
+        }
         _ => Err(EsError::new(404, "not_found", "unknown simulator control endpoint")),
     };
     match result {

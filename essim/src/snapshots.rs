@@ -15,7 +15,13 @@ const NAME_FORBIDDEN: &[char] = &['\\', '/', '*', '?', '"', '<', '>', '|', ',', 
 const MAX_METADATA_BYTES: usize = 1024;
 
 fn check_name(repo: &str, name: &str) -> EsResult<()> {
-    let invalid = |why: &str| EsError::new(400, "invalid_snapshot_name_exception", format!("[{repo}:{name}] Invalid snapshot name [{name}], {why}"));
+    let invalid = |why: &str| {
+        EsError::new(
+            400,
+            "invalid_snapshot_name_exception",
+            format!("[{repo}:{name}] Invalid snapshot name [{name}], {why}"),
+        )
+    };
     if name.is_empty() {
         return Err(invalid("cannot be empty"));
     }
@@ -45,7 +51,11 @@ pub async fn create(sim: &std::sync::Mutex<Sim>, repo: &str, name: &str, req: &R
         if !sim.state.running.iter().any(|r| r.repository == repo && r.name == name) {
             let location = &lookup(&sim, repo)?.location;
             let catalog = blobs::read_catalog(location)?;
-            let stored = catalog.snapshots.iter().find(|s| s.name == name).ok_or_else(|| EsError::snapshot_missing(repo, name))?;
+            let stored = catalog
+                .snapshots
+                .iter()
+                .find(|s| s.name == name)
+                .ok_or_else(|| EsError::snapshot_missing(repo, name))?;
             return Ok(json!({"snapshot": render_stored(&sim, repo, stored)}));
         }
     }
@@ -56,13 +66,27 @@ fn start(sim: &mut Sim, repo: &str, name: &str, req: &Request) -> EsResult<()> {
     let location = writable(sim, repo)?.location.clone();
     let in_use = sim.profile.name_in_use_error();
     if sim.state.running.iter().any(|r| r.repository == repo && r.name == name) {
-        return Err(EsError::new(400, in_use, format!("[{repo}:{name}] Invalid snapshot name [{name}], snapshot with the same name is already in-progress")));
+        return Err(EsError::new(
+            400,
+            in_use,
+            format!(
+                "[{repo}:{name}] Invalid snapshot name [{name}], snapshot with the same name is already in-progress"
+            ),
+        ));
     }
     if blobs::read_catalog(&location)?.snapshots.iter().any(|s| s.name == name) {
-        return Err(EsError::new(400, in_use, format!("[{repo}:{name}] Invalid snapshot name [{name}], snapshot with the same name already exists")));
+        return Err(EsError::new(
+            400,
+            in_use,
+            format!("[{repo}:{name}] Invalid snapshot name [{name}], snapshot with the same name already exists"),
+        ));
     }
     if !sim.profile.concurrent_snapshots() && !sim.state.running.is_empty() {
-        return Err(EsError::new(503, "concurrent_snapshot_execution_exception", format!("[{repo}:{name}] a snapshot is already running")));
+        return Err(EsError::new(
+            503,
+            "concurrent_snapshot_execution_exception",
+            format!("[{repo}:{name}] a snapshot is already running"),
+        ));
     }
     let body = req.json()?;
     if body.get("metadata").is_some() && !sim.profile.snapshot_metadata() {
@@ -151,7 +175,11 @@ fn finish(sim: &Sim, running: RunningSnapshot) -> EsResult<()> {
             if failures.len() as u32 >= running.failing_shards {
                 break 'outer;
             }
-            failures.push(ShardFailure { index: index.clone(), shard_id, reason: "IndexShardSnapshotFailedException[simulated shard failure]".into() });
+            failures.push(ShardFailure {
+                index: index.clone(),
+                shard_id,
+                reason: "IndexShardSnapshotFailedException[simulated shard failure]".into(),
+            });
         }
     }
     let total: u32 = running.index_shards.values().sum();
@@ -181,10 +209,7 @@ fn finish(sim: &Sim, running: RunningSnapshot) -> EsResult<()> {
 }
 
 fn millis_to_iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
+    chrono::DateTime::from_timestamp_millis(ms).unwrap_or_default().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 fn render_common(sim: &Sim, repo: &str, name: &str, uuid: &str, indices: &[String]) -> Value {
@@ -229,16 +254,19 @@ fn render_stored(sim: &Sim, repo: &str, s: &StoredSnapshot) -> Value {
 
 fn render_running(sim: &Sim, r: &RunningSnapshot) -> Value {
     let mut info = render_common(sim, &r.repository, &r.name, &r.uuid, &r.indices);
-    merge(&mut info, json!({
-        "include_global_state": r.include_global_state,
-        "state": "IN_PROGRESS",
-        "start_time": millis_to_iso(r.start_ms),
-        "start_time_in_millis": r.start_ms,
-        "end_time_in_millis": 0,
-        "duration_in_millis": Sim::now_ms() - r.start_ms,
-        "failures": [],
-        "shards": {"total": 0, "failed": 0, "successful": 0},
-    }));
+    merge(
+        &mut info,
+        json!({
+            "include_global_state": r.include_global_state,
+            "state": "IN_PROGRESS",
+            "start_time": millis_to_iso(r.start_ms),
+            "start_time_in_millis": r.start_ms,
+            "end_time_in_millis": 0,
+            "duration_in_millis": Sim::now_ms() - r.start_ms,
+            "failures": [],
+            "shards": {"total": 0, "failed": 0, "successful": 0},
+        }),
+    );
     if let Some(metadata) = &r.metadata {
         info["metadata"] = metadata.clone();
     }
@@ -282,21 +310,73 @@ pub fn get(sim: &Sim, repo: &str, expr: &str, req: &Request) -> EsResult<Value> 
 pub fn status(sim: &Sim, repo: Option<&str>, expr: Option<&str>, req: &Request) -> EsResult<Value> {
     let mut out = Vec::new();
     let Some(repo) = repo else {
-        out.extend(sim.state.running.iter().map(|r| render_status(sim, &r.repository, &r.name, &r.uuid, "STARTED", &r.index_shards, 0, r.total_bytes, r.done_bytes, r.start_ms, true)));
+        out.extend(sim.state.running.iter().map(|r| {
+            render_status(
+                sim,
+                &r.repository,
+                &r.name,
+                &r.uuid,
+                "STARTED",
+                &r.index_shards,
+                0,
+                r.total_bytes,
+                r.done_bytes,
+                r.start_ms,
+                true,
+            )
+        }));
         return Ok(json!({"snapshots": out}));
     };
     let location = &lookup(sim, repo)?.location;
     let running: Vec<&RunningSnapshot> = sim.state.running.iter().filter(|r| r.repository == repo).collect();
     let Some(expr) = expr else {
-        out.extend(running.iter().map(|r| render_status(sim, repo, &r.name, &r.uuid, "STARTED", &r.index_shards, 0, r.total_bytes, r.done_bytes, r.start_ms, true)));
+        out.extend(running.iter().map(|r| {
+            render_status(
+                sim,
+                repo,
+                &r.name,
+                &r.uuid,
+                "STARTED",
+                &r.index_shards,
+                0,
+                r.total_bytes,
+                r.done_bytes,
+                r.start_ms,
+                true,
+            )
+        }));
         return Ok(json!({"snapshots": out}));
     };
     let catalog = blobs::read_catalog(location)?;
     for name in expr.split(',') {
         if let Some(r) = running.iter().find(|r| r.name == name) {
-            out.push(render_status(sim, repo, name, &r.uuid, "STARTED", &r.index_shards, 0, r.total_bytes, r.done_bytes, r.start_ms, true));
+            out.push(render_status(
+                sim,
+                repo,
+                name,
+                &r.uuid,
+                "STARTED",
+                &r.index_shards,
+                0,
+                r.total_bytes,
+                r.done_bytes,
+                r.start_ms,
+                true,
+            ));
         } else if let Some(s) = catalog.snapshots.iter().find(|s| s.name == name) {
-            out.push(render_status(sim, repo, name, &s.uuid, &s.state, &s.index_shards, s.failures.len() as u32, s.total_bytes, s.total_bytes, s.start_ms, false));
+            out.push(render_status(
+                sim,
+                repo,
+                name,
+                &s.uuid,
+                &s.state,
+                &s.index_shards,
+                s.failures.len() as u32,
+                s.total_bytes,
+                s.total_bytes,
+                s.start_ms,
+                false,
+            ));
         } else if !req.flag("ignore_unavailable", false) {
             return Err(EsError::snapshot_missing(repo, name));
         }
@@ -305,7 +385,19 @@ pub fn status(sim: &Sim, repo: Option<&str>, expr: Option<&str>, req: &Request) 
 }
 
 #[allow(clippy::too_many_arguments)]
-fn render_status(sim: &Sim, repo: &str, name: &str, uuid: &str, state: &str, index_shards: &BTreeMap<String, u32>, failed: u32, total_bytes: u64, done_bytes: u64, start_ms: i64, running: bool) -> Value {
+fn render_status(
+    sim: &Sim,
+    repo: &str,
+    name: &str,
+    uuid: &str,
+    state: &str,
+    index_shards: &BTreeMap<String, u32>,
+    failed: u32,
+    total_bytes: u64,
+    done_bytes: u64,
+    start_ms: i64,
+    running: bool,
+) -> Value {
     let total: u32 = index_shards.values().sum();
     let files = index_shards.len() as u64;
     let done_files = if running { files * done_bytes / total_bytes.max(1) } else { files };
@@ -351,14 +443,19 @@ pub fn delete(sim: &mut Sim, repo: &str, expr: &str) -> EsResult<Value> {
         all.extend(sim.state.running.iter().filter(|r| r.repository == repo).map(|r| r.name.clone()));
         resolve_names(&all, expr, false).map_err(|missing| EsError::snapshot_missing(repo, &missing))?
     } else {
-        let exists = catalog.snapshots.iter().any(|s| s.name == expr) || sim.state.running.iter().any(|r| r.repository == repo && r.name == expr);
+        let exists = catalog.snapshots.iter().any(|s| s.name == expr)
+            || sim.state.running.iter().any(|r| r.repository == repo && r.name == expr);
         if !exists {
             return Err(EsError::snapshot_missing(repo, expr));
         }
         vec![expr.to_owned()]
     };
     if !sim.profile.concurrent_snapshots() && sim.state.running.iter().any(|r| !names.contains(&r.name)) {
-        return Err(EsError::new(503, "concurrent_snapshot_execution_exception", format!("[{repo}:{expr}] cannot delete - another snapshot is currently being created")));
+        return Err(EsError::new(
+            503,
+            "concurrent_snapshot_execution_exception",
+            format!("[{repo}:{expr}] cannot delete - another snapshot is currently being created"),
+        ));
     }
     for name in &names {
         if let Some(at) = sim.state.running.iter().position(|r| r.repository == repo && &r.name == name) {
@@ -389,7 +486,9 @@ pub async fn restore(sim: &std::sync::Mutex<Sim>, repo: &str, name: &str, req: &
         let done = targets.iter().all(|t| sim.state.indices.get(t).is_none_or(|i| i.recovery.is_done()));
         if done {
             let shards: u32 = targets.iter().filter_map(|t| sim.state.indices.get(t)).map(|i| i.shards).sum();
-            return Ok(json!({"snapshot": {"snapshot": name, "indices": targets, "shards": {"total": shards, "failed": 0, "successful": shards}}}));
+            return Ok(
+                json!({"snapshot": {"snapshot": name, "indices": targets, "shards": {"total": shards, "failed": 0, "successful": shards}}}),
+            );
         }
     }
 }
@@ -397,19 +496,26 @@ pub async fn restore(sim: &std::sync::Mutex<Sim>, repo: &str, name: &str, req: &
 fn start_restore(sim: &mut Sim, repo: &str, name: &str, req: &Request) -> EsResult<Vec<String>> {
     let location = lookup(sim, repo)?.location.clone();
     let catalog = blobs::read_catalog(&location)?;
-    let snapshot = catalog.snapshots.iter().find(|s| s.name == name).ok_or_else(|| EsError::snapshot_missing(repo, name))?;
-    let fail = |reason: String| EsError::new(500, "snapshot_restore_exception", format!("[{repo}:{name}/{}] {reason}", snapshot.uuid));
+    let snapshot =
+        catalog.snapshots.iter().find(|s| s.name == name).ok_or_else(|| EsError::snapshot_missing(repo, name))?;
+    let fail = |reason: String| {
+        EsError::new(500, "snapshot_restore_exception", format!("[{repo}:{name}/{}] {reason}", snapshot.uuid))
+    };
     if snapshot.state == "FAILED" || snapshot.state == "INCOMPATIBLE" {
         return Err(fail(format!("unsupported snapshot state [{}]", snapshot.state)));
     }
     let body = req.json()?;
-    let selected = resolve_names(&snapshot.indices, &json_list(body.get("indices")), json_bool(body.get("ignore_unavailable"), false))
-        .map_err(|missing| fail(format!("indices [{missing}] missing")))?;
+    let selected = resolve_names(
+        &snapshot.indices,
+        &json_list(body.get("indices")),
+        json_bool(body.get("ignore_unavailable"), false),
+    )
+    .map_err(|missing| fail(format!("indices [{missing}] missing")))?;
     let partial = json_bool(body.get("partial"), false);
-    if let Some(broken) = selected.iter().find(|i| snapshot.failed_indices().contains(&i.as_str())) {
-        if !partial {
-            return Err(fail(format!("index [{broken}] wasn't fully snapshotted - cannot restore")));
-        }
+    if let Some(broken) = selected.iter().find(|i| snapshot.failed_indices().contains(&i.as_str()))
+        && !partial
+    {
+        return Err(fail(format!("index [{broken}] wasn't fully snapshotted - cannot restore")));
     }
     let rename = rename_rule(&body)?;
     let mut mapping: Vec<(String, String)> = Vec::new();
@@ -423,11 +529,16 @@ fn start_restore(sim: &mut Sim, repo: &str, name: &str, req: &Request) -> EsResu
         }
         if let Some(existing) = sim.state.indices.get(&target) {
             if existing.open {
-                return Err(fail(format!("cannot restore index [{target}] because an open index with same name already exists in the cluster. Either close or delete the existing index or restore the index under a different name by providing a rename pattern and replacement name")));
+                return Err(fail(format!(
+                    "cannot restore index [{target}] because an open index with same name already exists in the cluster. Either close or delete the existing index or restore the index under a different name by providing a rename pattern and replacement name"
+                )));
             }
             let shards = snapshot.index_shards.get(index).copied().unwrap_or(1);
             if existing.shards != shards {
-                return Err(fail(format!("cannot restore index [{target}] with [{}] shards from a snapshot of index [{index}] with [{shards}] shards", existing.shards)));
+                return Err(fail(format!(
+                    "cannot restore index [{target}] with [{}] shards from a snapshot of index [{index}] with [{shards}] shards",
+                    existing.shards
+                )));
             }
         }
         mapping.push((index.clone(), target));
@@ -448,14 +559,17 @@ fn start_restore(sim: &mut Sim, repo: &str, name: &str, req: &Request) -> EsResu
             stuck,
         };
         let replicas = sim.state.indices.get(target).map_or(0, |i| i.replicas);
-        sim.state.indices.insert(target.clone(), crate::sim::Index {
-            uuid: uuid::Uuid::new_v4().simple().to_string(),
-            shards: blob.shards,
-            replicas,
-            open: true,
-            docs: BTreeMap::new(),
-            recovery,
-        });
+        sim.state.indices.insert(
+            target.clone(),
+            crate::sim::Index {
+                uuid: uuid::Uuid::new_v4().simple().to_string(),
+                shards: blob.shards,
+                replicas,
+                open: true,
+                docs: BTreeMap::new(),
+                recovery,
+            },
+        );
     }
     sim.save();
     Ok(mapping.into_iter().map(|(_, target)| target).collect())
@@ -473,20 +587,36 @@ fn rename_rule(body: &Value) -> EsResult<Option<(regex::Regex, String)>> {
 
 pub fn clone(sim: &mut Sim, repo: &str, source: &str, target: &str, req: &Request) -> EsResult<Value> {
     if !sim.profile.clone_api() {
-        return Err(EsError::bad_request(format!("no handler found for uri [/_snapshot/{repo}/{source}/_clone/{target}] and method [PUT]")));
+        return Err(EsError::bad_request(format!(
+            "no handler found for uri [/_snapshot/{repo}/{source}/_clone/{target}] and method [PUT]"
+        )));
     }
     check_name(repo, target)?;
     let location = writable(sim, repo)?.location.clone();
     let body = req.json()?;
     let Some(expr) = body.get("indices").map(|v| json_list(Some(v))) else {
-        return Err(EsError::new(400, "action_request_validation_exception", "Validation Failed: 1: indices patterns are empty;"));
+        return Err(EsError::new(
+            400,
+            "action_request_validation_exception",
+            "Validation Failed: 1: indices patterns are empty;",
+        ));
     };
     let mut catalog = blobs::read_catalog(&location)?;
     if catalog.snapshots.iter().any(|s| s.name == target) {
-        return Err(EsError::new(400, sim.profile.name_in_use_error(), format!("[{repo}:{target}] Invalid snapshot name [{target}], snapshot with the same name already exists")));
+        return Err(EsError::new(
+            400,
+            sim.profile.name_in_use_error(),
+            format!("[{repo}:{target}] Invalid snapshot name [{target}], snapshot with the same name already exists"),
+        ));
     }
-    let original = catalog.snapshots.iter().find(|s| s.name == source).cloned().ok_or_else(|| EsError::snapshot_missing(repo, source))?;
-    let indices = resolve_names(&original.indices, &expr, false).map_err(|missing| EsError::index_not_found(&missing))?;
+    let original = catalog
+        .snapshots
+        .iter()
+        .find(|s| s.name == source)
+        .cloned()
+        .ok_or_else(|| EsError::snapshot_missing(repo, source))?;
+    let indices =
+        resolve_names(&original.indices, &expr, false).map_err(|missing| EsError::index_not_found(&missing))?;
     let uuid = uuid::Uuid::new_v4().simple().to_string();
     let mut total_bytes = 0;
     for index in &indices {
@@ -497,7 +627,12 @@ pub fn clone(sim: &mut Sim, repo: &str, source: &str, target: &str, req: &Reques
     catalog.snapshots.push(StoredSnapshot {
         name: target.to_owned(),
         uuid,
-        index_shards: original.index_shards.iter().filter(|(i, _)| indices.contains(i)).map(|(i, s)| (i.clone(), *s)).collect(),
+        index_shards: original
+            .index_shards
+            .iter()
+            .filter(|(i, _)| indices.contains(i))
+            .map(|(i, s)| (i.clone(), *s))
+            .collect(),
         failures: original.failures.iter().filter(|f| indices.contains(&f.index)).cloned().collect(),
         indices,
         start_ms: now,

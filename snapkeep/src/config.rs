@@ -45,10 +45,27 @@ pub struct Config {
 
 /// Keys settable from the environment (all of them).
 const KEYS: &[&str] = &[
-    "listen", "data-dir", "storage-root", "repository-name", "region", "master-key", "master-key-file",
-    "admin-token", "admin-token-file", "log-format", "engine-timeout-secs", "reconcile-interval-ms",
-    "poll-interval-ms", "workers", "retry-base-ms", "retry-max-ms", "create-timeout-secs",
-    "delete-timeout-secs", "restore-timeout-secs", "stuck-after-secs", "failpoint",
+    "listen",
+    "data-dir",
+    "storage-root",
+    "repository-name",
+    "region",
+    "master-key",
+    "master-key-file",
+    "admin-token",
+    "admin-token-file",
+    "log-format",
+    "engine-timeout-secs",
+    "reconcile-interval-ms",
+    "poll-interval-ms",
+    "workers",
+    "retry-base-ms",
+    "retry-max-ms",
+    "create-timeout-secs",
+    "delete-timeout-secs",
+    "restore-timeout-secs",
+    "stuck-after-secs",
+    "failpoint",
 ];
 
 impl Default for Config {
@@ -92,7 +109,9 @@ impl Config {
             None => toml::Table::new(),
         };
         for (name, value) in env {
-            let Some(key) = name.strip_prefix("SNAPKEEP_").map(|k| k.to_lowercase().replace('_', "-")) else { continue };
+            let Some(key) = name.strip_prefix("SNAPKEEP_").map(|k| k.to_lowercase().replace('_', "-")) else {
+                continue;
+            };
             if KEYS.contains(&key.as_str()) {
                 table.insert(key, env_value(&value));
             }
@@ -155,7 +174,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("snapkeep.toml");
         std::fs::write(&file, "listen = \"127.0.0.1:1\"\nworkers = 2\nregion = \"file\"\n").unwrap();
-        let config = Config::load(Some(&file), env(&[("SNAPKEEP_WORKERS", "5"), ("SNAPKEEP_UNRELATED", "x"), ("HOME", "/root")])).unwrap();
+        let config = Config::load(
+            Some(&file),
+            env(&[("SNAPKEEP_WORKERS", "5"), ("SNAPKEEP_UNRELATED", "x"), ("HOME", "/root")]),
+        )
+        .unwrap();
         assert_eq!((config.listen.as_str(), config.workers, config.region.as_str()), ("127.0.0.1:1", 5, "file"));
         assert_eq!(config.storage_root(), PathBuf::from("snapkeep-data/repositories"));
     }

@@ -69,7 +69,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 fn init_logging(format: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SNAPKEEP_LOG").unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SNAPKEEP_LOG")
+        .unwrap_or_else(|_| "info,tower_http=warn,sqlx=warn".into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();

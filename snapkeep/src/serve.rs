@@ -19,8 +19,8 @@ use snapkeep_jobs::ReconcilerWorker;
 use snapkeep_storage::FsRepositories;
 use snapkeep_store::SqliteStore;
 use tokio::sync::watch;
-use tracing::Instrument;
 use tower_http::trace::TraceLayer;
+use tracing::Instrument;
 
 use crate::config::Config;
 
@@ -31,9 +31,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
     let storage_root = config.storage_root();
     std::fs::create_dir_all(&storage_root).with_context(|| format!("creating {}", storage_root.display()))?;
-    let master_key = secret(config.master_key.as_deref(), config.master_key_file.as_deref(), &config.data_dir.join("master.key"), Cipher::generate_key)?;
+    let master_key = secret(
+        config.master_key.as_deref(),
+        config.master_key_file.as_deref(),
+        &config.data_dir.join("master.key"),
+        Cipher::generate_key,
+    )?;
     let cipher = Cipher::from_base64(&master_key).context("master key")?;
-    let admin_token = secret(config.admin_token.as_deref(), config.admin_token_file.as_deref(), &config.data_dir.join("admin.token"), || uuid::Uuid::new_v4().simple().to_string())?;
+    let admin_token = secret(
+        config.admin_token.as_deref(),
+        config.admin_token_file.as_deref(),
+        &config.data_dir.join("admin.token"),
+        || uuid::Uuid::new_v4().simple().to_string(),
+    )?;
     let node_id = secret(None, None, &config.data_dir.join("node-id"), || uuid::Uuid::new_v4().to_string())?;
 
     let store = SqliteStore::open(&config.data_dir.join("snapkeep.db")).await.context("opening the catalog")?;
@@ -54,7 +64,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     );
 
     let (stop, stopped) = watch::channel(false);
-    let reconciler = Reconciler::new(core.clone(), config.retry(), node_id, LEASE).with_failpoint(config.failpoint.clone());
+    let reconciler =
+        Reconciler::new(core.clone(), config.retry(), node_id, LEASE).with_failpoint(config.failpoint.clone());
     let worker = ReconcilerWorker::new(reconciler, config.workers, Duration::from_millis(config.reconcile_interval_ms));
     let worker = tokio::spawn(worker.run(stopped));
 
@@ -64,7 +75,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .merge(snapkeep_api_css::router(core))
         .layer(axum::middleware::from_fn(request_id))
         .layer(TraceLayer::new_for_http());
-    let listener = tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), storage_root = %config.storage_root().display(), "snapkeep listening");
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
     tracing::info!("HTTP server stopped; stopping the reconciler");
@@ -75,7 +87,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 /// A secret from configuration, else from `file`, else from `default_file` (created with a new
 /// value, readable by the owner only, the first time).
-fn secret(value: Option<&str>, file: Option<&Path>, default_file: &Path, generate: impl FnOnce() -> String) -> anyhow::Result<String> {
+fn secret(
+    value: Option<&str>,
+    file: Option<&Path>,
+    default_file: &Path,
+    generate: impl FnOnce() -> String,
+) -> anyhow::Result<String> {
     if let Some(value) = value {
         return Ok(value.trim().to_owned());
     }
@@ -88,7 +105,12 @@ fn secret(value: Option<&str>, file: Option<&Path>, default_file: &Path, generat
         Err(_) => {}
     }
     let value = generate();
-    let mut out = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).with_context(|| format!("creating {}", path.display()))?;
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
     writeln!(out, "{value}")?;
     tracing::info!(path = %path.display(), "generated a new secret file");
     Ok(value)
@@ -106,7 +128,8 @@ async fn request_id(request: Request, next: Next) -> Response {
 }
 
 async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("installing the SIGTERM handler");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing the SIGTERM handler");
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {},
         _ = term.recv() => {},

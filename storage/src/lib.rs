@@ -27,18 +27,17 @@ impl FsRepositories {
 
 impl RepositoryLocator for FsRepositories {
     fn own_repository(&self, cluster: &Cluster) -> RepositorySpec {
-        let settings: Map<String, Value> = json!({"location": self.location(cluster), "compress": true})
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
+        let settings: Map<String, Value> =
+            json!({"location": self.location(cluster), "compress": true}).as_object().cloned().unwrap_or_default();
         RepositorySpec { name: self.repository_name.clone(), kind: "fs".into(), settings, bucket: None }
     }
 
     fn shared_repository(&self, source: &Cluster) -> RepositorySpec {
-        let settings: Map<String, Value> = json!({"location": self.location(source), "readonly": true, "compress": true})
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
+        let settings: Map<String, Value> =
+            json!({"location": self.location(source), "readonly": true, "compress": true})
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
         RepositorySpec {
             name: format!("{}-from-{}", self.repository_name, source.id.to_lowercase()),
             kind: "fs".into(),
@@ -55,9 +54,16 @@ mod tests {
 
     fn cluster(id: &str) -> Cluster {
         Cluster {
-            id: id.into(), project_id: "p".into(), name: "n".into(), endpoint: "http://127.0.0.1:9200".into(),
-            username: None, password_encrypted: None, region: "r".into(), flavor: EngineFlavor::Elasticsearch,
-            version: EngineVersion::new(7, 10, 2), created_at: chrono::Utc::now(),
+            id: id.into(),
+            project_id: "p".into(),
+            name: "n".into(),
+            endpoint: "http://127.0.0.1:9200".into(),
+            username: None,
+            password_encrypted: None,
+            region: "r".into(),
+            flavor: EngineFlavor::Elasticsearch,
+            version: EngineVersion::new(7, 10, 2),
+            created_at: chrono::Utc::now(),
         }
     }
 

@@ -7,12 +7,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use snapkeep_core::{
-    AccessKey, Cluster, EngineFlavor, EngineVersion, Operation, OperationKind, OperationPhase,
-    Project, RestoreStatus, Snapshot, SnapshotChange, SnapshotKind, SnapshotStatus, Store,
-    StoreError,
+    AccessKey, Cluster, EngineFlavor, EngineVersion, Operation, OperationKind, OperationPhase, Project, RestoreStatus,
+    Snapshot, SnapshotChange, SnapshotKind, SnapshotStatus, Store, StoreError,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
-use sqlx::{Row, SqlitePool, Sqlite, Transaction};
+use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -73,7 +72,11 @@ fn corrupt(what: &str, value: &str) -> StoreError {
 }
 
 fn project_from(row: &SqliteRow) -> Result<Project, StoreError> {
-    Ok(Project { id: row.try_get("id").map_err(backend)?, name: row.try_get("name").map_err(backend)?, created_at: time(row.try_get("created_at").map_err(backend)?) })
+    Ok(Project {
+        id: row.try_get("id").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        created_at: time(row.try_get("created_at").map_err(backend)?),
+    })
 }
 
 fn key_from(row: &SqliteRow) -> Result<AccessKey, StoreError> {
@@ -128,7 +131,8 @@ fn snapshot_from(row: &SqliteRow) -> Result<Snapshot, StoreError> {
         end_time_ms: row.try_get("end_time_ms").map_err(backend)?,
         failure_reason: row.try_get("failure_reason").map_err(backend)?,
         deleting: row.try_get::<i64, _>("deleting").map_err(backend)? != 0,
-        restore_status: RestoreStatus::parse(&restore_status).ok_or_else(|| corrupt("restore status", &restore_status))?,
+        restore_status: RestoreStatus::parse(&restore_status)
+            .ok_or_else(|| corrupt("restore status", &restore_status))?,
         created_at: time(row.try_get("created_at").map_err(backend)?),
         updated_at: time(row.try_get("updated_at").map_err(backend)?),
     })
@@ -144,7 +148,9 @@ fn operation_from(row: &SqliteRow) -> Result<Operation, StoreError> {
         snapshot_id: row.try_get("snapshot_id").map_err(backend)?,
         cluster_id: row.try_get("cluster_id").map_err(backend)?,
         phase: OperationPhase::parse(&phase).ok_or_else(|| corrupt("operation phase", &phase))?,
-        restore: restore.map(|r| serde_json::from_str(&r).map_err(|_| corrupt("restore parameters", &r))).transpose()?,
+        restore: restore
+            .map(|r| serde_json::from_str(&r).map_err(|_| corrupt("restore parameters", &r)))
+            .transpose()?,
         attempts: row.try_get::<i64, _>("attempts").map_err(backend)? as u32,
         next_run_at: time(row.try_get("next_run_at").map_err(backend)?),
         deadline: time(row.try_get("deadline").map_err(backend)?),
@@ -197,7 +203,11 @@ async fn write_snapshot(tx: &mut Transaction<'_, Sqlite>, s: &Snapshot) -> Resul
 
 /// Inserts or fully rewrites an operation row, clearing its lease.
 async fn write_operation(tx: &mut Transaction<'_, Sqlite>, op: &Operation, keep_lease: bool) -> Result<(), StoreError> {
-    let lease = if keep_lease { "(SELECT lease_owner FROM operations WHERE id = ?1), (SELECT lease_until FROM operations WHERE id = ?1)" } else { "NULL, NULL" };
+    let lease = if keep_lease {
+        "(SELECT lease_owner FROM operations WHERE id = ?1), (SELECT lease_until FROM operations WHERE id = ?1)"
+    } else {
+        "NULL, NULL"
+    };
     sqlx::query(&format!("INSERT OR REPLACE INTO operations ({OPERATION_COLUMNS}, lease_owner, lease_until) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14, {lease})"))
         .bind(&op.id)
         .bind(op.kind.as_str())
@@ -225,24 +235,39 @@ const OPEN: &str = "phase IN ('pending', 'submitted')";
 impl Store for SqliteStore {
     async fn insert_project(&self, p: &Project) -> Result<(), StoreError> {
         sqlx::query("INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)")
-            .bind(&p.id).bind(&p.name).bind(ms(p.created_at))
-            .execute(&self.pool).await.map_err(write_error("project name"))?;
+            .bind(&p.id)
+            .bind(&p.name)
+            .bind(ms(p.created_at))
+            .execute(&self.pool)
+            .await
+            .map_err(write_error("project name"))?;
         Ok(())
     }
 
     async fn get_project(&self, id: &str) -> Result<Option<Project>, StoreError> {
-        let row = sqlx::query("SELECT * FROM projects WHERE id = ?").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        let row = sqlx::query("SELECT * FROM projects WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         row.as_ref().map(project_from).transpose()
     }
 
     async fn list_projects(&self) -> Result<Vec<Project>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM projects ORDER BY created_at, id").fetch_all(&self.pool).await.map_err(backend)?;
+        let rows = sqlx::query("SELECT * FROM projects ORDER BY created_at, id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         rows.iter().map(project_from).collect()
     }
 
     async fn delete_project(&self, id: &str) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let clusters: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clusters WHERE project_id = ?").bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
+        let clusters: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clusters WHERE project_id = ?")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
         if clusters > 0 {
             return Err(StoreError::Conflict("project has clusters"));
         }
@@ -258,17 +283,29 @@ impl Store for SqliteStore {
     }
 
     async fn get_access_key(&self, access_key: &str) -> Result<Option<AccessKey>, StoreError> {
-        let row = sqlx::query("SELECT * FROM access_keys WHERE access_key = ?").bind(access_key).fetch_optional(&self.pool).await.map_err(backend)?;
+        let row = sqlx::query("SELECT * FROM access_keys WHERE access_key = ?")
+            .bind(access_key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         row.as_ref().map(key_from).transpose()
     }
 
     async fn list_access_keys(&self, project_id: &str) -> Result<Vec<AccessKey>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM access_keys WHERE project_id = ? ORDER BY created_at, access_key").bind(project_id).fetch_all(&self.pool).await.map_err(backend)?;
+        let rows = sqlx::query("SELECT * FROM access_keys WHERE project_id = ? ORDER BY created_at, access_key")
+            .bind(project_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         rows.iter().map(key_from).collect()
     }
 
     async fn delete_access_key(&self, access_key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM access_keys WHERE access_key = ?").bind(access_key).execute(&self.pool).await.map_err(backend)?;
+        sqlx::query("DELETE FROM access_keys WHERE access_key = ?")
+            .bind(access_key)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 
@@ -281,13 +318,20 @@ impl Store for SqliteStore {
     }
 
     async fn get_cluster(&self, id: &str) -> Result<Option<Cluster>, StoreError> {
-        let row = sqlx::query("SELECT * FROM clusters WHERE id = ?").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        let row = sqlx::query("SELECT * FROM clusters WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         row.as_ref().map(cluster_from).transpose()
     }
 
     async fn list_clusters(&self, project_id: Option<&str>) -> Result<Vec<Cluster>, StoreError> {
         let rows = sqlx::query("SELECT * FROM clusters WHERE ?1 IS NULL OR project_id = ?1 ORDER BY created_at, id")
-            .bind(project_id).fetch_all(&self.pool).await.map_err(backend)?;
+            .bind(project_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         rows.iter().map(cluster_from).collect()
     }
 
@@ -304,28 +348,51 @@ impl Store for SqliteStore {
     }
 
     async fn get_snapshot(&self, id: &str) -> Result<Option<Snapshot>, StoreError> {
-        let row = sqlx::query("SELECT * FROM snapshots WHERE id = ?").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        let row = sqlx::query("SELECT * FROM snapshots WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         row.as_ref().map(snapshot_from).transpose()
     }
 
     async fn list_snapshots(&self, cluster_id: &str) -> Result<Vec<Snapshot>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM snapshots WHERE cluster_id = ? ORDER BY created_at DESC, id").bind(cluster_id).fetch_all(&self.pool).await.map_err(backend)?;
+        let rows = sqlx::query("SELECT * FROM snapshots WHERE cluster_id = ? ORDER BY created_at DESC, id")
+            .bind(cluster_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         rows.iter().map(snapshot_from).collect()
     }
 
-    async fn insert_snapshot_with_operation(&self, snapshot: &Snapshot, operation: &Operation) -> Result<(), StoreError> {
+    async fn insert_snapshot_with_operation(
+        &self,
+        snapshot: &Snapshot,
+        operation: &Operation,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         write_snapshot(&mut tx, snapshot).await?;
         write_operation(&mut tx, operation, false).await?;
         tx.commit().await.map_err(backend)
     }
 
-    async fn insert_operation_for(&self, snapshot: &Snapshot, expected_updated_at: DateTime<Utc>, operation: &Operation) -> Result<(), StoreError> {
+    async fn insert_operation_for(
+        &self,
+        snapshot: &Snapshot,
+        expected_updated_at: DateTime<Utc>,
+        operation: &Operation,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let current: Option<i64> = sqlx::query_scalar("SELECT updated_at FROM snapshots WHERE id = ?").bind(&snapshot.id).fetch_optional(&mut *tx).await.map_err(backend)?;
+        let current: Option<i64> = sqlx::query_scalar("SELECT updated_at FROM snapshots WHERE id = ?")
+            .bind(&snapshot.id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
         match current {
             None => return Err(StoreError::NotFound),
-            Some(at) if at != ms(expected_updated_at) => return Err(StoreError::Conflict("snapshot changed meanwhile")),
+            Some(at) if at != ms(expected_updated_at) => {
+                return Err(StoreError::Conflict("snapshot changed meanwhile"));
+            }
             Some(_) => {}
         }
         write_snapshot(&mut tx, snapshot).await?;
@@ -333,7 +400,13 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn claim_due_operations(&self, now: DateTime<Utc>, owner: &str, lease_until: DateTime<Utc>, limit: u32) -> Result<Vec<Operation>, StoreError> {
+    async fn claim_due_operations(
+        &self,
+        now: DateTime<Utc>,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Operation>, StoreError> {
         let rows = sqlx::query(&format!(
             "UPDATE operations SET lease_owner = ?1, lease_until = ?2 WHERE id IN (
                  SELECT id FROM operations WHERE {OPEN} AND next_run_at <= ?3 AND (lease_until IS NULL OR lease_until < ?3)
@@ -354,7 +427,11 @@ impl Store for SqliteStore {
     }
 
     async fn get_operation(&self, id: &str) -> Result<Option<Operation>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE id = ?")).bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        let row = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
         row.as_ref().map(operation_from).transpose()
     }
 
@@ -371,7 +448,11 @@ impl Store for SqliteStore {
             SnapshotChange::Keep => {}
             SnapshotChange::Update(snapshot) => write_snapshot(&mut tx, snapshot).await?,
             SnapshotChange::Remove => {
-                sqlx::query("DELETE FROM snapshots WHERE id = ?").bind(&operation.snapshot_id).execute(&mut *tx).await.map_err(backend)?;
+                sqlx::query("DELETE FROM snapshots WHERE id = ?")
+                    .bind(&operation.snapshot_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
             }
         }
         tx.commit().await.map_err(backend)
@@ -393,28 +474,64 @@ mod tests {
 
     async fn seed(store: &SqliteStore) {
         store.insert_project(&Project { id: "p".into(), name: "proj".into(), created_at: at(0) }).await.unwrap();
-        store.insert_cluster(&Cluster {
-            id: "c".into(), project_id: "p".into(), name: "c".into(), endpoint: "http://127.0.0.1:1".into(),
-            username: None, password_encrypted: None, region: "r".into(), flavor: EngineFlavor::Elasticsearch,
-            version: EngineVersion::new(7, 10, 2), created_at: at(0),
-        }).await.unwrap();
+        store
+            .insert_cluster(&Cluster {
+                id: "c".into(),
+                project_id: "p".into(),
+                name: "c".into(),
+                endpoint: "http://127.0.0.1:1".into(),
+                username: None,
+                password_encrypted: None,
+                region: "r".into(),
+                flavor: EngineFlavor::Elasticsearch,
+                version: EngineVersion::new(7, 10, 2),
+                created_at: at(0),
+            })
+            .await
+            .unwrap();
     }
 
     fn snapshot(id: &str, name: &str) -> Snapshot {
         Snapshot {
-            id: id.into(), project_id: "p".into(), cluster_id: "c".into(), name: name.into(), description: String::new(),
-            requested_indices: String::new(), indices: vec!["a".into()], kind: SnapshotKind::Manual,
-            status: SnapshotStatus::Building, repository: "snapkeep".into(), engine_version: None, total_shards: None,
-            failed_shards: None, start_time_ms: Some(1), end_time_ms: None, failure_reason: None, deleting: false,
-            restore_status: RestoreStatus::None, created_at: at(0), updated_at: at(0),
+            id: id.into(),
+            project_id: "p".into(),
+            cluster_id: "c".into(),
+            name: name.into(),
+            description: String::new(),
+            requested_indices: String::new(),
+            indices: vec!["a".into()],
+            kind: SnapshotKind::Manual,
+            status: SnapshotStatus::Building,
+            repository: "snapkeep".into(),
+            engine_version: None,
+            total_shards: None,
+            failed_shards: None,
+            start_time_ms: Some(1),
+            end_time_ms: None,
+            failure_reason: None,
+            deleting: false,
+            restore_status: RestoreStatus::None,
+            created_at: at(0),
+            updated_at: at(0),
         }
     }
 
     fn operation(id: &str, snapshot_id: &str, due: i64) -> Operation {
         Operation {
-            id: id.into(), kind: OperationKind::CreateSnapshot, snapshot_id: snapshot_id.into(), cluster_id: "c".into(),
-            phase: OperationPhase::Pending, restore: None, attempts: 0, next_run_at: at(due), deadline: at(1_000_000),
-            progress_marker: None, progress_at: at(0), last_error: None, created_at: at(0), finished_at: None,
+            id: id.into(),
+            kind: OperationKind::CreateSnapshot,
+            snapshot_id: snapshot_id.into(),
+            cluster_id: "c".into(),
+            phase: OperationPhase::Pending,
+            restore: None,
+            attempts: 0,
+            next_run_at: at(due),
+            deadline: at(1_000_000),
+            progress_marker: None,
+            progress_at: at(0),
+            last_error: None,
+            created_at: at(0),
+            finished_at: None,
         }
     }
 
@@ -423,7 +540,8 @@ mod tests {
         let (store, _dir) = store().await;
         seed(&store).await;
         store.insert_snapshot_with_operation(&snapshot("s1", "snap"), &operation("o1", "s1", 0)).await.unwrap();
-        let err = store.insert_snapshot_with_operation(&snapshot("s2", "snap"), &operation("o2", "s2", 0)).await.unwrap_err();
+        let err =
+            store.insert_snapshot_with_operation(&snapshot("s2", "snap"), &operation("o2", "s2", 0)).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
         assert!(store.get_operation("o2").await.unwrap().is_none(), "the operation of a refused snapshot is not kept");
         assert_eq!(store.list_snapshots("c").await.unwrap().len(), 1);

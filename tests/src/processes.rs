@@ -14,7 +14,11 @@ pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
     let path = dir.join(name);
-    assert!(path.exists(), "{} is not built: run `cargo build --workspace --bins` first (scripts/test does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --workspace --bins` first (scripts/test does)",
+        path.display()
+    );
     path
 }
 
@@ -75,7 +79,6 @@ pub fn spawn_listening(mut spawn: impl FnMut(u16) -> Process, timeout: std::time
 }
 
 impl Process {
-
     /// Whether the process has exited by itself.
     pub fn has_exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))

@@ -11,7 +11,11 @@ use crate::snapkeep::{Snapkeep, Tenant};
 pub fn run_sdk_script(script: &str, snapkeep: &Snapkeep, tenant: &Tenant, env: &[(&str, &str)]) -> String {
     let root = workspace_root();
     let python = root.join(".venv/bin/python");
-    assert!(python.exists(), "{} is missing: run scripts/test, which makes the venv with the pinned SDKs", python.display());
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/test, which makes the venv with the pinned SDKs",
+        python.display()
+    );
     let mut command = Command::new(python);
     command
         .arg(root.join("tests/sdk").join(script))

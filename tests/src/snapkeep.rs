@@ -69,8 +69,10 @@ impl Snapkeep {
         let mut command = Command::new(binary("snapkeep"));
         command
             .arg("serve")
-            .arg("--listen").arg(format!("127.0.0.1:{port}"))
-            .arg("--data-dir").arg(&self.data_dir)
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-dir")
+            .arg(&self.data_dir)
             .env("SNAPKEEP_STORAGE_ROOT", &self.storage_root)
             .env("SNAPKEEP_POLL_INTERVAL_MS", "200")
             .env("SNAPKEEP_RECONCILE_INTERVAL_MS", "100")
@@ -158,7 +160,8 @@ impl Snapkeep {
 
     /// The CSS backups of a cluster.
     pub fn backups(&self, tenant: &Tenant, cluster: &str) -> Vec<Value> {
-        let (status, body) = self.call("GET", &format!("/v1.0/{}/clusters/{cluster}/index_snapshots", tenant.project_id), None, false);
+        let (status, body) =
+            self.call("GET", &format!("/v1.0/{}/clusters/{cluster}/index_snapshots", tenant.project_id), None, false);
         assert_eq!(status, 200, "{body}");
         body["backups"].as_array().expect("backups").clone()
     }
@@ -170,7 +173,12 @@ impl Snapkeep {
 
     /// Creates a snapshot through the CSS API; returns its id.
     pub fn create_snapshot(&self, tenant: &Tenant, cluster: &str, name: &str, indices: &str) -> String {
-        let (status, body) = self.call("POST", &format!("/v1.0/{}/clusters/{cluster}/index_snapshot", tenant.project_id), Some(json!({"name": name, "indices": indices})), false);
+        let (status, body) = self.call(
+            "POST",
+            &format!("/v1.0/{}/clusters/{cluster}/index_snapshot", tenant.project_id),
+            Some(json!({"name": name, "indices": indices})),
+            false,
+        );
         assert_eq!(status, 201, "{body}");
         body["backup"]["id"].as_str().expect("id").to_owned()
     }

@@ -5,6 +5,7 @@ mod integration {
     mod admin;
     mod css_lifecycle;
     mod css_validation;
+    mod essim;
     mod faults;
     mod restart;
 }

@@ -31,7 +31,9 @@ impl From<CoreError> for AdminError {
         use StatusCode as S;
         let message = e.to_string();
         match e {
-            CoreError::Invalid { .. } | CoreError::EmptyRequest => Self::new(S::BAD_REQUEST, "invalid_argument", message),
+            CoreError::Invalid { .. } | CoreError::EmptyRequest => {
+                Self::new(S::BAD_REQUEST, "invalid_argument", message)
+            }
             CoreError::NotFound(_) => Self::new(S::NOT_FOUND, "not_found", message),
             CoreError::ProjectNameTaken(_) | CoreError::ClusterIdTaken(_) | CoreError::SnapshotNameTaken(_) => {
                 Self::new(S::CONFLICT, "already_exists", message)

@@ -134,7 +134,8 @@ struct ClusterFilter {
 }
 
 async fn list_clusters(State(core): State<Snapkeep>, Query(filter): Query<ClusterFilter>) -> Answer {
-    let clusters: Vec<Value> = core.list_clusters(filter.project_id.as_deref()).await?.iter().map(cluster_view).collect();
+    let clusters: Vec<Value> =
+        core.list_clusters(filter.project_id.as_deref()).await?.iter().map(cluster_view).collect();
     Ok(Json(json!({"clusters": clusters})).into_response())
 }
 

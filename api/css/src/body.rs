@@ -66,9 +66,18 @@ mod tests {
     #[test]
     fn restore_accepts_both_casings_and_string_booleans() {
         let camel = restore(br#"{"targetCluster":"t","renamePattern":"a(.+)","renameReplacement":"b$1","replace_exist_indices":"true"}"#).unwrap();
-        assert_eq!((camel.target_cluster.as_str(), camel.rename_pattern.as_deref(), camel.replace_existing), ("t", Some("a(.+)"), true));
-        let snake = restore(br#"{"target_cluster":"t","rename_pattern":"x","rename_replacement":"y","replace_exist_indices":false}"#).unwrap();
-        assert_eq!((snake.target_cluster.as_str(), snake.rename_replacement.as_deref(), snake.replace_existing), ("t", Some("y"), false));
+        assert_eq!(
+            (camel.target_cluster.as_str(), camel.rename_pattern.as_deref(), camel.replace_existing),
+            ("t", Some("a(.+)"), true)
+        );
+        let snake = restore(
+            br#"{"target_cluster":"t","rename_pattern":"x","rename_replacement":"y","replace_exist_indices":false}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (snake.target_cluster.as_str(), snake.rename_replacement.as_deref(), snake.replace_existing),
+            ("t", Some("y"), false)
+        );
         assert!(restore(br#"{"target_cluster":"t","replace_exist_indices":"maybe"}"#).is_err());
         assert!(restore(br#"{"target_cluster":5}"#).is_err());
     }

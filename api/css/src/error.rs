@@ -30,18 +30,30 @@ impl From<CoreError> for CssError {
         match e {
             CoreError::Invalid { field, message } => Self::incorrect(format!("{field} {message}")),
             CoreError::EmptyRequest => Self::new(S::BAD_REQUEST, "CSS.0006", "The request body is empty."),
-            CoreError::NotFound(NotFound::Snapshot) => Self::new(S::BAD_REQUEST, "CSS.5111", "The snapshot does not exist."),
-            CoreError::NotFound(NotFound::TargetCluster) => Self::new(S::NOT_FOUND, "CSS.3027", "The target cluster does not exist."),
+            CoreError::NotFound(NotFound::Snapshot) => {
+                Self::new(S::BAD_REQUEST, "CSS.5111", "The snapshot does not exist.")
+            }
+            CoreError::NotFound(NotFound::TargetCluster) => {
+                Self::new(S::NOT_FOUND, "CSS.3027", "The target cluster does not exist.")
+            }
             CoreError::NotFound(_) => Self::new(S::NOT_FOUND, "CSS.3027", "The cluster does not exist."),
-            CoreError::SnapshotNameTaken(name) => Self::new(S::CONFLICT, "CSS.0043", format!("A snapshot named {name} already exists.")),
+            CoreError::SnapshotNameTaken(name) => {
+                Self::new(S::CONFLICT, "CSS.0043", format!("A snapshot named {name} already exists."))
+            }
             CoreError::SnapshotBeingDeleted => Self::new(S::BAD_REQUEST, "CSS.3016", "The snapshot is being deleted."),
-            CoreError::RestoreInProgress(cluster) => Self::new(S::CONFLICT, "CSS.3004", format!("A restore is in progress on cluster {cluster}.")),
+            CoreError::RestoreInProgress(cluster) => {
+                Self::new(S::CONFLICT, "CSS.3004", format!("A restore is in progress on cluster {cluster}."))
+            }
             e @ (CoreError::SnapshotNotReady | CoreError::SnapshotUnusable(_) | CoreError::RestoreRefused(_)) => {
                 Self::new(S::BAD_REQUEST, "CSS.6003", format!("Restore failed: {e}."))
             }
             CoreError::Engine(e) => {
                 tracing::warn!(error = %e, "engine error answered to a CSS call");
-                Self::new(S::INTERNAL_SERVER_ERROR, "CSS.0005", format!("The cluster could not be reached or refused the request: {e}"))
+                Self::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "CSS.0005",
+                    format!("The cluster could not be reached or refused the request: {e}"),
+                )
             }
             e @ (CoreError::Store(_) | CoreError::Secret(_)) => {
                 tracing::error!(error = %e, "internal error in a CSS call");

@@ -7,9 +7,8 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde_json::{Value, json};
 use snapkeep_core::{
-    Capabilities, EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineInfo,
-    IndexState, RepositorySpec, RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo,
-    SnapshotRequest,
+    Capabilities, EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineInfo, IndexState,
+    RepositorySpec, RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo, SnapshotRequest,
 };
 
 use crate::parse;
@@ -43,7 +42,10 @@ impl HttpEngineConnector {
 #[async_trait]
 impl EngineConnector for HttpEngineConnector {
     async fn probe(&self, endpoint: &EngineEndpoint) -> Result<EngineInfo, EngineError> {
-        let probe = self.engine(endpoint.clone(), Capabilities::of(snapkeep_core::EngineFlavor::Elasticsearch, snapkeep_core::EngineVersion::new(6, 8, 0)));
+        let probe = self.engine(
+            endpoint.clone(),
+            Capabilities::of(snapkeep_core::EngineFlavor::Elasticsearch, snapkeep_core::EngineVersion::new(6, 8, 0)),
+        );
         match probe.call(Method::GET, "/", None).await {
             Err(EngineError::Api { kind: EngineErrorKind::Security, .. }) => {
                 Err(EngineError::Protocol("the cluster refused the credentials (HTTP 401/403)".into()))
@@ -123,7 +125,8 @@ impl HttpEngine {
         if bytes.is_empty() {
             return Ok(Value::Null);
         }
-        serde_json::from_slice(&bytes).map_err(|e| EngineError::Protocol(format!("answer to {path_and_query} is not JSON: {e}")))
+        serde_json::from_slice(&bytes)
+            .map_err(|e| EngineError::Protocol(format!("answer to {path_and_query} is not JSON: {e}")))
     }
 
     async fn delete_batch(&self, repository: &str, names: &[String]) -> Result<(), EngineError> {
@@ -154,7 +157,12 @@ impl SearchEngine for HttpEngine {
         self.call(Method::PUT, &path, Some(&body)).await.map(drop)
     }
 
-    async fn create_snapshot(&self, repository: &str, name: &str, request: &SnapshotRequest) -> Result<(), EngineError> {
+    async fn create_snapshot(
+        &self,
+        repository: &str,
+        name: &str,
+        request: &SnapshotRequest,
+    ) -> Result<(), EngineError> {
         let mut body = json!({"ignore_unavailable": false, "partial": false});
         if !request.indices.is_empty() {
             body["indices"] = json!(request.indices.join(","));
@@ -190,7 +198,12 @@ impl SearchEngine for HttpEngine {
         Ok(())
     }
 
-    async fn restore_snapshot(&self, repository: &str, name: &str, request: &RestoreRequest) -> Result<(), EngineError> {
+    async fn restore_snapshot(
+        &self,
+        repository: &str,
+        name: &str,
+        request: &RestoreRequest,
+    ) -> Result<(), EngineError> {
         let mut body = json!({"include_global_state": false, "ignore_unavailable": false});
         if !request.indices.is_empty() {
             body["indices"] = json!(request.indices.join(","));
@@ -221,7 +234,8 @@ impl SearchEngine for HttpEngine {
     async fn recovery(&self, names: &[String]) -> Result<Vec<ShardRecovery>, EngineError> {
         let mut out = Vec::new();
         for chunk in names.chunks(BATCH) {
-            let body = self.call(Method::GET, &format!("/{}/_recovery?ignore_unavailable=true", list(chunk)), None).await?;
+            let body =
+                self.call(Method::GET, &format!("/{}/_recovery?ignore_unavailable=true", list(chunk)), None).await?;
             out.extend(parse::recovery(&body)?);
         }
         Ok(out)

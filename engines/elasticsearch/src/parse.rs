@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 use snapkeep_core::{
-    EngineError, EngineErrorKind, EngineFlavor, EngineInfo, EngineVersion, IndexState,
-    RecoveryStage, ShardRecovery, SnapshotInfo, SnapshotState,
+    EngineError, EngineErrorKind, EngineFlavor, EngineInfo, EngineVersion, IndexState, RecoveryStage, ShardRecovery,
+    SnapshotInfo, SnapshotState,
 };
 
 /// A non-2xx answer as a typed error.
@@ -42,7 +42,9 @@ fn protocol(what: &str) -> EngineError {
 
 /// `GET /`.
 pub fn root(body: &Value) -> Result<EngineInfo, EngineError> {
-    let version = body.get("version").ok_or_else(|| EngineError::Protocol("GET / has no version: not an Elasticsearch or OpenSearch endpoint".into()))?;
+    let version = body.get("version").ok_or_else(|| {
+        EngineError::Protocol("GET / has no version: not an Elasticsearch or OpenSearch endpoint".into())
+    })?;
     let number = version.get("number").and_then(Value::as_str).ok_or_else(|| protocol("version.number"))?;
     let flavor = match version.get("distribution").and_then(Value::as_str) {
         Some("opensearch") => EngineFlavor::Opensearch,
@@ -55,7 +57,10 @@ pub fn root(body: &Value) -> Result<EngineInfo, EngineError> {
         EngineFlavor::Opensearch => (1..=2).contains(&version.major),
     };
     if !supported {
-        return Err(EngineError::Protocol(format!("{} {version} is not supported (Elasticsearch 6.8–8.x, OpenSearch 1.x–2.x)", flavor.as_str())));
+        return Err(EngineError::Protocol(format!(
+            "{} {version} is not supported (Elasticsearch 6.8–8.x, OpenSearch 1.x–2.x)",
+            flavor.as_str()
+        )));
     }
     let cluster_name = body.get("cluster_name").and_then(Value::as_str).unwrap_or_default().to_owned();
     Ok(EngineInfo { flavor, version, cluster_name })
@@ -64,7 +69,8 @@ pub fn root(body: &Value) -> Result<EngineInfo, EngineError> {
 /// One SnapshotInfo object.
 pub fn snapshot_info(v: &Value) -> Result<SnapshotInfo, EngineError> {
     let state_name = v.get("state").and_then(Value::as_str).ok_or_else(|| protocol("snapshot state"))?;
-    let state = SnapshotState::parse(state_name).ok_or_else(|| EngineError::Protocol(format!("unknown snapshot state {state_name:?}")))?;
+    let state = SnapshotState::parse(state_name)
+        .ok_or_else(|| EngineError::Protocol(format!("unknown snapshot state {state_name:?}")))?;
     let shards = v.get("shards");
     let count = |key: &str| shards.and_then(|s| s.get(key)).and_then(Value::as_u64).unwrap_or(0) as u32;
     let millis = |key: &str| v.get(key).and_then(Value::as_i64).filter(|ms| *ms > 0);
@@ -73,7 +79,11 @@ pub fn snapshot_info(v: &Value) -> Result<SnapshotInfo, EngineError> {
         uuid: v.get("uuid").and_then(Value::as_str).map(str::to_owned),
         version: v.get("version").and_then(Value::as_str).map(str::to_owned),
         state,
-        indices: v.get("indices").and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect()).unwrap_or_default(),
+        indices: v
+            .get("indices")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+            .unwrap_or_default(),
         total_shards: count("total"),
         failed_shards: count("failed"),
         start_time_ms: millis("start_time_in_millis"),
@@ -91,7 +101,8 @@ pub fn single_snapshot(body: &Value, name: &str) -> Result<Option<SnapshotInfo>,
 /// Bytes processed by a running snapshot in a `_status` answer, in either stats layout
 /// (`stats.processed.size_in_bytes` since 7.4, `stats.processed_size_in_bytes` before).
 pub fn status_progress(body: &Value, name: &str) -> Option<u64> {
-    let entry = body.get("snapshots")?.as_array()?.iter().find(|s| s.get("snapshot").and_then(Value::as_str) == Some(name))?;
+    let entry =
+        body.get("snapshots")?.as_array()?.iter().find(|s| s.get("snapshot").and_then(Value::as_str) == Some(name))?;
     let state = entry.get("state").and_then(Value::as_str).unwrap_or_default();
     if !matches!(state, "STARTED" | "IN_PROGRESS" | "INIT") {
         return None;
@@ -122,7 +133,11 @@ pub fn recovery(body: &Value) -> Result<Vec<ShardRecovery>, EngineError> {
                 index: index.clone(),
                 shard: shard.get("id").and_then(Value::as_u64).unwrap_or(0) as u32,
                 snapshot_source,
-                stage: if shard.get("stage").and_then(Value::as_str) == Some("DONE") { RecoveryStage::Done } else { RecoveryStage::Running },
+                stage: if shard.get("stage").and_then(Value::as_str) == Some("DONE") {
+                    RecoveryStage::Done
+                } else {
+                    RecoveryStage::Running
+                },
                 recovered_bytes: shard.pointer("/index/size/recovered_in_bytes").and_then(Value::as_u64).unwrap_or(0),
                 started_ms: shard.get("start_time_in_millis").and_then(Value::as_i64).unwrap_or(0),
             });
@@ -151,7 +166,10 @@ mod tests {
     #[test]
     fn errors_become_typed_kinds() {
         let body = br#"{"error":{"root_cause":[],"type":"snapshot_missing_exception","reason":"[r:s] is missing"},"status":404}"#;
-        assert_eq!(error(404, body), EngineError::Api { status: 404, kind: EngineErrorKind::SnapshotMissing, reason: "[r:s] is missing".into() });
+        assert_eq!(
+            error(404, body),
+            EngineError::Api { status: 404, kind: EngineErrorKind::SnapshotMissing, reason: "[r:s] is missing".into() }
+        );
         let busy = br#"{"error":{"type":"concurrent_snapshot_execution_exception","reason":"busy"},"status":503}"#;
         assert!(error(503, busy).is_transient());
         let readonly = br#"{"error":{"type":"repository_exception","reason":"[r] cannot modify a readonly repository: repository is readonly"},"status":500}"#;
@@ -160,13 +178,23 @@ mod tests {
         let e = error(502, proxy);
         assert!(e.is_transient());
         assert!(e.to_string().contains("Bad Gateway"));
-        assert_eq!(error(400, br#"{"error":"no handler found for uri"}"#).to_string(), "cluster answered 400 Other(\"http_400\"): no handler found for uri");
+        assert_eq!(
+            error(400, br#"{"error":"no handler found for uri"}"#).to_string(),
+            "cluster answered 400 Other(\"http_400\"): no handler found for uri"
+        );
     }
 
     #[test]
     fn root_tells_flavor_and_refuses_what_is_not_a_search_engine() {
         let es = json!({"cluster_name":"c","version":{"number":"6.8.23","build_flavor":"default"}});
-        assert_eq!(root(&es).unwrap(), EngineInfo { flavor: EngineFlavor::Elasticsearch, version: EngineVersion::new(6, 8, 23), cluster_name: "c".into() });
+        assert_eq!(
+            root(&es).unwrap(),
+            EngineInfo {
+                flavor: EngineFlavor::Elasticsearch,
+                version: EngineVersion::new(6, 8, 23),
+                cluster_name: "c".into()
+            }
+        );
         let os = json!({"version":{"distribution":"opensearch","number":"2.11.0"}});
         assert_eq!(root(&os).unwrap().flavor, EngineFlavor::Opensearch);
         assert!(root(&json!({"status":"ok"})).is_err());
@@ -181,7 +209,10 @@ mod tests {
         assert_eq!((info.state, info.end_time_ms, info.start_time_ms), (SnapshotState::InProgress, None, Some(5)));
         let partial = json!({"snapshot":"s","state":"PARTIAL","version":"7.10.2","indices":["a","b"],"shards":{"total":4,"failed":1,"successful":3},"end_time_in_millis":9});
         let info = snapshot_info(&partial).unwrap();
-        assert_eq!((info.state, info.total_shards, info.failed_shards, info.indices.len()), (SnapshotState::Partial, 4, 1, 2));
+        assert_eq!(
+            (info.state, info.total_shards, info.failed_shards, info.indices.len()),
+            (SnapshotState::Partial, 4, 1, 2)
+        );
         assert!(single_snapshot(&json!({"snapshots":[]}), "s").unwrap().is_none());
         assert!(snapshot_info(&json!({"snapshot":"s","state":"WEIRD"})).is_err());
     }
@@ -208,6 +239,9 @@ mod tests {
         assert_eq!((shards[0].stage, shards[0].recovered_bytes, shards[0].started_ms), (RecoveryStage::Done, 5, 10));
         assert_eq!((shards[1].snapshot_source.clone(), shards[1].stage), (None, RecoveryStage::Running));
         let cat = json!([{"index":"a","status":"open"},{"index":"b","status":"close"}]);
-        assert_eq!(cat_indices(&cat).unwrap(), vec![IndexState { name: "a".into(), open: true }, IndexState { name: "b".into(), open: false }]);
+        assert_eq!(
+            cat_indices(&cat).unwrap(),
+            vec![IndexState { name: "a".into(), open: true }, IndexState { name: "b".into(), open: false }]
+        );
     }
 }

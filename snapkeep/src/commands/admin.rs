@@ -45,8 +45,12 @@ enum ProjectCommand {
         name: String,
     },
     List,
-    Show { id: String },
-    Delete { id: String },
+    Show {
+        id: String,
+    },
+    Delete {
+        id: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,8 +64,12 @@ enum KeyCommand {
         #[arg(long)]
         project: String,
     },
-    Show { access_key: String },
-    Delete { access_key: String },
+    Show {
+        access_key: String,
+    },
+    Delete {
+        access_key: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -89,8 +97,12 @@ enum ClusterCommand {
         #[arg(long)]
         project: Option<String>,
     },
-    Show { id: String },
-    Delete { id: String },
+    Show {
+        id: String,
+    },
+    Delete {
+        id: String,
+    },
 }
 
 const PROJECT_COLUMNS: &[&str] = &["id", "name", "created_at"];
@@ -100,26 +112,40 @@ const CLUSTER_COLUMNS: &[&str] = &["id", "name", "project_id", "engine", "versio
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
     let token = match args.token.clone().or_else(|| std::env::var("SNAPKEEP_ADMIN_TOKEN").ok()) {
         Some(token) => token,
-        None => std::fs::read_to_string(args.data_dir.join("admin.token"))
-            .map(|t| t.trim().to_owned())
-            .context("no admin token: pass --token, set SNAPKEEP_ADMIN_TOKEN, or run next to the service's data directory")?,
+        None => std::fs::read_to_string(args.data_dir.join("admin.token")).map(|t| t.trim().to_owned()).context(
+            "no admin token: pass --token, set SNAPKEEP_ADMIN_TOKEN, or run next to the service's data directory",
+        )?,
     };
     let api = Api { http: reqwest::Client::new(), server: args.server.trim_end_matches('/').to_owned(), token };
     let (answer, columns, list_key) = match args.resource {
         Resource::Project(command) => match command {
-            ProjectCommand::Create { name } => (api.call(Method::POST, "/projects", Some(json!({"name": name}))).await?, PROJECT_COLUMNS, None),
-            ProjectCommand::List => (api.call(Method::GET, "/projects", None).await?, PROJECT_COLUMNS, Some("projects")),
-            ProjectCommand::Show { id } => (api.call(Method::GET, &format!("/projects/{id}"), None).await?, PROJECT_COLUMNS, None),
-            ProjectCommand::Delete { id } => (api.call(Method::DELETE, &format!("/projects/{id}"), None).await?, PROJECT_COLUMNS, None),
+            ProjectCommand::Create { name } => {
+                (api.call(Method::POST, "/projects", Some(json!({"name": name}))).await?, PROJECT_COLUMNS, None)
+            }
+            ProjectCommand::List => {
+                (api.call(Method::GET, "/projects", None).await?, PROJECT_COLUMNS, Some("projects"))
+            }
+            ProjectCommand::Show { id } => {
+                (api.call(Method::GET, &format!("/projects/{id}"), None).await?, PROJECT_COLUMNS, None)
+            }
+            ProjectCommand::Delete { id } => {
+                (api.call(Method::DELETE, &format!("/projects/{id}"), None).await?, PROJECT_COLUMNS, None)
+            }
         },
         Resource::Key(command) => match command {
             KeyCommand::Create { project } => {
                 let answer = api.call(Method::POST, &format!("/projects/{project}/keys"), None).await?;
                 (answer, &["access_key", "secret_key", "project_id"][..], None)
             }
-            KeyCommand::List { project } => (api.call(Method::GET, &format!("/projects/{project}/keys"), None).await?, KEY_COLUMNS, Some("keys")),
-            KeyCommand::Show { access_key } => (api.call(Method::GET, &format!("/keys/{access_key}"), None).await?, KEY_COLUMNS, None),
-            KeyCommand::Delete { access_key } => (api.call(Method::DELETE, &format!("/keys/{access_key}"), None).await?, KEY_COLUMNS, None),
+            KeyCommand::List { project } => {
+                (api.call(Method::GET, &format!("/projects/{project}/keys"), None).await?, KEY_COLUMNS, Some("keys"))
+            }
+            KeyCommand::Show { access_key } => {
+                (api.call(Method::GET, &format!("/keys/{access_key}"), None).await?, KEY_COLUMNS, None)
+            }
+            KeyCommand::Delete { access_key } => {
+                (api.call(Method::DELETE, &format!("/keys/{access_key}"), None).await?, KEY_COLUMNS, None)
+            }
         },
         Resource::Cluster(command) => match command {
             ClusterCommand::Create { project, name, endpoint, id, region, username, password_env } => {
@@ -133,8 +159,12 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 let path = project.map_or_else(|| "/clusters".to_owned(), |p| format!("/clusters?project_id={p}"));
                 (api.call(Method::GET, &path, None).await?, CLUSTER_COLUMNS, Some("clusters"))
             }
-            ClusterCommand::Show { id } => (api.call(Method::GET, &format!("/clusters/{id}"), None).await?, CLUSTER_COLUMNS, None),
-            ClusterCommand::Delete { id } => (api.call(Method::DELETE, &format!("/clusters/{id}"), None).await?, CLUSTER_COLUMNS, None),
+            ClusterCommand::Show { id } => {
+                (api.call(Method::GET, &format!("/clusters/{id}"), None).await?, CLUSTER_COLUMNS, None)
+            }
+            ClusterCommand::Delete { id } => {
+                (api.call(Method::DELETE, &format!("/clusters/{id}"), None).await?, CLUSTER_COLUMNS, None)
+            }
         },
     };
     print(&answer, columns, list_key, args.json);
@@ -157,9 +187,13 @@ impl Api {
         let response = request.send().await.with_context(|| format!("cannot reach snapkeep at {}", self.server))?;
         let status = response.status();
         let text = response.text().await?;
-        let value: Value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let value: Value =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         if !status.is_success() {
-            let message = value.pointer("/error/message").and_then(Value::as_str).map_or_else(|| value.to_string(), str::to_owned);
+            let message = value
+                .pointer("/error/message")
+                .and_then(Value::as_str)
+                .map_or_else(|| value.to_string(), str::to_owned);
             bail!("{status}: {message}");
         }
         Ok(value)
@@ -196,9 +230,12 @@ fn table(columns: &[&str], rows: &[&Value]) -> String {
     let grid: Vec<Vec<String>> = std::iter::once(columns.iter().map(|c| c.to_uppercase()).collect())
         .chain(rows.iter().map(|row| columns.iter().map(|c| cell(row, c)).collect()))
         .collect();
-    let widths: Vec<usize> = (0..columns.len()).map(|i| grid.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> =
+        (0..columns.len()).map(|i| grid.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     grid.iter()
-        .map(|r| r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_owned())
+        .map(|r| {
+            r.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect::<Vec<_>>().join("  ").trim_end().to_owned()
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

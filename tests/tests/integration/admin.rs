@@ -12,7 +12,14 @@ fn cli(snapkeep: &Snapkeep, args: &[&str], env: &[(&str, &str)]) -> Output {
     let exe = std::env::current_exe().unwrap();
     let bin = exe.parent().and_then(Path::parent).unwrap().join("snapkeep");
     let mut command = Command::new(bin);
-    command.arg("admin").arg("--server").arg(&snapkeep.url).arg("--data-dir").arg(&snapkeep.data_dir).args(args).env_remove("SNAPKEEP_ADMIN_TOKEN");
+    command
+        .arg("admin")
+        .arg("--server")
+        .arg(&snapkeep.url)
+        .arg("--data-dir")
+        .arg(&snapkeep.data_dir)
+        .args(args)
+        .env_remove("SNAPKEEP_ADMIN_TOKEN");
     for (k, v) in env {
         command.env(k, v);
     }
@@ -34,7 +41,10 @@ fn cli_error(snapkeep: &Snapkeep, args: &[&str], env: &[(&str, &str)]) -> String
 }
 
 fn stored_bytes(data_dir: &Path) -> Vec<u8> {
-    ["snapkeep.db", "snapkeep.db-wal"].iter().flat_map(|f| std::fs::read(data_dir.join(f)).unwrap_or_default()).collect()
+    ["snapkeep.db", "snapkeep.db-wal"]
+        .iter()
+        .flat_map(|f| std::fs::read(data_dir.join(f)).unwrap_or_default())
+        .collect()
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -62,22 +72,97 @@ fn cli_manages_projects_keys_and_clusters() {
     assert!(table.contains("ACCESS_KEY") && table.contains(access_key) && !table.contains(secret_key), "{table}");
 
     // Registration contacts the cluster and refuses what it cannot use, clearly.
-    let refused = cli_error(&snapkeep, &["cluster", "create", "--project", &project_id, "--name", "gone", "--endpoint", "http://127.0.0.1:9"], &[]);
+    let refused = cli_error(
+        &snapkeep,
+        &["cluster", "create", "--project", &project_id, "--name", "gone", "--endpoint", "http://127.0.0.1:9"],
+        &[],
+    );
     assert!(refused.contains("unreachable"), "{refused}");
-    let refused = cli_error(&snapkeep, &["cluster", "create", "--project", &project_id, "--name", "web", "--endpoint", &snapkeep.url], &[]);
+    let refused = cli_error(
+        &snapkeep,
+        &["cluster", "create", "--project", &project_id, "--name", "web", "--endpoint", &snapkeep.url],
+        &[],
+    );
     assert!(refused.contains("not an Elasticsearch or OpenSearch endpoint"), "{refused}");
-    let refused = cli_error(&snapkeep, &["cluster", "create", "--project", &project_id, "--name", "os", "--endpoint", &essim.url, "--username", "admin", "--password-env", "ES_PASSWORD"], &[("ES_PASSWORD", "wrong")]);
+    let refused = cli_error(
+        &snapkeep,
+        &[
+            "cluster",
+            "create",
+            "--project",
+            &project_id,
+            "--name",
+            "os",
+            "--endpoint",
+            &essim.url,
+            "--username",
+            "admin",
+            "--password-env",
+            "ES_PASSWORD",
+        ],
+        &[("ES_PASSWORD", "wrong")],
+    );
     assert!(refused.contains("credentials"), "{refused}");
 
-    let cluster = cli_json(&snapkeep, &["cluster", "create", "--project", &project_id, "--name", "os", "--endpoint", &essim.url, "--id", "os-1", "--region", "eu-west-0", "--username", "admin", "--password-env", "ES_PASSWORD"], &[("ES_PASSWORD", "c0rrect-h0rse")]);
-    assert_eq!((cluster["id"].as_str(), cluster["engine"].as_str(), cluster["version"].as_str(), cluster["region"].as_str()), (Some("os-1"), Some("opensearch"), Some("2.11.0"), Some("eu-west-0")));
-    let again = cli_error(&snapkeep, &["cluster", "create", "--project", &project_id, "--name", "os", "--endpoint", &essim.url, "--id", "os-1", "--username", "admin", "--password-env", "ES_PASSWORD"], &[("ES_PASSWORD", "c0rrect-h0rse")]);
+    let cluster = cli_json(
+        &snapkeep,
+        &[
+            "cluster",
+            "create",
+            "--project",
+            &project_id,
+            "--name",
+            "os",
+            "--endpoint",
+            &essim.url,
+            "--id",
+            "os-1",
+            "--region",
+            "eu-west-0",
+            "--username",
+            "admin",
+            "--password-env",
+            "ES_PASSWORD",
+        ],
+        &[("ES_PASSWORD", "c0rrect-h0rse")],
+    );
+    assert_eq!(
+        (cluster["id"].as_str(), cluster["engine"].as_str(), cluster["version"].as_str(), cluster["region"].as_str()),
+        (Some("os-1"), Some("opensearch"), Some("2.11.0"), Some("eu-west-0"))
+    );
+    let again = cli_error(
+        &snapkeep,
+        &[
+            "cluster",
+            "create",
+            "--project",
+            &project_id,
+            "--name",
+            "os",
+            "--endpoint",
+            &essim.url,
+            "--id",
+            "os-1",
+            "--username",
+            "admin",
+            "--password-env",
+            "ES_PASSWORD",
+        ],
+        &[("ES_PASSWORD", "c0rrect-h0rse")],
+    );
     assert!(again.contains("already exists"), "{again}");
 
     // The stored credentials and prefix serve every later call: a snapshot completes.
-    let tenant = snapkeep_tests::Tenant { project_id: project_id.clone(), access_key: access_key.to_owned(), secret_key: secret_key.to_owned() };
+    let tenant = snapkeep_tests::Tenant {
+        project_id: project_id.clone(),
+        access_key: access_key.to_owned(),
+        secret_key: secret_key.to_owned(),
+    };
     snapkeep.create_snapshot(&tenant, "os-1", "through-proxy", "docs");
-    assert_eq!(snapkeep.await_snapshot(&tenant, "os-1", "through-proxy", Duration::from_secs(30))["status"], "COMPLETED");
+    assert_eq!(
+        snapkeep.await_snapshot(&tenant, "os-1", "through-proxy", Duration::from_secs(30))["status"],
+        "COMPLETED"
+    );
 
     // Secrets are encrypted at rest and never logged.
     let stored = stored_bytes(&snapkeep.data_dir);

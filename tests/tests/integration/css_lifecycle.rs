@@ -13,19 +13,28 @@ fn lifecycle(flavor: &'static str, version: &'static str) {
     let tenant = snapkeep.tenant("lifecycle");
     let cluster = snapkeep.register(&tenant, "search-1", &essim);
     assert_eq!((cluster["engine"].as_str(), cluster["version"].as_str()), (Some(flavor), Some(version)));
-    let out = run_sdk_script("css_lifecycle.py", &snapkeep, &tenant, &[
-        ("ESSIM_URL", &essim.url),
-        ("CLUSTER_ID", "search-1"),
-        ("INDEX", "logs-2026"),
-        ("DOCS", &DOCS.to_string()),
-        ("FLAVOR", flavor),
-        ("VERSION", version),
-    ]);
+    let out = run_sdk_script(
+        "css_lifecycle.py",
+        &snapkeep,
+        &tenant,
+        &[
+            ("ESSIM_URL", &essim.url),
+            ("CLUSTER_ID", "search-1"),
+            ("INDEX", "logs-2026"),
+            ("DOCS", &DOCS.to_string()),
+            ("FLAVOR", flavor),
+            ("VERSION", version),
+        ],
+    );
     assert!(out.contains("lifecycle ok"), "{out}");
     // The snapshot data went to the cluster's own folder under the storage root, and is gone.
     let folder = repo_root.join("search-1");
     assert!(folder.join("index.json").exists(), "repository written under {}", folder.display());
-    assert_eq!(std::fs::read_dir(folder.join("snapshots")).map(|d| d.count()).unwrap_or(0), 0, "no blobs left after delete");
+    assert_eq!(
+        std::fs::read_dir(folder.join("snapshots")).map(|d| d.count()).unwrap_or(0),
+        0,
+        "no blobs left after delete"
+    );
 }
 
 #[test]

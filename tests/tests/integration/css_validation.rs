@@ -15,17 +15,23 @@ fn every_rule_answers_its_css_code_and_changes_nothing() {
     snapkeep.register(&tenant, "cluster-a", &essim);
     snapkeep.register(&other, "cluster-b", &other_essim);
     let puts_before = other_essim.requests().len();
-    let out = run_sdk_script("css_validation.py", &snapkeep, &tenant, &[
-        ("ESSIM_URL", &essim.url),
-        ("CLUSTER_ID", "cluster-a"),
-        ("OTHER_CLUSTER_ID", "cluster-b"),
-        ("OTHER_PROJECT", &other.project_id),
-        ("OTHER_AK", &other.access_key),
-        ("OTHER_SK", &other.secret_key),
-        ("INDEX", "logs-1"),
-    ]);
+    let out = run_sdk_script(
+        "css_validation.py",
+        &snapkeep,
+        &tenant,
+        &[
+            ("ESSIM_URL", &essim.url),
+            ("CLUSTER_ID", "cluster-a"),
+            ("OTHER_CLUSTER_ID", "cluster-b"),
+            ("OTHER_PROJECT", &other.project_id),
+            ("OTHER_AK", &other.access_key),
+            ("OTHER_SK", &other.secret_key),
+            ("INDEX", "logs-1"),
+        ],
+    );
     assert!(out.contains("validation ok"), "{out}");
     assert_eq!(other_essim.requests().len(), puts_before, "tenant B's cluster was never contacted");
-    let snapshot_puts = essim.requests().into_iter().filter(|(m, p, _)| m == "PUT" && p.starts_with("/_snapshot/snapkeep/")).count();
+    let snapshot_puts =
+        essim.requests().into_iter().filter(|(m, p, _)| m == "PUT" && p.starts_with("/_snapshot/snapkeep/")).count();
     assert_eq!(snapshot_puts, 1, "only the valid snapshot reached the cluster");
 }

@@ -12,7 +12,11 @@ fn errors_and_timeouts_are_retried_and_failures_end_correctly() {
     let repo_root = dir.path().join("repositories");
     let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("elasticsearch", "7.10.2"));
     essim.load_index("events", 2, 200);
-    let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[("SNAPKEEP_ENGINE_TIMEOUT_SECS", "1"), ("SNAPKEEP_STUCK_AFTER_SECS", "3")]);
+    let snapkeep = Snapkeep::start(
+        dir.path(),
+        &repo_root,
+        &[("SNAPKEEP_ENGINE_TIMEOUT_SECS", "1"), ("SNAPKEEP_STUCK_AFTER_SECS", "3")],
+    );
     let tenant = snapkeep.tenant("faults");
     snapkeep.register(&tenant, "es", &essim);
     let project = tenant.project_id.clone();
@@ -34,7 +38,12 @@ fn errors_and_timeouts_are_retried_and_failures_end_correctly() {
     // Errors while a restore is watched: it still ends in success with every document back.
     let id = snapkeep.backup(&tenant, "es", "after-errors").unwrap()["id"].as_str().unwrap().to_owned();
     essim.set_faults(json!({"fail_next": 3, "error_status": 500, "path_contains": "_recovery"}));
-    let (status, body) = snapkeep.call("POST", &format!("/v1.0/{project}/clusters/es/index_snapshot/{id}/restore"), Some(json!({"target_cluster": "es", "rename_pattern": "events", "rename_replacement": "events_restored"})), false);
+    let (status, body) = snapkeep.call(
+        "POST",
+        &format!("/v1.0/{project}/clusters/es/index_snapshot/{id}/restore"),
+        Some(json!({"target_cluster": "es", "rename_pattern": "events", "rename_replacement": "events_restored"})),
+        false,
+    );
     assert_eq!(status, 201, "{body}");
     assert_eq!(snapkeep.await_restore(&tenant, "es", "after-errors", wait)["restoreStatus"], "success");
     assert_eq!(essim.count("events_restored"), 200);
@@ -51,7 +60,11 @@ fn errors_and_timeouts_are_retried_and_failures_end_correctly() {
     essim.set_faults(json!({"failed_shards": 1}));
     snapkeep.create_snapshot(&tenant, "es", "one-shard-lost", "events");
     let partial = snapkeep.await_snapshot(&tenant, "es", "one-shard-lost", wait);
-    assert_eq!((partial["status"].as_str(), partial["totalShards"].as_u64(), partial["failedShards"].as_u64()), (Some("PART_FAILED"), Some(2), Some(1)), "{partial}");
+    assert_eq!(
+        (partial["status"].as_str(), partial["totalShards"].as_u64(), partial["failedShards"].as_u64()),
+        (Some("PART_FAILED"), Some(2), Some(1)),
+        "{partial}"
+    );
 
     // A request the engine refuses for good is not retried: the snapshot fails with its reason.
     essim.set_faults(json!({}));
@@ -59,6 +72,7 @@ fn errors_and_timeouts_are_retried_and_failures_end_correctly() {
     let refused = snapkeep.await_snapshot(&tenant, "es", "missing-index", wait);
     assert_eq!(refused["status"], "FAILED", "{refused}");
     assert!(refused["failReason"].as_str().unwrap_or_default().contains("no-such-index"), "{refused}");
-    let attempts = essim.requests().iter().filter(|(m, p, _)| m == "PUT" && p == "/_snapshot/snapkeep/missing-index").count();
+    let attempts =
+        essim.requests().iter().filter(|(m, p, _)| m == "PUT" && p == "/_snapshot/snapkeep/missing-index").count();
     assert_eq!(attempts, 1, "a permanent refusal is not retried");
 }

@@ -38,11 +38,19 @@ fn every_operation_ends_once_after_a_crash() {
     for name in names {
         snapkeep.create_snapshot(&tenant, "es", name, "orders");
     }
-    let (status, body) = snapkeep.call("POST", &format!("/v1.0/{project}/clusters/es/index_snapshot/{base}/restore"), Some(json!({"targetCluster": "es", "renamePattern": "(.+)", "renameReplacement": "copy_$1"})), false);
+    let (status, body) = snapkeep.call(
+        "POST",
+        &format!("/v1.0/{project}/clusters/es/index_snapshot/{base}/restore"),
+        Some(json!({"targetCluster": "es", "renamePattern": "(.+)", "renameReplacement": "copy_$1"})),
+        false,
+    );
     assert_eq!(status, 201, "{body}");
-    let (status, body) = snapkeep.call("DELETE", &format!("/v1.0/{project}/clusters/es/index_snapshot/{doomed}"), None, false);
+    let (status, body) =
+        snapkeep.call("DELETE", &format!("/v1.0/{project}/clusters/es/index_snapshot/{doomed}"), None, false);
     assert_eq!(status, 200, "{body}");
-    wait_for("the first snapshot to reach the cluster", Duration::from_secs(20), || (sent(&essim, "PUT", "/_snapshot/snapkeep/crash-1") > 0).then_some(()));
+    wait_for("the first snapshot to reach the cluster", Duration::from_secs(20), || {
+        (sent(&essim, "PUT", "/_snapshot/snapkeep/crash-1") > 0).then_some(())
+    });
 
     snapkeep.kill();
     let running = essim.running_snapshots("snapkeep");
@@ -59,10 +67,15 @@ fn every_operation_ends_once_after_a_crash() {
     assert_eq!(restored["restoreStatus"], "success", "{restored}");
     assert_eq!(sent(&essim, "POST", "/_snapshot/snapkeep/base/_restore"), 1, "the restore was sent exactly once");
     assert_eq!(essim.count("copy_orders"), 400);
-    wait_for("the deleted snapshot to leave the catalog", Duration::from_secs(30), || snapkeep.backup(&tenant, "es", "doomed").is_none().then_some(()));
+    wait_for("the deleted snapshot to leave the catalog", Duration::from_secs(30), || {
+        snapkeep.backup(&tenant, "es", "doomed").is_none().then_some(())
+    });
     assert!(!essim.snapshot_names("snapkeep").contains(&"doomed".to_owned()));
     assert_eq!(sent(&essim, "DELETE", "/_snapshot/snapkeep/doomed"), 1, "the delete was sent exactly once");
-    assert!(snapkeep.log_text().contains("resuming operations left by the previous run") || snapkeep.log_text().contains("operation finished"));
+    assert!(
+        snapkeep.log_text().contains("resuming operations left by the previous run")
+            || snapkeep.log_text().contains("operation finished")
+    );
 }
 
 /// A crash right after each kind of engine call, before its outcome is recorded: after the
@@ -85,7 +98,12 @@ fn a_crash_right_after_an_engine_call_never_repeats_it() {
     assert_eq!(snapkeep.await_snapshot(&tenant, "os", "created-then-crashed", wait)["status"], "COMPLETED");
     assert_eq!(sent(&essim, "PUT", "/_snapshot/snapkeep/created-then-crashed"), 1);
 
-    let (status, body) = snapkeep.call("POST", &format!("/v1.0/{project}/clusters/os/index_snapshot/{id}/restore"), Some(json!({"target_cluster": "os", "rename_pattern": "orders", "rename_replacement": "orders_back"})), false);
+    let (status, body) = snapkeep.call(
+        "POST",
+        &format!("/v1.0/{project}/clusters/os/index_snapshot/{id}/restore"),
+        Some(json!({"target_cluster": "os", "rename_pattern": "orders", "rename_replacement": "orders_back"})),
+        false,
+    );
     assert_eq!(status, 201, "{body}");
     snapkeep.await_crash(wait);
     snapkeep.restart_with(&[("SNAPKEEP_FAILPOINT", "after-delete-sent")]);
@@ -93,11 +111,14 @@ fn a_crash_right_after_an_engine_call_never_repeats_it() {
     assert_eq!(sent(&essim, "POST", "/_snapshot/snapkeep/created-then-crashed/_restore"), 1);
     assert_eq!(essim.count("orders_back"), 100);
 
-    let (status, body) = snapkeep.call("DELETE", &format!("/v1.0/{project}/clusters/os/index_snapshot/{id}"), None, false);
+    let (status, body) =
+        snapkeep.call("DELETE", &format!("/v1.0/{project}/clusters/os/index_snapshot/{id}"), None, false);
     assert_eq!(status, 200, "{body}");
     snapkeep.await_crash(wait);
     snapkeep.restart_with(&[]);
-    wait_for("the snapshot to leave the catalog", wait, || snapkeep.backup(&tenant, "os", "created-then-crashed").is_none().then_some(()));
+    wait_for("the snapshot to leave the catalog", wait, || {
+        snapkeep.backup(&tenant, "os", "created-then-crashed").is_none().then_some(())
+    });
     assert_eq!(sent(&essim, "DELETE", "/_snapshot/snapkeep/created-then-crashed"), 1);
     assert!(essim.snapshot_names("snapkeep").is_empty());
 }
