@@ -308,61 +308,19 @@ pub fn get(sim: &Sim, repo: &str, expr: &str, req: &Request) -> EsResult<Value> 
 }
 
 pub fn status(sim: &Sim, repo: Option<&str>, expr: Option<&str>, req: &Request) -> EsResult<Value> {
+    let running = sim.state.running.iter().filter(|r| repo.is_none_or(|repo| r.repository == repo));
+    let (Some(repo), Some(expr)) = (repo, expr) else {
+        if let Some(repo) = repo {
+            lookup(sim, repo)?;
+        }
+        return Ok(json!({"snapshots": running.map(|r| running_status(sim, r)).collect::<Vec<_>>()}));
+    };
+    let running: Vec<&RunningSnapshot> = running.collect();
+    let catalog = blobs::read_catalog(&lookup(sim, repo)?.location)?;
     let mut out = Vec::new();
-    let Some(repo) = repo else {
-        out.extend(sim.state.running.iter().map(|r| {
-            render_status(
-                sim,
-                &r.repository,
-                &r.name,
-                &r.uuid,
-                "STARTED",
-                &r.index_shards,
-                0,
-                r.total_bytes,
-                r.done_bytes,
-                r.start_ms,
-                true,
-            )
-        }));
-        return Ok(json!({"snapshots": out}));
-    };
-    let location = &lookup(sim, repo)?.location;
-    let running: Vec<&RunningSnapshot> = sim.state.running.iter().filter(|r| r.repository == repo).collect();
-    let Some(expr) = expr else {
-        out.extend(running.iter().map(|r| {
-            render_status(
-                sim,
-                repo,
-                &r.name,
-                &r.uuid,
-                "STARTED",
-                &r.index_shards,
-                0,
-                r.total_bytes,
-                r.done_bytes,
-                r.start_ms,
-                true,
-            )
-        }));
-        return Ok(json!({"snapshots": out}));
-    };
-    let catalog = blobs::read_catalog(location)?;
     for name in expr.split(',') {
         if let Some(r) = running.iter().find(|r| r.name == name) {
-            out.push(render_status(
-                sim,
-                repo,
-                name,
-                &r.uuid,
-                "STARTED",
-                &r.index_shards,
-                0,
-                r.total_bytes,
-                r.done_bytes,
-                r.start_ms,
-                true,
-            ));
+            out.push(running_status(sim, r));
         } else if let Some(s) = catalog.snapshots.iter().find(|s| s.name == name) {
             out.push(render_status(
                 sim,
@@ -382,6 +340,22 @@ pub fn status(sim: &Sim, repo: Option<&str>, expr: Option<&str>, req: &Request) 
         }
     }
     Ok(json!({"snapshots": out}))
+}
+
+fn running_status(sim: &Sim, r: &RunningSnapshot) -> Value {
+    render_status(
+        sim,
+        &r.repository,
+        &r.name,
+        &r.uuid,
+        "STARTED",
+        &r.index_shards,
+        0,
+        r.total_bytes,
+        r.done_bytes,
+        r.start_ms,
+        true,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
