@@ -53,8 +53,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let connector = HttpEngineConnector::new(Duration::from_secs(config.engine_timeout_secs))?;
     let repositories = FsRepositories::new(storage_root.canonicalize()?, config.repository_name.clone());
+    let store = Arc::new(store);
     let core = Snapkeep::new(
-        Arc::new(store),
+        store.clone(),
         Arc::new(connector),
         Arc::new(repositories),
         cipher,
@@ -82,6 +83,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!("HTTP server stopped; stopping the reconciler");
     let _ = stop.send(true);
     worker.await?;
+    store.close().await;
+    tracing::info!("stopped");
     Ok(())
 }
 

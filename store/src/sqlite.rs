@@ -35,6 +35,11 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
+    /// Closes the connections, finishing the write-ahead log.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// Releases every lease `owner` holds: used at start, when nothing of the previous run of the
     /// same node can still be working.
     pub async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {

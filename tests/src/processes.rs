@@ -79,6 +79,13 @@ pub fn spawn_listening(mut spawn: impl FnMut(u16) -> Process, timeout: std::time
 }
 
 impl Process {
+    /// SIGTERM, then waits for the exit; returns whether it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        let sent = std::process::Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        assert!(sent.is_ok_and(|s| s.success()), "could not signal {}", self.child.id());
+        self.child.wait().is_ok_and(|status| status.success())
+    }
+
     /// Whether the process has exited by itself.
     pub fn has_exited(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))

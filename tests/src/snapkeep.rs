@@ -93,6 +93,11 @@ impl Snapkeep {
         }
     }
 
+    /// Stops with SIGTERM; returns whether it exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        self.process.as_mut().expect("running").terminate()
+    }
+
     /// Starts again on the same port and data directory.
     pub fn restart(&mut self) {
         self.kill();

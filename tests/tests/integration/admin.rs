@@ -202,3 +202,14 @@ fn admin_api_needs_the_bearer_token() {
     let (status, _) = snapkeep.call("GET", "/healthz", None, false);
     assert_eq!(status, 200);
 }
+
+#[test]
+fn sigterm_stops_the_service_gracefully() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut snapkeep = Snapkeep::start(dir.path(), &dir.path().join("repositories"), &[]);
+    snapkeep.admin("POST", "/projects", Some(json!({"name": "kept"})));
+    assert!(snapkeep.terminate(), "exit status 0 after SIGTERM:\n{}", snapkeep.log_text());
+    assert!(snapkeep.log_text().contains("reconciler stopped"));
+    snapkeep.restart();
+    assert_eq!(snapkeep.admin("GET", "/projects", None)["projects"][0]["name"], "kept", "the catalog survived");
+}
