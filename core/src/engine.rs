@@ -256,6 +256,8 @@ pub trait SearchEngine: Send + Sync {
     -> Result<(), EngineError>;
     /// Reads one snapshot; `None` when the engine does not have it.
     async fn get_snapshot(&self, repository: &str, name: &str) -> Result<Option<SnapshotInfo>, EngineError>;
+    /// Which of `names` the repository holds (finished or running).
+    async fn existing_snapshots(&self, repository: &str, names: &[String]) -> Result<Vec<String>, EngineError>;
     /// Bytes a running snapshot has processed so far (`_status`); `None` when it is not running.
     async fn snapshot_progress(&self, repository: &str, name: &str) -> Result<Option<u64>, EngineError>;
     /// Deletes snapshots (aborting running ones), in as few requests as the version allows.

@@ -23,6 +23,18 @@ pub enum CoreError {
     Invalid { field: &'static str, message: String },
     #[error("the request body is empty")]
     EmptyRequest,
+    #[error("invalid period: {0}")]
+    InvalidPeriod(String),
+    #[error("invalid prefix {0:?}: must match ^[a-z][a-z0-9_-]{{0,31}}$")]
+    InvalidPrefix(String),
+    #[error("invalid retention {0}: keepday must be 1 to 90 days")]
+    InvalidRetention(i64),
+    #[error("invalid agency {0:?}")]
+    InvalidAgency(String),
+    #[error("snapshots are already disabled for this cluster")]
+    SnapshotsAlreadyDisabled,
+    #[error("snapshots are disabled for this cluster; enable them with the snapshot settings first")]
+    SnapshotsDisabled,
     #[error("{0:?} not found")]
     NotFound(NotFound),
     #[error("a snapshot named {0} already exists in this cluster")]

@@ -2,11 +2,13 @@
 //! the operation state machine that drives a snapshot job to its end, and the traits behind which
 //! the store, the engines and the storage live. Nothing here knows about HTTP or SQL.
 
+mod automatic;
 mod clock;
 mod engine;
 mod error;
 mod model;
 mod operations;
+pub mod policy;
 mod repository;
 mod restore_plan;
 mod secrets;
@@ -14,7 +16,8 @@ mod service;
 mod store;
 pub mod validate;
 
-pub use clock::{Clock, SystemClock};
+pub use automatic::{FireReport, Fired, PolicyInput, Scheduling, SettingsInput, jitter};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{
     Capabilities, EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineFlavor, EngineInfo,
     EngineVersion, IndexState, RecoveryStage, RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo,
@@ -26,8 +29,9 @@ pub use model::{
     Snapshot, SnapshotKind, SnapshotStatus,
 };
 pub use operations::{OperationTimeouts, Reconciler, RetryPolicy};
+pub use policy::{Frequency, Period, Schedule, SnapshotConfig, SnapshotPolicy, SnapshotSettings};
 pub use repository::{RepositoryLocator, RepositorySpec};
 pub use restore_plan::{RestorePlan, can_restore_into};
 pub use secrets::{Cipher, SecretError};
 pub use service::{CreateSnapshotInput, RestoreInput, Snapkeep};
-pub use store::{SnapshotChange, Store, StoreError};
+pub use store::{DueFire, NextFire, SnapshotChange, Store, StoreError};

@@ -166,6 +166,8 @@ pub struct Snapshot {
     pub failure_reason: Option<String>,
     pub deleting: bool,
     pub restore_status: RestoreStatus,
+    /// For automatic snapshots: the schedule slot it was taken for (retention counts from it).
+    pub scheduled_for: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -176,6 +178,8 @@ pub enum OperationKind {
     CreateSnapshot,
     DeleteSnapshot,
     RestoreSnapshot,
+    /// Deletes several snapshots of one cluster (retention, disabling with deleteAuto).
+    DeleteSnapshots,
 }
 
 impl OperationKind {
@@ -184,6 +188,7 @@ impl OperationKind {
             Self::CreateSnapshot => "create_snapshot",
             Self::DeleteSnapshot => "delete_snapshot",
             Self::RestoreSnapshot => "restore_snapshot",
+            Self::DeleteSnapshots => "delete_snapshots",
         }
     }
 
@@ -192,6 +197,7 @@ impl OperationKind {
             "create_snapshot" => Self::CreateSnapshot,
             "delete_snapshot" => Self::DeleteSnapshot,
             "restore_snapshot" => Self::RestoreSnapshot,
+            "delete_snapshots" => Self::DeleteSnapshots,
             _ => return None,
         })
     }
@@ -252,7 +258,10 @@ pub struct RestoreParams {
 pub struct Operation {
     pub id: String,
     pub kind: OperationKind,
+    /// The snapshot acted on (for a batch: the first of `batch`).
     pub snapshot_id: String,
+    /// Every snapshot a batch delete acts on; empty for other kinds.
+    pub batch: Vec<String>,
     /// The cluster the work runs on (for a restore: the target).
     pub cluster_id: String,
     pub phase: OperationPhase,

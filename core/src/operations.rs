@@ -50,7 +50,7 @@ impl OperationTimeouts {
     pub fn limit_for(&self, kind: OperationKind) -> chrono::Duration {
         let limit = match kind {
             OperationKind::CreateSnapshot => self.create,
-            OperationKind::DeleteSnapshot => self.delete,
+            OperationKind::DeleteSnapshot | OperationKind::DeleteSnapshots => self.delete,
             OperationKind::RestoreSnapshot => self.restore,
         };
         chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX)
@@ -164,6 +164,15 @@ impl Reconciler {
     }
 
     async fn step(&self, op: &mut Operation, now: DateTime<Utc>) -> Result<Step, StepError> {
+        if op.kind == OperationKind::DeleteSnapshots {
+            let cluster = self.core.cluster(&op.cluster_id).await?;
+            let engine = self.core.engine_for(&cluster)?;
+            if now >= op.deadline {
+                let reason = format!("the operation did not finish within {} s", self.core.timeouts.delete.as_secs());
+                return Ok(Step::Finish { succeeded: false, error: Some(reason), change: SnapshotChange::Release });
+            }
+            return self.step_delete_batch(op, &cluster, engine.as_ref()).await;
+        }
         let Some(snapshot) = self.core.store.get_snapshot(&op.snapshot_id).await? else {
             return Ok(Step::Finish {
                 succeeded: op.kind == OperationKind::DeleteSnapshot,
@@ -180,7 +189,33 @@ impl Reconciler {
             OperationKind::CreateSnapshot => self.step_create(op, snapshot, &cluster, engine.as_ref(), now).await,
             OperationKind::DeleteSnapshot => self.step_delete(op, snapshot, &cluster, engine.as_ref()).await,
             OperationKind::RestoreSnapshot => self.step_restore(op, snapshot, &cluster, engine.as_ref(), now).await,
+            OperationKind::DeleteSnapshots => unreachable!("batch deletes are stepped above"),
         }
+    }
+
+    /// Deletes what is left of a batch, in as few engine requests as the version allows.
+    async fn step_delete_batch(
+        &self,
+        op: &mut Operation,
+        cluster: &Cluster,
+        engine: &dyn SearchEngine,
+    ) -> Result<Step, StepError> {
+        let repository = self.core.repositories.own_repository(cluster);
+        let names: Vec<String> = self.core.store.get_snapshots(&op.batch).await?.into_iter().map(|s| s.name).collect();
+        let existing = match engine.existing_snapshots(&repository.name, &names).await {
+            Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => {
+                engine.put_repository(&repository).await?;
+                return Ok(Step::Wait(SnapshotChange::Keep));
+            }
+            other => other?,
+        };
+        if existing.is_empty() {
+            return Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::Remove });
+        }
+        engine.delete_snapshots(&repository.name, &existing).await?;
+        self.failpoint("after-delete-sent");
+        op.phase = OperationPhase::Submitted;
+        Ok(Step::Wait(SnapshotChange::Keep))
     }
 
     async fn step_create(
@@ -401,6 +436,9 @@ impl Reconciler {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<SnapshotChange, CoreError> {
+        if op.kind == OperationKind::DeleteSnapshots {
+            return Ok(SnapshotChange::Release);
+        }
         let Some(snapshot) = self.core.store.get_snapshot(&op.snapshot_id).await? else {
             return Ok(SnapshotChange::Keep);
         };
@@ -410,6 +448,7 @@ impl Reconciler {
             OperationKind::RestoreSnapshot => {
                 Snapshot { restore_status: RestoreStatus::Failed, updated_at: now, ..snapshot }
             }
+            OperationKind::DeleteSnapshots => unreachable!("batch deletes release above"),
         }))
     }
 }
@@ -523,6 +562,7 @@ mod tests {
             failure_reason: None,
             deleting: false,
             restore_status: RestoreStatus::None,
+            scheduled_for: None,
             created_at: now,
             updated_at: now,
         };

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 
+use crate::automatic::Scheduling;
 use crate::clock::Clock;
 use crate::engine::{EngineConnector, EngineEndpoint, SearchEngine};
 use crate::error::{CoreError, NotFound};
@@ -48,6 +49,7 @@ pub struct Snapkeep {
     pub(crate) cipher: Cipher,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) timeouts: OperationTimeouts,
+    pub(crate) scheduling: Scheduling,
     default_region: String,
 }
 
@@ -61,7 +63,22 @@ impl Snapkeep {
         timeouts: OperationTimeouts,
         default_region: String,
     ) -> Self {
-        Self { store, connector, repositories, cipher, clock, timeouts, default_region }
+        Self {
+            store,
+            connector,
+            repositories,
+            cipher,
+            clock,
+            timeouts,
+            scheduling: Scheduling::default(),
+            default_region,
+        }
+    }
+
+    /// Replaces the default limits and jitter of automatic snapshots.
+    pub fn with_scheduling(mut self, scheduling: Scheduling) -> Self {
+        self.scheduling = scheduling;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -225,29 +242,12 @@ impl Snapkeep {
         let indices = input.indices.unwrap_or_default();
         validate::indices("indices", &indices)?;
         let cluster = self.cluster_in_project(project_id, cluster_id).await?;
+        let config = self.store.get_snapshot_config(&cluster.id).await?.unwrap_or_default();
+        if !config.settings.enabled {
+            return Err(CoreError::SnapshotsDisabled);
+        }
         let now = self.clock.now();
-        let snapshot = Snapshot {
-            id: uuid::Uuid::new_v4().to_string(),
-            project_id: cluster.project_id.clone(),
-            cluster_id: cluster.id.clone(),
-            name: input.name,
-            description,
-            requested_indices: indices,
-            indices: Vec::new(),
-            kind: SnapshotKind::Manual,
-            status: SnapshotStatus::Building,
-            repository: self.repositories.own_repository(&cluster).name,
-            engine_version: None,
-            total_shards: None,
-            failed_shards: None,
-            start_time_ms: Some(now.timestamp_millis()),
-            end_time_ms: None,
-            failure_reason: None,
-            deleting: false,
-            restore_status: RestoreStatus::None,
-            created_at: now,
-            updated_at: now,
-        };
+        let snapshot = self.new_snapshot(&cluster, input.name, description, indices, SnapshotKind::Manual, None, now);
         let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster.id, None, now);
         self.store.insert_snapshot_with_operation(&snapshot, &operation).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::SnapshotNameTaken(snapshot.name.clone()),
@@ -391,7 +391,44 @@ impl Snapkeep {
         )))
     }
 
-    fn new_operation(
+    /// A snapshot just accepted: BUILDING, nothing known from the engine yet.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new_snapshot(
+        &self,
+        cluster: &Cluster,
+        name: String,
+        description: String,
+        requested_indices: String,
+        kind: SnapshotKind,
+        scheduled_for: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Snapshot {
+        Snapshot {
+            id: uuid::Uuid::new_v4().to_string(),
+            project_id: cluster.project_id.clone(),
+            cluster_id: cluster.id.clone(),
+            name,
+            description,
+            requested_indices,
+            indices: Vec::new(),
+            kind,
+            status: SnapshotStatus::Building,
+            repository: self.repositories.own_repository(cluster).name,
+            engine_version: None,
+            total_shards: None,
+            failed_shards: None,
+            start_time_ms: Some(now.timestamp_millis()),
+            end_time_ms: None,
+            failure_reason: None,
+            deleting: false,
+            restore_status: RestoreStatus::None,
+            scheduled_for,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub(crate) fn new_operation(
         &self,
         kind: OperationKind,
         snapshot: &Snapshot,
@@ -403,6 +440,7 @@ impl Snapkeep {
             id: uuid::Uuid::new_v4().to_string(),
             kind,
             snapshot_id: snapshot.id.clone(),
+            batch: Vec::new(),
             cluster_id: cluster_id.to_owned(),
             phase: OperationPhase::Pending,
             restore,

@@ -3,7 +3,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use std::collections::HashMap;
+
 use crate::model::{AccessKey, Cluster, Operation, Project, Snapshot};
+use crate::policy::SnapshotConfig;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -18,12 +21,32 @@ pub enum StoreError {
     Corrupt(String),
 }
 
-/// What a finished operation step does to its snapshot.
+/// What a finished operation step does to its snapshot (or, for a batch, its snapshots).
 #[derive(Debug, Clone, PartialEq)]
 pub enum SnapshotChange {
     Keep,
     Update(Box<Snapshot>),
+    /// The snapshot (every snapshot of a batch) is gone.
     Remove,
+    /// A batch delete gave up: its snapshots are no longer being deleted.
+    Release,
+}
+
+/// When a cluster's next automatic snapshot is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextFire {
+    /// The schedule slot the snapshot is for.
+    pub slot: DateTime<Utc>,
+    /// The slot plus the cluster's jitter: when it is taken.
+    pub fire_at: DateTime<Utc>,
+}
+
+/// A cluster whose automatic snapshot is due.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueFire {
+    pub cluster_id: String,
+    pub config: SnapshotConfig,
+    pub next: NextFire,
 }
 
 impl SnapshotChange {
@@ -81,6 +104,38 @@ pub trait Store: Send + Sync {
     /// Open operations of a cluster (or of every cluster).
     async fn open_operations(&self, cluster_id: Option<&str>) -> Result<Vec<Operation>, StoreError>;
     async fn get_operation(&self, id: &str) -> Result<Option<Operation>, StoreError>;
+    async fn get_snapshots(&self, ids: &[String]) -> Result<Vec<Snapshot>, StoreError>;
+
+    async fn get_snapshot_config(&self, cluster_id: &str) -> Result<Option<SnapshotConfig>, StoreError>;
+    /// Stores a cluster's config and when its next automatic snapshot is due (`None`: never).
+    async fn put_snapshot_config(
+        &self,
+        cluster_id: &str,
+        config: &SnapshotConfig,
+        next: Option<NextFire>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// Clusters whose automatic snapshot is due at `now`, earliest first.
+    async fn due_fires(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DueFire>, StoreError>;
+    /// Records a fire: moves the cluster's schedule to `next` (only if it is still at
+    /// `fire.next`, so a fire happens once) and writes the snapshot with its create operation.
+    /// `Ok(false)` when another fire won, or the snapshot's name was already taken.
+    async fn record_fire(
+        &self,
+        fire: &DueFire,
+        snapshot: &Snapshot,
+        operation: &Operation,
+        next: NextFire,
+    ) -> Result<bool, StoreError>;
+    /// Open create operations per cluster.
+    async fn open_creates_per_cluster(&self) -> Result<HashMap<String, u32>, StoreError>;
+    /// Automatic snapshots to delete at `now`: failed ones, and finished ones whose slot is
+    /// older than their cluster's keepday; none that is running or already being deleted.
+    async fn expired_automatic(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Snapshot>, StoreError>;
+    /// Records a batch delete: marks its snapshots as being deleted (skipping any already being
+    /// deleted) and writes the operation with the ones it took. Returns those ids.
+    async fn insert_batch_delete(&self, operation: &Operation) -> Result<Vec<String>, StoreError>;
+
     /// Writes an operation's state while its step is still running (the lease is kept).
     async fn checkpoint_operation(&self, operation: &Operation) -> Result<(), StoreError>;
     /// Writes an operation's new state and its snapshot's change in one transaction and releases

@@ -1,5 +1,8 @@
-//! Background work: the reconciler worker that drives every durable operation to its end.
+//! Background work: the scheduler that decides automatic snapshots and retention, and the
+//! reconciler that drives every durable operation to its end.
 
 mod reconciler;
+mod scheduler;
 
 pub use reconciler::ReconcilerWorker;
+pub use scheduler::SchedulerWorker;

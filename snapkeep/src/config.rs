@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use snapkeep_core::{OperationTimeouts, RetryPolicy};
+use snapkeep_core::{OperationTimeouts, RetryPolicy, Scheduling};
 
 /// Every setting of `snapkeep serve`. Keys are kebab-case in TOML and upper snake case after
 /// `SNAPKEEP_` in the environment (`engine-timeout-secs` ↔ `SNAPKEEP_ENGINE_TIMEOUT_SECS`).
@@ -39,6 +39,13 @@ pub struct Config {
     pub delete_timeout_secs: u64,
     pub restore_timeout_secs: u64,
     pub stuck_after_secs: u64,
+    /// How often due automatic snapshots and retention are looked at.
+    pub scheduler_interval_ms: u64,
+    /// Automatic snapshots start within this many seconds after their slot, spread by cluster.
+    pub schedule_jitter_secs: u64,
+    /// Snapshots being created at once, over all clusters and per cluster.
+    pub max_concurrent_snapshots: u32,
+    pub max_concurrent_snapshots_per_cluster: u32,
     /// Crash testing only: abort right after the named engine call (see `Reconciler::with_failpoint`).
     pub failpoint: Option<String>,
 }
@@ -72,6 +79,7 @@ impl Default for Config {
     fn default() -> Self {
         let timeouts = OperationTimeouts::default();
         let retry = RetryPolicy::default();
+        let scheduling = Scheduling::default();
         Self {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("snapkeep-data"),
@@ -94,6 +102,10 @@ impl Default for Config {
             restore_timeout_secs: timeouts.restore.as_secs(),
             stuck_after_secs: timeouts.stuck_after.as_secs(),
             failpoint: None,
+            scheduler_interval_ms: 1000,
+            schedule_jitter_secs: scheduling.max_jitter.as_secs(),
+            max_concurrent_snapshots: scheduling.global_limit,
+            max_concurrent_snapshots_per_cluster: scheduling.per_cluster_limit,
         }
     }
 }
@@ -130,6 +142,15 @@ impl Config {
             restore: Duration::from_secs(self.restore_timeout_secs),
             stuck_after: Duration::from_secs(self.stuck_after_secs),
             poll_every: Duration::from_millis(self.poll_interval_ms),
+        }
+    }
+
+    pub fn scheduling(&self) -> Scheduling {
+        Scheduling {
+            max_jitter: Duration::from_secs(self.schedule_jitter_secs),
+            global_limit: self.max_concurrent_snapshots.max(1),
+            per_cluster_limit: self.max_concurrent_snapshots_per_cluster.max(1),
+            ..Scheduling::default()
         }
     }
 

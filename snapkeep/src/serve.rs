@@ -15,7 +15,7 @@ use axum::response::Response;
 use axum::routing::get;
 use snapkeep_core::{Cipher, Reconciler, Snapkeep, SystemClock};
 use snapkeep_engine_elasticsearch::HttpEngineConnector;
-use snapkeep_jobs::ReconcilerWorker;
+use snapkeep_jobs::{ReconcilerWorker, SchedulerWorker};
 use snapkeep_storage::FsRepositories;
 use snapkeep_store::SqliteStore;
 use tokio::sync::watch;
@@ -62,13 +62,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         Arc::new(SystemClock),
         config.timeouts(),
         config.region.clone(),
-    );
+    )
+    .with_scheduling(config.scheduling());
 
     let (stop, stopped) = watch::channel(false);
     let reconciler =
         Reconciler::new(core.clone(), config.retry(), node_id, LEASE).with_failpoint(config.failpoint.clone());
     let worker = ReconcilerWorker::new(reconciler, config.workers, Duration::from_millis(config.reconcile_interval_ms));
-    let worker = tokio::spawn(worker.run(stopped));
+    let worker = tokio::spawn(worker.run(stopped.clone()));
+    let scheduler = SchedulerWorker::new(core.clone(), Duration::from_millis(config.scheduler_interval_ms));
+    let scheduler = tokio::spawn(scheduler.run(stopped));
 
     let app = axum::Router::new()
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
@@ -83,6 +86,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tracing::info!("HTTP server stopped; stopping the reconciler");
     let _ = stop.send(true);
     worker.await?;
+    scheduler.await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

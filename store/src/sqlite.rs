@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
 use snapkeep_core::{
-    AccessKey, Cluster, EngineFlavor, EngineVersion, Operation, OperationKind, OperationPhase, Project, RestoreStatus,
-    Snapshot, SnapshotChange, SnapshotKind, SnapshotStatus, Store, StoreError,
+    AccessKey, Cluster, DueFire, EngineFlavor, EngineVersion, NextFire, Operation, OperationKind, OperationPhase,
+    Project, RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotKind, SnapshotStatus, Store, StoreError,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
@@ -140,6 +142,7 @@ fn snapshot_from(row: &SqliteRow) -> Result<Snapshot, StoreError> {
             .ok_or_else(|| corrupt("restore status", &restore_status))?,
         created_at: time(row.try_get("created_at").map_err(backend)?),
         updated_at: time(row.try_get("updated_at").map_err(backend)?),
+        scheduled_for: row.try_get::<Option<i64>, _>("scheduled_for").map_err(backend)?.map(time),
     })
 }
 
@@ -164,19 +167,23 @@ fn operation_from(row: &SqliteRow) -> Result<Operation, StoreError> {
         last_error: row.try_get("last_error").map_err(backend)?,
         created_at: time(row.try_get("created_at").map_err(backend)?),
         finished_at: row.try_get::<Option<i64>, _>("finished_at").map_err(backend)?.map(time),
+        batch: match row.try_get::<Option<String>, _>("batch").map_err(backend)? {
+            Some(ids) => serde_json::from_str(&ids).map_err(|_| corrupt("batch", &ids))?,
+            None => Vec::new(),
+        },
     })
 }
 
-const SNAPSHOT_COLUMNS: &str = "id, project_id, cluster_id, name, description, requested_indices, indices, kind, status, repository, engine_version, total_shards, failed_shards, start_time_ms, end_time_ms, failure_reason, deleting, restore_status, created_at, updated_at";
+const SNAPSHOT_COLUMNS: &str = "id, project_id, cluster_id, name, description, requested_indices, indices, kind, status, repository, engine_version, total_shards, failed_shards, start_time_ms, end_time_ms, failure_reason, deleting, restore_status, created_at, updated_at, scheduled_for";
 /// Inserts a snapshot or rewrites it by id; never replaces another row (names stay unique).
 static SNAPSHOT_UPSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let updates: Vec<String> = SNAPSHOT_COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
     format!(
-        "INSERT INTO snapshots ({SNAPSHOT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET {}",
+        "INSERT INTO snapshots ({SNAPSHOT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET {}",
         updates.join(", ")
     )
 });
-const OPERATION_COLUMNS: &str = "id, kind, snapshot_id, cluster_id, phase, restore_params, attempts, next_run_at, deadline, progress_marker, progress_at, last_error, created_at, finished_at";
+const OPERATION_COLUMNS: &str = "id, kind, snapshot_id, cluster_id, phase, restore_params, attempts, next_run_at, deadline, progress_marker, progress_at, last_error, created_at, finished_at, batch";
 
 async fn write_snapshot(tx: &mut Transaction<'_, Sqlite>, s: &Snapshot) -> Result<(), StoreError> {
     sqlx::query(&SNAPSHOT_UPSERT)
@@ -200,6 +207,7 @@ async fn write_snapshot(tx: &mut Transaction<'_, Sqlite>, s: &Snapshot) -> Resul
         .bind(s.restore_status.as_str())
         .bind(ms(s.created_at))
         .bind(ms(s.updated_at))
+        .bind(s.scheduled_for.map(ms))
         .execute(&mut **tx)
         .await
         .map_err(write_error("snapshot name per cluster"))?;
@@ -213,7 +221,7 @@ async fn write_operation(tx: &mut Transaction<'_, Sqlite>, op: &Operation, keep_
     } else {
         "NULL, NULL"
     };
-    sqlx::query(&format!("INSERT OR REPLACE INTO operations ({OPERATION_COLUMNS}, lease_owner, lease_until) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14, {lease})"))
+    sqlx::query(&format!("INSERT OR REPLACE INTO operations ({OPERATION_COLUMNS}, lease_owner, lease_until) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15, {lease})"))
         .bind(&op.id)
         .bind(op.kind.as_str())
         .bind(&op.snapshot_id)
@@ -228,6 +236,7 @@ async fn write_operation(tx: &mut Transaction<'_, Sqlite>, op: &Operation, keep_
         .bind(&op.last_error)
         .bind(ms(op.created_at))
         .bind(op.finished_at.map(ms))
+        .bind((!op.batch.is_empty()).then(|| serde_json::to_string(&op.batch).expect("ids serialize")))
         .execute(&mut **tx)
         .await
         .map_err(backend)?;
@@ -235,6 +244,47 @@ async fn write_operation(tx: &mut Transaction<'_, Sqlite>, op: &Operation, keep_
 }
 
 const OPEN: &str = "phase IN ('pending', 'submitted')";
+
+/// Version of the JSON in `snapshot_configs.config`.
+const CONFIG_VERSION: u64 = 1;
+
+fn config_json(config: &SnapshotConfig) -> String {
+    let mut value = serde_json::to_value(config).expect("config serializes");
+    value["version"] = CONFIG_VERSION.into();
+    value.to_string()
+}
+
+fn config_from(text: &str) -> Result<SnapshotConfig, StoreError> {
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| corrupt("snapshot config", text))?;
+    match value.get("version").and_then(serde_json::Value::as_u64) {
+        Some(CONFIG_VERSION) => serde_json::from_value(value).map_err(|_| corrupt("snapshot config", text)),
+        other => Err(StoreError::Corrupt(format!("snapshot config version {other:?} is not {CONFIG_VERSION}"))),
+    }
+}
+
+/// `?, ?, …` for `n` bound values.
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+async fn remove_or_release(
+    tx: &mut Transaction<'_, Sqlite>,
+    op: &Operation,
+    change: &SnapshotChange,
+) -> Result<(), StoreError> {
+    let ids: Vec<&String> = if op.batch.is_empty() { vec![&op.snapshot_id] } else { op.batch.iter().collect() };
+    let statement = match change {
+        SnapshotChange::Remove => "DELETE FROM snapshots WHERE id IN",
+        _ => "UPDATE snapshots SET deleting = 0 WHERE id IN",
+    };
+    let sql = format!("{statement} ({})", placeholders(ids.len()));
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(id);
+    }
+    query.execute(&mut **tx).await.map_err(backend)?;
+    Ok(())
+}
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -440,6 +490,175 @@ impl Store for SqliteStore {
         row.as_ref().map(operation_from).transpose()
     }
 
+    async fn get_snapshots(&self, ids: &[String]) -> Result<Vec<Snapshot>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!("SELECT * FROM snapshots WHERE id IN ({})", placeholders(chunk.len()));
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.pool).await.map_err(backend)? {
+                out.push(snapshot_from(&row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn get_snapshot_config(&self, cluster_id: &str) -> Result<Option<SnapshotConfig>, StoreError> {
+        let text: Option<String> = sqlx::query_scalar("SELECT config FROM snapshot_configs WHERE cluster_id = ?")
+            .bind(cluster_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        text.as_deref().map(config_from).transpose()
+    }
+
+    async fn put_snapshot_config(
+        &self,
+        cluster_id: &str,
+        config: &SnapshotConfig,
+        next: Option<NextFire>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO snapshot_configs (cluster_id, config, keepday, next_slot, next_fire_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT(cluster_id) DO UPDATE SET config = excluded.config, keepday = excluded.keepday,
+                 next_slot = excluded.next_slot, next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at",
+        )
+        .bind(cluster_id)
+        .bind(config_json(config))
+        .bind(i64::from(config.policy.keepday))
+        .bind(next.map(|n| ms(n.slot)))
+        .bind(next.map(|n| ms(n.fire_at)))
+        .bind(ms(now))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn due_fires(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DueFire>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT cluster_id, config, next_slot, next_fire_at FROM snapshot_configs
+             WHERE next_fire_at IS NOT NULL AND next_fire_at <= ? ORDER BY next_fire_at, cluster_id LIMIT ?",
+        )
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                let config: String = row.try_get("config").map_err(backend)?;
+                Ok(DueFire {
+                    cluster_id: row.try_get("cluster_id").map_err(backend)?,
+                    config: config_from(&config)?,
+                    next: NextFire {
+                        slot: time(row.try_get("next_slot").map_err(backend)?),
+                        fire_at: time(row.try_get("next_fire_at").map_err(backend)?),
+                    },
+                })
+            })
+            .collect()
+    }
+
+    async fn record_fire(
+        &self,
+        fire: &DueFire,
+        snapshot: &Snapshot,
+        operation: &Operation,
+        next: NextFire,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let moved = sqlx::query(
+            "UPDATE snapshot_configs SET next_slot = ?, next_fire_at = ? WHERE cluster_id = ? AND next_fire_at = ?",
+        )
+        .bind(ms(next.slot))
+        .bind(ms(next.fire_at))
+        .bind(&fire.cluster_id)
+        .bind(ms(fire.next.fire_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if moved.rows_affected() != 1 {
+            return Ok(false);
+        }
+        match write_snapshot(&mut tx, snapshot).await {
+            Err(StoreError::Conflict(_)) => {
+                // That slot's snapshot exists already: the schedule still moves on.
+                drop(tx);
+                let mut tx = self.pool.begin().await.map_err(backend)?;
+                sqlx::query("UPDATE snapshot_configs SET next_slot = ?, next_fire_at = ? WHERE cluster_id = ? AND next_fire_at = ?")
+                    .bind(ms(next.slot))
+                    .bind(ms(next.fire_at))
+                    .bind(&fire.cluster_id)
+                    .bind(ms(fire.next.fire_at))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                tx.commit().await.map_err(backend)?;
+                return Ok(false);
+            }
+            other => other?,
+        }
+        write_operation(&mut tx, operation, false).await?;
+        tx.commit().await.map_err(backend)?;
+        Ok(true)
+    }
+
+    async fn open_creates_per_cluster(&self) -> Result<HashMap<String, u32>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT cluster_id, COUNT(*) AS n FROM operations WHERE kind = 'create_snapshot' AND {OPEN} GROUP BY cluster_id"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                Ok((row.try_get("cluster_id").map_err(backend)?, row.try_get::<i64, _>("n").map_err(backend)? as u32))
+            })
+            .collect()
+    }
+
+    async fn expired_automatic(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Snapshot>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT s.* FROM snapshots s JOIN snapshot_configs c ON c.cluster_id = s.cluster_id
+             WHERE s.kind = 'auto' AND s.deleting = 0 AND s.restore_status != 'restoring'
+               AND (s.status = 'FAILED'
+                    OR (s.status IN ('COMPLETED', 'PART_FAILED') AND s.scheduled_for + c.keepday * 86400000 <= ?))
+             ORDER BY s.cluster_id, s.scheduled_for LIMIT ?",
+        )
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(snapshot_from).collect()
+    }
+
+    async fn insert_batch_delete(&self, operation: &Operation) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut taken = Vec::with_capacity(operation.batch.len());
+        for id in &operation.batch {
+            let marked = sqlx::query("UPDATE snapshots SET deleting = 1, updated_at = ? WHERE id = ? AND deleting = 0")
+                .bind(ms(operation.created_at))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            if marked.rows_affected() == 1 {
+                taken.push(id.clone());
+            }
+        }
+        if let Some(first) = taken.first() {
+            let op = Operation { snapshot_id: first.clone(), batch: taken.clone(), ..operation.clone() };
+            write_operation(&mut tx, &op, false).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(taken)
+    }
+
     async fn checkpoint_operation(&self, operation: &Operation) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         write_operation(&mut tx, operation, true).await?;
@@ -452,13 +671,7 @@ impl Store for SqliteStore {
         match change {
             SnapshotChange::Keep => {}
             SnapshotChange::Update(snapshot) => write_snapshot(&mut tx, snapshot).await?,
-            SnapshotChange::Remove => {
-                sqlx::query("DELETE FROM snapshots WHERE id = ?")
-                    .bind(&operation.snapshot_id)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-            }
+            SnapshotChange::Remove | SnapshotChange::Release => remove_or_release(&mut tx, operation, change).await?,
         }
         tx.commit().await.map_err(backend)
     }
@@ -516,6 +729,7 @@ mod tests {
             failure_reason: None,
             deleting: false,
             restore_status: RestoreStatus::None,
+            scheduled_for: None,
             created_at: at(0),
             updated_at: at(0),
         }
@@ -526,6 +740,7 @@ mod tests {
             id: id.into(),
             kind: OperationKind::CreateSnapshot,
             snapshot_id: snapshot_id.into(),
+            batch: Vec::new(),
             cluster_id: "c".into(),
             phase: OperationPhase::Pending,
             restore: None,

@@ -2,7 +2,7 @@
 //! the strings "true"/"false"; a key of the wrong type is an incorrect parameter, not ignored.
 
 use serde_json::{Map, Value};
-use snapkeep_core::{CoreError, CreateSnapshotInput, RestoreInput};
+use snapkeep_core::{CoreError, CreateSnapshotInput, PolicyInput, RestoreInput, SettingsInput};
 
 use crate::error::CssError;
 
@@ -37,6 +37,61 @@ fn boolean(map: &Map<String, Value>, names: &[&str]) -> Result<Option<bool>, Css
         Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
         Some(_) => Err(CssError::incorrect(format!("{} must be true or false", names[0]))),
     }
+}
+
+/// An integer field (keepday).
+fn integer(map: &Map<String, Value>, names: &[&str]) -> Result<Option<i64>, CssError> {
+    match names.iter().find_map(|n| map.get(*n)) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => {
+            n.as_i64().map(Some).ok_or_else(|| CssError::incorrect(format!("{} must be an integer", names[0])))
+        }
+        Some(_) => Err(CssError::incorrect(format!("{} must be an integer", names[0]))),
+    }
+}
+
+/// A byte rate, sent as a string or a JSON number.
+fn rate(map: &Map<String, Value>, names: &[&str]) -> Result<Option<String>, CssError> {
+    match names.iter().find_map(|n| map.get(*n)) {
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        _ => string(map, names),
+    }
+}
+
+/// A policy body (v1 `index_snapshot/policy`, and the policy keys of `index_snapshot/setting`).
+pub fn policy_fields(map: &Map<String, Value>) -> Result<PolicyInput, CssError> {
+    Ok(PolicyInput {
+        enable: string(map, &["enable"])?,
+        prefix: string(map, &["prefix"])?,
+        period: string(map, &["period"])?,
+        keepday: integer(map, &["keepday"])?,
+        frequency: string(map, &["frequency"])?,
+        indices: string(map, &["indices"])?,
+        delete_auto: string(map, &["deleteAuto", "delete_auto"])?,
+    })
+}
+
+pub fn policy(bytes: &[u8]) -> Result<PolicyInput, CssError> {
+    policy_fields(&object(bytes)?)
+}
+
+/// The v2 `policy/open` body: the policy, switched on.
+pub fn open_policy(bytes: &[u8]) -> Result<PolicyInput, CssError> {
+    Ok(PolicyInput { enable: Some("true".into()), delete_auto: None, ..policy(bytes)? })
+}
+
+/// Basic settings, and the policy keys when the body carries `enable`.
+pub fn settings(bytes: &[u8]) -> Result<(SettingsInput, Option<PolicyInput>), CssError> {
+    let map = object(bytes)?;
+    let settings = SettingsInput {
+        bucket: string(&map, &["bucket"])?,
+        agency: string(&map, &["agency"])?,
+        base_path: string(&map, &["basePath", "base_path"])?,
+        max_snapshot_rate: rate(&map, &["maxSnapshotBytesPerSeconds", "max_snapshot_bytes_per_seconds"])?,
+        max_restore_rate: rate(&map, &["maxRestoreBytesPerSeconds", "max_restore_bytes_per_seconds"])?,
+    };
+    let policy = map.contains_key("enable").then(|| policy_fields(&map)).transpose()?;
+    Ok((settings, policy))
 }
 
 pub fn create_snapshot(bytes: &[u8]) -> Result<CreateSnapshotInput, CssError> {
@@ -80,6 +135,26 @@ mod tests {
         );
         assert!(restore(br#"{"target_cluster":"t","replace_exist_indices":"maybe"}"#).is_err());
         assert!(restore(br#"{"target_cluster":5}"#).is_err());
+    }
+
+    #[test]
+    fn policy_and_settings_bodies() {
+        let p =
+            policy(br#"{"enable":"true","prefix":"snap","period":"16:00 GMT+08:00","keepday":2,"deleteAuto":"false"}"#)
+                .unwrap();
+        assert_eq!((p.enable.as_deref(), p.keepday, p.delete_auto.as_deref()), (Some("true"), Some(2), Some("false")));
+        assert!(policy(br#"{"enable":"true","keepday":"2"}"#).is_err(), "keepday is an integer");
+        assert!(policy(br#"{"enable":true}"#).is_err(), "enable is a string");
+        let (s, p) = settings(br#"{"bucket":"b","base_path":"a/b","maxSnapshotBytesPerSeconds":40,"max_restore_bytes_per_seconds":"0mb"}"#).unwrap();
+        assert_eq!(
+            (s.base_path.as_deref(), s.max_snapshot_rate.as_deref(), s.max_restore_rate.as_deref()),
+            (Some("a/b"), Some("40"), Some("0mb"))
+        );
+        assert!(p.is_none());
+        let (_, p) = settings(br#"{"bucket":"b","enable":"false"}"#).unwrap();
+        assert_eq!(p.unwrap().enable.as_deref(), Some("false"));
+        let open = open_policy(br#"{"prefix":"x","keepday":3}"#).unwrap();
+        assert_eq!(open.enable.as_deref(), Some("true"));
     }
 
     #[test]

@@ -37,6 +37,13 @@ impl From<CoreError> for CssError {
                 Self::new(S::NOT_FOUND, "CSS.3027", "The target cluster does not exist.")
             }
             CoreError::NotFound(_) => Self::new(S::NOT_FOUND, "CSS.3027", "The cluster does not exist."),
+            e @ CoreError::InvalidPeriod(_) => Self::new(S::BAD_REQUEST, "CSS.5018", e.to_string()),
+            e @ CoreError::InvalidPrefix(_) => Self::new(S::BAD_REQUEST, "CSS.5044", e.to_string()),
+            e @ CoreError::InvalidRetention(_) => Self::new(S::BAD_REQUEST, "CSS.5017", e.to_string()),
+            e @ CoreError::InvalidAgency(_) => Self::new(S::BAD_REQUEST, "CSS.5130", e.to_string()),
+            e @ (CoreError::SnapshotsAlreadyDisabled | CoreError::SnapshotsDisabled) => {
+                Self::new(S::UNSUPPORTED_MEDIA_TYPE, "CSS.0004", format!("Invalid operation: {e}."))
+            }
             CoreError::SnapshotNameTaken(name) => {
                 Self::new(S::CONFLICT, "CSS.0043", format!("A snapshot named {name} already exists."))
             }

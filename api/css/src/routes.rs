@@ -5,9 +5,9 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use serde_json::json;
-use snapkeep_core::Snapkeep;
+use snapkeep_core::{CoreError, NotFound, PolicyInput, Snapkeep};
 
 use crate::body;
 use crate::error::CssError;
@@ -16,9 +16,19 @@ use crate::view;
 pub fn router(core: Snapkeep) -> Router {
     Router::new()
         .route("/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot", post(create_snapshot))
-        .route("/v1.0/{project_id}/clusters/{cluster_id}/index_snapshots", get(list_snapshots))
         .route("/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}", delete(delete_snapshot))
         .route("/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}/restore", post(restore_snapshot))
+        .route("/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/policy", post(set_policy).get(show_policy))
+        .route("/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/setting", post(update_settings))
+        .route("/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/auto_setting", post(auto_settings))
+        .route(
+            "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshots",
+            get(list_snapshots).delete(disable_snapshots),
+        )
+        .route("/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/open", post(open_policy))
+        .route("/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/close", put(close_policy))
+        .route("/v1.0/{project_id}/clusters/{cluster_id}", get(show_cluster))
+        .route("/v1.0/{project_id}/clusters", get(list_clusters))
         .with_state(core)
 }
 
@@ -37,7 +47,8 @@ async fn list_snapshots(
     Path((project_id, cluster_id)): Path<(String, String)>,
 ) -> Result<Response, CssError> {
     let (cluster, snapshots) = core.list_snapshots(&project_id, &cluster_id).await?;
-    let backups: Vec<_> = snapshots.iter().map(|s| view::backup(&cluster, s)).collect();
+    let (_, config) = core.snapshot_config(&project_id, &cluster.id).await?;
+    let backups: Vec<_> = snapshots.iter().map(|s| view::backup(&cluster, &config, s)).collect();
     Ok(axum::Json(json!({"backups": backups})).into_response())
 }
 
@@ -57,4 +68,85 @@ async fn restore_snapshot(
     let input = body::restore(&bytes)?;
     core.restore_snapshot(&project_id, &cluster_id, &snapshot_id, input).await?;
     Ok(StatusCode::CREATED.into_response())
+}
+
+type Ids = Path<(String, String)>;
+
+fn ok() -> Response {
+    StatusCode::OK.into_response()
+}
+
+async fn set_policy(
+    State(core): State<Snapkeep>,
+    Path((project_id, cluster_id)): Ids,
+    bytes: Bytes,
+) -> Result<Response, CssError> {
+    core.set_policy(&project_id, &cluster_id, body::policy(&bytes)?).await?;
+    Ok(ok())
+}
+
+async fn show_policy(State(core): State<Snapkeep>, Path((project_id, cluster_id)): Ids) -> Result<Response, CssError> {
+    let (_, config) = core.snapshot_config(&project_id, &cluster_id).await?;
+    Ok(axum::Json(view::policy(&config)).into_response())
+}
+
+async fn update_settings(
+    State(core): State<Snapkeep>,
+    Path((project_id, cluster_id)): Ids,
+    bytes: Bytes,
+) -> Result<Response, CssError> {
+    let (settings, policy) = body::settings(&bytes)?;
+    core.update_settings(&project_id, &cluster_id, settings, policy).await?;
+    Ok(ok())
+}
+
+async fn auto_settings(
+    State(core): State<Snapkeep>,
+    Path((project_id, cluster_id)): Ids,
+) -> Result<Response, CssError> {
+    core.auto_settings(&project_id, &cluster_id).await?;
+    Ok(ok())
+}
+
+async fn disable_snapshots(
+    State(core): State<Snapkeep>,
+    Path((project_id, cluster_id)): Ids,
+) -> Result<Response, CssError> {
+    core.disable_snapshots(&project_id, &cluster_id).await?;
+    Ok(ok())
+}
+
+async fn open_policy(
+    State(core): State<Snapkeep>,
+    Path((project_id, cluster_id)): Ids,
+    bytes: Bytes,
+) -> Result<Response, CssError> {
+    core.set_policy(&project_id, &cluster_id, body::open_policy(&bytes)?).await?;
+    Ok(ok())
+}
+
+async fn close_policy(State(core): State<Snapkeep>, Path((project_id, cluster_id)): Ids) -> Result<Response, CssError> {
+    let close = PolicyInput { enable: Some("false".into()), ..PolicyInput::default() };
+    core.set_policy(&project_id, &cluster_id, close).await?;
+    Ok(ok())
+}
+
+async fn show_cluster(State(core): State<Snapkeep>, Path((project_id, cluster_id)): Ids) -> Result<Response, CssError> {
+    let (cluster, config) = core.snapshot_config(&project_id, &cluster_id).await?;
+    let (snapshotting, restoring) = core.cluster_activity(&cluster).await?;
+    Ok(axum::Json(view::cluster(&cluster, &config, snapshotting, restoring)).into_response())
+}
+
+async fn list_clusters(State(core): State<Snapkeep>, Path(project_id): Path<String>) -> Result<Response, CssError> {
+    let listed = match core.list_clusters(Some(&project_id)).await {
+        Err(CoreError::NotFound(NotFound::Project)) => Vec::new(),
+        other => other?,
+    };
+    let mut clusters = Vec::new();
+    for cluster in listed {
+        let (_, config) = core.snapshot_config(&project_id, &cluster.id).await?;
+        let (snapshotting, restoring) = core.cluster_activity(&cluster).await?;
+        clusters.push(view::cluster(&cluster, &config, snapshotting, restoring));
+    }
+    Ok(axum::Json(json!({"totalSize": clusters.len(), "clusters": clusters})).into_response())
 }

@@ -2,14 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use snapkeep_core::{Cluster, Snapshot, SnapshotKind};
+use snapkeep_core::{Cluster, Snapshot, SnapshotConfig, SnapshotKind};
 
 fn css_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 
-/// One item of `{"backups":[…]}`.
-pub fn backup(cluster: &Cluster, s: &Snapshot) -> Value {
+/// One item of `{"backups":[…]}`; automatic snapshots show the policy that took them.
+pub fn backup(cluster: &Cluster, config: &SnapshotConfig, s: &Snapshot) -> Value {
+    let auto = (s.kind == SnapshotKind::Automatic).then_some(&config.policy);
     let indices = if s.indices.is_empty() { s.requested_indices.clone() } else { s.indices.join(",") };
     json!({
         "created": css_time(s.created_at),
@@ -23,10 +24,10 @@ pub fn backup(cluster: &Cluster, s: &Snapshot) -> Value {
         "status": s.status.as_str(),
         "backupType": if s.kind == SnapshotKind::Automatic { "0" } else { "1" },
         "backupMethod": s.kind.as_str(),
-        "backupFrequency": Value::Null,
-        "backupExpectedStartTime": Value::Null,
-        "backupKeepDay": Value::Null,
-        "backupPeriod": Value::Null,
+        "backupFrequency": auto.map(|p| p.schedule.frequency.as_str()),
+        "backupExpectedStartTime": s.scheduled_for.map(css_time),
+        "backupKeepDay": auto.map(|p| p.keepday),
+        "backupPeriod": auto.map(|p| p.schedule.period.to_string()),
         "indices": indices,
         "totalShards": s.total_shards,
         "failedShards": s.failed_shards,
@@ -36,5 +37,64 @@ pub fn backup(cluster: &Cluster, s: &Snapshot) -> Value {
         "endTime": s.end_time_ms.unwrap_or(0),
         "bucketName": Value::Null,
         "failReason": s.failure_reason,
+    })
+}
+
+/// A byte rate as CSS shows it: `40MB`, `0MB` for unlimited.
+fn css_rate(rate: &str) -> String {
+    if rate == "0" { "0MB".into() } else { rate.to_uppercase() }
+}
+
+/// The answer of `GET …/index_snapshot/policy` (always camelCase).
+pub fn policy(config: &SnapshotConfig) -> Value {
+    let (settings, policy) = (&config.settings, &config.policy);
+    json!({
+        "keepday": policy.keepday,
+        "period": policy.schedule.period.to_string(),
+        "frequency": policy.schedule.frequency.as_str(),
+        "prefix": policy.prefix,
+        "bucket": settings.bucket,
+        "basePath": settings.base_path,
+        "agency": settings.agency,
+        "enable": if policy.enabled && settings.enabled { "true" } else { "false" },
+        "indices": if policy.indices.is_empty() { "*" } else { policy.indices.as_str() },
+        "snapshotCmkId": Value::Null,
+        "maxSnapshotBytesPerSeconds": css_rate(&settings.max_snapshot_rate),
+        "maxRestoreBytesPerSeconds": css_rate(&settings.max_restore_rate),
+    })
+}
+
+/// A cluster as `GET /v1.0/{project_id}/clusters/{cluster_id}` shows it.
+pub fn cluster(cluster: &Cluster, config: &SnapshotConfig, snapshotting: bool, restoring: bool) -> Value {
+    let mut actions = Vec::new();
+    if snapshotting {
+        actions.push("SNAPSHOTTING");
+    }
+    if restoring {
+        actions.push("RESTORING");
+    }
+    let endpoint = cluster.endpoint.split("://").nth(1).unwrap_or(&cluster.endpoint).trim_end_matches('/');
+    json!({
+        "id": cluster.id,
+        "name": cluster.name,
+        "status": "200",
+        "datastore": {"type": cluster.flavor.as_str(), "version": cluster.version.to_string()},
+        "endpoint": endpoint,
+        "created": css_time(cluster.created_at),
+        "updated": css_time(cluster.created_at),
+        "httpsEnable": cluster.endpoint.starts_with("https://"),
+        "authorityEnable": cluster.username.is_some(),
+        "diskEncrypted": false,
+        "instances": [],
+        "tags": [],
+        "actions": actions,
+        "actionProgress": {},
+        "backupAvailable": config.settings.enabled,
+        "snapshotPolicy": {
+            "backupEnable": config.settings.enabled && config.policy.enabled,
+            "bakPeriod": config.policy.schedule.period.to_string(),
+            "bakFrequency": config.policy.schedule.frequency.as_str(),
+            "bakKeepDay": config.policy.keepday,
+        },
     })
 }

@@ -182,6 +182,15 @@ impl SearchEngine for HttpEngine {
         }
     }
 
+    async fn existing_snapshots(&self, repository: &str, names: &[String]) -> Result<Vec<String>, EngineError> {
+        let mut found = Vec::new();
+        for chunk in names.chunks(BATCH) {
+            let path = format!("/_snapshot/{}/{}?ignore_unavailable=true", segment(repository), list(chunk));
+            found.extend(parse::snapshot_names(&self.call(Method::GET, &path, None).await?)?);
+        }
+        Ok(found)
+    }
+
     async fn snapshot_progress(&self, repository: &str, name: &str) -> Result<Option<u64>, EngineError> {
         let path = format!("/_snapshot/{}/{}/_status?ignore_unavailable=true", segment(repository), segment(name));
         match self.call(Method::GET, &path, None).await {

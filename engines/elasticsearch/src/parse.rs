@@ -98,6 +98,14 @@ pub fn single_snapshot(body: &Value, name: &str) -> Result<Option<SnapshotInfo>,
     list.iter().map(snapshot_info).find(|s| s.as_ref().map_or(true, |s| s.name == name)).transpose()
 }
 
+/// The names in a `GET _snapshot/{repo}/{names}` answer.
+pub fn snapshot_names(body: &Value) -> Result<Vec<String>, EngineError> {
+    let list = body.get("snapshots").and_then(Value::as_array).ok_or_else(|| protocol("snapshots list"))?;
+    list.iter()
+        .map(|s| s.get("snapshot").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| protocol("snapshot name")))
+        .collect()
+}
+
 /// Bytes processed by a running snapshot in a `_status` answer, in either stats layout
 /// (`stats.processed.size_in_bytes` since 7.4, `stats.processed_size_in_bytes` before).
 pub fn status_progress(body: &Value, name: &str) -> Option<u64> {
@@ -214,6 +222,8 @@ mod tests {
             (SnapshotState::Partial, 4, 1, 2)
         );
         assert!(single_snapshot(&json!({"snapshots":[]}), "s").unwrap().is_none());
+        assert_eq!(snapshot_names(&running).unwrap(), vec!["s"]);
+        assert!(snapshot_names(&json!({})).is_err());
         assert!(snapshot_info(&json!({"snapshot":"s","state":"WEIRD"})).is_err());
     }
 

@@ -35,3 +35,15 @@ fn every_rule_answers_its_css_code_and_changes_nothing() {
         essim.requests().into_iter().filter(|(m, p, _)| m == "PUT" && p.starts_with("/_snapshot/snapkeep/")).count();
     assert_eq!(snapshot_puts, 1, "only the valid snapshot reached the cluster");
 }
+
+#[test]
+fn policy_settings_and_cluster_views_through_the_sdk() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("elasticsearch", "7.10.2"));
+    let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+    let tenant = snapkeep.tenant("policies");
+    snapkeep.register(&tenant, "search", &essim);
+    let out = run_sdk_script("css_policy.py", &snapkeep, &tenant, &[("CLUSTER_ID", "search")]);
+    assert!(out.contains("policy ok"), "{out}");
+}

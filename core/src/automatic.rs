@@ -1,0 +1,370 @@
+//! Automatic snapshots: the operations behind the CSS policy and settings endpoints, firing the
+//! snapshots that are due, and retention. Fires and retention deletes are durable operations like
+//! any other; the schedule's next slot moves in the same transaction as a fire, so a fire happens
+//! once, and a fire missed while snapkeep was down happens once, at start (not once per slot).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::CoreError;
+use crate::model::{Cluster, Operation, OperationKind, Snapshot, SnapshotKind};
+use crate::policy::{self, Frequency, Period, Schedule, SnapshotConfig, SnapshotPolicy};
+use crate::service::Snapkeep;
+use crate::store::{DueFire, NextFire};
+use crate::validate;
+
+/// Limits and spreading of automatic snapshots.
+#[derive(Debug, Clone, Copy)]
+pub struct Scheduling {
+    /// Fires are spread over `[0, max_jitter)` after their slot, by cluster.
+    pub max_jitter: Duration,
+    /// Automatic or manual snapshots being created at once, over all clusters.
+    pub global_limit: u32,
+    /// … and per cluster.
+    pub per_cluster_limit: u32,
+    /// Clusters looked at per round.
+    pub batch: u32,
+}
+
+impl Default for Scheduling {
+    fn default() -> Self {
+        Self { max_jitter: Duration::from_secs(30), global_limit: 64, per_cluster_limit: 1, batch: 500 }
+    }
+}
+
+/// A policy change as a dialect received it (strings as sent; rules are checked here).
+#[derive(Debug, Clone, Default)]
+pub struct PolicyInput {
+    pub enable: Option<String>,
+    pub prefix: Option<String>,
+    pub period: Option<String>,
+    pub keepday: Option<i64>,
+    pub frequency: Option<String>,
+    pub indices: Option<String>,
+    pub delete_auto: Option<String>,
+}
+
+/// A basic-settings change.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsInput {
+    pub bucket: Option<String>,
+    pub agency: Option<String>,
+    pub base_path: Option<String>,
+    pub max_snapshot_rate: Option<String>,
+    pub max_restore_rate: Option<String>,
+}
+
+/// One automatic snapshot fired.
+#[derive(Debug, Clone)]
+pub struct Fired {
+    pub cluster_id: String,
+    pub slot: DateTime<Utc>,
+    /// How late the fire was against its due time (slot + jitter).
+    pub lag: chrono::Duration,
+}
+
+/// What a scheduler round did.
+#[derive(Debug, Clone, Default)]
+pub struct FireReport {
+    pub fired: Vec<Fired>,
+    /// Due fires held back by the concurrency limits (they stay due).
+    pub deferred: usize,
+}
+
+/// This cluster's offset after each slot: a stable hash of its id.
+pub fn jitter(cluster_id: &str, max: Duration) -> chrono::Duration {
+    let max_ms = max.as_millis() as u64;
+    if max_ms == 0 {
+        return chrono::Duration::zero();
+    }
+    let hash =
+        cluster_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    chrono::Duration::milliseconds((hash % max_ms) as i64)
+}
+
+impl Snapkeep {
+    /// A cluster of the project with its snapshot configuration (defaults when never set).
+    pub async fn snapshot_config(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+    ) -> Result<(Cluster, SnapshotConfig), CoreError> {
+        let cluster = self.cluster_in_project(project_id, cluster_id).await?;
+        let config = self.store.get_snapshot_config(&cluster.id).await?.unwrap_or_default();
+        Ok((cluster, config))
+    }
+
+    /// Sets the automatic-snapshot policy (CSS `index_snapshot/policy`, v2 `policy/open|close`).
+    /// Turning it on also turns the snapshot function on; turning it off with `delete_auto`
+    /// deletes the cluster's automatic snapshots.
+    pub async fn set_policy(&self, project_id: &str, cluster_id: &str, input: PolicyInput) -> Result<(), CoreError> {
+        self.change_config(project_id, cluster_id, None, Some(input)).await
+    }
+
+    /// Updates the basic settings (CSS `index_snapshot/setting`) and turns snapshots on; a body
+    /// that also carries the policy keys sets the policy too.
+    pub async fn update_settings(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        settings: SettingsInput,
+        policy: Option<PolicyInput>,
+    ) -> Result<(), CoreError> {
+        self.change_config(project_id, cluster_id, Some(settings), policy).await
+    }
+
+    /// Checks every rule of both inputs first, then stores the result at once: a refused change
+    /// changes nothing.
+    async fn change_config(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        settings: Option<SettingsInput>,
+        policy: Option<PolicyInput>,
+    ) -> Result<(), CoreError> {
+        let (cluster, mut config) = self.snapshot_config(project_id, cluster_id).await?;
+        if let Some(settings) = settings {
+            apply_settings(&mut config, settings)?;
+        }
+        let delete_auto = match policy {
+            Some(policy) => apply_policy(&mut config, &policy)?,
+            None => false,
+        };
+        self.save_config(&cluster, &config).await?;
+        if delete_auto {
+            self.delete_automatic(&cluster).await?;
+        }
+        Ok(())
+    }
+
+    /// Turns snapshots on with default settings (CSS `index_snapshot/auto_setting`).
+    pub async fn auto_settings(&self, project_id: &str, cluster_id: &str) -> Result<(), CoreError> {
+        let (cluster, mut config) = self.snapshot_config(project_id, cluster_id).await?;
+        config.settings = policy::SnapshotSettings::default();
+        self.save_config(&cluster, &config).await
+    }
+
+    /// Turns the snapshot function off (and the policy with it). Refused when already off.
+    pub async fn disable_snapshots(&self, project_id: &str, cluster_id: &str) -> Result<(), CoreError> {
+        let (cluster, mut config) = self.snapshot_config(project_id, cluster_id).await?;
+        if !config.settings.enabled {
+            return Err(CoreError::SnapshotsAlreadyDisabled);
+        }
+        config.settings.enabled = false;
+        config.policy.enabled = false;
+        self.save_config(&cluster, &config).await
+    }
+
+    async fn save_config(&self, cluster: &Cluster, config: &SnapshotConfig) -> Result<(), CoreError> {
+        let now = self.clock.now();
+        let next = (config.settings.enabled && config.policy.enabled).then(|| {
+            let slot = config.policy.schedule.next_after(now);
+            NextFire { slot, fire_at: slot + jitter(&cluster.id, self.scheduling.max_jitter) }
+        });
+        Ok(self.store.put_snapshot_config(&cluster.id, config, next, now).await?)
+    }
+
+    /// Takes the automatic snapshots that are due, within the concurrency limits.
+    pub async fn fire_due(&self) -> Result<FireReport, CoreError> {
+        let now = self.clock.now();
+        let due = self.store.due_fires(now, self.scheduling.batch).await?;
+        let mut report = FireReport::default();
+        if due.is_empty() {
+            return Ok(report);
+        }
+        let mut open = self.store.open_creates_per_cluster().await?;
+        let mut total: u32 = open.values().sum();
+        for fire in due {
+            let running = open.get(&fire.cluster_id).copied().unwrap_or(0);
+            if total >= self.scheduling.global_limit || running >= self.scheduling.per_cluster_limit {
+                report.deferred += 1;
+                continue;
+            }
+            if let Some(fired) = self.fire(&fire, now).await? {
+                *open.entry(fire.cluster_id.clone()).or_default() += 1;
+                total += 1;
+                report.fired.push(fired);
+            }
+        }
+        Ok(report)
+    }
+
+    async fn fire(&self, fire: &DueFire, now: DateTime<Utc>) -> Result<Option<Fired>, CoreError> {
+        let Some(cluster) = self.store.get_cluster(&fire.cluster_id).await? else { return Ok(None) };
+        let policy = &fire.config.policy;
+        let offset = jitter(&cluster.id, self.scheduling.max_jitter);
+        // After downtime, the missed slots collapse into one fire for the latest of them.
+        let slot = fire.next.slot.max(policy.schedule.latest_at_or_before(now - offset));
+        let next_slot = policy.schedule.next_after(slot);
+        let next = NextFire { slot: next_slot, fire_at: next_slot + offset };
+        let name = format!("{}-{}", policy.prefix, slot.format("%Y%m%d%H%M%S"));
+        let snapshot = self.new_snapshot(
+            &cluster,
+            name,
+            String::new(),
+            policy.indices.clone(),
+            SnapshotKind::Automatic,
+            Some(slot),
+            now,
+        );
+        let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster.id, None, now);
+        let won = self.store.record_fire(fire, &snapshot, &operation, next).await?;
+        Ok(won.then(|| Fired { cluster_id: cluster.id, slot, lag: now - fire.next.fire_at }))
+    }
+
+    /// Deletes expired and failed automatic snapshots, one batch operation per cluster.
+    pub async fn apply_retention(&self) -> Result<usize, CoreError> {
+        let now = self.clock.now();
+        let expired = self.store.expired_automatic(now, self.scheduling.batch * 4).await?;
+        let mut by_cluster: HashMap<String, Vec<Snapshot>> = HashMap::new();
+        for snapshot in expired {
+            by_cluster.entry(snapshot.cluster_id.clone()).or_default().push(snapshot);
+        }
+        let mut deleted = 0;
+        for (cluster_id, snapshots) in by_cluster {
+            deleted += self.delete_batch(&cluster_id, &snapshots, now).await?;
+        }
+        Ok(deleted)
+    }
+
+    async fn delete_automatic(&self, cluster: &Cluster) -> Result<(), CoreError> {
+        let automatic: Vec<Snapshot> = self
+            .store
+            .list_snapshots(&cluster.id)
+            .await?
+            .into_iter()
+            .filter(|s| s.kind == SnapshotKind::Automatic && !s.deleting)
+            .collect();
+        self.delete_batch(&cluster.id, &automatic, self.clock.now()).await.map(drop)
+    }
+
+    async fn delete_batch(
+        &self,
+        cluster_id: &str,
+        snapshots: &[Snapshot],
+        now: DateTime<Utc>,
+    ) -> Result<usize, CoreError> {
+        let Some(first) = snapshots.first() else { return Ok(0) };
+        let mut operation = self.new_operation(OperationKind::DeleteSnapshots, first, cluster_id, None, now);
+        operation.batch = snapshots.iter().map(|s| s.id.clone()).collect();
+        Ok(self.store.insert_batch_delete(&operation).await?.len())
+    }
+
+    /// Whether a snapshot or a restore is running on the cluster (CSS `actions`).
+    pub async fn cluster_activity(&self, cluster: &Cluster) -> Result<(bool, bool), CoreError> {
+        let open: Vec<Operation> = self.store.open_operations(Some(&cluster.id)).await?;
+        let snapshotting = open.iter().any(|op| op.kind == OperationKind::CreateSnapshot);
+        let restoring = open.iter().any(|op| op.kind == OperationKind::RestoreSnapshot);
+        Ok((snapshotting, restoring))
+    }
+}
+
+/// Applies a settings change (and turns snapshots on).
+fn apply_settings(config: &mut SnapshotConfig, input: SettingsInput) -> Result<(), CoreError> {
+    let settings = &mut config.settings;
+    if let Some(bucket) = input.bucket {
+        policy::bucket(&bucket)?;
+        settings.bucket = Some(bucket);
+    }
+    if let Some(agency) = input.agency {
+        policy::agency(&agency)?;
+        settings.agency = Some(agency);
+    }
+    if let Some(base_path) = input.base_path {
+        policy::base_path(&base_path)?;
+        settings.base_path = Some(base_path);
+    }
+    if let Some(rate) = input.max_snapshot_rate {
+        settings.max_snapshot_rate = policy::byte_rate("max_snapshot_bytes_per_seconds", &rate)?;
+    }
+    if let Some(rate) = input.max_restore_rate {
+        settings.max_restore_rate = policy::byte_rate("max_restore_bytes_per_seconds", &rate)?;
+    }
+    settings.enabled = true;
+    Ok(())
+}
+
+/// Applies a policy change; tells whether the automatic snapshots are to be deleted.
+fn apply_policy(config: &mut SnapshotConfig, input: &PolicyInput) -> Result<bool, CoreError> {
+    let enable = input.enable.as_deref().ok_or_else(|| CoreError::invalid("enable", "is required"))?;
+    let enable = policy::string_bool("enable", enable)?;
+    let delete_auto = input.delete_auto.as_deref().map(|v| policy::string_bool("delete_auto", v)).transpose()?;
+    if enable {
+        config.policy = parse_policy(input)?;
+        config.settings.enabled = true;
+    } else {
+        config.policy.enabled = false;
+    }
+    Ok(!enable && delete_auto == Some(true))
+}
+
+/// The policy of an `enable: "true"` request, every rule checked.
+fn parse_policy(input: &PolicyInput) -> Result<SnapshotPolicy, CoreError> {
+    let frequency = match input.frequency.as_deref() {
+        None => Frequency::Day,
+        Some(f) => Frequency::parse(f).ok_or_else(|| {
+            CoreError::invalid("frequency", "must be one of HOUR, DAY, SUN, MON, TUE, WED, THU, FRI, SAT")
+        })?,
+    };
+    let prefix = input.prefix.clone().ok_or_else(|| CoreError::invalid("prefix", "is required"))?;
+    policy::prefix(&prefix)?;
+    let keepday = policy::keepday(input.keepday.ok_or_else(|| CoreError::invalid("keepday", "is required"))?)?;
+    let period = match (input.period.as_deref(), frequency) {
+        (Some(period), _) => Period::parse(period)?,
+        (None, Frequency::Hour) => Period { hour: 0, offset_minutes: 0 },
+        (None, _) => return Err(CoreError::invalid("period", "is required unless frequency is HOUR")),
+    };
+    let indices = input.indices.clone().unwrap_or_default();
+    validate::indices("indices", &indices)?;
+    Ok(SnapshotPolicy { enabled: true, prefix, schedule: Schedule { frequency, period }, keepday, indices })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jitter_is_stable_per_cluster_and_bounded() {
+        let max = Duration::from_secs(30);
+        assert_eq!(jitter("a", max), jitter("a", max));
+        let spread: std::collections::HashSet<i64> =
+            (0..100).map(|i| jitter(&format!("c{i}"), max).num_milliseconds()).collect();
+        assert!(spread.len() > 90, "clusters spread out");
+        assert!(spread.iter().all(|ms| (0..30_000).contains(ms)));
+        assert_eq!(jitter("a", Duration::ZERO), chrono::Duration::zero());
+    }
+
+    #[test]
+    fn policies_need_their_fields_when_enabled() {
+        let full = PolicyInput {
+            prefix: Some("snap".into()),
+            keepday: Some(2),
+            period: Some("16:00 GMT+08:00".into()),
+            ..Default::default()
+        };
+        let policy = parse_policy(&full).unwrap();
+        assert_eq!((policy.schedule.frequency, policy.keepday), (Frequency::Day, 2));
+        let hourly = PolicyInput { frequency: Some("HOUR".into()), period: None, ..full.clone() };
+        assert_eq!(parse_policy(&hourly).unwrap().schedule.frequency, Frequency::Hour);
+        let no_period = PolicyInput { period: None, ..full.clone() };
+        assert!(matches!(parse_policy(&no_period), Err(CoreError::Invalid { field: "period", .. })));
+        assert!(matches!(
+            parse_policy(&PolicyInput { prefix: None, ..full.clone() }),
+            Err(CoreError::Invalid { field: "prefix", .. })
+        ));
+        assert!(matches!(
+            parse_policy(&PolicyInput { keepday: Some(0), ..full.clone() }),
+            Err(CoreError::InvalidRetention(0))
+        ));
+        assert!(matches!(
+            parse_policy(&PolicyInput { frequency: Some("WEEK".into()), ..full.clone() }),
+            Err(CoreError::Invalid { field: "frequency", .. })
+        ));
+        assert!(matches!(
+            parse_policy(&PolicyInput { period: Some("16:30 GMT+08:00".into()), ..full }),
+            Err(CoreError::InvalidPeriod(_))
+        ));
+    }
+}

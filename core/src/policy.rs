@@ -1,0 +1,369 @@
+//! Automatic snapshots: a cluster's snapshot settings (the CSS "basic settings") and its policy,
+//! their validation rules, and the schedule arithmetic that tells when the next snapshot is due.
+//!
+//! Retention (`keepday`) is counted in **days**: an automatic snapshot taken for the slot at time
+//! S is deleted at the first retention pass at or after S + keepday × 24 h. Failed automatic
+//! snapshots are not kept at all. Manual snapshots are never deleted by retention.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Datelike, Duration, FixedOffset, TimeZone, Timelike, Utc, Weekday};
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use crate::error::CoreError;
+
+static PREFIX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_-]{0,31}$").expect("valid regex"));
+static PERIOD: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(\d{2}):(\d{2}) GMT([+-])(\d{2}):(\d{2})$").expect("valid regex"));
+static THROTTLE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)^(-1|\d{1,4})\s*(b|k|kb|m|mb|g|gb|t|tb|p|pb)?$").expect("valid regex"));
+
+/// How often automatic snapshots are taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Frequency {
+    Hour,
+    Day,
+    Weekly(Weekday),
+}
+
+impl Frequency {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "HOUR" => Self::Hour,
+            "DAY" => Self::Day,
+            "MON" => Self::Weekly(Weekday::Mon),
+            "TUE" => Self::Weekly(Weekday::Tue),
+            "WED" => Self::Weekly(Weekday::Wed),
+            "THU" => Self::Weekly(Weekday::Thu),
+            "FRI" => Self::Weekly(Weekday::Fri),
+            "SAT" => Self::Weekly(Weekday::Sat),
+            "SUN" => Self::Weekly(Weekday::Sun),
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hour => "HOUR",
+            Self::Day => "DAY",
+            Self::Weekly(day) => match day {
+                Weekday::Mon => "MON",
+                Weekday::Tue => "TUE",
+                Weekday::Wed => "WED",
+                Weekday::Thu => "THU",
+                Weekday::Fri => "FRI",
+                Weekday::Sat => "SAT",
+                Weekday::Sun => "SUN",
+            },
+        }
+    }
+}
+
+/// `HH:00 GMT±hh:mm`: the hour of day, in a fixed-offset zone, at which snapshots start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Period {
+    pub hour: u32,
+    /// Offset east of UTC in minutes.
+    pub offset_minutes: i32,
+}
+
+impl Period {
+    /// Parses `"16:00 GMT+08:00"`; the minutes must be `00`.
+    pub fn parse(s: &str) -> Result<Self, CoreError> {
+        let bad = || CoreError::InvalidPeriod(format!("{s:?} is not \"HH:00 GMT+hh:mm\" on the hour"));
+        let caps = PERIOD.captures(s).ok_or_else(bad)?;
+        let num = |i: usize| caps[i].parse::<i32>().map_err(|_| bad());
+        let (hour, minute, sign, off_h, off_m) = (num(1)?, num(2)?, &caps[3], num(4)?, num(5)?);
+        if hour > 23 || minute != 0 || off_h > 14 || off_m > 59 {
+            return Err(bad());
+        }
+        let offset_minutes = (off_h * 60 + off_m) * if sign == "-" { -1 } else { 1 };
+        Ok(Self { hour: hour as u32, offset_minutes })
+    }
+
+    fn zone(self) -> FixedOffset {
+        FixedOffset::east_opt(self.offset_minutes * 60).expect("offset within ±14 h")
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let sign = if self.offset_minutes < 0 { '-' } else { '+' };
+        let off = self.offset_minutes.abs();
+        write!(f, "{:02}:00 GMT{sign}{:02}:{:02}", self.hour, off / 60, off % 60)
+    }
+}
+
+/// When automatic snapshots are due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Schedule {
+    pub frequency: Frequency,
+    /// For HOUR: only its zone matters (hours start on the hour there).
+    pub period: Period,
+}
+
+impl Schedule {
+    /// The first slot strictly after `t`.
+    pub fn next_after(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        let zone = self.period.zone();
+        let local = t.with_timezone(&zone);
+        let hour_start = zone
+            .with_ymd_and_hms(local.year(), local.month(), local.day(), local.hour(), 0, 0)
+            .single()
+            .expect("fixed offsets have no gaps");
+        match self.frequency {
+            Frequency::Hour => (hour_start + Duration::hours(1)).with_timezone(&Utc),
+            Frequency::Day | Frequency::Weekly(_) => {
+                let day_start = hour_start - Duration::hours(i64::from(local.hour()));
+                let mut candidate = day_start + Duration::hours(i64::from(self.period.hour));
+                loop {
+                    let weekday_ok = match self.frequency {
+                        Frequency::Weekly(day) => candidate.weekday() == day,
+                        _ => true,
+                    };
+                    if weekday_ok && candidate > local {
+                        return candidate.with_timezone(&Utc);
+                    }
+                    candidate += Duration::days(1);
+                }
+            }
+        }
+    }
+
+    /// The latest slot at or before `t`.
+    pub fn latest_at_or_before(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        let step = match self.frequency {
+            Frequency::Hour => Duration::hours(1),
+            Frequency::Day => Duration::days(1),
+            Frequency::Weekly(_) => Duration::weeks(1),
+        };
+        self.next_after(t - step)
+    }
+}
+
+/// A cluster's automatic-snapshot policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotPolicy {
+    pub enabled: bool,
+    pub prefix: String,
+    pub schedule: Schedule,
+    /// Days an automatic snapshot is kept (1–90).
+    pub keepday: u32,
+    /// Indices to snapshot (empty: all).
+    pub indices: String,
+}
+
+impl Default for SnapshotPolicy {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            prefix: "snapshot".into(),
+            schedule: Schedule { frequency: Frequency::Day, period: Period { hour: 0, offset_minutes: 0 } },
+            keepday: 7,
+            indices: String::new(),
+        }
+    }
+}
+
+/// A cluster's snapshot settings (CSS basic settings).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotSettings {
+    /// Whether the snapshot function is on (CSS `backupAvailable`).
+    pub enabled: bool,
+    pub bucket: Option<String>,
+    pub agency: Option<String>,
+    pub base_path: Option<String>,
+    /// Normalised throttle (`40mb`, `0` for unlimited).
+    pub max_snapshot_rate: String,
+    pub max_restore_rate: String,
+}
+
+impl Default for SnapshotSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bucket: None,
+            agency: None,
+            base_path: None,
+            max_snapshot_rate: "40mb".into(),
+            max_restore_rate: "0".into(),
+        }
+    }
+}
+
+/// Everything stored about a cluster's snapshots besides the snapshots themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotConfig {
+    pub settings: SnapshotSettings,
+    pub policy: SnapshotPolicy,
+}
+
+/// A policy prefix: `^[a-z][a-z0-9_-]{0,31}$`.
+pub fn prefix(value: &str) -> Result<(), CoreError> {
+    if PREFIX.is_match(value) { Ok(()) } else { Err(CoreError::InvalidPrefix(value.to_owned())) }
+}
+
+/// keepday: 1–90 days.
+pub fn keepday(value: i64) -> Result<u32, CoreError> {
+    if (1..=90).contains(&value) { Ok(value as u32) } else { Err(CoreError::InvalidRetention(value)) }
+}
+
+/// A `"true"`/`"false"` string (CSS sends these booleans as strings).
+pub fn string_bool(field: &'static str, value: &str) -> Result<bool, CoreError> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(CoreError::invalid(field, "must be \"true\" or \"false\"")),
+    }
+}
+
+/// A byte rate `0`–`9999` with an optional unit (b, k/kb, m/mb, g/gb, t/tb, p/pb); `0`, `-1`
+/// and `0<unit>` mean unlimited (normalised to `0`).
+pub fn byte_rate(field: &'static str, value: &str) -> Result<String, CoreError> {
+    let trimmed = value.trim();
+    let caps = THROTTLE.captures(trimmed).ok_or_else(|| {
+        CoreError::invalid(field, "must be a number from 0 to 9999 with an optional unit (b, kb, mb, gb, tb, pb)")
+    })?;
+    let number = &caps[1];
+    if number == "-1" || number.trim_start_matches('0').is_empty() {
+        return Ok("0".into());
+    }
+    let unit = caps.get(2).map_or("b", |m| m.as_str()).to_lowercase();
+    let unit = if unit.len() == 1 && unit != "b" { format!("{unit}b") } else { unit };
+    Ok(format!("{}{unit}", number.trim_start_matches('0')))
+}
+
+/// A base path: ≤512 characters, no leading `/`, no leading or trailing `.`, none of
+/// `\:*?"<>|'{}`, no `//` runs longer than two and no `..`.
+pub fn base_path(value: &str) -> Result<(), CoreError> {
+    let bad = |why: &str| Err(CoreError::invalid("base_path", why.to_owned()));
+    if value.chars().count() > 512 {
+        return bad("must be at most 512 characters");
+    }
+    if value.starts_with('/') {
+        return bad("must not start with '/'");
+    }
+    if value.starts_with('.') || value.ends_with('.') {
+        return bad("must not start or end with '.'");
+    }
+    if let Some(c) = value.chars().find(|c| "\\:*?\"<>|'{}".contains(*c)) {
+        return bad(&format!("must not contain '{c}'"));
+    }
+    if value.contains("..") || value.contains("///") {
+        return bad("must not contain '..' or more than two consecutive '/'");
+    }
+    Ok(())
+}
+
+/// A bucket name: 3–63 of lowercase letters, digits, `-`, `.`, starting and ending with a letter
+/// or digit.
+pub fn bucket(value: &str) -> Result<(), CoreError> {
+    static BUCKET: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$").expect("valid regex"));
+    if BUCKET.is_match(value) { Ok(()) } else { Err(CoreError::invalid("bucket", "is not a valid bucket name")) }
+}
+
+/// An agency (the name of credentials snapkeep uses for the bucket): 1–64 of letters, digits,
+/// `-`, `_`, `.`.
+pub fn agency(value: &str) -> Result<(), CoreError> {
+    static AGENCY: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_.-]{1,64}$").expect("valid regex"));
+    if AGENCY.is_match(value) { Ok(()) } else { Err(CoreError::InvalidAgency(value.to_owned())) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn schedule(frequency: &str, period: &str) -> Schedule {
+        Schedule { frequency: Frequency::parse(frequency).unwrap(), period: Period::parse(period).unwrap() }
+    }
+
+    #[test]
+    fn periods_parse_on_the_hour_only() {
+        assert_eq!(Period::parse("16:00 GMT+08:00").unwrap(), Period { hour: 16, offset_minutes: 480 });
+        assert_eq!(Period::parse("00:00 GMT-05:30").unwrap(), Period { hour: 0, offset_minutes: -330 });
+        assert_eq!(Period::parse("16:00 GMT+08:00").unwrap().to_string(), "16:00 GMT+08:00");
+        for bad in ["16:30 GMT+08:00", "24:00 GMT+08:00", "16:00", "4:00 GMT+08:00", "16:00 UTC", "16:00 GMT+15:00"] {
+            assert!(matches!(Period::parse(bad), Err(CoreError::InvalidPeriod(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn daily_slots_are_at_the_hour_in_the_zone() {
+        let s = schedule("DAY", "16:00 GMT+08:00");
+        assert_eq!(s.next_after(utc("2026-11-23T07:59:59Z")), utc("2026-11-23T08:00:00Z"));
+        assert_eq!(s.next_after(utc("2026-11-23T08:00:00Z")), utc("2026-11-24T08:00:00Z"));
+        assert_eq!(s.latest_at_or_before(utc("2026-11-23T08:00:00Z")), utc("2026-11-23T08:00:00Z"));
+        assert_eq!(s.latest_at_or_before(utc("2026-11-23T07:00:00Z")), utc("2026-11-22T08:00:00Z"));
+        // A zone whose day starts on the previous UTC day.
+        let s = schedule("DAY", "02:00 GMT+08:00");
+        assert_eq!(s.next_after(utc("2026-11-23T12:00:00Z")), utc("2026-11-23T18:00:00Z"));
+    }
+
+    #[test]
+    fn hourly_and_weekly_slots() {
+        let hourly = schedule("HOUR", "00:00 GMT+05:30");
+        assert_eq!(
+            hourly.next_after(utc("2026-11-23T10:00:00Z")),
+            utc("2026-11-23T10:30:00Z"),
+            "local hours start at :30 UTC"
+        );
+        assert_eq!(hourly.next_after(utc("2026-11-23T10:30:00Z")), utc("2026-11-23T11:30:00Z"));
+        let weekly = schedule("MON", "09:00 GMT+00:00");
+        // 2026-11-23 is a Monday.
+        assert_eq!(weekly.next_after(utc("2026-11-23T08:00:00Z")), utc("2026-11-23T09:00:00Z"));
+        assert_eq!(weekly.next_after(utc("2026-11-23T09:00:00Z")), utc("2026-11-30T09:00:00Z"));
+        assert_eq!(weekly.latest_at_or_before(utc("2026-11-29T00:00:00Z")), utc("2026-11-23T09:00:00Z"));
+        let sunday_east = schedule("SUN", "01:00 GMT+09:00");
+        assert_eq!(
+            sunday_east.next_after(utc("2026-11-23T00:00:00Z")),
+            utc("2026-11-28T16:00:00Z"),
+            "Sunday 01:00 +09 is Saturday 16:00 UTC"
+        );
+    }
+
+    #[test]
+    fn policy_field_rules() {
+        assert!(prefix("snapshot").is_ok() && prefix("a").is_ok() && prefix(&format!("a{}", "b".repeat(31))).is_ok());
+        for bad in ["", "1a", "Snap", "snap.x", &"a".repeat(33)] {
+            assert!(matches!(prefix(bad), Err(CoreError::InvalidPrefix(_))), "{bad}");
+        }
+        assert_eq!(keepday(1).unwrap(), 1);
+        assert_eq!(keepday(90).unwrap(), 90);
+        assert!(matches!(keepday(0), Err(CoreError::InvalidRetention(0))));
+        assert!(matches!(keepday(91), Err(CoreError::InvalidRetention(91))));
+        assert!(string_bool("enable", "true").unwrap() && !string_bool("enable", "false").unwrap());
+        assert!(string_bool("enable", "True").is_err() && string_bool("enable", "yes").is_err());
+        assert!(Frequency::parse("HOUR").is_some() && Frequency::parse("WEEK").is_none());
+    }
+
+    #[test]
+    fn byte_rates_normalise_units_and_unlimited() {
+        assert_eq!(byte_rate("r", "40MB").unwrap(), "40mb");
+        assert_eq!(byte_rate("r", "40m").unwrap(), "40mb");
+        assert_eq!(byte_rate("r", "9999").unwrap(), "9999b");
+        assert_eq!(byte_rate("r", "1Pb").unwrap(), "1pb");
+        for unlimited in ["0", "-1", "0mb", "000"] {
+            assert_eq!(byte_rate("r", unlimited).unwrap(), "0", "{unlimited}");
+        }
+        for bad in ["10000", "1.5mb", "10 xb", "-2", "mb", ""] {
+            assert!(byte_rate("r", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn base_paths_buckets_and_agencies() {
+        assert!(base_path("css_repository/tests").is_ok());
+        for bad in ["/abs", ".hidden", "trail.", "a\\b", "a:b", "a*b", "a{b}", "a/../b", "a///b", &"a".repeat(513)] {
+            assert!(base_path(bad).is_err(), "{bad}");
+        }
+        assert!(bucket("es-backup").is_ok() && bucket("ab").is_err() && bucket("Bucket").is_err());
+        assert!(agency("usearch").is_ok());
+        assert!(matches!(agency("bad agency"), Err(CoreError::InvalidAgency(_))));
+    }
+}
