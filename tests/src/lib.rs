@@ -1,15 +1,18 @@
 //! The integration-test harness, shared by every test: starts real `essim` and `snapkeep`
 //! processes on loopback ports, drives the admin API, and runs the official-SDK scripts under
-//! `tests/sdk/` with the project's Python environment.
+//! `tests/sdk/` with the project's Python environment; or runs the core in-process on a real
+//! catalog and a manual clock.
 //!
 //! The binaries must be built first (`cargo build --workspace --bins`, as `scripts/test` does).
 
 mod essim;
+mod inprocess;
 mod processes;
 mod python;
 mod snapkeep;
 
 pub use essim::{Essim, EssimOptions};
+pub use inprocess::InProcess;
 pub use python::run_sdk_script;
 pub use snapkeep::{Snapkeep, Tenant};
 

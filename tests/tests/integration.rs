@@ -8,4 +8,5 @@ mod integration {
     mod essim;
     mod faults;
     mod restart;
+    mod scheduler;
 }

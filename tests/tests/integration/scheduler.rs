@@ -1,0 +1,184 @@
+//! The scheduler with a controlled clock: slots in fixed-offset zones, restarts, downtime, and
+//! many clusters firing at once within the concurrency limits. Creates are completed by the
+//! harness (no engine): these tests are about when snapshots are decided, not how they are taken.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use snapkeep_core::{PolicyInput, Scheduling, SnapshotKind, Store};
+use snapkeep_tests::InProcess;
+
+fn utc(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn policy(prefix: &str, frequency: &str, period: Option<&str>, keepday: i64) -> PolicyInput {
+    PolicyInput {
+        enable: Some("true".into()),
+        prefix: Some(prefix.into()),
+        frequency: Some(frequency.into()),
+        period: period.map(str::to_owned),
+        keepday: Some(keepday),
+        ..PolicyInput::default()
+    }
+}
+
+const NO_JITTER: Scheduling =
+    Scheduling { max_jitter: Duration::ZERO, global_limit: 64, per_cluster_limit: 1, batch: 500 };
+
+/// Steps the clock to `until`, running the scheduler and completing creates at each step.
+async fn run(sk: &InProcess, until: DateTime<Utc>, step: chrono::Duration) -> Vec<(DateTime<Utc>, chrono::Duration)> {
+    let mut fires = Vec::new();
+    while sk.now() < until {
+        sk.clock.advance(step);
+        let report = sk.core.fire_due().await.unwrap();
+        fires.extend(report.fired.iter().map(|f| (f.slot, f.lag)));
+        sk.complete_creates().await;
+    }
+    fires
+}
+
+async fn slots(sk: &InProcess, cluster: &str) -> Vec<DateTime<Utc>> {
+    sk.snapshots(cluster)
+        .await
+        .iter()
+        .filter(|s| s.kind == SnapshotKind::Automatic)
+        .map(|s| s.scheduled_for.unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn hourly_fires_once_per_hour_within_its_jitter() {
+    let dir = tempfile::tempdir().unwrap();
+    let scheduling = Scheduling { max_jitter: Duration::from_secs(30), ..NO_JITTER };
+    let sk = InProcess::open(dir.path(), &dir.path().join("repos"), scheduling, utc("2026-11-23T00:10:00Z")).await;
+    let project = sk.project("p").await;
+    sk.offline_cluster(&project, "c1").await;
+    sk.core.set_policy(&project.id, "c1", policy("hourly", "HOUR", None, 3)).await.unwrap();
+    let fires = run(&sk, utc("2026-11-24T00:10:00Z"), chrono::Duration::seconds(20)).await;
+    let expected: Vec<_> = (1..=24).map(|h| utc("2026-11-23T00:00:00Z") + chrono::Duration::hours(h)).collect();
+    assert_eq!(fires.iter().map(|f| f.0).collect::<Vec<_>>(), expected);
+    assert!(
+        fires.iter().all(|(_, lag)| *lag >= chrono::Duration::zero() && *lag < chrono::Duration::seconds(20)),
+        "{fires:?}"
+    );
+    let names: Vec<String> = sk.snapshots("c1").await.into_iter().map(|s| s.name).collect();
+    assert_eq!(names.first().map(String::as_str), Some("hourly-20261123010000"));
+    assert_eq!(names.len(), 24, "one snapshot per slot");
+}
+
+#[tokio::test]
+async fn daily_at_16_in_gmt_plus_8_and_weekly_on_monday() {
+    let dir = tempfile::tempdir().unwrap();
+    let sk = InProcess::open(dir.path(), &dir.path().join("repos"), NO_JITTER, utc("2026-11-22T00:00:00Z")).await;
+    let project = sk.project("p").await;
+    sk.offline_cluster(&project, "daily").await;
+    sk.offline_cluster(&project, "weekly").await;
+    sk.core.set_policy(&project.id, "daily", policy("nightly", "DAY", Some("16:00 GMT+08:00"), 7)).await.unwrap();
+    sk.core.set_policy(&project.id, "weekly", policy("weekly", "MON", Some("09:00 GMT+00:00"), 30)).await.unwrap();
+    run(&sk, utc("2026-12-02T00:00:00Z"), chrono::Duration::minutes(10)).await;
+    let daily = slots(&sk, "daily").await;
+    assert_eq!(daily.len(), 10);
+    assert!(
+        daily.iter().all(|s| s.format("%H:%M:%S").to_string() == "08:00:00"),
+        "16:00 at +08:00 is 08:00 UTC: {daily:?}"
+    );
+    assert_eq!(daily[0], utc("2026-11-22T08:00:00Z"));
+    assert_eq!(
+        slots(&sk, "weekly").await,
+        vec![utc("2026-11-23T09:00:00Z"), utc("2026-11-30T09:00:00Z")],
+        "Mondays only"
+    );
+}
+
+#[tokio::test]
+async fn a_fixed_offset_zone_ignores_daylight_saving_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    // US daylight saving ended on 2026-11-01; a GMT-05:00 policy stays at 07:00 UTC throughout.
+    let sk = InProcess::open(dir.path(), &dir.path().join("repos"), NO_JITTER, utc("2026-10-30T00:00:00Z")).await;
+    let project = sk.project("p").await;
+    sk.offline_cluster(&project, "c").await;
+    sk.core.set_policy(&project.id, "c", policy("dst", "DAY", Some("02:00 GMT-05:00"), 7)).await.unwrap();
+    run(&sk, utc("2026-11-03T12:00:00Z"), chrono::Duration::minutes(15)).await;
+    let expected: Vec<_> = ["2026-10-30", "2026-10-31", "2026-11-01", "2026-11-02", "2026-11-03"]
+        .iter()
+        .map(|d| utc(&format!("{d}T07:00:00Z")))
+        .collect();
+    assert_eq!(slots(&sk, "c").await, expected);
+}
+
+#[tokio::test]
+async fn a_restart_in_the_middle_neither_skips_nor_doubles() {
+    let dir = tempfile::tempdir().unwrap();
+    let sk = InProcess::open(dir.path(), &dir.path().join("repos"), NO_JITTER, utc("2026-11-23T00:30:00Z")).await;
+    let project = sk.project("p").await;
+    sk.offline_cluster(&project, "c").await;
+    sk.core.set_policy(&project.id, "c", policy("r", "HOUR", None, 3)).await.unwrap();
+    run(&sk, utc("2026-11-23T05:30:00Z"), chrono::Duration::minutes(1)).await;
+    let sk = sk.restart().await;
+    run(&sk, utc("2026-11-23T10:30:00Z"), chrono::Duration::minutes(1)).await;
+    let expected: Vec<_> = (1..=10).map(|h| utc("2026-11-23T00:00:00Z") + chrono::Duration::hours(h)).collect();
+    assert_eq!(slots(&sk, "c").await, expected);
+}
+
+#[tokio::test]
+async fn downtime_over_three_slots_fires_once_on_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let sk = InProcess::open(dir.path(), &dir.path().join("repos"), NO_JITTER, utc("2026-11-23T00:30:00Z")).await;
+    let project = sk.project("p").await;
+    sk.offline_cluster(&project, "c").await;
+    sk.core.set_policy(&project.id, "c", policy("d", "HOUR", None, 3)).await.unwrap();
+    run(&sk, utc("2026-11-23T01:30:00Z"), chrono::Duration::minutes(1)).await;
+    // Down from 01:30 to 04:45: the 02:00, 03:00 and 04:00 slots pass unseen.
+    let sk = sk.restart().await;
+    sk.clock.set(utc("2026-11-23T04:45:00Z"));
+    let report = sk.core.fire_due().await.unwrap();
+    assert_eq!(
+        report.fired.iter().map(|f| f.slot).collect::<Vec<_>>(),
+        vec![utc("2026-11-23T04:00:00Z")],
+        "one catch-up fire, for the latest slot"
+    );
+    sk.complete_creates().await;
+    assert!(sk.core.fire_due().await.unwrap().fired.is_empty(), "no fire per missed slot");
+    run(&sk, utc("2026-11-23T05:30:00Z"), chrono::Duration::minutes(1)).await;
+    assert_eq!(
+        slots(&sk, "c").await,
+        vec![utc("2026-11-23T01:00:00Z"), utc("2026-11-23T04:00:00Z"), utc("2026-11-23T05:00:00Z")]
+    );
+}
+
+#[tokio::test]
+async fn a_hundred_clusters_in_the_same_minute_stay_within_the_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let scheduling =
+        Scheduling { max_jitter: Duration::from_secs(30), global_limit: 10, per_cluster_limit: 1, batch: 500 };
+    let sk = InProcess::open(dir.path(), &dir.path().join("repos"), scheduling, utc("2026-11-23T23:59:00Z")).await;
+    let project = sk.project("p").await;
+    for i in 0..100 {
+        let id = format!("c{i:03}");
+        sk.offline_cluster(&project, &id).await;
+        sk.core.set_policy(&project.id, &id, policy("fleet", "DAY", Some("00:00 GMT+00:00"), 7)).await.unwrap();
+    }
+    let mut fired = Vec::new();
+    let mut peak = 0;
+    let mut second = 0;
+    while fired.len() < 100 {
+        second += 1;
+        assert!(second < 600, "all 100 fired within ten simulated minutes");
+        sk.clock.advance(chrono::Duration::seconds(1));
+        fired.extend(sk.core.fire_due().await.unwrap().fired);
+        let open = sk.store.open_creates_per_cluster().await.unwrap();
+        assert!(open.values().all(|n| *n <= 1), "at most one per cluster");
+        peak = peak.max(open.values().sum::<u32>());
+        assert!(peak <= 10, "never more than the global limit");
+        if second % 3 == 0 {
+            sk.complete_creates().await;
+        }
+    }
+    assert_eq!(peak, 10, "the limit was reached, not just respected");
+    let mut clusters: Vec<_> = fired.iter().map(|f| f.cluster_id.clone()).collect();
+    clusters.sort();
+    clusters.dedup();
+    assert_eq!(clusters.len(), 100, "every cluster fired exactly once");
+    assert!(fired.iter().all(|f| f.slot == utc("2026-11-24T00:00:00Z")));
+}
