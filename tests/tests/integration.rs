@@ -8,5 +8,6 @@ mod integration {
     mod essim;
     mod faults;
     mod restart;
+    mod retention;
     mod scheduler;
 }
