@@ -20,6 +20,7 @@ use crate::error::CoreError;
 use crate::model::{
     Cluster, Operation, OperationKind, OperationPhase, RestoreParams, RestoreStatus, Snapshot, SnapshotStatus,
 };
+use crate::repository::RepositorySpec;
 use crate::service::Snapkeep;
 use crate::store::SnapshotChange;
 
@@ -200,7 +201,7 @@ impl Reconciler {
         cluster: &Cluster,
         engine: &dyn SearchEngine,
     ) -> Result<Step, StepError> {
-        let repository = self.core.repositories.own_repository(cluster);
+        let repository = self.own_repository(cluster).await?;
         let names: Vec<String> = self.core.store.get_snapshots(&op.batch).await?.into_iter().map(|s| s.name).collect();
         let existing = match engine.existing_snapshots(&repository.name, &names).await {
             Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => {
@@ -226,7 +227,7 @@ impl Reconciler {
         engine: &dyn SearchEngine,
         now: DateTime<Utc>,
     ) -> Result<Step, StepError> {
-        let repository = self.core.repositories.own_repository(cluster);
+        let repository = self.own_repository(cluster).await?;
         let observed = match engine.get_snapshot(&repository.name, &snapshot.name).await {
             Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => None,
             other => other?,
@@ -291,7 +292,7 @@ impl Reconciler {
         cluster: &Cluster,
         engine: &dyn SearchEngine,
     ) -> Result<Step, StepError> {
-        let repository = self.core.repositories.own_repository(cluster);
+        let repository = self.own_repository(cluster).await?;
         let observed = match engine.get_snapshot(&repository.name, &snapshot.name).await {
             Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => {
                 engine.put_repository(&repository).await?;
@@ -369,10 +370,11 @@ impl Reconciler {
         engine: &dyn SearchEngine,
     ) -> Result<(), StepError> {
         let source = self.core.cluster(&params.source_cluster_id).await?;
+        let settings = self.core.store.get_snapshot_config(&target.id).await?.unwrap_or_default().settings;
         let repository = if source.id == target.id {
-            self.core.repositories.own_repository(&source)
+            self.core.repositories.own_repository(&source, &settings)
         } else {
-            self.core.repositories.shared_repository(&source)
+            self.core.repositories.shared_repository(&source, &settings)
         };
         engine.put_repository(&repository).await?;
         if params.replace_existing {
@@ -394,6 +396,12 @@ impl Reconciler {
         };
         engine.restore_snapshot(&repository.name, &snapshot.name, &request).await?;
         Ok(())
+    }
+
+    /// A cluster's own repository with its current settings.
+    async fn own_repository(&self, cluster: &Cluster) -> Result<RepositorySpec, StepError> {
+        let settings = self.core.store.get_snapshot_config(&cluster.id).await?.unwrap_or_default().settings;
+        Ok(self.core.repositories.own_repository(cluster, &settings))
     }
 
     /// Records a new progress marker; tells whether progress has stalled for too long.

@@ -327,9 +327,9 @@ impl Snapkeep {
             self.refuse_open_collisions(&target, &targets).await?;
         }
         let repository = if source.id == target.id {
-            self.repositories.own_repository(&source).name
+            self.repositories.own_name(&source)
         } else {
-            self.repositories.shared_repository(&source).name
+            self.repositories.shared_name(&source)
         };
         let params = RestoreParams {
             source_cluster_id: source.id.clone(),
@@ -413,7 +413,7 @@ impl Snapkeep {
             indices: Vec::new(),
             kind,
             status: SnapshotStatus::Building,
-            repository: self.repositories.own_repository(cluster).name,
+            repository: self.repositories.own_name(cluster),
             engine_version: None,
             total_shards: None,
             failed_shards: None,

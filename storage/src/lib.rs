@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use serde_json::{Map, Value, json};
-use snapkeep_core::{Cluster, RepositoryLocator, RepositorySpec};
+use snapkeep_core::{Cluster, RepositoryLocator, RepositorySpec, SnapshotSettings};
 
 /// Repositories on a filesystem every cluster mounts and lists in its `path.repo`.
 #[derive(Debug, Clone)]
@@ -23,27 +23,35 @@ impl FsRepositories {
     fn location(&self, cluster: &Cluster) -> String {
         self.root.join(&cluster.id).display().to_string()
     }
+
+    fn spec(&self, name: String, location: String, readonly: bool, settings: &SnapshotSettings) -> RepositorySpec {
+        let mut fields: Map<String, Value> = Map::new();
+        fields.insert("location".into(), json!(location));
+        fields.insert("compress".into(), json!(true));
+        fields.insert("max_snapshot_bytes_per_sec".into(), json!(settings.max_snapshot_rate));
+        fields.insert("max_restore_bytes_per_sec".into(), json!(settings.max_restore_rate));
+        if readonly {
+            fields.insert("readonly".into(), json!(true));
+        }
+        RepositorySpec { name, kind: "fs".into(), settings: fields, bucket: None }
+    }
 }
 
 impl RepositoryLocator for FsRepositories {
-    fn own_repository(&self, cluster: &Cluster) -> RepositorySpec {
-        let settings: Map<String, Value> =
-            json!({"location": self.location(cluster), "compress": true}).as_object().cloned().unwrap_or_default();
-        RepositorySpec { name: self.repository_name.clone(), kind: "fs".into(), settings, bucket: None }
+    fn own_name(&self, _cluster: &Cluster) -> String {
+        self.repository_name.clone()
     }
 
-    fn shared_repository(&self, source: &Cluster) -> RepositorySpec {
-        let settings: Map<String, Value> =
-            json!({"location": self.location(source), "readonly": true, "compress": true})
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
-        RepositorySpec {
-            name: format!("{}-from-{}", self.repository_name, source.id.to_lowercase()),
-            kind: "fs".into(),
-            settings,
-            bucket: None,
-        }
+    fn shared_name(&self, source: &Cluster) -> String {
+        format!("{}-from-{}", self.repository_name, source.id.to_lowercase())
+    }
+
+    fn own_repository(&self, cluster: &Cluster, settings: &SnapshotSettings) -> RepositorySpec {
+        self.spec(self.own_name(cluster), self.location(cluster), false, settings)
+    }
+
+    fn shared_repository(&self, source: &Cluster, settings: &SnapshotSettings) -> RepositorySpec {
+        self.spec(self.shared_name(source), self.location(source), true, settings)
     }
 }
 
@@ -70,11 +78,16 @@ mod tests {
     #[test]
     fn each_cluster_writes_under_its_own_folder_and_shares_read_only() {
         let repos = FsRepositories::new(PathBuf::from("/srv/snapshots"), "snapkeep".into());
-        let own = repos.own_repository(&cluster("c-1"));
+        let settings = SnapshotSettings { max_snapshot_rate: "100mb".into(), ..SnapshotSettings::default() };
+        let own = repos.own_repository(&cluster("c-1"), &settings);
+        assert_eq!(
+            (own.settings["max_snapshot_bytes_per_sec"].as_str(), own.settings["max_restore_bytes_per_sec"].as_str()),
+            (Some("100mb"), Some("0"))
+        );
         assert_eq!((own.name.as_str(), own.kind.as_str()), ("snapkeep", "fs"));
         assert_eq!(own.settings["location"], "/srv/snapshots/c-1");
         assert!(own.settings.get("readonly").is_none());
-        let shared = repos.shared_repository(&cluster("C-1"));
+        let shared = repos.shared_repository(&cluster("C-1"), &settings);
         assert_eq!(shared.name, "snapkeep-from-c-1");
         assert_eq!(shared.settings["location"], "/srv/snapshots/C-1");
         assert_eq!(shared.settings["readonly"], true);

@@ -1,5 +1,6 @@
 //! Every CSS validation rule and tenancy boundary through `huaweicloudsdkcss`.
 
+use serde_json::json;
 use snapkeep_tests::{Essim, EssimOptions, Snapkeep, run_sdk_script};
 
 #[test]
@@ -46,4 +47,24 @@ fn policy_settings_and_cluster_views_through_the_sdk() {
     snapkeep.register(&tenant, "search", &essim);
     let out = run_sdk_script("css_policy.py", &snapkeep, &tenant, &[("CLUSTER_ID", "search")]);
     assert!(out.contains("policy ok"), "{out}");
+
+    // The throttles of the basic settings reach the engine's repository settings.
+    let path = format!("/v1.0/{}/clusters/search/index_snapshot/setting", tenant.project_id);
+    let (status, body) = snapkeep.call(
+        "POST",
+        &path,
+        Some(json!({"max_snapshot_bytes_per_seconds": "100mb", "maxRestoreBytesPerSeconds": 20})),
+        false,
+    );
+    assert_eq!(status, 200, "{body}");
+    essim.load_index("logs", 1, 5);
+    snapkeep.create_snapshot(&tenant, "search", "throttled", "logs");
+    snapkeep.await_snapshot(&tenant, "search", "throttled", std::time::Duration::from_secs(30));
+    let (_, repositories) = essim.call("GET", "/_snapshot/snapkeep", None);
+    let settings = &repositories["snapkeep"]["settings"];
+    assert_eq!(
+        (settings["max_snapshot_bytes_per_sec"].as_str(), settings["max_restore_bytes_per_sec"].as_str()),
+        (Some("100mb"), Some("20b")),
+        "{repositories}"
+    );
 }

@@ -51,6 +51,12 @@ fn every_operation_ends_once_after_a_crash() {
     wait_for("the first snapshot to reach the cluster", Duration::from_secs(20), || {
         (sent(&essim, "PUT", "/_snapshot/snapkeep/crash-1") > 0).then_some(())
     });
+    let actions = |snapkeep: &Snapkeep| {
+        let (status, body) = snapkeep.call("GET", &format!("/v1.0/{project}/clusters/es"), None, false);
+        assert_eq!(status, 200, "{body}");
+        body["actions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    assert_eq!(actions(&snapkeep), vec!["SNAPSHOTTING", "RESTORING"], "the cluster view shows the running work");
 
     snapkeep.kill();
     let running = essim.running_snapshots("snapkeep");
@@ -72,6 +78,7 @@ fn every_operation_ends_once_after_a_crash() {
     });
     assert!(!essim.snapshot_names("snapkeep").contains(&"doomed".to_owned()));
     assert_eq!(sent(&essim, "DELETE", "/_snapshot/snapkeep/doomed"), 1, "the delete was sent exactly once");
+    assert!(actions(&snapkeep).is_empty(), "nothing runs any more");
     assert!(
         snapkeep.log_text().contains("resuming operations left by the previous run")
             || snapkeep.log_text().contains("operation finished")
