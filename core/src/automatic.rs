@@ -318,7 +318,7 @@ fn parse_policy(input: &PolicyInput) -> Result<SnapshotPolicy, CoreError> {
     };
     let indices = input.indices.clone().unwrap_or_default();
     validate::indices("indices", &indices)?;
-    Ok(SnapshotPolicy { enabled: true, prefix, schedule: Schedule { frequency, period }, keepday, indices })
+    Ok(SnapshotPolicy { enabled: true, prefix, schedule: Schedule::css(frequency, period), keepday, indices })
 }
 
 #[cfg(test)]
@@ -345,9 +345,9 @@ mod tests {
             ..Default::default()
         };
         let policy = parse_policy(&full).unwrap();
-        assert_eq!((policy.schedule.frequency, policy.keepday), (Frequency::Day, 2));
+        assert_eq!((policy.schedule.as_css().unwrap().0, policy.keepday), (Frequency::Day, 2));
         let hourly = PolicyInput { frequency: Some("HOUR".into()), period: None, ..full.clone() };
-        assert_eq!(parse_policy(&hourly).unwrap().schedule.frequency, Frequency::Hour);
+        assert_eq!(parse_policy(&hourly).unwrap().schedule.as_css().unwrap().0, Frequency::Hour);
         let no_period = PolicyInput { period: None, ..full.clone() };
         assert!(matches!(parse_policy(&no_period), Err(CoreError::Invalid { field: "period", .. })));
         assert!(matches!(

@@ -96,49 +96,137 @@ impl std::fmt::Display for Period {
 }
 
 /// When automatic snapshots are due.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Schedule {
-    pub frequency: Frequency,
-    /// For HOUR: only its zone matters (hours start on the hour there).
-    pub period: Period,
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Schedule {
+    /// CSS: every hour, every day, or one weekday, at a full hour of a fixed-offset zone.
+    Css {
+        frequency: Frequency,
+        /// For HOUR: only its zone matters (hours start on the hour there).
+        period: Period,
+    },
+    /// A 7-field Quartz cron expression (seconds … year), evaluated in UTC.
+    Quartz(Box<QuartzCron>),
 }
 
 impl Schedule {
+    pub fn css(frequency: Frequency, period: Period) -> Self {
+        Self::Css { frequency, period }
+    }
+
     /// The first slot strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> DateTime<Utc> {
-        let zone = self.period.zone();
-        let local = t.with_timezone(&zone);
-        let hour_start = zone
-            .with_ymd_and_hms(local.year(), local.month(), local.day(), local.hour(), 0, 0)
-            .single()
-            .expect("fixed offsets have no gaps");
-        match self.frequency {
-            Frequency::Hour => (hour_start + Duration::hours(1)).with_timezone(&Utc),
-            Frequency::Day | Frequency::Weekly(_) => {
-                let day_start = hour_start - Duration::hours(i64::from(local.hour()));
-                let mut candidate = day_start + Duration::hours(i64::from(self.period.hour));
-                loop {
-                    let weekday_ok = match self.frequency {
-                        Frequency::Weekly(day) => candidate.weekday() == day,
-                        _ => true,
-                    };
-                    if weekday_ok && candidate > local {
-                        return candidate.with_timezone(&Utc);
-                    }
-                    candidate += Duration::days(1);
-                }
-            }
+        match self {
+            Self::Css { frequency, period } => css_next_after(*frequency, *period, t),
+            Self::Quartz(cron) => cron.next_after(t),
         }
     }
 
     /// The latest slot at or before `t`.
     pub fn latest_at_or_before(&self, t: DateTime<Utc>) -> DateTime<Utc> {
-        let step = match self.frequency {
-            Frequency::Hour => Duration::hours(1),
-            Frequency::Day => Duration::days(1),
-            Frequency::Weekly(_) => Duration::weeks(1),
+        match self {
+            Self::Css { frequency, period } => {
+                let step = match frequency {
+                    Frequency::Hour => Duration::hours(1),
+                    Frequency::Day => Duration::days(1),
+                    Frequency::Weekly(_) => Duration::weeks(1),
+                };
+                css_next_after(*frequency, *period, t - step)
+            }
+            Self::Quartz(cron) => cron.latest_at_or_before(t),
+        }
+    }
+
+    /// The CSS frequency and period, for a CSS schedule.
+    pub fn as_css(&self) -> Option<(Frequency, Period)> {
+        match self {
+            Self::Css { frequency, period } => Some((*frequency, *period)),
+            Self::Quartz(_) => None,
+        }
+    }
+}
+
+fn css_next_after(frequency: Frequency, period: Period, t: DateTime<Utc>) -> DateTime<Utc> {
+    let zone = period.zone();
+    let local = t.with_timezone(&zone);
+    let hour_start = zone
+        .with_ymd_and_hms(local.year(), local.month(), local.day(), local.hour(), 0, 0)
+        .single()
+        .expect("fixed offsets have no gaps");
+    if frequency == Frequency::Hour {
+        return (hour_start + Duration::hours(1)).with_timezone(&Utc);
+    }
+    let day_start = hour_start - Duration::hours(i64::from(local.hour()));
+    let mut candidate = day_start + Duration::hours(i64::from(period.hour));
+    loop {
+        let weekday_ok = match frequency {
+            Frequency::Weekly(day) => candidate.weekday() == day,
+            _ => true,
         };
-        self.next_after(t - step)
+        if weekday_ok && candidate > local {
+            return candidate.with_timezone(&Utc);
+        }
+        candidate += Duration::days(1);
+    }
+}
+
+/// A validated Quartz cron expression: `sec min hour day-of-month month day-of-week [year]`,
+/// with `?`, `L`, `W`, `#`, `a/b` steps and Quartz weekday numbering (1 = Sunday).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct QuartzCron {
+    expression: String,
+    cron: croner::Cron,
+}
+
+impl QuartzCron {
+    pub fn parse(expression: &str) -> Result<Self, CoreError> {
+        let fields = expression.split_whitespace().count();
+        if !(6..=7).contains(&fields) {
+            return Err(CoreError::invalid(
+                "quartz",
+                format!("{expression:?} has {fields} fields; Quartz takes 6 or 7"),
+            ));
+        }
+        let cron = croner::parser::CronParser::builder()
+            .seconds(croner::parser::Seconds::Required)
+            .year(croner::parser::Year::Optional)
+            .alternative_weekdays(true)
+            .sloppy_ranges(true)
+            .build()
+            .parse(expression)
+            .map_err(|e| {
+                CoreError::invalid("quartz", format!("{expression:?} is not a valid Quartz expression: {e}"))
+            })?;
+        // An expression that never fires (e.g. only past years) is refused too.
+        cron.find_next_occurrence(&Utc::now(), false)
+            .map_err(|_| CoreError::invalid("quartz", format!("{expression:?} never fires")))?;
+        Ok(Self { expression: expression.to_owned(), cron })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.expression
+    }
+
+    fn next_after(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        self.cron.find_next_occurrence(&t, false).unwrap_or(DateTime::<Utc>::MAX_UTC)
+    }
+
+    fn latest_at_or_before(&self, t: DateTime<Utc>) -> DateTime<Utc> {
+        self.cron.find_previous_occurrence(&t, true).unwrap_or(t)
+    }
+}
+
+impl TryFrom<String> for QuartzCron {
+    type Error = CoreError;
+
+    fn try_from(expression: String) -> Result<Self, Self::Error> {
+        Self::parse(&expression)
+    }
+}
+
+impl From<QuartzCron> for String {
+    fn from(cron: QuartzCron) -> Self {
+        cron.expression
     }
 }
 
@@ -159,7 +247,7 @@ impl Default for SnapshotPolicy {
         Self {
             enabled: false,
             prefix: "snapshot".into(),
-            schedule: Schedule { frequency: Frequency::Day, period: Period { hour: 0, offset_minutes: 0 } },
+            schedule: Schedule::css(Frequency::Day, Period { hour: 0, offset_minutes: 0 }),
             keepday: 7,
             indices: String::new(),
         }
@@ -280,7 +368,36 @@ mod tests {
     }
 
     fn schedule(frequency: &str, period: &str) -> Schedule {
-        Schedule { frequency: Frequency::parse(frequency).unwrap(), period: Period::parse(period).unwrap() }
+        Schedule::css(Frequency::parse(frequency).unwrap(), Period::parse(period).unwrap())
+    }
+
+    fn quartz(expression: &str) -> Schedule {
+        Schedule::Quartz(Box::new(QuartzCron::parse(expression).unwrap()))
+    }
+
+    #[test]
+    fn quartz_expressions_as_the_alibaba_api_sends_them() {
+        let daily = quartz("0 0 01 ? * * *");
+        assert_eq!(daily.next_after(utc("2026-11-23T00:59:59Z")), utc("2026-11-23T01:00:00Z"));
+        assert_eq!(daily.next_after(utc("2026-11-23T01:00:00Z")), utc("2026-11-24T01:00:00Z"));
+        assert_eq!(daily.latest_at_or_before(utc("2026-11-23T01:00:00Z")), utc("2026-11-23T01:00:00Z"));
+        let half_hourly = quartz("0 0/30 * * * ?");
+        assert_eq!(half_hourly.next_after(utc("2026-11-23T10:05:00Z")), utc("2026-11-23T10:30:00Z"));
+        assert_eq!(half_hourly.next_after(utc("2026-11-23T10:30:00Z")), utc("2026-11-23T11:00:00Z"));
+        let weekdays = quartz("0 0 2 ? * MON-FRI *");
+        // Friday 2026-11-27 02:00, then Monday 2026-11-30.
+        assert_eq!(weekdays.next_after(utc("2026-11-27T02:00:00Z")), utc("2026-11-30T02:00:00Z"));
+        assert_eq!(
+            quartz("0 0 12 ? * 2 *").next_after(utc("2026-11-22T00:00:00Z")),
+            utc("2026-11-23T12:00:00Z"),
+            "Quartz 2 is Monday"
+        );
+        for bad in ["0 0 1 * *", "0 0 25 ? * * *", "x 0 1 ? * * *", "0 0 1 ? * * 1999"] {
+            assert!(QuartzCron::parse(bad).is_err(), "{bad}");
+        }
+        let stored = serde_json::to_string(&quartz("0 0 01 ? * * *")).unwrap();
+        assert_eq!(serde_json::from_str::<Schedule>(&stored).unwrap(), quartz("0 0 01 ? * * *"));
+        assert!(serde_json::from_str::<Schedule>(r#"{"Quartz":"nonsense"}"#).is_err());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use snapkeep_core::{Cluster, Snapshot, SnapshotConfig, SnapshotKind};
+use snapkeep_core::{Cluster, Snapshot, SnapshotConfig, SnapshotKind, SnapshotPolicy};
 
 fn css_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S").to_string()
@@ -24,10 +24,10 @@ pub fn backup(cluster: &Cluster, config: &SnapshotConfig, s: &Snapshot) -> Value
         "status": s.status.as_str(),
         "backupType": if s.kind == SnapshotKind::Automatic { "0" } else { "1" },
         "backupMethod": s.kind.as_str(),
-        "backupFrequency": auto.map(|p| p.schedule.frequency.as_str()),
+        "backupFrequency": auto.and_then(|p| css_schedule(p).0),
         "backupExpectedStartTime": s.scheduled_for.map(css_time),
         "backupKeepDay": auto.map(|p| p.keepday),
-        "backupPeriod": auto.map(|p| p.schedule.period.to_string()),
+        "backupPeriod": auto.and_then(|p| css_schedule(p).1),
         "indices": indices,
         "totalShards": s.total_shards,
         "failedShards": s.failed_shards,
@@ -40,6 +40,15 @@ pub fn backup(cluster: &Cluster, config: &SnapshotConfig, s: &Snapshot) -> Value
     })
 }
 
+/// Frequency and period as CSS shows them; `null` for a schedule set as a Quartz expression in
+/// another dialect.
+fn css_schedule(policy: &SnapshotPolicy) -> (Option<&'static str>, Option<String>) {
+    match policy.schedule.as_css() {
+        Some((frequency, period)) => (Some(frequency.as_str()), Some(period.to_string())),
+        None => (None, None),
+    }
+}
+
 /// A byte rate as CSS shows it: `40MB`, `0MB` for unlimited.
 fn css_rate(rate: &str) -> String {
     if rate == "0" { "0MB".into() } else { rate.to_uppercase() }
@@ -50,8 +59,8 @@ pub fn policy(config: &SnapshotConfig) -> Value {
     let (settings, policy) = (&config.settings, &config.policy);
     json!({
         "keepday": policy.keepday,
-        "period": policy.schedule.period.to_string(),
-        "frequency": policy.schedule.frequency.as_str(),
+        "period": css_schedule(policy).1,
+        "frequency": css_schedule(policy).0,
         "prefix": policy.prefix,
         "bucket": settings.bucket,
         "basePath": settings.base_path,
@@ -92,8 +101,8 @@ pub fn cluster(cluster: &Cluster, config: &SnapshotConfig, snapshotting: bool, r
         "backupAvailable": config.settings.enabled,
         "snapshotPolicy": {
             "backupEnable": config.settings.enabled && config.policy.enabled,
-            "bakPeriod": config.policy.schedule.period.to_string(),
-            "bakFrequency": config.policy.schedule.frequency.as_str(),
+            "bakPeriod": css_schedule(&config.policy).1,
+            "bakFrequency": css_schedule(&config.policy).0,
             "bakKeepDay": config.policy.keepday,
         },
     })

@@ -182,3 +182,28 @@ async fn a_hundred_clusters_in_the_same_minute_stay_within_the_limits() {
     assert_eq!(clusters.len(), 100, "every cluster fired exactly once");
     assert!(fired.iter().all(|f| f.slot == utc("2026-11-24T00:00:00Z")));
 }
+
+/// The worker loop `serve` runs: it fires what is due and schedules retention on its own.
+#[tokio::test]
+async fn the_scheduler_worker_fires_and_stops_on_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let sk = InProcess::open(dir.path(), &dir.path().join("repos"), NO_JITTER, utc("2026-11-23T00:59:00Z")).await;
+    let project = sk.project("p").await;
+    sk.offline_cluster(&project, "c").await;
+    sk.core.set_policy(&project.id, "c", policy("w", "HOUR", None, 3)).await.unwrap();
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker =
+        tokio::spawn(snapkeep_jobs::SchedulerWorker::new(sk.core.clone(), Duration::from_millis(10)).run(stopped));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(slots(&sk, "c").await.is_empty(), "nothing before the slot");
+    sk.clock.set(utc("2026-11-23T01:00:00Z"));
+    for _ in 0..200 {
+        if !slots(&sk, "c").await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(slots(&sk, "c").await, vec![utc("2026-11-23T01:00:00Z")]);
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), worker).await.expect("stops promptly").unwrap();
+}
