@@ -7,6 +7,7 @@
 mod blobs;
 mod error;
 mod faults;
+mod fleet;
 mod indices;
 mod profile;
 mod repositories;
@@ -21,9 +22,9 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::fleet::{Fleet, Template};
 use crate::profile::{Flavor, Profile};
 use crate::router::App;
-use crate::sim::Sim;
 
 /// Command line of the simulator.
 #[derive(Debug, Parser)]
@@ -54,6 +55,10 @@ struct Args {
     /// Require HTTP basic auth `user:password` on every engine request.
     #[arg(long)]
     basic_auth: Option<String>,
+    /// Host this many independent clusters, addressed as `/c0` … `/c{N-1}` (each created on
+    /// first use, with its state under `<data-dir>/c{i}`).
+    #[arg(long, default_value_t = 1)]
+    clusters: usize,
 }
 
 #[tokio::main]
@@ -68,9 +73,15 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .map(|p| std::fs::create_dir_all(p).and_then(|()| p.canonicalize()))
         .collect::<Result<Vec<_>, _>>()?;
-    let sim = Sim::open(profile, &args.data_dir, path_repo, args.rate_bytes_per_sec.max(1), args.cluster_name)?;
+    let template = Template {
+        profile,
+        data_dir: args.data_dir,
+        path_repo,
+        rate_bytes_per_sec: args.rate_bytes_per_sec.max(1),
+        cluster_name: args.cluster_name,
+    };
     let app = Arc::new(App {
-        sim: Mutex::new(sim),
+        fleet: Fleet::new(template, args.clusters)?,
         log: Mutex::new(Vec::new()),
         path_prefix: args.path_prefix.trim_end_matches('/').to_owned(),
         basic_auth: args.basic_auth,
@@ -89,7 +100,9 @@ async fn tick_forever(app: Arc<App>) {
     let mut interval = tokio::time::interval(TICK);
     loop {
         interval.tick().await;
-        snapshots::tick(&mut app.sim.lock().expect("sim lock"), TICK.as_millis() as u64);
+        for sim in app.fleet.all() {
+            snapshots::tick(&mut sim.lock().expect("sim lock"), TICK.as_millis() as u64);
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::error::{EsError, EsResult};
 use crate::faults::{Faults, Injection};
+use crate::fleet::Fleet;
 use crate::request::Request;
 use crate::sim::Sim;
 use crate::{indices, repositories, snapshots};
@@ -30,7 +31,7 @@ pub struct LogEntry {
 }
 
 pub struct App {
-    pub sim: Mutex<Sim>,
+    pub fleet: Fleet,
     pub log: Mutex<Vec<LogEntry>>,
     pub path_prefix: String,
     /// `user:password` required on every engine request, when set.
@@ -41,7 +42,8 @@ pub async fn handle(State(app): State<Arc<App>>, req: axum::extract::Request) ->
     let (parts, body) = req.into_parts();
     let raw_path = parts.uri.path().to_owned();
     let query_string = parts.uri.query().unwrap_or_default().to_owned();
-    let Some(path) = raw_path.strip_prefix(app.path_prefix.as_str()) else {
+    let routed = raw_path.strip_prefix(app.path_prefix.as_str()).and_then(|path| Some((path, app.fleet.route(path)?)));
+    let Some((path, (sim, inner))) = routed else {
         return EsError::new(404, "not_found", format!("no handler found for uri [{raw_path}]")).into_response();
     };
     let body = match to_bytes(body, MAX_BODY).await {
@@ -50,14 +52,14 @@ pub async fn handle(State(app): State<Arc<App>>, req: axum::extract::Request) ->
     };
     let request = Request {
         method: parts.method.clone(),
-        segments: path.split('/').filter(|s| !s.is_empty()).map(|s| percent_decode(s, false)).collect(),
+        segments: inner.split('/').filter(|s| !s.is_empty()).map(|s| percent_decode(s, false)).collect(),
         query: url_query(&query_string),
         body,
     };
     if request.segments.first().map(String::as_str) == Some("_essim") {
-        return control(&app, &request);
+        return control(&app, &sim, &request);
     }
-    let response = serve(&app, &parts.headers, &request, path).await;
+    let response = serve(&app, &sim, &parts.headers, &request, inner).await;
     let mut log = app.log.lock().expect("log lock");
     if log.len() < MAX_LOG {
         log.push(LogEntry {
@@ -70,7 +72,7 @@ pub async fn handle(State(app): State<Arc<App>>, req: axum::extract::Request) ->
     response
 }
 
-async fn serve(app: &App, headers: &HeaderMap, request: &Request, path: &str) -> Response {
+async fn serve(app: &App, sim: &Mutex<Sim>, headers: &HeaderMap, request: &Request, path: &str) -> Response {
     if let Some(expected) = &app.basic_auth
         && !authorized(headers, expected)
     {
@@ -86,7 +88,7 @@ async fn serve(app: &App, headers: &HeaderMap, request: &Request, path: &str) ->
         );
         return response;
     }
-    let injection = app.sim.lock().expect("sim lock").state.faults.decide(path);
+    let injection = sim.lock().expect("sim lock").state.faults.decide(path);
     match injection {
         Injection::Error(status) => {
             return EsError::new(status, "essim_injected_exception", "fault injected by essim").into_response();
@@ -94,7 +96,7 @@ async fn serve(app: &App, headers: &HeaderMap, request: &Request, path: &str) ->
         Injection::Delay(delay) => tokio::time::sleep(delay).await,
         Injection::None => {}
     }
-    match route(app, request).await {
+    match route(sim, request).await {
         Ok((status, Value::String(text))) => (
             StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
             [(header::CONTENT_TYPE, "text/plain; charset=UTF-8")],
@@ -118,14 +120,13 @@ fn authorized(headers: &HeaderMap, expected: &str) -> bool {
     base64::engine::general_purpose::STANDARD.decode(encoded.trim()).is_ok_and(|d| d == expected.as_bytes())
 }
 
-async fn route(app: &App, req: &Request) -> EsResult<(u16, Value)> {
+async fn route(sim: &Mutex<Sim>, req: &Request) -> EsResult<(u16, Value)> {
     let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     let ok = |v: Value| Ok((200, v));
     let m = &req.method;
     let is = |method: Method| *m == method;
     let write = is(Method::PUT) || is(Method::POST);
     let read = is(Method::GET) || is(Method::HEAD);
-    let sim = &app.sim;
     let lock = || sim.lock().expect("sim lock");
     match segs.as_slice() {
         [] if read => {
@@ -181,13 +182,13 @@ async fn route(app: &App, req: &Request) -> EsResult<(u16, Value)> {
 }
 
 /// The simulator's own API: `/_essim/faults`, `/_essim/requests`, `/_essim/settings`.
-fn control(app: &App, req: &Request) -> Response {
+fn control(app: &App, sim: &Mutex<Sim>, req: &Request) -> Response {
     let segs: Vec<&str> = req.segments.iter().map(String::as_str).collect();
     let result: EsResult<Value> = match (req.method.clone(), segs.as_slice()) {
-        (Method::GET, ["_essim", "faults"]) => Ok(json!(app.sim.lock().expect("sim lock").state.faults)),
+        (Method::GET, ["_essim", "faults"]) => Ok(json!(sim.lock().expect("sim lock").state.faults)),
         (Method::PUT, ["_essim", "faults"]) => {
             serde_json::from_slice::<Faults>(&req.body).map_err(|e| EsError::bad_request(e.to_string())).map(|faults| {
-                let mut sim = app.sim.lock().expect("sim lock");
+                let mut sim = sim.lock().expect("sim lock");
                 sim.state.faults = faults;
                 sim.save();
                 json!({"acknowledged": true})
@@ -200,7 +201,7 @@ fn control(app: &App, req: &Request) -> Response {
         }
         (Method::PUT, ["_essim", "settings"]) => {
             serde_json::from_slice::<Value>(&req.body).map_err(|e| EsError::bad_request(e.to_string())).map(|body| {
-                let mut sim = app.sim.lock().expect("sim lock");
+                let mut sim = sim.lock().expect("sim lock");
                 if let Some(rate) = body.get("rate_bytes_per_sec").and_then(Value::as_u64) {
                     sim.rate_bytes_per_sec = rate.max(1);
                 }

@@ -18,11 +18,13 @@ pub struct EssimOptions {
     pub rate_bytes_per_sec: u64,
     pub path_prefix: Option<&'static str>,
     pub basic_auth: Option<&'static str>,
+    /// Clusters hosted (`/c0` … `/c{n-1}`); 1 is a plain single cluster.
+    pub clusters: usize,
 }
 
 impl EssimOptions {
     pub fn new(flavor: &'static str, version: &'static str) -> Self {
-        Self { flavor, version, rate_bytes_per_sec: 64 * 1024, path_prefix: None, basic_auth: None }
+        Self { flavor, version, rate_bytes_per_sec: 64 * 1024, path_prefix: None, basic_auth: None, clusters: 1 }
     }
 }
 
@@ -71,6 +73,7 @@ impl Essim {
             if let Some(auth) = options.basic_auth {
                 command.arg("--basic-auth").arg(auth);
             }
+            command.arg("--clusters").arg(options.clusters.to_string());
             Process::spawn(command, data_dir.join("essim.log"))
         };
         let (process, port) = spawn_listening(spawn, Duration::from_secs(20));
@@ -97,6 +100,11 @@ impl Essim {
         let status = response.status().as_u16();
         let text = response.text()?;
         Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+    }
+
+    /// The simulator's process id (for resource figures).
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
     }
 
     /// Any call; returns status and JSON body.
