@@ -37,6 +37,32 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
+    /// The row `sql` selects by one key, mapped.
+    async fn one<T>(
+        &self,
+        sql: &str,
+        key: &str,
+        map: fn(&SqliteRow) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        let row = sqlx::query(sql).bind(key).fetch_optional(&self.pool).await.map_err(backend)?;
+        row.as_ref().map(map).transpose()
+    }
+
+    /// The rows `sql` selects with `keys` bound in order, mapped.
+    async fn all<T>(
+        &self,
+        sql: &str,
+        keys: &[Option<&str>],
+        map: fn(&SqliteRow) -> Result<T, StoreError>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut query = sqlx::query(sql);
+        for key in keys {
+            query = query.bind(*key);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(map).collect()
+    }
+
     /// Closes the connections, finishing the write-ahead log.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -300,20 +326,11 @@ impl Store for SqliteStore {
     }
 
     async fn get_project(&self, id: &str) -> Result<Option<Project>, StoreError> {
-        let row = sqlx::query("SELECT * FROM projects WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(project_from).transpose()
+        self.one("SELECT * FROM projects WHERE id = ?", id, project_from).await
     }
 
     async fn list_projects(&self) -> Result<Vec<Project>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM projects ORDER BY created_at, id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(project_from).collect()
+        self.all("SELECT * FROM projects ORDER BY created_at, id", &[], project_from).await
     }
 
     async fn delete_project(&self, id: &str) -> Result<(), StoreError> {
@@ -338,21 +355,16 @@ impl Store for SqliteStore {
     }
 
     async fn get_access_key(&self, access_key: &str) -> Result<Option<AccessKey>, StoreError> {
-        let row = sqlx::query("SELECT * FROM access_keys WHERE access_key = ?")
-            .bind(access_key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(key_from).transpose()
+        self.one("SELECT * FROM access_keys WHERE access_key = ?", access_key, key_from).await
     }
 
     async fn list_access_keys(&self, project_id: &str) -> Result<Vec<AccessKey>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM access_keys WHERE project_id = ? ORDER BY created_at, access_key")
-            .bind(project_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(key_from).collect()
+        self.all(
+            "SELECT * FROM access_keys WHERE project_id = ? ORDER BY created_at, access_key",
+            &[Some(project_id)],
+            key_from,
+        )
+        .await
     }
 
     async fn delete_access_key(&self, access_key: &str) -> Result<(), StoreError> {
@@ -373,21 +385,16 @@ impl Store for SqliteStore {
     }
 
     async fn get_cluster(&self, id: &str) -> Result<Option<Cluster>, StoreError> {
-        let row = sqlx::query("SELECT * FROM clusters WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(cluster_from).transpose()
+        self.one("SELECT * FROM clusters WHERE id = ?", id, cluster_from).await
     }
 
     async fn list_clusters(&self, project_id: Option<&str>) -> Result<Vec<Cluster>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM clusters WHERE ?1 IS NULL OR project_id = ?1 ORDER BY created_at, id")
-            .bind(project_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(cluster_from).collect()
+        self.all(
+            "SELECT * FROM clusters WHERE ?1 IS NULL OR project_id = ?1 ORDER BY created_at, id",
+            &[project_id],
+            cluster_from,
+        )
+        .await
     }
 
     async fn delete_cluster(&self, id: &str) -> Result<(), StoreError> {
@@ -403,21 +410,16 @@ impl Store for SqliteStore {
     }
 
     async fn get_snapshot(&self, id: &str) -> Result<Option<Snapshot>, StoreError> {
-        let row = sqlx::query("SELECT * FROM snapshots WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(snapshot_from).transpose()
+        self.one("SELECT * FROM snapshots WHERE id = ?", id, snapshot_from).await
     }
 
     async fn list_snapshots(&self, cluster_id: &str) -> Result<Vec<Snapshot>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM snapshots WHERE cluster_id = ? ORDER BY created_at DESC, id")
-            .bind(cluster_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(snapshot_from).collect()
+        self.all(
+            "SELECT * FROM snapshots WHERE cluster_id = ? ORDER BY created_at DESC, id",
+            &[Some(cluster_id)],
+            snapshot_from,
+        )
+        .await
     }
 
     async fn insert_snapshot_with_operation(
@@ -585,18 +587,9 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         match write_snapshot(&mut tx, snapshot).await {
+            // That slot's snapshot exists already; SQLite undid only the failed insert, so the
+            // schedule still moves on.
             Err(StoreError::Conflict(_)) => {
-                // That slot's snapshot exists already: the schedule still moves on.
-                drop(tx);
-                let mut tx = self.pool.begin().await.map_err(backend)?;
-                sqlx::query("UPDATE snapshot_configs SET next_slot = ?, next_fire_at = ? WHERE cluster_id = ? AND next_fire_at = ?")
-                    .bind(ms(next.slot))
-                    .bind(ms(next.fire_at))
-                    .bind(&fire.cluster_id)
-                    .bind(ms(fire.next.fire_at))
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
                 tx.commit().await.map_err(backend)?;
                 return Ok(false);
             }
@@ -804,6 +797,29 @@ mod tests {
         store.save_step(&done, &SnapshotChange::Remove).await.unwrap();
         assert!(store.get_snapshot("s1").await.unwrap().is_none());
         assert_eq!(store.open_operations(Some("c")).await.unwrap().len(), 1, "o1 is still open");
+    }
+
+    #[tokio::test]
+    async fn a_fire_moves_the_schedule_once_even_when_its_name_is_taken() {
+        let (store, _dir) = store().await;
+        seed(&store).await;
+        let config = snapkeep_core::SnapshotConfig::default();
+        let due = NextFire { slot: at(0), fire_at: at(10) };
+        store.put_snapshot_config("c", &config, Some(due), at(0)).await.unwrap();
+        store
+            .insert_snapshot_with_operation(&snapshot("manual", "auto-0"), &operation("o0", "manual", 0))
+            .await
+            .unwrap();
+        let fire = store.due_fires(at(10), 10).await.unwrap().remove(0);
+        let next = NextFire { slot: at(3_600_000), fire_at: at(3_600_010) };
+        let taken = store.record_fire(&fire, &snapshot("s1", "auto-0"), &operation("o1", "s1", 0), next).await.unwrap();
+        assert!(!taken, "the name was taken");
+        assert!(store.get_operation("o1").await.unwrap().is_none());
+        assert!(store.due_fires(at(10), 10).await.unwrap().is_empty(), "the schedule moved on anyway");
+        let again = store.record_fire(&fire, &snapshot("s2", "auto-1"), &operation("o2", "s2", 0), next).await.unwrap();
+        assert!(!again, "a stale fire loses the compare-and-set");
+        assert_eq!(store.due_fires(at(3_600_010), 10).await.unwrap()[0].next, next);
+        assert_eq!(store.list_projects().await.unwrap().len(), 1);
     }
 
     #[tokio::test]
