@@ -146,15 +146,25 @@ impl Snapkeep {
         self.save_config(&cluster, &config).await
     }
 
-    /// Turns the snapshot function off (and the policy with it). Refused when already off.
-    pub async fn disable_snapshots(&self, project_id: &str, cluster_id: &str) -> Result<(), CoreError> {
+    /// Turns the snapshot function off (and the policy with it), deleting the automatic
+    /// snapshots when asked. Refused when already off.
+    pub async fn disable_snapshots(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        delete_auto: bool,
+    ) -> Result<(), CoreError> {
         let (cluster, mut config) = self.snapshot_config(project_id, cluster_id).await?;
         if !config.settings.enabled {
             return Err(CoreError::SnapshotsAlreadyDisabled);
         }
         config.settings.enabled = false;
         config.policy.enabled = false;
-        self.save_config(&cluster, &config).await
+        self.save_config(&cluster, &config).await?;
+        if delete_auto {
+            self.delete_automatic(&cluster).await?;
+        }
+        Ok(())
     }
 
     async fn save_config(&self, cluster: &Cluster, config: &SnapshotConfig) -> Result<(), CoreError> {

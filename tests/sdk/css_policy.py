@@ -99,6 +99,7 @@ client.stop_snapshot(StopSnapshotRequest(cluster_id=cluster))
 d = detail()
 check(d.backup_available is False and d.snapshot_policy.backup_enable is False, f"disabled {d}")
 expect_error(lambda: client.stop_snapshot(StopSnapshotRequest(cluster_id=cluster)), 415, "CSS.0004")
+check(detail().backup_available is False, "disabling twice changed nothing")
 client.start_auto_setting(StartAutoSettingRequest(cluster_id=cluster))
 check(detail().backup_available is True and show().enable == "false", "auto_setting turns snapshots on, policy stays off")
 

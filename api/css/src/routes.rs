@@ -1,8 +1,11 @@
 //! CSS snapshot routes.
 
+use std::collections::HashMap;
+
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
@@ -108,11 +111,18 @@ async fn auto_settings(
     Ok(ok())
 }
 
+/// `?deleteAuto=true` (or `delete_auto`) also deletes the automatic snapshots.
 async fn disable_snapshots(
     State(core): State<Snapkeep>,
     Path((project_id, cluster_id)): Ids,
+    Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, CssError> {
-    core.disable_snapshots(&project_id, &cluster_id).await?;
+    let delete_auto = match query.get("deleteAuto").or_else(|| query.get("delete_auto")).map(String::as_str) {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => return Err(CssError::incorrect("deleteAuto must be true or false")),
+    };
+    core.disable_snapshots(&project_id, &cluster_id, delete_auto).await?;
     Ok(ok())
 }
 

@@ -68,3 +68,27 @@ fn policy_settings_and_cluster_views_through_the_sdk() {
         "{repositories}"
     );
 }
+
+#[test]
+fn disabling_with_delete_auto_in_the_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("opensearch", "2.11.0"));
+    let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+    let tenant = snapkeep.tenant("disable");
+    snapkeep.register(&tenant, "os", &essim);
+    let path = format!("/v1.0/{}/clusters/os/index_snapshots", tenant.project_id);
+    let (status, body) = snapkeep.call("DELETE", &format!("{path}?deleteAuto=maybe"), None, false);
+    assert_eq!((status, body["error_code"].as_str()), (400, Some("CSS.0001")), "{body}");
+    let (status, _) = snapkeep.call("DELETE", &format!("{path}?deleteAuto=true"), None, false);
+    assert_eq!(status, 200);
+    let (status, body) = snapkeep.call("DELETE", &path, None, false);
+    assert_eq!((status, body["error_code"].as_str()), (415, Some("CSS.0004")), "{body}");
+    let (status, body) = snapkeep.call(
+        "POST",
+        &format!("/v1.0/{}/clusters/os/index_snapshot", tenant.project_id),
+        Some(json!({"name": "while-off"})),
+        false,
+    );
+    assert_eq!((status, body["error_code"].as_str()), (415, Some("CSS.0004")), "no snapshots while disabled: {body}");
+}

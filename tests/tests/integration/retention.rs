@@ -88,6 +88,13 @@ fn retention_on(version: &'static str, batched: bool) {
     rt.block_on(sk.reconcile_until_idle());
     assert!(!rt.block_on(sk.snapshots("c")).iter().any(|s| s.name == "auto-20261123060000"));
     assert_eq!(rt.block_on(sk.core.apply_retention()).unwrap(), 0, "nothing else is due");
+
+    // Disabling snapshots with deleteAuto deletes every automatic snapshot, and only those.
+    rt.block_on(sk.core.disable_snapshots(&project.id, "c", true)).unwrap();
+    rt.block_on(sk.reconcile_until_idle());
+    let left: Vec<String> = rt.block_on(sk.snapshots("c")).into_iter().map(|s| s.name).collect();
+    assert_eq!(left, vec!["manual-keep"]);
+    assert_eq!(essim.snapshot_names("snapkeep"), vec!["manual-keep"]);
 }
 
 #[test]
