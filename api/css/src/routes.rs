@@ -4,7 +4,6 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::body::Bytes;
-
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
