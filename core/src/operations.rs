@@ -165,32 +165,27 @@ impl Reconciler {
     }
 
     async fn step(&self, op: &mut Operation, now: DateTime<Utc>) -> Result<Step, StepError> {
-        if op.kind == OperationKind::DeleteSnapshots {
-            let cluster = self.core.cluster(&op.cluster_id).await?;
-            let engine = self.core.engine_for(&cluster)?;
-            if now >= op.deadline {
-                let reason = format!("the operation did not finish within {} s", self.core.timeouts.delete.as_secs());
-                return Ok(Step::Finish { succeeded: false, error: Some(reason), change: SnapshotChange::Release });
-            }
-            return self.step_delete_batch(op, &cluster, engine.as_ref()).await;
-        }
-        let Some(snapshot) = self.core.store.get_snapshot(&op.snapshot_id).await? else {
-            return Ok(Step::Finish {
-                succeeded: op.kind == OperationKind::DeleteSnapshot,
-                error: None,
-                change: SnapshotChange::Keep,
-            });
-        };
         let cluster = self.core.cluster(&op.cluster_id).await?;
         let engine = self.core.engine_for(&cluster)?;
+        let engine = engine.as_ref();
+        let snapshot = self.core.store.get_snapshot(&op.snapshot_id).await?;
         if now >= op.deadline {
-            return self.time_out(op, snapshot, engine.as_ref(), now).await;
+            return self.time_out(op, snapshot.as_ref(), engine, now).await;
         }
-        match op.kind {
-            OperationKind::CreateSnapshot => self.step_create(op, snapshot, &cluster, engine.as_ref(), now).await,
-            OperationKind::DeleteSnapshot => self.step_delete(op, snapshot, &cluster, engine.as_ref()).await,
-            OperationKind::RestoreSnapshot => self.step_restore(op, snapshot, &cluster, engine.as_ref(), now).await,
-            OperationKind::DeleteSnapshots => unreachable!("batch deletes are stepped above"),
+        match (op.kind, snapshot) {
+            (OperationKind::DeleteSnapshots, _) => self.step_delete_batch(op, &cluster, engine).await,
+            (kind, None) => Ok(Step::Finish {
+                succeeded: kind == OperationKind::DeleteSnapshot,
+                error: None,
+                change: SnapshotChange::Keep,
+            }),
+            (OperationKind::CreateSnapshot, Some(snapshot)) => {
+                self.step_create(op, snapshot, &cluster, engine, now).await
+            }
+            (OperationKind::DeleteSnapshot, Some(snapshot)) => self.step_delete(op, snapshot, &cluster, engine).await,
+            (OperationKind::RestoreSnapshot, Some(snapshot)) => {
+                self.step_restore(op, snapshot, &cluster, engine, now).await
+            }
         }
     }
 
@@ -421,13 +416,13 @@ impl Reconciler {
     async fn time_out(
         &self,
         op: &Operation,
-        snapshot: Snapshot,
+        snapshot: Option<&Snapshot>,
         engine: &dyn SearchEngine,
         now: DateTime<Utc>,
     ) -> Result<Step, StepError> {
         let limit = self.core.timeouts.limit_for(op.kind).num_seconds();
         let reason = format!("the operation did not finish within {limit} s");
-        if op.kind == OperationKind::CreateSnapshot {
+        if let (OperationKind::CreateSnapshot, Some(snapshot)) = (op.kind, snapshot) {
             // Best effort: a snapshot past its deadline is aborted so it does not hold the repository.
             if let Err(e) = engine.delete_snapshots(&snapshot.repository, std::slice::from_ref(&snapshot.name)).await {
                 tracing::warn!(operation = %op.id, error = %e, "could not abort a timed-out snapshot");
@@ -444,20 +439,17 @@ impl Reconciler {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<SnapshotChange, CoreError> {
-        if op.kind == OperationKind::DeleteSnapshots {
-            return Ok(SnapshotChange::Release);
-        }
-        let Some(snapshot) = self.core.store.get_snapshot(&op.snapshot_id).await? else {
-            return Ok(SnapshotChange::Keep);
-        };
-        Ok(SnapshotChange::update(match op.kind {
-            OperationKind::CreateSnapshot => failed(snapshot, reason, now),
-            OperationKind::DeleteSnapshot => Snapshot { deleting: false, updated_at: now, ..snapshot },
-            OperationKind::RestoreSnapshot => {
-                Snapshot { restore_status: RestoreStatus::Failed, updated_at: now, ..snapshot }
+        Ok(match (op.kind, self.core.store.get_snapshot(&op.snapshot_id).await?) {
+            (OperationKind::DeleteSnapshots, _) => SnapshotChange::Release,
+            (_, None) => SnapshotChange::Keep,
+            (OperationKind::CreateSnapshot, Some(s)) => SnapshotChange::update(failed(s, reason, now)),
+            (OperationKind::DeleteSnapshot, Some(s)) => {
+                SnapshotChange::update(Snapshot { deleting: false, updated_at: now, ..s })
             }
-            OperationKind::DeleteSnapshots => unreachable!("batch deletes release above"),
-        }))
+            (OperationKind::RestoreSnapshot, Some(s)) => {
+                SnapshotChange::update(Snapshot { restore_status: RestoreStatus::Failed, updated_at: now, ..s })
+            }
+        })
     }
 }
 
