@@ -173,7 +173,11 @@ impl Reconciler {
             return self.time_out(op, snapshot.as_ref(), engine, now).await;
         }
         match (op.kind, snapshot) {
-            (OperationKind::DeleteSnapshots, _) => self.step_delete_batch(op, &cluster, engine).await,
+            (OperationKind::DeleteSnapshots, _) => {
+                let names: Vec<String> =
+                    self.core.store.get_snapshots(&op.batch).await?.into_iter().map(|s| s.name).collect();
+                self.delete_remaining(op, &cluster, engine, &names).await
+            }
             (kind, None) => Ok(Step::Finish {
                 succeeded: kind == OperationKind::DeleteSnapshot,
                 error: None,
@@ -182,23 +186,26 @@ impl Reconciler {
             (OperationKind::CreateSnapshot, Some(snapshot)) => {
                 self.step_create(op, snapshot, &cluster, engine, now).await
             }
-            (OperationKind::DeleteSnapshot, Some(snapshot)) => self.step_delete(op, snapshot, &cluster, engine).await,
+            (OperationKind::DeleteSnapshot, Some(snapshot)) => {
+                self.delete_remaining(op, &cluster, engine, &[snapshot.name]).await
+            }
             (OperationKind::RestoreSnapshot, Some(snapshot)) => {
                 self.step_restore(op, snapshot, &cluster, engine, now).await
             }
         }
     }
 
-    /// Deletes what is left of a batch, in as few engine requests as the version allows.
-    async fn step_delete_batch(
+    /// Deletes whichever of `names` the cluster still holds, in as few requests as its version
+    /// allows; the operation is done when none is left. Used for one snapshot and for batches.
+    async fn delete_remaining(
         &self,
         op: &mut Operation,
         cluster: &Cluster,
         engine: &dyn SearchEngine,
+        names: &[String],
     ) -> Result<Step, StepError> {
         let repository = self.own_repository(cluster).await?;
-        let names: Vec<String> = self.core.store.get_snapshots(&op.batch).await?.into_iter().map(|s| s.name).collect();
-        let existing = match engine.existing_snapshots(&repository.name, &names).await {
+        let existing = match engine.existing_snapshots(&repository.name, names).await {
             Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => {
                 engine.put_repository(&repository).await?;
                 return Ok(Step::Wait(SnapshotChange::Keep));
@@ -278,30 +285,6 @@ impl Reconciler {
                 })
             }
         }
-    }
-
-    async fn step_delete(
-        &self,
-        op: &mut Operation,
-        snapshot: Snapshot,
-        cluster: &Cluster,
-        engine: &dyn SearchEngine,
-    ) -> Result<Step, StepError> {
-        let repository = self.own_repository(cluster).await?;
-        let observed = match engine.get_snapshot(&repository.name, &snapshot.name).await {
-            Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => {
-                engine.put_repository(&repository).await?;
-                return Ok(Step::Wait(SnapshotChange::Keep));
-            }
-            other => other?,
-        };
-        if observed.is_none() {
-            return Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::Remove });
-        }
-        engine.delete_snapshots(&repository.name, std::slice::from_ref(&snapshot.name)).await?;
-        self.failpoint("after-delete-sent");
-        op.phase = OperationPhase::Submitted;
-        Ok(Step::Wait(SnapshotChange::Keep))
     }
 
     async fn step_restore(
