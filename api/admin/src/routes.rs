@@ -5,8 +5,9 @@ use std::sync::Arc;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router, middleware};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -15,17 +16,31 @@ use snapkeep_core::{AccessKey, Cluster, NewCluster, Project, Snapkeep};
 use crate::auth::{AdminToken, require_token};
 use crate::error::AdminError;
 
-/// The admin API, guarded by `token`.
+/// The OpenAPI document of this API; it lists exactly the paths of `table` (checked by a test).
+pub const OPENAPI: &str = include_str!("../openapi.json");
+
+/// The admin API, guarded by `token`; the OpenAPI document is served without it.
 pub fn router(core: Snapkeep, token: &str) -> Router {
-    Router::new()
-        .route("/admin/v1/projects", post(create_project).get(list_projects))
-        .route("/admin/v1/projects/{id}", get(show_project).delete(delete_project))
-        .route("/admin/v1/projects/{id}/keys", post(create_key).get(list_keys))
-        .route("/admin/v1/keys/{access_key}", get(show_key).delete(delete_key))
-        .route("/admin/v1/clusters", post(create_cluster).get(list_clusters))
-        .route("/admin/v1/clusters/{id}", get(show_cluster).delete(delete_cluster))
+    let guarded = table()
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| router.route(path, methods))
         .layer(middleware::from_fn_with_state(AdminToken(Arc::from(token)), require_token))
-        .with_state(core)
+        .with_state(core);
+    guarded.route(OPENAPI_PATH, get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
+}
+
+const OPENAPI_PATH: &str = "/admin/v1/openapi.json";
+
+/// Every guarded route.
+fn table() -> Vec<(&'static str, MethodRouter<Snapkeep>)> {
+    vec![
+        ("/admin/v1/projects", post(create_project).get(list_projects)),
+        ("/admin/v1/projects/{id}", get(show_project).delete(delete_project)),
+        ("/admin/v1/projects/{id}/keys", post(create_key).get(list_keys)),
+        ("/admin/v1/keys/{access_key}", get(show_key).delete(delete_key)),
+        ("/admin/v1/clusters", post(create_cluster).get(list_clusters)),
+        ("/admin/v1/clusters/{id}", get(show_cluster).delete(delete_cluster)),
+    ]
 }
 
 type Answer = Result<Response, AdminError>;
@@ -146,4 +161,20 @@ async fn show_cluster(State(core): State<Snapkeep>, Path(id): Path<String>) -> A
 async fn delete_cluster(State(core): State<Snapkeep>, Path(id): Path<String>) -> Answer {
     core.delete_cluster(&id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_lists_exactly_the_routes() {
+        let doc: Value = serde_json::from_str(OPENAPI).expect("valid JSON");
+        assert_eq!(doc["openapi"], "3.0.3");
+        let mut documented: Vec<&str> = doc["paths"].as_object().expect("paths").keys().map(String::as_str).collect();
+        let mut routed: Vec<&str> = table().into_iter().map(|(path, _)| path).chain([OPENAPI_PATH]).collect();
+        documented.sort_unstable();
+        routed.sort_unstable();
+        assert_eq!(documented, routed);
+    }
 }

@@ -213,3 +213,25 @@ fn sigterm_stops_the_service_gracefully() {
     snapkeep.restart();
     assert_eq!(snapkeep.admin("GET", "/projects", None)["projects"][0]["name"], "kept", "the catalog survived");
 }
+
+#[test]
+fn the_openapi_document_describes_the_live_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapkeep = Snapkeep::start(dir.path(), &dir.path().join("repositories"), &[]);
+    let (status, doc) = snapkeep.call("GET", "/admin/v1/openapi.json", None, false);
+    assert_eq!(status, 200, "served without the token");
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        let concrete = path.replace("{id}", "no-such-id").replace("{access_key}", "NO-SUCH-KEY");
+        for method in item.as_object().unwrap().keys().filter(|k| *k != "parameters") {
+            operations += 1;
+            let (status, body) = snapkeep.call(&method.to_uppercase(), &concrete, Some(json!({})), true);
+            assert_ne!(status, 405, "{method} {path} is documented but not routed");
+            assert!(
+                status != 404 || body["error"]["code"] == "not_found",
+                "{method} {path} reached no handler: {status} {body}"
+            );
+        }
+    }
+    assert_eq!(operations, 13, "every operation was tried");
+}
