@@ -37,6 +37,13 @@ impl SqliteStore {
         Ok(Self { pool })
     }
 
+    /// A write transaction. `BEGIN IMMEDIATE` takes the write lock at once, waiting for it under
+    /// the busy timeout; a deferred transaction that reads and then writes would instead fail with
+    /// "database is locked" whenever another connection is writing.
+    async fn write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// The row `sql` selects by one key, mapped.
     async fn one<T>(
         &self,
@@ -334,7 +341,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_project(&self, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.write().await.map_err(backend)?;
         let clusters: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clusters WHERE project_id = ?")
             .bind(id)
             .fetch_one(&mut *tx)
@@ -398,7 +405,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_cluster(&self, id: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.write().await.map_err(backend)?;
         let open: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM operations WHERE {OPEN} AND (cluster_id = ?1 OR snapshot_id IN (SELECT id FROM snapshots WHERE cluster_id = ?1))"))
             .bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
         if open > 0 {
@@ -427,10 +434,40 @@ impl Store for SqliteStore {
         snapshot: &Snapshot,
         operation: &Operation,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.write().await.map_err(backend)?;
         write_snapshot(&mut tx, snapshot).await?;
         write_operation(&mut tx, operation, false).await?;
         tx.commit().await.map_err(backend)
+    }
+
+    async fn insert_snapshot_once(
+        &self,
+        snapshot: &Snapshot,
+        operation: &Operation,
+        token: &str,
+        not_before: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        let mut tx = self.write().await.map_err(backend)?;
+        let earlier: Option<(String, i64)> =
+            sqlx::query_as("SELECT snapshot_id, created_at FROM client_tokens WHERE key = ?")
+                .bind(token)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        if let Some((snapshot_id, _)) = earlier.as_ref().filter(|(_, at)| *at >= ms(not_before)) {
+            return Ok(Some(snapshot_id.clone()));
+        }
+        write_snapshot(&mut tx, snapshot).await?;
+        write_operation(&mut tx, operation, false).await?;
+        sqlx::query("INSERT OR REPLACE INTO client_tokens (key, snapshot_id, created_at) VALUES (?, ?, ?)")
+            .bind(token)
+            .bind(&snapshot.id)
+            .bind(ms(snapshot.created_at))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(None)
     }
 
     async fn insert_operation_for(
@@ -439,7 +476,7 @@ impl Store for SqliteStore {
         expected_updated_at: DateTime<Utc>,
         operation: &Operation,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.write().await.map_err(backend)?;
         let current: Option<i64> = sqlx::query_scalar("SELECT updated_at FROM snapshots WHERE id = ?")
             .bind(&snapshot.id)
             .fetch_optional(&mut *tx)
@@ -572,7 +609,7 @@ impl Store for SqliteStore {
         operation: &Operation,
         next: NextFire,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.write().await.map_err(backend)?;
         let moved = sqlx::query(
             "UPDATE snapshot_configs SET next_slot = ?, next_fire_at = ? WHERE cluster_id = ? AND next_fire_at = ?",
         )
@@ -631,7 +668,7 @@ impl Store for SqliteStore {
     }
 
     async fn insert_batch_delete(&self, operation: &Operation) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.write().await.map_err(backend)?;
         let mut taken = Vec::with_capacity(operation.batch.len());
         for id in &operation.batch {
             let marked = sqlx::query("UPDATE snapshots SET deleting = 1, updated_at = ? WHERE id = ? AND deleting = 0")
@@ -653,13 +690,13 @@ impl Store for SqliteStore {
     }
 
     async fn checkpoint_operation(&self, operation: &Operation) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.write().await.map_err(backend)?;
         write_operation(&mut tx, operation, true).await?;
         tx.commit().await.map_err(backend)
     }
 
     async fn save_step(&self, operation: &Operation, change: &SnapshotChange) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let mut tx = self.write().await.map_err(backend)?;
         write_operation(&mut tx, operation, false).await?;
         match change {
             SnapshotChange::Keep => {}
@@ -820,6 +857,34 @@ mod tests {
         assert!(!again, "a stale fire loses the compare-and-set");
         assert_eq!(store.due_fires(at(3_600_010), 10).await.unwrap()[0].next, next);
         assert_eq!(store.list_projects().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_client_token_makes_one_snapshot_within_its_window() {
+        let (store, _dir) = store().await;
+        seed(&store).await;
+        let first =
+            store.insert_snapshot_once(&snapshot("s1", "one"), &operation("o1", "s1", 0), "t", at(-10)).await.unwrap();
+        assert_eq!(first, None, "written");
+        let again =
+            store.insert_snapshot_once(&snapshot("s2", "two"), &operation("o2", "s2", 0), "t", at(-10)).await.unwrap();
+        assert_eq!(again.as_deref(), Some("s1"), "replayed");
+        assert!(
+            store.get_snapshot("s2").await.unwrap().is_none() && store.get_operation("o2").await.unwrap().is_none()
+        );
+        let expired =
+            store.insert_snapshot_once(&snapshot("s3", "three"), &operation("o3", "s3", 0), "t", at(1)).await.unwrap();
+        assert_eq!(expired, None, "an expired token makes a new snapshot");
+        let taken = store.insert_snapshot_once(&snapshot("s4", "three"), &operation("o4", "s4", 0), "u", at(-10)).await;
+        assert!(matches!(taken, Err(StoreError::Conflict(_))), "names stay unique");
+        assert!(
+            store
+                .insert_snapshot_once(&snapshot("s5", "five"), &operation("o5", "s5", 0), "u", at(-10))
+                .await
+                .unwrap()
+                .is_none(),
+            "a refused call did not burn the token"
+        );
     }
 
     #[tokio::test]
