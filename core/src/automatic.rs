@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::CoreError;
 use crate::model::{Cluster, Operation, OperationKind, Snapshot, SnapshotKind};
-use crate::policy::{self, Frequency, Period, Schedule, SnapshotConfig, SnapshotPolicy};
+use crate::policy::{self, Frequency, NameStyle, Period, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy};
 use crate::service::Snapkeep;
 use crate::store::{DueFire, NextFire};
 use crate::validate;
@@ -55,6 +55,9 @@ pub struct SettingsInput {
     pub max_snapshot_rate: Option<String>,
     pub max_restore_rate: Option<String>,
 }
+
+/// Days the Alibaba dialect keeps automatic snapshots.
+const ALIBABA_KEEP_DAYS: u32 = 7;
 
 /// One automatic snapshot fired.
 #[derive(Debug, Clone)]
@@ -101,6 +104,39 @@ impl Snapkeep {
     /// deletes the cluster's automatic snapshots.
     pub async fn set_policy(&self, project_id: &str, cluster_id: &str, input: PolicyInput) -> Result<(), CoreError> {
         self.change_config(project_id, cluster_id, None, Some(input)).await
+    }
+
+    /// Sets an automatic-snapshot schedule given as a Quartz expression (the Alibaba dialect):
+    /// snapshots named `<instance id>_<yyyyMMddHHmmss>`, kept 7 days. `quartz` is required to
+    /// turn it on; turning it off keeps the schedule for later.
+    pub async fn set_quartz_schedule(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        enable: bool,
+        quartz: Option<&str>,
+    ) -> Result<SnapshotConfig, CoreError> {
+        let (cluster, mut config) = self.snapshot_config(project_id, cluster_id).await?;
+        match (enable, quartz) {
+            (true, None) => return Err(CoreError::invalid("quartzRegex", "is required when enable is true")),
+            (_, Some(expression)) => {
+                let schedule = Schedule::Quartz(Box::new(QuartzCron::parse(expression)?));
+                config.policy = SnapshotPolicy {
+                    enabled: enable,
+                    prefix: cluster.id.to_lowercase(),
+                    schedule,
+                    keepday: ALIBABA_KEEP_DAYS,
+                    indices: String::new(),
+                    name_style: NameStyle::Instance,
+                };
+            }
+            (false, None) => config.policy.enabled = false,
+        }
+        if enable {
+            config.settings.enabled = true;
+        }
+        self.save_config(&cluster, &config).await?;
+        Ok(config)
     }
 
     /// Updates the basic settings (CSS `index_snapshot/setting`) and turns snapshots on; a body
@@ -209,7 +245,7 @@ impl Snapkeep {
         let slot = fire.next.slot.max(policy.schedule.latest_at_or_before(now - offset));
         let next_slot = policy.schedule.next_after(slot);
         let next = NextFire { slot: next_slot, fire_at: next_slot + offset };
-        let name = format!("{}-{}", policy.prefix, slot.format("%Y%m%d%H%M%S"));
+        let name = policy.name_style.name(&policy.prefix, &cluster.id, slot);
         let snapshot = self.new_snapshot(
             &cluster,
             name,
@@ -328,7 +364,14 @@ fn parse_policy(input: &PolicyInput) -> Result<SnapshotPolicy, CoreError> {
     };
     let indices = input.indices.clone().unwrap_or_default();
     validate::indices("indices", &indices)?;
-    Ok(SnapshotPolicy { enabled: true, prefix, schedule: Schedule::css(frequency, period), keepday, indices })
+    Ok(SnapshotPolicy {
+        enabled: true,
+        prefix,
+        schedule: Schedule::css(frequency, period),
+        keepday,
+        indices,
+        name_style: NameStyle::Prefixed,
+    })
 }
 
 #[cfg(test)]

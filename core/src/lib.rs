@@ -29,7 +29,9 @@ pub use model::{
     Snapshot, SnapshotKind, SnapshotStatus,
 };
 pub use operations::{OperationTimeouts, Reconciler, RetryPolicy};
-pub use policy::{Frequency, Period, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy, SnapshotSettings};
+pub use policy::{
+    Frequency, NameStyle, Period, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy, SnapshotSettings,
+};
 pub use repository::{RepositoryLocator, RepositorySpec};
 pub use restore_plan::{RestorePlan, can_restore_into};
 pub use secrets::{Cipher, SecretError};

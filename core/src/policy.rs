@@ -230,6 +230,27 @@ impl From<QuartzCron> for String {
     }
 }
 
+/// How snapshot names are made, per dialect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NameStyle {
+    /// CSS: `<prefix>-<yyyyMMddHHmmss>`.
+    #[default]
+    Prefixed,
+    /// Alibaba: `<instance id>_<yyyyMMddHHmmss>`.
+    Instance,
+}
+
+impl NameStyle {
+    /// The snapshot name for `at` (UTC), lowercase as the engines require.
+    pub fn name(self, prefix: &str, cluster_id: &str, at: DateTime<Utc>) -> String {
+        let stamp = at.format("%Y%m%d%H%M%S");
+        match self {
+            Self::Prefixed => format!("{prefix}-{stamp}"),
+            Self::Instance => format!("{}_{stamp}", cluster_id.to_lowercase()),
+        }
+    }
+}
+
 /// A cluster's automatic-snapshot policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotPolicy {
@@ -240,6 +261,8 @@ pub struct SnapshotPolicy {
     pub keepday: u32,
     /// Indices to snapshot (empty: all).
     pub indices: String,
+    #[serde(default)]
+    pub name_style: NameStyle,
 }
 
 impl Default for SnapshotPolicy {
@@ -250,6 +273,7 @@ impl Default for SnapshotPolicy {
             schedule: Schedule::css(Frequency::Day, Period { hour: 0, offset_minutes: 0 }),
             keepday: 7,
             indices: String::new(),
+            name_style: NameStyle::Prefixed,
         }
     }
 }

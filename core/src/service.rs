@@ -16,6 +16,7 @@ use crate::model::{
     Snapshot, SnapshotKind, SnapshotStatus,
 };
 use crate::operations::OperationTimeouts;
+use crate::policy::NameStyle;
 use crate::repository::RepositoryLocator;
 use crate::restore_plan::{RestorePlan, can_restore_into};
 use crate::secrets::Cipher;
@@ -256,6 +257,43 @@ impl Snapkeep {
         Ok(snapshot)
     }
 
+    /// A manual snapshot named `<instance id>_<yyyyMMddHHmmss>` (the Alibaba dialect), made at most
+    /// once per `client_token` within 24 h: a repeated token answers with the first snapshot,
+    /// also when it is still running or snapkeep restarted in between.
+    pub async fn create_instance_snapshot(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        client_token: Option<&str>,
+    ) -> Result<Snapshot, CoreError> {
+        if let Some(token) = client_token {
+            validate::client_token(token)?;
+        }
+        let cluster = self.cluster_in_project(project_id, cluster_id).await?;
+        let config = self.store.get_snapshot_config(&cluster.id).await?.unwrap_or_default();
+        if !config.settings.enabled {
+            return Err(CoreError::SnapshotsDisabled);
+        }
+        let now = self.clock.now();
+        let name = NameStyle::Instance.name("", &cluster.id, now);
+        let snapshot = self.new_snapshot(&cluster, name, String::new(), String::new(), SnapshotKind::Manual, None, now);
+        let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster.id, None, now);
+        let taken = |e: StoreError| match e {
+            StoreError::Conflict(_) => CoreError::SnapshotNameTaken(snapshot.name.clone()),
+            other => other.into(),
+        };
+        let Some(token) = client_token else {
+            self.store.insert_snapshot_with_operation(&snapshot, &operation).await.map_err(taken)?;
+            return Ok(snapshot);
+        };
+        let key = format!("{}/{}/CreateSnapshot/{token}", cluster.project_id, cluster.id);
+        let window = chrono::Duration::hours(CLIENT_TOKEN_HOURS);
+        match self.store.insert_snapshot_once(&snapshot, &operation, &key, now - window).await.map_err(taken)? {
+            None => Ok(snapshot),
+            Some(earlier) => self.store.get_snapshot(&earlier).await?.ok_or(CoreError::NotFound(NotFound::Snapshot)),
+        }
+    }
+
     /// The catalog of a cluster's snapshots, newest first.
     pub async fn list_snapshots(
         &self,
@@ -455,6 +493,9 @@ impl Snapkeep {
         }
     }
 }
+
+/// How long a client token keeps answering with its first result.
+const CLIENT_TOKEN_HOURS: i64 = 24;
 
 fn random_token(len: usize) -> String {
     rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()

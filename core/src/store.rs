@@ -84,6 +84,16 @@ pub trait Store: Send + Sync {
         snapshot: &Snapshot,
         operation: &Operation,
     ) -> Result<(), StoreError>;
+    /// Like `insert_snapshot_with_operation`, once per idempotency `token`: when the token was
+    /// used at or after `not_before`, nothing is written and the id of the snapshot it made then
+    /// is returned.
+    async fn insert_snapshot_once(
+        &self,
+        snapshot: &Snapshot,
+        operation: &Operation,
+        token: &str,
+        not_before: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError>;
     /// Records an operation on an existing snapshot together with the snapshot's new state, only
     /// if the snapshot is still as `expected_updated_at` says (Conflict otherwise).
     async fn insert_operation_for(

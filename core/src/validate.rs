@@ -114,6 +114,15 @@ pub fn endpoint(url: &str) -> Result<(), CoreError> {
     Ok(())
 }
 
+/// An idempotency token: 1–64 printable ASCII characters.
+pub fn client_token(token: &str) -> Result<(), CoreError> {
+    if !token.is_empty() && token.len() <= 64 && token.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(())
+    } else {
+        Err(CoreError::invalid("ClientToken", "must be 1 to 64 printable ASCII characters"))
+    }
+}
+
 fn non_empty(value: Option<&str>) -> Option<&str> {
     value.filter(|v| !v.is_empty())
 }
@@ -174,6 +183,15 @@ mod tests {
         assert_eq!(field_of(rename(Some("a,b"), Some("c"))), "rename_pattern");
         assert_eq!(field_of(rename(Some("a"), Some("B"))), "rename_replacement");
         assert_eq!(field_of(rename(Some("index_(.+"), Some("x"))), "rename_pattern");
+    }
+
+    #[test]
+    fn client_tokens() {
+        assert!(client_token("tok-1_A.b").is_ok());
+        assert!(client_token(&"x".repeat(64)).is_ok());
+        for bad in ["", "a b", "ä", &"x".repeat(65)] {
+            assert_eq!(field_of(client_token(bad)), "ClientToken", "{bad}");
+        }
     }
 
     #[test]

@@ -76,7 +76,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let app = axum::Router::new()
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
         .merge(snapkeep_api_admin::router(core.clone(), &admin_token))
-        .merge(snapkeep_api_css::router(core))
+        .merge(snapkeep_api_css::router(core.clone()))
+        .merge(snapkeep_api_alibaba::router(core))
         .layer(axum::middleware::from_fn(request_id))
         .layer(TraceLayer::new_for_http());
     let listener =

@@ -3,6 +3,7 @@
 
 mod integration {
     mod admin;
+    mod alibaba;
     mod css_lifecycle;
     mod css_validation;
     mod essim;

@@ -207,3 +207,27 @@ async fn the_scheduler_worker_fires_and_stops_on_shutdown() {
     stop.send(true).unwrap();
     tokio::time::timeout(Duration::from_secs(5), worker).await.expect("stops promptly").unwrap();
 }
+
+/// Quartz schedules as the Alibaba dialect sets them: fires at each match, snapshots named
+/// `<instance id>_<yyyyMMddHHmmss>`.
+#[tokio::test]
+async fn quartz_schedules_fire_at_their_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    // 2026-11-20 is a Friday.
+    let sk = InProcess::open(dir.path(), &dir.path().join("repos"), NO_JITTER, utc("2026-11-20T00:00:00Z")).await;
+    let project = sk.project("p").await;
+    for (id, expression) in
+        [("es-daily", "0 0 01 ? * * *"), ("es-halfhour", "0 0/30 * * * ?"), ("es-weekdays", "0 0 2 ? * MON-FRI *")]
+    {
+        sk.offline_cluster(&project, id).await;
+        sk.core.set_quartz_schedule(&project.id, id, true, Some(expression)).await.unwrap();
+    }
+    run(&sk, utc("2026-11-24T00:00:00Z"), chrono::Duration::minutes(5)).await;
+    let daily = slots(&sk, "es-daily").await;
+    assert_eq!(daily, ["20", "21", "22", "23"].map(|d| utc(&format!("2026-11-{d}T01:00:00Z"))).to_vec());
+    assert_eq!(slots(&sk, "es-halfhour").await.len(), 4 * 48, "every half hour for four days");
+    let weekdays = slots(&sk, "es-weekdays").await;
+    assert_eq!(weekdays, vec![utc("2026-11-20T02:00:00Z"), utc("2026-11-23T02:00:00Z")], "Friday, then Monday");
+    let names: Vec<String> = sk.snapshots("es-daily").await.into_iter().map(|s| s.name).collect();
+    assert_eq!(names[0], "es-daily_20261120010000");
+}

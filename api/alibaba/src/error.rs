@@ -1,0 +1,68 @@
+//! Core errors as Alibaba answers: `{"RequestId","Code","Message"}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use snapkeep_core::CoreError;
+
+#[derive(Debug)]
+pub struct AliError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl AliError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "InvalidParameter", message)
+    }
+
+    /// The same error with another status (DescribeSnapshotSetting answers a missing instance 404).
+    pub fn with_status(self, status: StatusCode) -> Self {
+        Self { status, ..self }
+    }
+}
+
+impl From<CoreError> for AliError {
+    fn from(e: CoreError) -> Self {
+        use StatusCode as S;
+        match e {
+            CoreError::NotFound(_) => {
+                Self::new(S::BAD_REQUEST, "InstanceNotFound", "The instanceId provided does not exist.")
+            }
+            CoreError::Invalid { field, message } => Self::invalid(format!("{field} {message}")),
+            CoreError::EmptyRequest => Self::invalid("The request body is empty."),
+            e @ CoreError::SnapshotsDisabled => Self::new(S::BAD_REQUEST, "SnapshotNotEnabled", e.to_string()),
+            CoreError::SnapshotNameTaken(name) => Self::new(
+                S::CONFLICT,
+                "SnapshotAlreadyExists",
+                format!("A snapshot named {name} was already created in this second; retry, or send a ClientToken."),
+            ),
+            e @ CoreError::Engine(_) => {
+                tracing::warn!(error = %e, "engine error answered to an Alibaba call");
+                Self::new(S::INTERNAL_SERVER_ERROR, "InternalError", e.to_string())
+            }
+            e @ (CoreError::Store(_) | CoreError::Secret(_)) => {
+                tracing::error!(error = %e, "internal error in an Alibaba call");
+                Self::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "InternalError",
+                    "The request processing has failed due to some unknown error.",
+                )
+            }
+            other => Self::invalid(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for AliError {
+    fn into_response(self) -> Response {
+        let request_id = crate::routes::request_id();
+        let body = json!({"RequestId": request_id, "Code": self.code, "Message": self.message});
+        (self.status, [("x-acs-request-id", request_id)], axum::Json(body)).into_response()
+    }
+}

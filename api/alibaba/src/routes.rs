@@ -1,0 +1,90 @@
+//! Alibaba snapshot routes.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use snapkeep_core::{Schedule, Snapkeep, SnapshotConfig};
+
+use crate::body;
+use crate::error::AliError;
+use crate::tenant;
+
+/// The schedule Describe shows before one is set: daily at 01:00.
+const DEFAULT_QUARTZ: &str = "0 0 01 ? * * *";
+
+pub fn router(core: Snapkeep) -> Router {
+    Router::new()
+        .route("/openapi/instances/{instance_id}/snapshots", post(create_snapshot))
+        .route(
+            "/openapi/instances/{instance_id}/snapshot-setting",
+            get(describe_setting).post(update_setting).put(update_setting),
+        )
+        .with_state(core)
+}
+
+/// A new request id, in the vendor's format.
+pub fn request_id() -> String {
+    uuid::Uuid::new_v4().to_string().to_uppercase()
+}
+
+fn answer(result: Value) -> Response {
+    let request_id = request_id();
+    ([("x-acs-request-id", request_id.clone())], axum::Json(json!({"RequestId": request_id, "Result": result})))
+        .into_response()
+}
+
+async fn create_snapshot(
+    State(core): State<Snapkeep>,
+    Path(instance_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, AliError> {
+    let project = tenant::project(&core, &headers).await?;
+    core.create_instance_snapshot(&project, &instance_id, query.get("ClientToken").map(String::as_str)).await?;
+    Ok(answer(json!(true)))
+}
+
+/// Enable, schedule and indices of a configuration, for both casings the API uses.
+fn setting(config: &SnapshotConfig) -> (bool, String, Vec<String>) {
+    let quartz = match &config.policy.schedule {
+        Schedule::Quartz(cron) => cron.as_str().to_owned(),
+        Schedule::Css { .. } => DEFAULT_QUARTZ.to_owned(),
+    };
+    let indices = snapkeep_core::validate::split_indices(&config.policy.indices);
+    (config.settings.enabled && config.policy.enabled, quartz, indices)
+}
+
+async fn describe_setting(
+    State(core): State<Snapkeep>,
+    Path(instance_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AliError> {
+    let project = tenant::project(&core, &headers).await?;
+    let (_, config) = core
+        .snapshot_config(&project, &instance_id)
+        .await
+        .map_err(|e| AliError::from(e).with_status(StatusCode::NOT_FOUND))?;
+    let (enable, quartz, indices) = setting(&config);
+    Ok(answer(json!({"Enable": enable, "QuartzRegex": quartz, "Indices": indices})))
+}
+
+async fn update_setting(
+    State(core): State<Snapkeep>,
+    Path(instance_id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, AliError> {
+    let project = tenant::project(&core, &headers).await?;
+    let map = body::object(&headers, &bytes)?;
+    let enable = body::boolean(map.get("enable"), "enable")?.ok_or_else(|| AliError::invalid("enable is required."))?;
+    let quartz = body::string(&map, "quartzRegex")?;
+    let config = core.set_quartz_schedule(&project, &instance_id, enable, quartz).await?;
+    let (enable, quartz, indices) = setting(&config);
+    Ok(answer(json!({"enable": enable, "quartzRegex": quartz, "indices": indices})))
+}

@@ -1,0 +1,45 @@
+//! The Alibaba dialect through both official SDKs: snapshot settings with Quartz schedules, and
+//! CreateSnapshot idempotent on ClientToken, also across a restart of snapkeep.
+
+use std::time::Duration;
+
+use snapkeep_tests::{Essim, EssimOptions, Snapkeep, run_sdk_script, wait_for};
+
+#[test]
+fn settings_and_client_token_snapshots_through_both_sdks() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("elasticsearch", "7.10.2"));
+    essim.load_index("orders", 1, 10);
+    let mut snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+    let tenant = snapkeep.tenant("aliyun");
+    snapkeep.register(&tenant, "es-cn-test01", &essim);
+    let out =
+        run_sdk_script("ali_snapshots.py", &snapkeep, &tenant, &[("INSTANCE_ID", "es-cn-test01"), ("PHASE", "first")]);
+    assert!(out.contains("first ok"), "{out}");
+    let names = |snapkeep: &Snapkeep| {
+        snapkeep
+            .backups(&tenant, "es-cn-test01")
+            .into_iter()
+            .map(|b| b["name"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let made = names(&snapkeep);
+    assert_eq!(made.len(), 1, "three calls with one ClientToken made one snapshot: {made:?}");
+    assert!(made[0].starts_with("es-cn-test01_2"), "named <instanceId>_<yyyyMMddHHmmss>: {made:?}");
+
+    snapkeep.kill();
+    snapkeep.restart();
+    let out = run_sdk_script(
+        "ali_snapshots.py",
+        &snapkeep,
+        &tenant,
+        &[("INSTANCE_ID", "es-cn-test01"), ("PHASE", "after-restart")],
+    );
+    assert!(out.contains("after-restart ok"), "{out}");
+    assert_eq!(names(&snapkeep), made, "no second snapshot after the restart");
+    wait_for("the snapshot to complete", Duration::from_secs(30), || {
+        (snapkeep.backups(&tenant, "es-cn-test01")[0]["status"] == "COMPLETED").then_some(())
+    });
+    assert_eq!(essim.snapshot_names("snapkeep"), made, "one snapshot on the cluster");
+}
