@@ -251,6 +251,10 @@ pub trait SearchEngine: Send + Sync {
     async fn info(&self) -> Result<EngineInfo, EngineError>;
     /// Registers (or re-registers with the same settings) a repository and verifies it.
     async fn put_repository(&self, repository: &RepositorySpec) -> Result<(), EngineError>;
+    /// Removes a repository registration (the data stays). A missing one is not an error.
+    async fn delete_repository(&self, name: &str) -> Result<(), EngineError>;
+    /// Checks that the cluster can use a registered repository.
+    async fn verify_repository(&self, name: &str) -> Result<(), EngineError>;
     /// Starts a snapshot without waiting for it.
     async fn create_snapshot(&self, repository: &str, name: &str, request: &SnapshotRequest)
     -> Result<(), EngineError>;

@@ -15,6 +15,9 @@ pub enum NotFound {
     TargetCluster,
     Snapshot,
     AccessKey,
+    /// The source of a reference repository (missing, or another project's).
+    SourceCluster,
+    SharedRepository,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -31,6 +34,12 @@ pub enum CoreError {
     InvalidRetention(i64),
     #[error("invalid agency {0:?}")]
     InvalidAgency(String),
+    #[error("the source instance is in region {source_region}, the target in {target_region}")]
+    RegionMismatch { source_region: String, target_region: String },
+    #[error("the source runs {source_version}, which the target ({target_version}) cannot read")]
+    SourceTooNew { source_version: String, target_version: String },
+    #[error("the repository of {0} is already referenced by this instance")]
+    SharedRepositoryExists(String),
     #[error("snapshots are already disabled for this cluster")]
     SnapshotsAlreadyDisabled,
     #[error("snapshots are disabled for this cluster; enable them with the snapshot settings first")]

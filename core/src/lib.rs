@@ -13,6 +13,7 @@ mod repository;
 mod restore_plan;
 mod secrets;
 mod service;
+mod shared;
 mod store;
 pub mod validate;
 
@@ -36,4 +37,5 @@ pub use repository::{RepositoryLocator, RepositorySpec};
 pub use restore_plan::{RestorePlan, can_restore_into};
 pub use secrets::{Cipher, SecretError};
 pub use service::{CreateSnapshotInput, RestoreInput, Snapkeep};
+pub use shared::SharedRepository;
 pub use store::{DueFire, NextFire, SnapshotChange, Store, StoreError};

@@ -146,6 +146,13 @@ pub trait Store: Send + Sync {
     /// deleted) and writes the operation with the ones it took. Returns those ids.
     async fn insert_batch_delete(&self, operation: &Operation) -> Result<Vec<String>, StoreError>;
 
+    /// Records that `source`'s repository is registered on `target`; Conflict when it already is.
+    async fn insert_shared_repository(&self, target: &str, source: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Forgets it; NotFound when it was not recorded.
+    async fn delete_shared_repository(&self, target: &str, source: &str) -> Result<(), StoreError>;
+    /// The sources whose repositories are registered on `target`, oldest first.
+    async fn shared_repository_sources(&self, target: &str) -> Result<Vec<String>, StoreError>;
+
     /// Writes an operation's state while its step is still running (the lease is kept).
     async fn checkpoint_operation(&self, operation: &Operation) -> Result<(), StoreError>;
     /// Writes an operation's new state and its snapshot's change in one transaction and releases

@@ -43,7 +43,7 @@ impl RepositoryLocator for FsRepositories {
     }
 
     fn shared_name(&self, source: &Cluster) -> String {
-        format!("{}-from-{}", self.repository_name, source.id.to_lowercase())
+        format!("aliyun_snapshot_from_{}", source.id.to_lowercase())
     }
 
     fn own_repository(&self, cluster: &Cluster, settings: &SnapshotSettings) -> RepositorySpec {
@@ -88,7 +88,7 @@ mod tests {
         assert_eq!(own.settings["location"], "/srv/snapshots/c-1");
         assert!(own.settings.get("readonly").is_none());
         let shared = repos.shared_repository(&cluster("C-1"), &settings);
-        assert_eq!(shared.name, "snapkeep-from-c-1");
+        assert_eq!(shared.name, "aliyun_snapshot_from_c-1");
         assert_eq!(shared.settings["location"], "/srv/snapshots/C-1");
         assert_eq!(shared.settings["readonly"], true);
     }

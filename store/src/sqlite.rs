@@ -689,6 +689,37 @@ impl Store for SqliteStore {
         Ok(taken)
     }
 
+    async fn insert_shared_repository(&self, target: &str, source: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO shared_repositories (target_cluster_id, source_cluster_id, created_at) VALUES (?, ?, ?)",
+        )
+        .bind(target)
+        .bind(source)
+        .bind(ms(at))
+        .execute(&self.pool)
+        .await
+        .map_err(write_error("shared repository"))?;
+        Ok(())
+    }
+
+    async fn delete_shared_repository(&self, target: &str, source: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM shared_repositories WHERE target_cluster_id = ? AND source_cluster_id = ?")
+            .bind(target)
+            .bind(source)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn shared_repository_sources(&self, target: &str) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar("SELECT source_cluster_id FROM shared_repositories WHERE target_cluster_id = ? ORDER BY created_at, source_cluster_id")
+            .bind(target)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
     async fn checkpoint_operation(&self, operation: &Operation) -> Result<(), StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
         write_operation(&mut tx, operation, true).await?;

@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use snapkeep_core::CoreError;
+use snapkeep_core::{CoreError, NotFound};
 
 #[derive(Debug)]
 pub struct AliError {
@@ -31,8 +31,21 @@ impl From<CoreError> for AliError {
     fn from(e: CoreError) -> Self {
         use StatusCode as S;
         match e {
+            CoreError::NotFound(NotFound::SourceCluster) => {
+                Self::new(S::BAD_REQUEST, "RepoPath.NotFound", "The instance named by repoPath does not exist.")
+            }
+            CoreError::NotFound(NotFound::SharedRepository) => {
+                Self::new(S::NOT_FOUND, "SnapshotRepo.NotFound", "This instance does not reference that repository.")
+            }
             CoreError::NotFound(_) => {
                 Self::new(S::BAD_REQUEST, "InstanceNotFound", "The instanceId provided does not exist.")
+            }
+            e @ CoreError::RegionMismatch { .. } => Self::new(S::BAD_REQUEST, "RepoPath.RegionMismatch", e.to_string()),
+            e @ CoreError::SourceTooNew { .. } => {
+                Self::new(S::BAD_REQUEST, "RepoPath.VersionNotSupported", e.to_string())
+            }
+            e @ CoreError::SharedRepositoryExists(_) => {
+                Self::new(S::CONFLICT, "SnapshotRepo.AlreadyExists", e.to_string())
             }
             CoreError::Invalid { field, message } => Self::invalid(format!("{field} {message}")),
             CoreError::EmptyRequest => Self::invalid("The request body is empty."),

@@ -22,6 +22,11 @@ pub fn router(core: Snapkeep) -> Router {
     Router::new()
         .route("/openapi/instances/{instance_id}/snapshots", post(create_snapshot))
         .route(
+            "/openapi/instances/{instance_id}/snapshot-repos",
+            get(list_repositories).post(add_repository).delete(delete_repository),
+        )
+        .route("/openapi/instances/{instance_id}/alternative-snapshot-repos", get(list_alternatives))
+        .route(
             "/openapi/instances/{instance_id}/snapshot-setting",
             get(describe_setting).post(update_setting).put(update_setting),
         )
@@ -87,4 +92,69 @@ async fn update_setting(
     let config = core.set_quartz_schedule(&project, &instance_id, enable, quartz).await?;
     let (enable, quartz, indices) = setting(&config);
     Ok(answer(json!({"enable": enable, "quartzRegex": quartz, "indices": indices})))
+}
+
+async fn add_repository(
+    State(core): State<Snapkeep>,
+    Path(instance_id): Path<String>,
+    headers: HeaderMap,
+    bytes: Bytes,
+) -> Result<Response, AliError> {
+    let project = tenant::project(&core, &headers).await?;
+    let map = body::object(&headers, &bytes)?;
+    let source = body::string(&map, "repoPath")?.ok_or_else(|| AliError::invalid("repoPath is required."))?;
+    core.add_shared_repository(&project, &instance_id, source).await?;
+    Ok(answer(json!(true)))
+}
+
+async fn delete_repository(
+    State(core): State<Snapkeep>,
+    Path(instance_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, AliError> {
+    let project = tenant::project(&core, &headers).await?;
+    let source = query.get("repoPath").ok_or_else(|| AliError::invalid("repoPath is required."))?;
+    core.delete_shared_repository(&project, &instance_id, source).await?;
+    Ok(answer(json!(true)))
+}
+
+async fn list_repositories(
+    State(core): State<Snapkeep>,
+    Path(instance_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, AliError> {
+    let project = tenant::project(&core, &headers).await?;
+    let repositories: Vec<Value> = core
+        .shared_repositories(&project, &instance_id)
+        .await?
+        .into_iter()
+        .map(|r| {
+            json!({
+                "instanceId": r.source_id,
+                "repoPath": r.source_id,
+                "snapWarehouse": r.name,
+                "status": if r.available { "available" } else { "unavailable" },
+            })
+        })
+        .collect();
+    Ok(answer(json!(repositories)))
+}
+
+async fn list_alternatives(
+    State(core): State<Snapkeep>,
+    Path(instance_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response, AliError> {
+    let project = tenant::project(&core, &headers).await?;
+    let already_set =
+        query.get("alreadySetItems").map(|v| body::parse_bool(v, "alreadySetItems")).transpose()?.unwrap_or(false);
+    let candidates: Vec<Value> = core
+        .shared_repository_candidates(&project, &instance_id, already_set)
+        .await?
+        .into_iter()
+        .map(|c| json!({"instanceId": c.id, "repoPath": c.id}))
+        .collect();
+    Ok(answer(json!(candidates)))
 }

@@ -157,6 +157,17 @@ impl SearchEngine for HttpEngine {
         self.call(Method::PUT, &path, Some(&body)).await.map(drop)
     }
 
+    async fn delete_repository(&self, name: &str) -> Result<(), EngineError> {
+        match self.call(Method::DELETE, &format!("/_snapshot/{}", segment(name)), None).await {
+            Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    async fn verify_repository(&self, name: &str) -> Result<(), EngineError> {
+        self.call(Method::POST, &format!("/_snapshot/{}/_verify", segment(name)), None).await.map(drop)
+    }
+
     async fn create_snapshot(
         &self,
         repository: &str,

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use serde_json::json;
 use snapkeep_tests::{Essim, EssimOptions, Snapkeep, run_sdk_script, wait_for};
 
 #[test]
@@ -42,4 +43,46 @@ fn settings_and_client_token_snapshots_through_both_sdks() {
         (snapkeep.backups(&tenant, "es-cn-test01")[0]["status"] == "COMPLETED").then_some(())
     });
     assert_eq!(essim.snapshot_names("snapkeep"), made, "one snapshot on the cluster");
+}
+
+#[test]
+fn reference_repositories_through_both_sdks() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+    let tenant = snapkeep.tenant("aliyun");
+    let other = snapkeep.tenant("someone-else");
+    let mut essims = Vec::new();
+    for (id, version, region, owner) in [
+        ("es-a", "7.10.2", "cn-hangzhou", &tenant),
+        ("es-b", "7.10.2", "cn-hangzhou", &tenant),
+        ("es-c", "6.8.23", "cn-hangzhou", &tenant),
+        ("es-d", "8.11.1", "cn-hangzhou", &tenant),
+        ("es-e", "7.10.2", "cn-beijing", &tenant),
+        ("es-x", "7.10.2", "cn-hangzhou", &other),
+    ] {
+        let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("elasticsearch", version));
+        let body =
+            json!({"project_id": owner.project_id, "id": id, "name": id, "endpoint": essim.url, "region": region});
+        snapkeep.admin("POST", "/clusters", Some(body));
+        essims.push(essim);
+    }
+    // Each source has a repository folder with a snapshot in it.
+    essims[1].load_index("orders", 1, 25);
+    essims[2].load_index("orders", 1, 5);
+    for (id, name) in [("es-b", "before-move"), ("es-c", "old-one")] {
+        snapkeep.create_snapshot(&tenant, id, name, "orders");
+        assert_eq!(snapkeep.await_snapshot(&tenant, id, name, Duration::from_secs(30))["status"], "COMPLETED");
+    }
+    let out = run_sdk_script(
+        "ali_repos.py",
+        &snapkeep,
+        &tenant,
+        &[("ESSIM_URL", &essims[0].url), ("REPO_ROOT", repo_root.to_str().unwrap()), ("SNAPSHOT", "before-move")],
+    );
+    assert!(out.contains("repos ok"), "{out}");
+    assert!(
+        essims[5].requests().iter().all(|(_, path, _)| !path.starts_with("/_snapshot")),
+        "another tenant's cluster was never touched"
+    );
 }

@@ -230,4 +230,6 @@ async fn quartz_schedules_fire_at_their_matches() {
     assert_eq!(weekdays, vec![utc("2026-11-20T02:00:00Z"), utc("2026-11-23T02:00:00Z")], "Friday, then Monday");
     let names: Vec<String> = sk.snapshots("es-daily").await.into_iter().map(|s| s.name).collect();
     assert_eq!(names[0], "es-daily_20261120010000");
+    let (_, config) = sk.core.snapshot_config(&project.id, "es-daily").await.unwrap();
+    assert_eq!(config.policy.keepday, 7, "this dialect keeps the last 7 days");
 }
