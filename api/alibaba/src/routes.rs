@@ -13,7 +13,7 @@ use snapkeep_core::{Schedule, Snapkeep, SnapshotConfig};
 
 use crate::body;
 use crate::error::AliError;
-use crate::tenant;
+use crate::tenant::Tenant;
 
 /// The schedule Describe shows before one is set: daily at 01:00.
 const DEFAULT_QUARTZ: &str = "0 0 01 ? * * *";
@@ -46,11 +46,10 @@ fn answer(result: Value) -> Response {
 
 async fn create_snapshot(
     State(core): State<Snapkeep>,
+    Tenant(project): Tenant,
     Path(instance_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Result<Response, AliError> {
-    let project = tenant::project(&core, &headers).await?;
     core.create_instance_snapshot(&project, &instance_id, query.get("ClientToken").map(String::as_str)).await?;
     Ok(answer(json!(true)))
 }
@@ -67,10 +66,9 @@ fn setting(config: &SnapshotConfig) -> (bool, String, Vec<String>) {
 
 async fn describe_setting(
     State(core): State<Snapkeep>,
+    Tenant(project): Tenant,
     Path(instance_id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, AliError> {
-    let project = tenant::project(&core, &headers).await?;
     let (_, config) = core
         .snapshot_config(&project, &instance_id)
         .await
@@ -81,11 +79,11 @@ async fn describe_setting(
 
 async fn update_setting(
     State(core): State<Snapkeep>,
+    Tenant(project): Tenant,
     Path(instance_id): Path<String>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, AliError> {
-    let project = tenant::project(&core, &headers).await?;
     let map = body::object(&headers, &bytes)?;
     let enable = body::boolean(map.get("enable"), "enable")?.ok_or_else(|| AliError::invalid("enable is required."))?;
     let quartz = body::string(&map, "quartzRegex")?;
@@ -96,11 +94,11 @@ async fn update_setting(
 
 async fn add_repository(
     State(core): State<Snapkeep>,
+    Tenant(project): Tenant,
     Path(instance_id): Path<String>,
     headers: HeaderMap,
     bytes: Bytes,
 ) -> Result<Response, AliError> {
-    let project = tenant::project(&core, &headers).await?;
     let map = body::object(&headers, &bytes)?;
     let source = body::string(&map, "repoPath")?.ok_or_else(|| AliError::invalid("repoPath is required."))?;
     core.add_shared_repository(&project, &instance_id, source).await?;
@@ -109,11 +107,10 @@ async fn add_repository(
 
 async fn delete_repository(
     State(core): State<Snapkeep>,
+    Tenant(project): Tenant,
     Path(instance_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Result<Response, AliError> {
-    let project = tenant::project(&core, &headers).await?;
     let source = query.get("repoPath").ok_or_else(|| AliError::invalid("repoPath is required."))?;
     core.delete_shared_repository(&project, &instance_id, source).await?;
     Ok(answer(json!(true)))
@@ -121,10 +118,9 @@ async fn delete_repository(
 
 async fn list_repositories(
     State(core): State<Snapkeep>,
+    Tenant(project): Tenant,
     Path(instance_id): Path<String>,
-    headers: HeaderMap,
 ) -> Result<Response, AliError> {
-    let project = tenant::project(&core, &headers).await?;
     let repositories: Vec<Value> = core
         .shared_repositories(&project, &instance_id)
         .await?
@@ -143,11 +139,10 @@ async fn list_repositories(
 
 async fn list_alternatives(
     State(core): State<Snapkeep>,
+    Tenant(project): Tenant,
     Path(instance_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
-    headers: HeaderMap,
 ) -> Result<Response, AliError> {
-    let project = tenant::project(&core, &headers).await?;
     let already_set =
         query.get("alreadySetItems").map(|v| body::parse_bool(v, "alreadySetItems")).transpose()?.unwrap_or(false);
     let candidates: Vec<Value> = core

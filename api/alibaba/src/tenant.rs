@@ -5,9 +5,11 @@
 //! This names the key; it does not verify the signature yet — that is the authentication
 //! layer's job (its own issue). Until then the Alibaba dialect is for trusted networks only.
 
+use axum::extract::FromRequestParts;
 use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
 use snapkeep_core::Snapkeep;
 
 use crate::error::AliError;
@@ -21,8 +23,18 @@ fn access_key(headers: &HeaderMap) -> Option<&str> {
     value.strip_prefix("acs ")?.split(':').next()
 }
 
-/// The project the request acts for.
-pub async fn project(core: &Snapkeep, headers: &HeaderMap) -> Result<String, AliError> {
+/// The project a request acts for, as a handler argument.
+pub struct Tenant(pub String);
+
+impl FromRequestParts<Snapkeep> for Tenant {
+    type Rejection = AliError;
+
+    async fn from_request_parts(parts: &mut Parts, core: &Snapkeep) -> Result<Self, Self::Rejection> {
+        project(core, &parts.headers).await.map(Tenant)
+    }
+}
+
+async fn project(core: &Snapkeep, headers: &HeaderMap) -> Result<String, AliError> {
     let not_found =
         || AliError::new(StatusCode::BAD_REQUEST, "InvalidAccessKeyId.NotFound", "Specified access key is not found.");
     let key = access_key(headers).ok_or_else(not_found)?;
