@@ -159,7 +159,7 @@ proptest! {
         acs3_sign(&mut wire, &q);
         let parsed = Acs3::parse(wire.authorization()).unwrap();
         prop_assert_eq!(parsed.verify(&wire.request(), SECRET.as_bytes()), Ok(()));
-        wire.path.push_str("x");
+        wire.path.push('x');
         prop_assert!(parsed.verify(&wire.request(), SECRET.as_bytes()).is_err());
     }
 
@@ -170,7 +170,7 @@ proptest! {
         let parsed = RoaV1::parse(wire.authorization()).unwrap();
         prop_assert_eq!(parsed.verify(&wire.request(), SECRET.as_bytes()), Ok(()));
         prop_assert!(parsed.verify(&wire.request(), b"another secret").is_err());
-        wire.path.push_str("x");
+        wire.path.push('x');
         prop_assert!(parsed.verify(&wire.request(), SECRET.as_bytes()).is_err());
     }
 }
