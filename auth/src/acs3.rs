@@ -4,11 +4,8 @@
 //! encoded, the signed headers `name:trimmed value` sorted, the header list, and the body's hex
 //! SHA-256. String to sign = `ACS3-HMAC-SHA256\n<hex sha256(canonical)>`.
 
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
-
-use crate::encoding::{encode, query_pairs};
-use crate::{AuthError, SignedRequest, same};
+use crate::canonical::{check_hmac_sha256, key_values, sha256_hex, signed_headers, sorted_query};
+use crate::{AuthError, SignedRequest};
 
 const ALGORITHM: &str = "ACS3-HMAC-SHA256";
 
@@ -24,8 +21,7 @@ impl Acs3 {
     pub fn parse(authorization: &str) -> Result<Self, AuthError> {
         let rest = authorization.strip_prefix(ALGORITHM).ok_or(AuthError::Malformed("not ACS3-HMAC-SHA256"))?.trim();
         let (mut credential, mut signed, mut signature) = (None, None, None);
-        for part in rest.split(',') {
-            let (key, value) = part.trim().split_once('=').ok_or(AuthError::Malformed("expected key=value parts"))?;
+        for (key, value) in key_values(rest)? {
             match key {
                 "Credential" => credential = Some(value.to_owned()),
                 "SignedHeaders" => {
@@ -47,25 +43,15 @@ impl Acs3 {
 
     pub fn verify(&self, request: &SignedRequest<'_>, secret: &[u8]) -> Result<(), AuthError> {
         let canonical = canonical_request(request, &self.signed_headers)?;
-        let to_sign = format!("{ALGORITHM}\n{}", hex::encode(Sha256::digest(canonical.as_bytes())));
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-        mac.update(to_sign.as_bytes());
-        let expected = hex::encode(mac.finalize().into_bytes());
-        if same(expected.as_bytes(), self.signature.as_bytes()) { Ok(()) } else { Err(AuthError::Mismatch) }
+        let to_sign = format!("{ALGORITHM}\n{}", sha256_hex(canonical.as_bytes()));
+        check_hmac_sha256(secret, &to_sign, &self.signature)
     }
 }
 
 fn canonical_request(request: &SignedRequest<'_>, signed: &[String]) -> Result<String, AuthError> {
-    let mut pairs: Vec<(String, String)> =
-        query_pairs(request.query).into_iter().map(|(k, v)| (encode(&k), encode(&v))).collect();
-    pairs.sort();
-    let query = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
-    let mut headers = String::new();
-    for name in signed {
-        let value = request.header(name).ok_or_else(|| AuthError::MissingSignedHeader(name.clone()))?;
-        headers.push_str(&format!("{name}:{}\n", value.trim()));
-    }
-    let body_hash = hex::encode(Sha256::digest(request.body));
+    let query = sorted_query(request.query);
+    let headers = signed_headers(request, signed)?;
+    let body_hash = sha256_hex(request.body);
     Ok(format!("{}\n{}\n{query}\n{headers}\n{}\n{body_hash}", request.method, request.path, signed.join(";")))
 }
 

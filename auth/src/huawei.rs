@@ -6,11 +6,9 @@
 //! hex SHA-256 (or the `X-Sdk-Content-Sha256` value). String to sign =
 //! `SDK-HMAC-SHA256\n<X-Sdk-Date>\n<hex sha256(canonical)>`; signature = hex HMAC-SHA256(SK).
 
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
-
-use crate::encoding::{decode, encode, query_pairs};
-use crate::{AuthError, SignedRequest, same};
+use crate::canonical::{check_hmac_sha256, key_values, sha256_hex, signed_headers, sorted_query};
+use crate::encoding::{decode, encode};
+use crate::{AuthError, SignedRequest};
 
 const ALGORITHM: &str = "SDK-HMAC-SHA256";
 
@@ -26,8 +24,7 @@ impl HuaweiSdkHmac {
     pub fn parse(authorization: &str) -> Result<Self, AuthError> {
         let rest = authorization.strip_prefix(ALGORITHM).ok_or(AuthError::Malformed("not SDK-HMAC-SHA256"))?.trim();
         let (mut access, mut signed, mut signature) = (None, None, None);
-        for part in rest.split(',') {
-            let (key, value) = part.trim().split_once('=').ok_or(AuthError::Malformed("expected key=value parts"))?;
+        for (key, value) in key_values(rest)? {
             match key {
                 "Access" => access = Some(value.to_owned()),
                 "SignedHeaders" => signed = Some(value.split(';').map(str::to_ascii_lowercase).collect::<Vec<_>>()),
@@ -52,11 +49,8 @@ impl HuaweiSdkHmac {
         }
         let date = request.header("x-sdk-date").ok_or_else(|| AuthError::MissingSignedHeader("x-sdk-date".into()))?;
         let canonical = canonical_request(request, &self.signed_headers)?;
-        let to_sign = format!("{ALGORITHM}\n{date}\n{}", hex::encode(Sha256::digest(canonical.as_bytes())));
-        let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-        mac.update(to_sign.as_bytes());
-        let expected = hex::encode(mac.finalize().into_bytes());
-        if same(expected.as_bytes(), self.signature.as_bytes()) { Ok(()) } else { Err(AuthError::Mismatch) }
+        let to_sign = format!("{ALGORITHM}\n{date}\n{}", sha256_hex(canonical.as_bytes()));
+        check_hmac_sha256(secret, &to_sign, &self.signature)
     }
 }
 
@@ -66,18 +60,11 @@ fn canonical_request(request: &SignedRequest<'_>, signed: &[String]) -> Result<S
     if !uri.ends_with('/') {
         uri.push('/');
     }
-    let mut pairs: Vec<(String, String)> =
-        query_pairs(request.query).into_iter().map(|(k, v)| (encode(&k), encode(&v))).collect();
-    pairs.sort();
-    let query = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
-    let mut headers = String::new();
-    for name in signed {
-        let value = request.header(name).ok_or_else(|| AuthError::MissingSignedHeader(name.clone()))?;
-        headers.push_str(&format!("{name}:{}\n", value.trim()));
-    }
+    let query = sorted_query(request.query);
+    let headers = signed_headers(request, signed)?;
     let body_hash = match request.header("x-sdk-content-sha256") {
         Some(literal) => literal.to_owned(),
-        None => hex::encode(Sha256::digest(request.body)),
+        None => sha256_hex(request.body),
     };
     Ok(format!("{}\n{uri}\n{query}\n{headers}\n{}\n{body_hash}", request.method, signed.join(";")))
 }

@@ -2,11 +2,13 @@
 //! `SDK-HMAC-SHA256`, Alibaba ROA v1 (`acs AK:signature`, HMAC-SHA1) and Alibaba
 //! `ACS3-HMAC-SHA256`. Each scheme parses its Authorization header (naming the access key to look
 //! up), rebuilds the canonical request from the request's own signed-header list and raw body, and
-//! compares signatures in constant time. Percent-encoding rules are written once, in `encoding`.
+//! compares signatures in constant time. Percent-encoding rules are written once, in `encoding`;
+//! the canonical-request parts the SHA-256 schemes share, once, in `canonical`.
 //!
 //! What surrounds a signature (clock skew, nonces, tenancy, key state) is the caller's.
 
 mod acs3;
+mod canonical;
 mod encoding;
 mod huawei;
 mod roa_v1;
