@@ -242,19 +242,32 @@ impl Snapkeep {
         validate::description(&description)?;
         let indices = input.indices.unwrap_or_default();
         validate::indices("indices", &indices)?;
+        let (_, snapshot, operation) =
+            self.manual_snapshot(project_id, cluster_id, |_, _| input.name, description, indices).await?;
+        self.store.insert_snapshot_with_operation(&snapshot, &operation).await.map_err(name_taken(&snapshot.name))?;
+        Ok(snapshot)
+    }
+
+    /// A manual snapshot of a project's cluster and its create operation, not yet written;
+    /// refused while the cluster's snapshots are off.
+    async fn manual_snapshot(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        name: impl FnOnce(&Cluster, DateTime<Utc>) -> String,
+        description: String,
+        indices: String,
+    ) -> Result<(Cluster, Snapshot, Operation), CoreError> {
         let cluster = self.cluster_in_project(project_id, cluster_id).await?;
         let config = self.store.get_snapshot_config(&cluster.id).await?.unwrap_or_default();
         if !config.settings.enabled {
             return Err(CoreError::SnapshotsDisabled);
         }
         let now = self.clock.now();
-        let snapshot = self.new_snapshot(&cluster, input.name, description, indices, SnapshotKind::Manual, None, now);
+        let name = name(&cluster, now);
+        let snapshot = self.new_snapshot(&cluster, name, description, indices, SnapshotKind::Manual, None, now);
         let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster.id, None, now);
-        self.store.insert_snapshot_with_operation(&snapshot, &operation).await.map_err(|e| match e {
-            StoreError::Conflict(_) => CoreError::SnapshotNameTaken(snapshot.name.clone()),
-            other => other.into(),
-        })?;
-        Ok(snapshot)
+        Ok((cluster, snapshot, operation))
     }
 
     /// A manual snapshot named `<instance id>_<yyyyMMddHHmmss>` (the Alibaba dialect), made at most
@@ -269,26 +282,18 @@ impl Snapkeep {
         if let Some(token) = client_token {
             validate::client_token(token)?;
         }
-        let cluster = self.cluster_in_project(project_id, cluster_id).await?;
-        let config = self.store.get_snapshot_config(&cluster.id).await?.unwrap_or_default();
-        if !config.settings.enabled {
-            return Err(CoreError::SnapshotsDisabled);
-        }
-        let now = self.clock.now();
-        let name = NameStyle::Instance.name("", &cluster.id, now);
-        let snapshot = self.new_snapshot(&cluster, name, String::new(), String::new(), SnapshotKind::Manual, None, now);
-        let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster.id, None, now);
-        let taken = |e: StoreError| match e {
-            StoreError::Conflict(_) => CoreError::SnapshotNameTaken(snapshot.name.clone()),
-            other => other.into(),
-        };
+        let instance_name = |cluster: &Cluster, now| NameStyle::Instance.name("", &cluster.id, now);
+        let (cluster, snapshot, operation) =
+            self.manual_snapshot(project_id, cluster_id, instance_name, String::new(), String::new()).await?;
+        let taken = name_taken(&snapshot.name);
         let Some(token) = client_token else {
             self.store.insert_snapshot_with_operation(&snapshot, &operation).await.map_err(taken)?;
             return Ok(snapshot);
         };
         let key = format!("{}/{}/CreateSnapshot/{token}", cluster.project_id, cluster.id);
         let window = chrono::Duration::hours(CLIENT_TOKEN_HOURS);
-        match self.store.insert_snapshot_once(&snapshot, &operation, &key, now - window).await.map_err(taken)? {
+        let not_before = snapshot.created_at - window;
+        match self.store.insert_snapshot_once(&snapshot, &operation, &key, not_before).await.map_err(taken)? {
             None => Ok(snapshot),
             Some(earlier) => self.store.get_snapshot(&earlier).await?.ok_or(CoreError::NotFound(NotFound::Snapshot)),
         }
@@ -491,6 +496,14 @@ impl Snapkeep {
             created_at: now,
             finished_at: None,
         }
+    }
+}
+
+/// A store conflict on writing a new snapshot means its name is taken in the cluster.
+fn name_taken(name: &str) -> impl Fn(StoreError) -> CoreError + '_ {
+    move |e| match e {
+        StoreError::Conflict(_) => CoreError::SnapshotNameTaken(name.to_owned()),
+        other => other.into(),
     }
 }
 
