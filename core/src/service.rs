@@ -16,7 +16,7 @@ use crate::model::{
     Snapshot, SnapshotKind, SnapshotStatus,
 };
 use crate::operations::OperationTimeouts;
-use crate::policy::NameStyle;
+use crate::policy::{NameStyle, SnapshotConfig};
 use crate::repository::RepositoryLocator;
 use crate::restore_plan::{RestorePlan, can_restore_into};
 use crate::secrets::Cipher;
@@ -299,15 +299,16 @@ impl Snapkeep {
         }
     }
 
-    /// The catalog of a cluster's snapshots, newest first.
+    /// The catalog of a cluster's snapshots, newest first, with the cluster and its snapshot
+    /// configuration (the views of automatic snapshots show their policy).
     pub async fn list_snapshots(
         &self,
         project_id: &str,
         cluster_id: &str,
-    ) -> Result<(Cluster, Vec<Snapshot>), CoreError> {
-        let cluster = self.cluster_in_project(project_id, cluster_id).await?;
+    ) -> Result<(Cluster, SnapshotConfig, Vec<Snapshot>), CoreError> {
+        let (cluster, config) = self.snapshot_config(project_id, cluster_id).await?;
         let snapshots = self.store.list_snapshots(&cluster.id).await?;
-        Ok((cluster, snapshots))
+        Ok((cluster, config, snapshots))
     }
 
     async fn snapshot_of(&self, cluster: &Cluster, snapshot_id: &str) -> Result<Snapshot, CoreError> {

@@ -48,8 +48,7 @@ async fn list_snapshots(
     State(core): State<Snapkeep>,
     Path((project_id, cluster_id)): Path<(String, String)>,
 ) -> Result<Response, CssError> {
-    let (cluster, snapshots) = core.list_snapshots(&project_id, &cluster_id).await?;
-    let (_, config) = core.snapshot_config(&project_id, &cluster.id).await?;
+    let (cluster, config, snapshots) = core.list_snapshots(&project_id, &cluster_id).await?;
     let backups: Vec<_> = snapshots.iter().map(|s| view::backup(&cluster, &config, s)).collect();
     Ok(axum::Json(json!({"backups": backups})).into_response())
 }
