@@ -68,6 +68,14 @@ pub enum CoreError {
     ClusterBusy(String),
     #[error("cannot register the cluster: {0}")]
     ClusterUnusable(String),
+    #[error("not authenticated: {0}")]
+    Unauthenticated(#[from] crate::authenticate::AuthFailure),
+    #[error("project {0} already has two active access keys; disable or delete one first")]
+    TooManyActiveKeys(String),
+    #[error("access key {0} is not active")]
+    KeyNotActive(String),
+    #[error("the master key does not open this catalog's secrets")]
+    WrongMasterKey,
     #[error("engine: {0}")]
     Engine(#[from] EngineError),
     #[error("store: {0}")]

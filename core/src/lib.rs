@@ -2,10 +2,15 @@
 //! the operation state machine that drives a snapshot job to its end, and the traits behind which
 //! the store, the engines and the storage live. Nothing here knows about HTTP or SQL.
 
+mod audit;
+mod authenticate;
 mod automatic;
 mod clock;
 mod engine;
 mod error;
+mod keys;
+mod master_key;
+mod metrics;
 mod model;
 mod operations;
 pub mod policy;
@@ -17,6 +22,8 @@ mod shared;
 mod store;
 pub mod validate;
 
+pub use audit::{AUDIT_PAGE_MAX, AuditEntry, AuditQuery};
+pub use authenticate::{AuthFailure, Caller, DEFAULT_MAX_SKEW, MAX_SKEW_RANGE};
 pub use automatic::{FireReport, Fired, PolicyInput, Scheduling, SettingsInput, jitter};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{
@@ -25,9 +32,12 @@ pub use engine::{
     SnapshotRequest, SnapshotState,
 };
 pub use error::{CoreError, NotFound};
+pub use keys::{MAX_ACTIVE_KEYS, MAX_ROTATION_GRACE};
+pub use master_key::{rotate_master_key, verify_master_key};
+pub use metrics::Metrics;
 pub use model::{
-    AccessKey, Cluster, NewCluster, Operation, OperationKind, OperationPhase, Project, RestoreParams, RestoreStatus,
-    Snapshot, SnapshotKind, SnapshotStatus,
+    AccessKey, Cluster, KeyState, NewCluster, Operation, OperationKind, OperationPhase, Project, RestoreParams,
+    RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
 };
 pub use operations::{OperationTimeouts, Reconciler, RetryPolicy};
 pub use policy::{
@@ -38,4 +48,5 @@ pub use restore_plan::{RestorePlan, can_restore_into};
 pub use secrets::{Cipher, SecretError};
 pub use service::{CreateSnapshotInput, RestoreInput, Snapkeep};
 pub use shared::SharedRepository;
-pub use store::{DueFire, NextFire, SnapshotChange, Store, StoreError};
+pub use snapkeep_auth::SignedRequest;
+pub use store::{AccessStore, DueFire, NextFire, SnapshotChange, Store, StoreError};

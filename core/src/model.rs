@@ -22,6 +22,36 @@ pub struct AccessKey {
     pub secret_encrypted: Vec<u8>,
     pub enabled: bool,
     pub created_at: DateTime<Utc>,
+    /// Set when a rotation retires the key: it signs requests until then, never after.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Whether a key signs requests now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Active,
+    Disabled,
+    Expired,
+}
+
+impl KeyState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+            Self::Expired => "expired",
+        }
+    }
+}
+
+impl AccessKey {
+    pub fn state(&self, now: DateTime<Utc>) -> KeyState {
+        match (self.enabled, self.expires_at) {
+            (false, _) => KeyState::Disabled,
+            (true, Some(at)) if at <= now => KeyState::Expired,
+            (true, _) => KeyState::Active,
+        }
+    }
 }
 
 /// A registered search cluster.

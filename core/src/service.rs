@@ -4,16 +4,16 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use rand::Rng;
-use rand::distributions::Alphanumeric;
 
+use crate::authenticate::{DEFAULT_MAX_SKEW, MAX_SKEW_RANGE};
 use crate::automatic::Scheduling;
 use crate::clock::Clock;
 use crate::engine::{EngineConnector, EngineEndpoint, SearchEngine};
 use crate::error::{CoreError, NotFound};
+use crate::metrics::Metrics;
 use crate::model::{
-    AccessKey, Cluster, NewCluster, Operation, OperationKind, OperationPhase, Project, RestoreParams, RestoreStatus,
-    Snapshot, SnapshotKind, SnapshotStatus,
+    Cluster, NewCluster, Operation, OperationKind, OperationPhase, Project, RestoreParams, RestoreStatus, Snapshot,
+    SnapshotKind, SnapshotStatus,
 };
 use crate::operations::OperationTimeouts;
 use crate::policy::{NameStyle, SnapshotConfig};
@@ -51,6 +51,8 @@ pub struct Snapkeep {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) timeouts: OperationTimeouts,
     pub(crate) scheduling: Scheduling,
+    pub(crate) max_skew: chrono::Duration,
+    metrics: Metrics,
     default_region: String,
 }
 
@@ -72,6 +74,8 @@ impl Snapkeep {
             clock,
             timeouts,
             scheduling: Scheduling::default(),
+            max_skew: DEFAULT_MAX_SKEW,
+            metrics: Metrics::default(),
             default_region,
         }
     }
@@ -80,6 +84,21 @@ impl Snapkeep {
     pub fn with_scheduling(mut self, scheduling: Scheduling) -> Self {
         self.scheduling = scheduling;
         self
+    }
+
+    /// Replaces the allowed clock skew of signed requests (bounded by `MAX_SKEW_RANGE`).
+    pub fn with_max_skew(mut self, max_skew: chrono::Duration) -> Self {
+        self.max_skew = max_skew.clamp(MAX_SKEW_RANGE.0, MAX_SKEW_RANGE.1);
+        self
+    }
+
+    /// The core's clock (a manual one in tests).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -116,37 +135,6 @@ impl Snapkeep {
             StoreError::Conflict(_) => CoreError::ProjectNotEmpty(id.to_owned()),
             other => other.into(),
         })
-    }
-
-    // ----- access keys -----
-
-    /// Makes a new AK/SK pair; the plaintext secret is returned this once only.
-    pub async fn create_access_key(&self, project_id: &str) -> Result<(AccessKey, String), CoreError> {
-        self.project(project_id).await?;
-        let secret = random_token(40);
-        let key = AccessKey {
-            access_key: random_token(20).to_uppercase(),
-            project_id: project_id.to_owned(),
-            secret_encrypted: self.cipher.seal(&secret),
-            enabled: true,
-            created_at: self.clock.now(),
-        };
-        self.store.insert_access_key(&key).await?;
-        Ok((key, secret))
-    }
-
-    pub async fn list_access_keys(&self, project_id: &str) -> Result<Vec<AccessKey>, CoreError> {
-        self.project(project_id).await?;
-        Ok(self.store.list_access_keys(project_id).await?)
-    }
-
-    pub async fn access_key(&self, access_key: &str) -> Result<AccessKey, CoreError> {
-        self.store.get_access_key(access_key).await?.ok_or(CoreError::NotFound(NotFound::AccessKey))
-    }
-
-    pub async fn delete_access_key(&self, access_key: &str) -> Result<(), CoreError> {
-        self.access_key(access_key).await?;
-        Ok(self.store.delete_access_key(access_key).await?)
     }
 
     // ----- clusters -----
@@ -510,7 +498,3 @@ fn name_taken(name: &str) -> impl Fn(StoreError) -> CoreError + '_ {
 
 /// How long a client token keeps answering with its first result.
 const CLIENT_TOKEN_HOURS: i64 = 24;
-
-fn random_token(len: usize) -> String {
-    rand::thread_rng().sample_iter(&Alphanumeric).take(len).map(char::from).collect()
-}

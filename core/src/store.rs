@@ -5,8 +5,10 @@ use chrono::{DateTime, Utc};
 
 use std::collections::HashMap;
 
+use crate::audit::{AuditEntry, AuditQuery};
 use crate::model::{AccessKey, Cluster, Operation, Project, Snapshot};
 use crate::policy::SnapshotConfig;
+use crate::secrets::Cipher;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -55,18 +57,15 @@ impl SnapshotChange {
     }
 }
 
+/// The catalog of projects, clusters, snapshots and their operations; with `AccessStore`, all
+/// snapkeep remembers.
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: AccessStore + Send + Sync {
     async fn insert_project(&self, project: &Project) -> Result<(), StoreError>;
     async fn get_project(&self, id: &str) -> Result<Option<Project>, StoreError>;
     async fn list_projects(&self) -> Result<Vec<Project>, StoreError>;
     /// Deletes a project with its keys; refused (Conflict) while it has clusters.
     async fn delete_project(&self, id: &str) -> Result<(), StoreError>;
-
-    async fn insert_access_key(&self, key: &AccessKey) -> Result<(), StoreError>;
-    async fn get_access_key(&self, access_key: &str) -> Result<Option<AccessKey>, StoreError>;
-    async fn list_access_keys(&self, project_id: &str) -> Result<Vec<AccessKey>, StoreError>;
-    async fn delete_access_key(&self, access_key: &str) -> Result<(), StoreError>;
 
     async fn insert_cluster(&self, cluster: &Cluster) -> Result<(), StoreError>;
     async fn get_cluster(&self, id: &str) -> Result<Option<Cluster>, StoreError>;
@@ -158,4 +157,52 @@ pub trait Store: Send + Sync {
     /// Writes an operation's new state and its snapshot's change in one transaction and releases
     /// the lease.
     async fn save_step(&self, operation: &Operation, change: &SnapshotChange) -> Result<(), StoreError>;
+}
+
+/// Who may call snapkeep and what they did: access keys, the nonces of signed requests, the
+/// audit log, and the secrets sealed under the master key.
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// Inserts a key; with `retiring`, first sets that key's expiry, in the same transaction.
+    /// Refused (Conflict), changing nothing, when the project would then have more than
+    /// `max_active` keys active at the new key's `created_at`.
+    async fn insert_access_key(
+        &self,
+        key: &AccessKey,
+        retiring: Option<(&str, DateTime<Utc>)>,
+        max_active: usize,
+    ) -> Result<(), StoreError>;
+    async fn get_access_key(&self, access_key: &str) -> Result<Option<AccessKey>, StoreError>;
+    async fn list_access_keys(&self, project_id: &str) -> Result<Vec<AccessKey>, StoreError>;
+    /// Enables or disables a key; enabling is refused (Conflict) when its project would then have
+    /// more than `max_active` keys active at `now`.
+    async fn set_access_key_enabled(
+        &self,
+        access_key: &str,
+        enabled: bool,
+        max_active: usize,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn delete_access_key(&self, access_key: &str) -> Result<(), StoreError>;
+
+    /// Remembers a request nonce of a key; `false` when it was already remembered. Nonces seen
+    /// before `forget_before` are forgotten in the same transaction.
+    async fn remember_nonce(
+        &self,
+        access_key: &str,
+        nonce: &str,
+        seen_at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+
+    async fn insert_audit(&self, entry: &AuditEntry) -> Result<(), StoreError>;
+    /// Entries matching `query`, oldest first.
+    async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// The master-key check value (a known text sealed under the master key), if written.
+    async fn master_key_check(&self) -> Result<Option<Vec<u8>>, StoreError>;
+    async fn set_master_key_check(&self, sealed: &[u8]) -> Result<(), StoreError>;
+    /// Re-seals every stored secret and the check value from `old` to `new` in one transaction;
+    /// nothing changes unless all of them open. Returns how many secrets were re-sealed.
+    async fn reseal_secrets(&self, old: &Cipher, new: &Cipher) -> Result<u64, StoreError>;
 }

@@ -46,6 +46,9 @@ pub struct Config {
     /// Snapshots being created at once, over all clusters and per cluster.
     pub max_concurrent_snapshots: u32,
     pub max_concurrent_snapshots_per_cluster: u32,
+    /// How far the date of a signed request may be from the server's clock (60 to 3600 s).
+    /// Signature checking itself cannot be turned off.
+    pub signature_max_skew_secs: u64,
     /// Crash testing only: abort right after the named engine call (see `Reconciler::with_failpoint`).
     pub failpoint: Option<String>,
 }
@@ -72,6 +75,11 @@ const KEYS: &[&str] = &[
     "delete-timeout-secs",
     "restore-timeout-secs",
     "stuck-after-secs",
+    "scheduler-interval-ms",
+    "schedule-jitter-secs",
+    "max-concurrent-snapshots",
+    "max-concurrent-snapshots-per-cluster",
+    "signature-max-skew-secs",
     "failpoint",
 ];
 
@@ -102,6 +110,7 @@ impl Default for Config {
             restore_timeout_secs: timeouts.restore.as_secs(),
             stuck_after_secs: timeouts.stuck_after.as_secs(),
             failpoint: None,
+            signature_max_skew_secs: snapkeep_core::DEFAULT_MAX_SKEW.num_seconds() as u64,
             scheduler_interval_ms: 1000,
             schedule_jitter_secs: scheduling.max_jitter.as_secs(),
             max_concurrent_snapshots: scheduling.global_limit,
@@ -154,6 +163,16 @@ impl Config {
         }
     }
 
+    /// The allowed skew of signed requests; refused outside `MAX_SKEW_RANGE`.
+    pub fn signature_max_skew(&self) -> anyhow::Result<chrono::Duration> {
+        let skew = chrono::Duration::seconds(i64::try_from(self.signature_max_skew_secs).unwrap_or(i64::MAX));
+        let (min, max) = snapkeep_core::MAX_SKEW_RANGE;
+        if skew < min || skew > max {
+            anyhow::bail!("signature-max-skew-secs must be {} to {}", min.num_seconds(), max.num_seconds());
+        }
+        Ok(skew)
+    }
+
     pub fn retry(&self) -> RetryPolicy {
         RetryPolicy { base: Duration::from_millis(self.retry_base_ms), max: Duration::from_millis(self.retry_max_ms) }
     }
@@ -188,6 +207,26 @@ mod tests {
                 assert!(!format!("{err:#}").contains("unknown field"), "{key}: {err:#}");
             }
         }
+    }
+
+    #[test]
+    fn every_config_field_is_an_env_key() {
+        let table = toml::Table::try_from(Config::default()).unwrap();
+        let mut fields: Vec<&str> = table.keys().map(String::as_str).collect();
+        // Unset options are left out of the serialised default; add them back by name.
+        fields.extend([
+            "storage-root",
+            "master-key",
+            "master-key-file",
+            "admin-token",
+            "admin-token-file",
+            "failpoint",
+        ]);
+        fields.sort_unstable();
+        fields.dedup();
+        let mut keys = KEYS.to_vec();
+        keys.sort_unstable();
+        assert_eq!(fields, keys);
     }
 
     #[test]

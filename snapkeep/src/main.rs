@@ -1,7 +1,9 @@
-//! The `snapkeep` binary: the service (`serve`) and the admin CLI (`admin`).
+//! The `snapkeep` binary: the service (`serve`), the admin CLI (`admin`) and master-key rotation
+//! (`rotate-master-key`).
 
 mod commands;
 mod config;
+mod master_key;
 mod serve;
 
 use std::path::PathBuf;
@@ -25,6 +27,8 @@ enum Command {
     Serve(ServeArgs),
     /// Manage projects, access keys and clusters through the admin API.
     Admin(AdminArgs),
+    /// Re-seal every stored secret under a new master key (stop the service first).
+    RotateMasterKey(ServeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -38,6 +42,20 @@ struct ServeArgs {
     /// Where the catalog and generated secrets live (overrides the file and SNAPKEEP_DATA_DIR).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    /// The configuration: the file, then `SNAPKEEP_*`, then these flags.
+    fn config(self) -> anyhow::Result<Config> {
+        let mut config = Config::load(self.config.as_deref(), std::env::vars())?;
+        if let Some(listen) = self.listen {
+            config.listen = listen;
+        }
+        if let Some(data_dir) = self.data_dir {
+            config.data_dir = data_dir;
+        }
+        Ok(config)
+    }
 }
 
 fn main() -> std::process::ExitCode {
@@ -54,15 +72,14 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     match cli.command {
         Command::Serve(args) => {
-            let mut config = Config::load(args.config.as_deref(), std::env::vars())?;
-            if let Some(listen) = args.listen {
-                config.listen = listen;
-            }
-            if let Some(data_dir) = args.data_dir {
-                config.data_dir = data_dir;
-            }
+            let config = args.config()?;
             init_logging(&config.log_format);
             runtime.block_on(serve::run(config))
+        }
+        Command::RotateMasterKey(args) => {
+            let config = args.config()?;
+            init_logging(&config.log_format);
+            runtime.block_on(master_key::rotate(&config))
         }
         Command::Admin(args) => runtime.block_on(commands::admin::run(args)),
     }

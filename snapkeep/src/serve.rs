@@ -8,21 +8,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::extract::Request;
-use axum::http::HeaderValue;
-use axum::middleware::Next;
-use axum::response::Response;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::get;
-use snapkeep_core::{Cipher, Reconciler, Snapkeep, SystemClock};
+use snapkeep_api_gateway::with_request_id;
+use snapkeep_core::{Reconciler, Snapkeep, SystemClock};
 use snapkeep_engine_elasticsearch::HttpEngineConnector;
 use snapkeep_jobs::{ReconcilerWorker, SchedulerWorker};
 use snapkeep_storage::FsRepositories;
 use snapkeep_store::SqliteStore;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
-use tracing::Instrument;
 
 use crate::config::Config;
+use crate::master_key::{lock_data_dir, open_cipher};
 
 /// How long a claimed operation stays leased to this node.
 const LEASE: Duration = Duration::from_secs(60);
@@ -31,13 +31,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
     let storage_root = config.storage_root();
     std::fs::create_dir_all(&storage_root).with_context(|| format!("creating {}", storage_root.display()))?;
-    let master_key = secret(
-        config.master_key.as_deref(),
-        config.master_key_file.as_deref(),
-        &config.data_dir.join("master.key"),
-        Cipher::generate_key,
-    )?;
-    let cipher = Cipher::from_base64(&master_key).context("master key")?;
+    let _lock = lock_data_dir(&config.data_dir)?;
     let admin_token = secret(
         config.admin_token.as_deref(),
         config.admin_token_file.as_deref(),
@@ -47,6 +41,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let node_id = secret(None, None, &config.data_dir.join("node-id"), || uuid::Uuid::new_v4().to_string())?;
 
     let store = SqliteStore::open(&config.data_dir.join("snapkeep.db")).await.context("opening the catalog")?;
+    let cipher = open_cipher(&config, &store).await?;
     let released = store.release_leases(&node_id).await?;
     if released > 0 {
         tracing::info!(released, "resuming operations left by the previous run");
@@ -63,7 +58,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.timeouts(),
         config.region.clone(),
     )
-    .with_scheduling(config.scheduling());
+    .with_scheduling(config.scheduling())
+    .with_max_skew(config.signature_max_skew()?);
 
     let (stop, stopped) = watch::channel(false);
     let reconciler =
@@ -75,10 +71,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let app = axum::Router::new()
         .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
+        .route("/metrics", get(metrics).with_state(core.clone()))
         .merge(snapkeep_api_admin::router(core.clone(), &admin_token))
         .merge(snapkeep_api_css::router(core.clone()))
         .merge(snapkeep_api_alibaba::router(core))
-        .layer(axum::middleware::from_fn(request_id))
+        .layer(axum::middleware::from_fn(with_request_id))
         .layer(TraceLayer::new_for_http());
     let listener =
         tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
@@ -95,7 +92,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 /// A secret from configuration, else from `file`, else from `default_file` (created with a new
 /// value, readable by the owner only, the first time).
-fn secret(
+pub(crate) fn secret(
     value: Option<&str>,
     file: Option<&Path>,
     default_file: &Path,
@@ -124,15 +121,9 @@ fn secret(
     Ok(value)
 }
 
-/// Gives every answer an `X-Request-Id` (the SDKs report it with errors).
-async fn request_id(request: Request, next: Next) -> Response {
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let span = tracing::info_span!("request", request_id = %id);
-    let mut response = next.run(request).instrument(span).await;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-request-id", value);
-    }
-    response
+/// The counters, in the Prometheus text format.
+async fn metrics(State(core): State<Snapkeep>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], core.metrics().render())
 }
 
 async fn shutdown_signal() {

@@ -9,11 +9,13 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use snapkeep_core::{
-    AccessKey, Cluster, DueFire, EngineFlavor, EngineVersion, NextFire, Operation, OperationKind, OperationPhase,
-    Project, RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotKind, SnapshotStatus, Store, StoreError,
+    Cluster, DueFire, EngineFlavor, EngineVersion, NextFire, Operation, OperationKind, OperationPhase, Project,
+    RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotKind, SnapshotStatus, Store, StoreError,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+
+mod access;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -115,16 +117,6 @@ fn project_from(row: &SqliteRow) -> Result<Project, StoreError> {
     Ok(Project {
         id: row.try_get("id").map_err(backend)?,
         name: row.try_get("name").map_err(backend)?,
-        created_at: time(row.try_get("created_at").map_err(backend)?),
-    })
-}
-
-fn key_from(row: &SqliteRow) -> Result<AccessKey, StoreError> {
-    Ok(AccessKey {
-        access_key: row.try_get("access_key").map_err(backend)?,
-        project_id: row.try_get("project_id").map_err(backend)?,
-        secret_encrypted: row.try_get("secret_encrypted").map_err(backend)?,
-        enabled: row.try_get::<i64, _>("enabled").map_err(backend)? != 0,
         created_at: time(row.try_get("created_at").map_err(backend)?),
     })
 }
@@ -352,35 +344,6 @@ impl Store for SqliteStore {
         }
         sqlx::query("DELETE FROM projects WHERE id = ?").bind(id).execute(&mut *tx).await.map_err(backend)?;
         tx.commit().await.map_err(backend)
-    }
-
-    async fn insert_access_key(&self, k: &AccessKey) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO access_keys (access_key, project_id, secret_encrypted, enabled, created_at) VALUES (?, ?, ?, ?, ?)")
-            .bind(&k.access_key).bind(&k.project_id).bind(&k.secret_encrypted).bind(i64::from(k.enabled)).bind(ms(k.created_at))
-            .execute(&self.pool).await.map_err(write_error("access key"))?;
-        Ok(())
-    }
-
-    async fn get_access_key(&self, access_key: &str) -> Result<Option<AccessKey>, StoreError> {
-        self.one("SELECT * FROM access_keys WHERE access_key = ?", access_key, key_from).await
-    }
-
-    async fn list_access_keys(&self, project_id: &str) -> Result<Vec<AccessKey>, StoreError> {
-        self.all(
-            "SELECT * FROM access_keys WHERE project_id = ? ORDER BY created_at, access_key",
-            &[Some(project_id)],
-            key_from,
-        )
-        .await
-    }
-
-    async fn delete_access_key(&self, access_key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM access_keys WHERE access_key = ?")
-            .bind(access_key)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
     }
 
     async fn insert_cluster(&self, c: &Cluster) -> Result<(), StoreError> {

@@ -9,12 +9,13 @@ mod essim;
 mod inprocess;
 mod processes;
 mod python;
+pub mod signers;
 mod snapkeep;
 
 pub use essim::{Essim, EssimOptions};
 pub use inprocess::InProcess;
 pub use python::run_sdk_script;
-pub use snapkeep::{Snapkeep, Tenant};
+pub use snapkeep::{Auth, Snapkeep, Tenant};
 
 use std::time::{Duration, Instant};
 

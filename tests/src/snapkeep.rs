@@ -4,11 +4,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use chrono::Utc;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
+use uuid::Uuid;
+
 use crate::essim::Essim;
 use crate::processes::{Process, binary, spawn_listening};
+use crate::signers::{Key, Wire};
 use crate::wait_for;
 
 /// A project with one access key.
@@ -17,6 +21,25 @@ pub struct Tenant {
     pub project_id: String,
     pub access_key: String,
     pub secret_key: String,
+}
+
+impl Tenant {
+    pub fn key(&self) -> Key<'_> {
+        Key { access_key: &self.access_key, secret: &self.secret_key }
+    }
+}
+
+/// How a harness call authenticates.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'a> {
+    Anonymous,
+    /// The admin bearer token.
+    Admin,
+    /// Signed by the tenant's key with Huawei `SDK-HMAC-SHA256`, for its project.
+    Huawei(&'a Tenant),
+    /// Signed by the tenant's key with Alibaba ACS3, and with ROA v1.
+    Acs3(&'a Tenant),
+    Roa(&'a Tenant),
 }
 
 pub struct Snapkeep {
@@ -124,24 +147,55 @@ impl Snapkeep {
         std::fs::read_to_string(self.data_dir.join("admin.token")).expect("admin token").trim().to_owned()
     }
 
-    /// A call to snapkeep; `token` adds the admin bearer token.
-    pub fn call(&self, method: &str, path: &str, body: Option<Value>, token: bool) -> (u16, Value) {
-        let mut request = self.http.request(method.parse().expect("method"), format!("{}{path}", self.url));
-        if token {
-            request = request.bearer_auth(self.admin_token());
+    /// A call to snapkeep, authenticated as `auth` says.
+    pub fn call(&self, method: &str, path: &str, body: Option<Value>, auth: Auth<'_>) -> (u16, Value) {
+        let body = body.map(|b| serde_json::to_vec(&b).expect("JSON")).unwrap_or_default();
+        let mut wire = Wire::plain(method, path, body);
+        if !wire.body.is_empty() {
+            wire.set("content-type", "application/json");
         }
-        if let Some(body) = body {
-            request = request.json(&body);
+        let now = Utc::now();
+        match auth {
+            Auth::Anonymous => {}
+            Auth::Admin => wire.set("authorization", &format!("Bearer {}", self.admin_token())),
+            Auth::Huawei(t) => wire.sign_huawei(t.key(), &self.host(), Some(&t.project_id), now),
+            Auth::Acs3(t) => wire.sign_acs3(t.key(), &self.host(), now, &Uuid::new_v4().to_string()),
+            Auth::Roa(t) => wire.sign_roa(t.key(), now, &Uuid::new_v4().to_string()),
         }
-        let response = request.send().unwrap_or_else(|e| panic!("snapkeep {method} {path}: {e}\n{}", self.log_text()));
+        self.send(&wire)
+    }
+
+    /// `host:port` of the service, as clients send it in `Host`.
+    pub fn host(&self) -> String {
+        self.url.trim_start_matches("http://").to_owned()
+    }
+
+    /// Sends a request exactly as given (tests tamper with signed requests this way).
+    pub fn send(&self, wire: &Wire) -> (u16, Value) {
+        let query = if wire.query_text.is_empty() { String::new() } else { format!("?{}", wire.query_text) };
+        let url = format!("{}{}{query}", self.url, wire.path);
+        let mut request = self.http.request(wire.method.parse().expect("method"), url).body(wire.body.clone());
+        for (name, value) in &wire.headers {
+            if !name.eq_ignore_ascii_case("host") {
+                request = request.header(name.as_str(), value.as_str());
+            }
+        }
+        let response = request
+            .send()
+            .unwrap_or_else(|e| panic!("snapkeep {} {}: {e}\n{}", wire.method, wire.path, self.log_text()));
         let status = response.status().as_u16();
         let text = response.text().expect("body");
         (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
     }
 
+    /// A CSS call signed by `tenant`.
+    pub fn css(&self, tenant: &Tenant, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        self.call(method, &format!("/v1.0/{}{path}", tenant.project_id), body, Auth::Huawei(tenant))
+    }
+
     /// An admin call that must succeed.
     pub fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let (status, answer) = self.call(method, &format!("/admin/v1{path}"), body, true);
+        let (status, answer) = self.call(method, &format!("/admin/v1{path}"), body, Auth::Admin);
         assert!((200..300).contains(&status), "admin {method} {path} answered {status}: {answer}");
         answer
     }
@@ -165,8 +219,7 @@ impl Snapkeep {
 
     /// The CSS backups of a cluster.
     pub fn backups(&self, tenant: &Tenant, cluster: &str) -> Vec<Value> {
-        let (status, body) =
-            self.call("GET", &format!("/v1.0/{}/clusters/{cluster}/index_snapshots", tenant.project_id), None, false);
+        let (status, body) = self.css(tenant, "GET", &format!("/clusters/{cluster}/index_snapshots"), None);
         assert_eq!(status, 200, "{body}");
         body["backups"].as_array().expect("backups").clone()
     }
@@ -178,11 +231,11 @@ impl Snapkeep {
 
     /// Creates a snapshot through the CSS API; returns its id.
     pub fn create_snapshot(&self, tenant: &Tenant, cluster: &str, name: &str, indices: &str) -> String {
-        let (status, body) = self.call(
+        let (status, body) = self.css(
+            tenant,
             "POST",
-            &format!("/v1.0/{}/clusters/{cluster}/index_snapshot", tenant.project_id),
+            &format!("/clusters/{cluster}/index_snapshot"),
             Some(json!({"name": name, "indices": indices})),
-            false,
         );
         assert_eq!(status, 201, "{body}");
         body["backup"]["id"].as_str().expect("id").to_owned()

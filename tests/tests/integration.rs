@@ -4,6 +4,7 @@
 mod integration {
     mod admin;
     mod alibaba;
+    mod authentication;
     mod css_lifecycle;
     mod css_validation;
     mod essim;
@@ -11,4 +12,5 @@ mod integration {
     mod restart;
     mod retention;
     mod scheduler;
+    mod signatures;
 }

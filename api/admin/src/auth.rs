@@ -1,28 +1,55 @@
-//! The admin bearer token, compared in constant time.
+//! The admin API as seen by the gateway: every call carries the admin bearer token (compared in
+//! constant time); actions are named after the admin operations.
 
-use axum::extract::{Request, State};
-use axum::http::header;
-use axum::middleware::Next;
+use std::sync::Arc;
+
+use axum::http::Method;
 use axum::response::{IntoResponse, Response};
+use snapkeep_api_gateway::Dialect;
+use snapkeep_core::{AuthFailure, Caller, CoreError, SignedRequest, Snapkeep};
 use subtle::ConstantTimeEq;
 
 use crate::error::AdminError;
 
-/// The expected token, shared by the middleware.
+/// The admin dialect, holding the expected token.
 #[derive(Clone)]
-pub struct AdminToken(pub std::sync::Arc<str>);
+pub struct Admin(pub Arc<str>);
 
-pub async fn require_token(State(token): State<AdminToken>, request: Request, next: Next) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if bool::from(presented.as_bytes().ct_eq(token.0.as_bytes())) && !presented.is_empty() {
-        next.run(request).await
-    } else {
-        tracing::warn!(path = %request.uri().path(), "admin call refused: missing or wrong bearer token");
-        AdminError::unauthorized().into_response()
+/// (method, route, action) of every mutating admin route.
+const ACTIONS: &[(Method, &str, &str)] = &[
+    (Method::POST, "/admin/v1/projects", "CreateProject"),
+    (Method::DELETE, "/admin/v1/projects/{id}", "DeleteProject"),
+    (Method::POST, "/admin/v1/projects/{id}/keys", "CreateAccessKey"),
+    (Method::DELETE, "/admin/v1/keys/{access_key}", "DeleteAccessKey"),
+    (Method::POST, "/admin/v1/keys/{access_key}/disable", "DisableAccessKey"),
+    (Method::POST, "/admin/v1/keys/{access_key}/enable", "EnableAccessKey"),
+    (Method::POST, "/admin/v1/keys/{access_key}/rotate", "RotateAccessKey"),
+    (Method::POST, "/admin/v1/clusters", "RegisterCluster"),
+    (Method::DELETE, "/admin/v1/clusters/{id}", "DeleteCluster"),
+];
+
+impl Dialect for Admin {
+    const NAME: &'static str = "admin";
+
+    async fn authenticate(
+        &self,
+        _core: &Snapkeep,
+        request: &SignedRequest<'_>,
+        _path_params: &[(String, String)],
+    ) -> Result<Caller, CoreError> {
+        let presented = request.header("authorization").and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+        if !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(self.0.as_bytes())) {
+            Ok(Caller { project_id: None, access_key: "admin".to_owned() })
+        } else {
+            Err(CoreError::Unauthenticated(AuthFailure::BadToken))
+        }
+    }
+
+    fn reject(&self, error: CoreError) -> Response {
+        AdminError::from(error).into_response()
+    }
+
+    fn action(&self, method: &Method, route: &str) -> Option<&'static str> {
+        ACTIONS.iter().find(|(m, r, _)| m == method && *r == route).map(|(_, _, action)| *action)
     }
 }

@@ -3,6 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use snapkeep_api_gateway::ErrorCode;
 use snapkeep_core::CoreError;
 
 #[derive(Debug)]
@@ -17,10 +18,6 @@ impl AdminError {
         Self { status, code, message: message.into() }
     }
 
-    pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid admin bearer token is required")
-    }
-
     pub fn bad_body(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_body", message)
     }
@@ -31,6 +28,12 @@ impl From<CoreError> for AdminError {
         use StatusCode as S;
         let message = e.to_string();
         match e {
+            CoreError::Unauthenticated(_) => {
+                Self::new(S::UNAUTHORIZED, "unauthorized", "a valid admin bearer token is required")
+            }
+            CoreError::TooManyActiveKeys(_) | CoreError::KeyNotActive(_) => {
+                Self::new(S::CONFLICT, "failed_precondition", message)
+            }
             CoreError::Invalid { .. } | CoreError::EmptyRequest => {
                 Self::new(S::BAD_REQUEST, "invalid_argument", message)
             }
@@ -51,6 +54,9 @@ impl From<CoreError> for AdminError {
 
 impl IntoResponse for AdminError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response()
+        let body = json!({"error": {"code": self.code, "message": self.message}});
+        let mut response = (self.status, axum::Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code));
+        response
     }
 }

@@ -1,5 +1,5 @@
-//! snapkeep's admin API (`/admin/v1`): projects, access keys and clusters. Every call needs the
-//! admin bearer token. Errors are `{"error":{"code","message"}}`.
+//! snapkeep's admin API (`/admin/v1`): projects, access keys (with rotation), clusters and the
+//! audit log. Every call needs the admin bearer token, checked by the gateway (`auth`). Errors are `{"error":{"code","message"}}`.
 
 mod auth;
 mod error;

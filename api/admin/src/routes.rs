@@ -9,11 +9,13 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router, middleware};
+use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use snapkeep_core::{AccessKey, Cluster, NewCluster, Project, Snapkeep};
+use snapkeep_api_gateway::{Gateway, guard};
+use snapkeep_core::{AccessKey, AuditQuery, Cluster, NewCluster, Project, Snapkeep};
 
-use crate::auth::{AdminToken, require_token};
+use crate::auth::Admin;
 use crate::error::AdminError;
 
 /// The OpenAPI document of this API; it lists exactly the paths of `table` (checked by a test).
@@ -24,7 +26,10 @@ pub fn router(core: Snapkeep, token: &str) -> Router {
     let guarded = table()
         .into_iter()
         .fold(Router::new(), |router, (path, methods)| router.route(path, methods))
-        .layer(middleware::from_fn_with_state(AdminToken(Arc::from(token)), require_token))
+        .route_layer(middleware::from_fn_with_state(
+            Gateway::new(core.clone(), Admin(Arc::from(token))),
+            guard::<Admin>,
+        ))
         .with_state(core);
     guarded.route(OPENAPI_PATH, get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
 }
@@ -38,6 +43,10 @@ fn table() -> Vec<(&'static str, MethodRouter<Snapkeep>)> {
         ("/admin/v1/projects/{id}", get(show_project).delete(delete_project)),
         ("/admin/v1/projects/{id}/keys", post(create_key).get(list_keys)),
         ("/admin/v1/keys/{access_key}", get(show_key).delete(delete_key)),
+        ("/admin/v1/keys/{access_key}/disable", post(disable_key)),
+        ("/admin/v1/keys/{access_key}/enable", post(enable_key)),
+        ("/admin/v1/keys/{access_key}/rotate", post(rotate_key)),
+        ("/admin/v1/audit", get(audit_log)),
         ("/admin/v1/clusters", post(create_cluster).get(list_clusters)),
         ("/admin/v1/clusters/{id}", get(show_cluster).delete(delete_cluster)),
     ]
@@ -53,8 +62,18 @@ fn project_view(p: &Project) -> Value {
     json!({"id": p.id, "name": p.name, "created_at": p.created_at})
 }
 
-fn key_view(k: &AccessKey) -> Value {
-    json!({"access_key": k.access_key, "project_id": k.project_id, "enabled": k.enabled, "created_at": k.created_at})
+fn key_view(k: &AccessKey, now: DateTime<Utc>) -> Value {
+    json!({
+        "access_key": k.access_key, "project_id": k.project_id, "enabled": k.enabled,
+        "state": k.state(now).as_str(), "expires_at": k.expires_at, "created_at": k.created_at,
+    })
+}
+
+/// A new key with its secret, shown this once.
+fn new_key_view(key: &AccessKey, secret: String) -> Value {
+    let mut view = key_view(key, key.created_at);
+    view["secret_key"] = json!(secret);
+    view
 }
 
 fn cluster_view(c: &Cluster) -> Value {
@@ -96,18 +115,65 @@ async fn delete_project(State(core): State<Snapkeep>, Path(id): Path<String>) ->
 
 async fn create_key(State(core): State<Snapkeep>, Path(project_id): Path<String>) -> Answer {
     let (key, secret) = core.create_access_key(&project_id).await?;
-    let mut view = key_view(&key);
-    view["secret_key"] = json!(secret);
-    created(view)
+    created(new_key_view(&key, secret))
 }
 
 async fn list_keys(State(core): State<Snapkeep>, Path(project_id): Path<String>) -> Answer {
-    let keys: Vec<Value> = core.list_access_keys(&project_id).await?.iter().map(key_view).collect();
+    let now = core.now();
+    let keys: Vec<Value> = core.list_access_keys(&project_id).await?.iter().map(|k| key_view(k, now)).collect();
     Ok(Json(json!({"keys": keys})).into_response())
 }
 
 async fn show_key(State(core): State<Snapkeep>, Path(access_key): Path<String>) -> Answer {
-    Ok(Json(key_view(&core.access_key(&access_key).await?)).into_response())
+    Ok(Json(key_view(&core.access_key(&access_key).await?, core.now())).into_response())
+}
+
+async fn disable_key(State(core): State<Snapkeep>, Path(access_key): Path<String>) -> Answer {
+    Ok(Json(key_view(&core.set_access_key_enabled(&access_key, false).await?, core.now())).into_response())
+}
+
+async fn enable_key(State(core): State<Snapkeep>, Path(access_key): Path<String>) -> Answer {
+    Ok(Json(key_view(&core.set_access_key_enabled(&access_key, true).await?, core.now())).into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Rotation {
+    /// How long the old key keeps signing; a day unless given.
+    grace_seconds: Option<i64>,
+}
+
+/// The grace a rotated key keeps signing when none is given.
+const DEFAULT_ROTATION_GRACE_SECONDS: i64 = 24 * 3600;
+
+async fn rotate_key(
+    State(core): State<Snapkeep>,
+    Path(access_key): Path<String>,
+    payload: Result<Json<Rotation>, JsonRejection>,
+) -> Answer {
+    let rotation = match payload {
+        Err(JsonRejection::MissingJsonContentType(_)) => Rotation::default(),
+        other => body(other)?,
+    };
+    let grace = Duration::seconds(rotation.grace_seconds.unwrap_or(DEFAULT_ROTATION_GRACE_SECONDS));
+    let (key, secret) = core.rotate_access_key(&access_key, grace).await?;
+    created(new_key_view(&key, secret))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditFilter {
+    project_id: Option<String>,
+    after: Option<i64>,
+    limit: Option<u32>,
+}
+
+async fn audit_log(State(core): State<Snapkeep>, Query(filter): Query<AuditFilter>) -> Answer {
+    let query =
+        AuditQuery { project_id: filter.project_id, after_id: filter.after, limit: filter.limit.unwrap_or(100) };
+    let entries = core.audit_log(query).await?;
+    let next = entries.last().map(|e| e.id);
+    Ok(Json(json!({"entries": entries, "next": next})).into_response())
 }
 
 async fn delete_key(State(core): State<Snapkeep>, Path(access_key): Path<String>) -> Answer {

@@ -3,7 +3,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use snapkeep_core::{CoreError, NotFound};
+use snapkeep_api_gateway::ErrorCode;
+use snapkeep_core::{AuthFailure, CoreError, NotFound};
 
 #[derive(Debug)]
 pub struct AliError {
@@ -31,6 +32,7 @@ impl From<CoreError> for AliError {
     fn from(e: CoreError) -> Self {
         use StatusCode as S;
         match e {
+            CoreError::Unauthenticated(failure) => refusal(&failure),
             CoreError::NotFound(NotFound::SourceCluster) => {
                 Self::new(S::BAD_REQUEST, "RepoPath.NotFound", "The instance named by repoPath does not exist.")
             }
@@ -72,10 +74,52 @@ impl From<CoreError> for AliError {
     }
 }
 
+/// The gateway's answer to a request it did not authenticate.
+fn refusal(failure: &AuthFailure) -> AliError {
+    use StatusCode as S;
+    let (status, code, message) = match failure {
+        AuthFailure::Unsigned | AuthFailure::Malformed(_) | AuthFailure::ProjectMismatch | AuthFailure::BadToken => {
+            (S::BAD_REQUEST, "IncompleteSignature", "The request signature does not conform to Aliyun standards.")
+        }
+        AuthFailure::UnknownKey => (S::BAD_REQUEST, "InvalidAccessKeyId.NotFound", "Specified access key is not found."),
+        AuthFailure::KeyDisabled => {
+            (S::BAD_REQUEST, "InvalidAccessKeyId.Inactive", "Specified access key is disabled.")
+        }
+        AuthFailure::KeyExpired => {
+            (S::BAD_REQUEST, "InvalidAccessKeyId.Inactive", "Specified access key has expired after a rotation.")
+        }
+        AuthFailure::BadDate => {
+            (S::BAD_REQUEST, "InvalidTimeStamp.Format", "Specified time stamp or date value is not well formatted.")
+        }
+        AuthFailure::Expired(_) => {
+            (S::BAD_REQUEST, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
+        }
+        AuthFailure::SignatureMismatch => {
+            (S::BAD_REQUEST, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
+        }
+        AuthFailure::MissingNonce => {
+            (S::BAD_REQUEST, "MissingSignatureNonce", "SignatureNonce is mandatory and must be signed.")
+        }
+        AuthFailure::NonceUsed => (S::BAD_REQUEST, "SignatureNonceUsed", "Specified signature nonce was used already."),
+        AuthFailure::TemporaryCredentials => (
+            S::BAD_REQUEST,
+            "InvalidSecurityToken.NotSupported",
+            "Temporary (STS) credentials are not supported here; sign with an access key.",
+        ),
+    };
+    let detail = match failure {
+        AuthFailure::Malformed(_) | AuthFailure::Expired(_) => format!("{message} ({failure})"),
+        _ => message.to_owned(),
+    };
+    AliError::new(status, code, detail)
+}
+
 impl IntoResponse for AliError {
     fn into_response(self) -> Response {
         let request_id = crate::routes::request_id();
         let body = json!({"RequestId": request_id, "Code": self.code, "Message": self.message});
-        (self.status, [("x-acs-request-id", request_id)], axum::Json(body)).into_response()
+        let mut response = (self.status, [("x-acs-request-id", request_id)], axum::Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code));
+        response
     }
 }

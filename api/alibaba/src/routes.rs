@@ -6,12 +6,15 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
+use snapkeep_api_gateway::{Gateway, guard};
 use snapkeep_core::{Schedule, Snapkeep, SnapshotConfig};
 
 use crate::body;
+use crate::dialect::Alibaba;
 use crate::error::AliError;
 use crate::tenant::Tenant;
 
@@ -30,12 +33,13 @@ pub fn router(core: Snapkeep) -> Router {
             "/openapi/instances/{instance_id}/snapshot-setting",
             get(describe_setting).post(update_setting).put(update_setting),
         )
+        .route_layer(from_fn_with_state(Gateway::new(core.clone(), Alibaba), guard::<Alibaba>))
         .with_state(core)
 }
 
-/// A new request id, in the vendor's format.
+/// The request's id, in the vendor's format.
 pub fn request_id() -> String {
-    uuid::Uuid::new_v4().to_string().to_uppercase()
+    crate::dialect::show(snapkeep_api_gateway::request_id())
 }
 
 fn answer(result: Value) -> Response {

@@ -1,10 +1,12 @@
 //! Core errors as CSS answers: `{"errCode","externalMessage"}` as CSS sends them, plus the
-//! `error_code`/`error_msg` pair the official SDKs read. The request id travels in `X-Request-Id`.
+//! `error_code`/`error_msg` pair the official SDKs read (authentication failures use the API
+//! gateway's `APIGW.*` codes). The request id travels in `X-Request-Id` and in the body.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use snapkeep_core::{CoreError, NotFound};
+use snapkeep_api_gateway::{ErrorCode, request_id};
+use snapkeep_core::{AuthFailure, CoreError, NotFound};
 
 /// A CSS error answer.
 #[derive(Debug)]
@@ -28,6 +30,16 @@ impl From<CoreError> for CssError {
     fn from(e: CoreError) -> Self {
         use StatusCode as S;
         match e {
+            CoreError::Unauthenticated(failure @ AuthFailure::ProjectMismatch) => Self::new(
+                S::FORBIDDEN,
+                "APIGW.0302",
+                format!("The IAM user is not authorized to access the API: {failure}."),
+            ),
+            CoreError::Unauthenticated(failure) => Self::new(
+                S::UNAUTHORIZED,
+                "APIGW.0301",
+                format!("Incorrect IAM authentication information: {failure}."),
+            ),
             CoreError::Invalid { field, message } => Self::incorrect(format!("{field} {message}")),
             CoreError::EmptyRequest => Self::new(S::BAD_REQUEST, "CSS.0006", "The request body is empty."),
             CoreError::NotFound(NotFound::Snapshot) => {
@@ -78,7 +90,10 @@ impl IntoResponse for CssError {
             "externalMessage": format!("{} : {}", self.code, self.message),
             "error_code": self.code,
             "error_msg": self.message,
+            "request_id": request_id().simple().to_string(),
         });
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        response.extensions_mut().insert(ErrorCode(self.code));
+        response
     }
 }

@@ -1,7 +1,9 @@
 //! The Huawei Cloud CSS snapshot dialect: `/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot…`.
-//! Handlers parse, call one core operation, and render; CSS error codes are decided in `error`.
+//! Every request is authenticated by the gateway (`dialect`); handlers parse, call one core
+//! operation, and render; CSS error codes are decided in `error`.
 
 mod body;
+mod dialect;
 mod error;
 mod routes;
 mod view;

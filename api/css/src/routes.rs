@@ -6,12 +6,15 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use serde_json::json;
+use snapkeep_api_gateway::{Gateway, guard};
 use snapkeep_core::{CoreError, NotFound, PolicyInput, Snapkeep};
 
 use crate::body;
+use crate::dialect::Css;
 use crate::error::CssError;
 use crate::view;
 
@@ -31,6 +34,7 @@ pub fn router(core: Snapkeep) -> Router {
         .route("/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/close", put(close_policy))
         .route("/v1.0/{project_id}/clusters/{cluster_id}", get(show_cluster))
         .route("/v1.0/{project_id}/clusters", get(list_clusters))
+        .route_layer(from_fn_with_state(Gateway::new(core.clone(), Css), guard::<Css>))
         .with_state(core)
 }
 

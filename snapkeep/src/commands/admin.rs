@@ -36,6 +36,16 @@ enum Resource {
     /// Search clusters.
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// The audit log of mutating calls, oldest first.
+    Audit {
+        #[arg(long)]
+        project: Option<String>,
+        /// Only entries after this id (the `next` of a previous page).
+        #[arg(long)]
+        after: Option<i64>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,6 +79,19 @@ enum KeyCommand {
     },
     Delete {
         access_key: String,
+    },
+    /// Stop a key signing requests, at once.
+    Disable {
+        access_key: String,
+    },
+    Enable {
+        access_key: String,
+    },
+    /// Make a new key for the key's project; the old one keeps signing for the grace period.
+    Rotate {
+        access_key: String,
+        #[arg(long, default_value_t = 86400)]
+        grace_seconds: i64,
     },
 }
 
@@ -106,7 +129,10 @@ enum ClusterCommand {
 }
 
 const PROJECT_COLUMNS: &[&str] = &["id", "name", "created_at"];
-const KEY_COLUMNS: &[&str] = &["access_key", "project_id", "enabled", "created_at"];
+const KEY_COLUMNS: &[&str] = &["access_key", "project_id", "state", "expires_at", "created_at"];
+const NEW_KEY_COLUMNS: &[&str] = &["access_key", "secret_key", "project_id"];
+const AUDIT_COLUMNS: &[&str] =
+    &["id", "at", "dialect", "project_id", "access_key", "action", "target", "outcome", "request_id"];
 const CLUSTER_COLUMNS: &[&str] = &["id", "name", "project_id", "engine", "version", "region", "endpoint"];
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
@@ -135,7 +161,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         Resource::Key(command) => match command {
             KeyCommand::Create { project } => {
                 let answer = api.call(Method::POST, &format!("/projects/{project}/keys"), None).await?;
-                (answer, &["access_key", "secret_key", "project_id"][..], None)
+                (answer, NEW_KEY_COLUMNS, None)
             }
             KeyCommand::List { project } => {
                 (api.call(Method::GET, &format!("/projects/{project}/keys"), None).await?, KEY_COLUMNS, Some("keys"))
@@ -146,7 +172,31 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             KeyCommand::Delete { access_key } => {
                 (api.call(Method::DELETE, &format!("/keys/{access_key}"), None).await?, KEY_COLUMNS, None)
             }
+            KeyCommand::Disable { access_key } => {
+                (api.call(Method::POST, &format!("/keys/{access_key}/disable"), None).await?, KEY_COLUMNS, None)
+            }
+            KeyCommand::Enable { access_key } => {
+                (api.call(Method::POST, &format!("/keys/{access_key}/enable"), None).await?, KEY_COLUMNS, None)
+            }
+            KeyCommand::Rotate { access_key, grace_seconds } => {
+                let body = json!({"grace_seconds": grace_seconds});
+                (
+                    api.call(Method::POST, &format!("/keys/{access_key}/rotate"), Some(body)).await?,
+                    NEW_KEY_COLUMNS,
+                    None,
+                )
+            }
         },
+        Resource::Audit { project, after, limit } => {
+            let mut path = format!("/audit?limit={limit}");
+            if let Some(project) = project {
+                path.push_str(&format!("&project_id={project}"));
+            }
+            if let Some(after) = after {
+                path.push_str(&format!("&after={after}"));
+            }
+            (api.call(Method::GET, &path, None).await?, AUDIT_COLUMNS, Some("entries"))
+        }
         Resource::Cluster(command) => match command {
             ClusterCommand::Create { project, name, endpoint, id, region, username, password_env } => {
                 let password = password_env

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use snapkeep_tests::{Essim, EssimOptions, Snapkeep};
+use snapkeep_tests::{Auth, Essim, EssimOptions, Snapkeep};
 
 fn cli(snapkeep: &Snapkeep, args: &[&str], env: &[(&str, &str)]) -> Output {
     let exe = std::env::current_exe().unwrap();
@@ -188,18 +188,18 @@ fn cli_manages_projects_keys_and_clusters() {
 fn admin_api_needs_the_bearer_token() {
     let dir = tempfile::tempdir().unwrap();
     let snapkeep = Snapkeep::start(dir.path(), &dir.path().join("repositories"), &[]);
-    let (status, body) = snapkeep.call("GET", "/admin/v1/projects", None, false);
+    let (status, body) = snapkeep.call("GET", "/admin/v1/projects", None, Auth::Anonymous);
     assert_eq!(status, 401, "{body}");
     assert_eq!(body["error"]["code"], "unauthorized");
     let out = cli(&snapkeep, &["--token", "wrong", "project", "list"], &[]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
-    let (status, body) = snapkeep.call("POST", "/admin/v1/projects", Some(json!({"name": ""})), true);
+    let (status, body) = snapkeep.call("POST", "/admin/v1/projects", Some(json!({"name": ""})), Auth::Admin);
     assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_argument")), "{body}");
-    let (status, body) = snapkeep.call("POST", "/admin/v1/projects", Some(json!({"nmae": "x"})), true);
+    let (status, body) = snapkeep.call("POST", "/admin/v1/projects", Some(json!({"nmae": "x"})), Auth::Admin);
     assert_eq!(status, 400, "{body}");
     assert_eq!(snapkeep.admin("GET", "/projects", None)["projects"], json!([]), "refused calls created nothing");
-    let (status, _) = snapkeep.call("GET", "/healthz", None, false);
+    let (status, _) = snapkeep.call("GET", "/healthz", None, Auth::Anonymous);
     assert_eq!(status, 200);
 }
 
@@ -218,14 +218,14 @@ fn sigterm_stops_the_service_gracefully() {
 fn the_openapi_document_describes_the_live_api() {
     let dir = tempfile::tempdir().unwrap();
     let snapkeep = Snapkeep::start(dir.path(), &dir.path().join("repositories"), &[]);
-    let (status, doc) = snapkeep.call("GET", "/admin/v1/openapi.json", None, false);
+    let (status, doc) = snapkeep.call("GET", "/admin/v1/openapi.json", None, Auth::Anonymous);
     assert_eq!(status, 200, "served without the token");
     let mut operations = 0;
     for (path, item) in doc["paths"].as_object().expect("paths") {
         let concrete = path.replace("{id}", "no-such-id").replace("{access_key}", "NO-SUCH-KEY");
         for method in item.as_object().unwrap().keys().filter(|k| *k != "parameters") {
             operations += 1;
-            let (status, body) = snapkeep.call(&method.to_uppercase(), &concrete, Some(json!({})), true);
+            let (status, body) = snapkeep.call(&method.to_uppercase(), &concrete, Some(json!({})), Auth::Admin);
             assert_ne!(status, 405, "{method} {path} is documented but not routed");
             assert!(
                 status != 404 || body["error"]["code"] == "not_found",
@@ -233,5 +233,5 @@ fn the_openapi_document_describes_the_live_api() {
             );
         }
     }
-    assert_eq!(operations, 13, "every operation was tried");
+    assert_eq!(operations, 17, "every operation was tried");
 }

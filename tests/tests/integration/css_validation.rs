@@ -49,12 +49,11 @@ fn policy_settings_and_cluster_views_through_the_sdk() {
     assert!(out.contains("policy ok"), "{out}");
 
     // The throttles of the basic settings reach the engine's repository settings.
-    let path = format!("/v1.0/{}/clusters/search/index_snapshot/setting", tenant.project_id);
-    let (status, body) = snapkeep.call(
+    let (status, body) = snapkeep.css(
+        &tenant,
         "POST",
-        &path,
+        "/clusters/search/index_snapshot/setting",
         Some(json!({"max_snapshot_bytes_per_seconds": "100mb", "maxRestoreBytesPerSeconds": 20})),
-        false,
     );
     assert_eq!(status, 200, "{body}");
     essim.load_index("logs", 1, 5);
@@ -77,18 +76,14 @@ fn disabling_with_delete_auto_in_the_query() {
     let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
     let tenant = snapkeep.tenant("disable");
     snapkeep.register(&tenant, "os", &essim);
-    let path = format!("/v1.0/{}/clusters/os/index_snapshots", tenant.project_id);
-    let (status, body) = snapkeep.call("DELETE", &format!("{path}?deleteAuto=maybe"), None, false);
+    let path = "/clusters/os/index_snapshots";
+    let (status, body) = snapkeep.css(&tenant, "DELETE", &format!("{path}?deleteAuto=maybe"), None);
     assert_eq!((status, body["error_code"].as_str()), (400, Some("CSS.0001")), "{body}");
-    let (status, _) = snapkeep.call("DELETE", &format!("{path}?deleteAuto=true"), None, false);
+    let (status, _) = snapkeep.css(&tenant, "DELETE", &format!("{path}?deleteAuto=true"), None);
     assert_eq!(status, 200);
-    let (status, body) = snapkeep.call("DELETE", &path, None, false);
+    let (status, body) = snapkeep.css(&tenant, "DELETE", path, None);
     assert_eq!((status, body["error_code"].as_str()), (415, Some("CSS.0004")), "{body}");
-    let (status, body) = snapkeep.call(
-        "POST",
-        &format!("/v1.0/{}/clusters/os/index_snapshot", tenant.project_id),
-        Some(json!({"name": "while-off"})),
-        false,
-    );
+    let (status, body) =
+        snapkeep.css(&tenant, "POST", "/clusters/os/index_snapshot", Some(json!({"name": "while-off"})));
     assert_eq!((status, body["error_code"].as_str()), (415, Some("CSS.0004")), "no snapshots while disabled: {body}");
 }

@@ -19,7 +19,6 @@ fn errors_and_timeouts_are_retried_and_failures_end_correctly() {
     );
     let tenant = snapkeep.tenant("faults");
     snapkeep.register(&tenant, "es", &essim);
-    let project = tenant.project_id.clone();
     let wait = Duration::from_secs(60);
 
     // Server errors on the snapshot API: retried until they stop.
@@ -38,11 +37,11 @@ fn errors_and_timeouts_are_retried_and_failures_end_correctly() {
     // Errors while a restore is watched: it still ends in success with every document back.
     let id = snapkeep.backup(&tenant, "es", "after-errors").unwrap()["id"].as_str().unwrap().to_owned();
     essim.set_faults(json!({"fail_next": 3, "error_status": 500, "path_contains": "_recovery"}));
-    let (status, body) = snapkeep.call(
+    let (status, body) = snapkeep.css(
+        &tenant,
         "POST",
-        &format!("/v1.0/{project}/clusters/es/index_snapshot/{id}/restore"),
+        &format!("/clusters/es/index_snapshot/{id}/restore"),
         Some(json!({"target_cluster": "es", "rename_pattern": "events", "rename_replacement": "events_restored"})),
-        false,
     );
     assert_eq!(status, 201, "{body}");
     assert_eq!(snapkeep.await_restore(&tenant, "es", "after-errors", wait)["restoreStatus"], "success");

@@ -25,7 +25,6 @@ fn every_operation_ends_once_after_a_crash() {
     let mut snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
     let tenant = snapkeep.tenant("crash");
     snapkeep.register(&tenant, "es", &essim);
-    let project = tenant.project_id.clone();
 
     let base = snapkeep.create_snapshot(&tenant, "es", "base", "orders");
     let doomed = snapkeep.create_snapshot(&tenant, "es", "doomed", "orders");
@@ -38,21 +37,20 @@ fn every_operation_ends_once_after_a_crash() {
     for name in names {
         snapkeep.create_snapshot(&tenant, "es", name, "orders");
     }
-    let (status, body) = snapkeep.call(
+    let (status, body) = snapkeep.css(
+        &tenant,
         "POST",
-        &format!("/v1.0/{project}/clusters/es/index_snapshot/{base}/restore"),
+        &format!("/clusters/es/index_snapshot/{base}/restore"),
         Some(json!({"targetCluster": "es", "renamePattern": "(.+)", "renameReplacement": "copy_$1"})),
-        false,
     );
     assert_eq!(status, 201, "{body}");
-    let (status, body) =
-        snapkeep.call("DELETE", &format!("/v1.0/{project}/clusters/es/index_snapshot/{doomed}"), None, false);
+    let (status, body) = snapkeep.css(&tenant, "DELETE", &format!("/clusters/es/index_snapshot/{doomed}"), None);
     assert_eq!(status, 200, "{body}");
     wait_for("the first snapshot to reach the cluster", Duration::from_secs(20), || {
         (sent(&essim, "PUT", "/_snapshot/snapkeep/crash-1") > 0).then_some(())
     });
     let actions = |snapkeep: &Snapkeep| {
-        let (status, body) = snapkeep.call("GET", &format!("/v1.0/{project}/clusters/es"), None, false);
+        let (status, body) = snapkeep.css(&tenant, "GET", "/clusters/es", None);
         assert_eq!(status, 200, "{body}");
         body["actions"].as_array().unwrap().iter().map(|a| a.as_str().unwrap().to_owned()).collect::<Vec<_>>()
     };
@@ -96,7 +94,6 @@ fn a_crash_right_after_an_engine_call_never_repeats_it() {
     let mut snapkeep = Snapkeep::start(dir.path(), &repo_root, &[("SNAPKEEP_FAILPOINT", "after-create-sent")]);
     let tenant = snapkeep.tenant("failpoints");
     snapkeep.register(&tenant, "os", &essim);
-    let project = tenant.project_id.clone();
     let wait = Duration::from_secs(30);
 
     let id = snapkeep.create_snapshot(&tenant, "os", "created-then-crashed", "orders");
@@ -105,11 +102,11 @@ fn a_crash_right_after_an_engine_call_never_repeats_it() {
     assert_eq!(snapkeep.await_snapshot(&tenant, "os", "created-then-crashed", wait)["status"], "COMPLETED");
     assert_eq!(sent(&essim, "PUT", "/_snapshot/snapkeep/created-then-crashed"), 1);
 
-    let (status, body) = snapkeep.call(
+    let (status, body) = snapkeep.css(
+        &tenant,
         "POST",
-        &format!("/v1.0/{project}/clusters/os/index_snapshot/{id}/restore"),
+        &format!("/clusters/os/index_snapshot/{id}/restore"),
         Some(json!({"target_cluster": "os", "rename_pattern": "orders", "rename_replacement": "orders_back"})),
-        false,
     );
     assert_eq!(status, 201, "{body}");
     snapkeep.await_crash(wait);
@@ -118,8 +115,7 @@ fn a_crash_right_after_an_engine_call_never_repeats_it() {
     assert_eq!(sent(&essim, "POST", "/_snapshot/snapkeep/created-then-crashed/_restore"), 1);
     assert_eq!(essim.count("orders_back"), 100);
 
-    let (status, body) =
-        snapkeep.call("DELETE", &format!("/v1.0/{project}/clusters/os/index_snapshot/{id}"), None, false);
+    let (status, body) = snapkeep.css(&tenant, "DELETE", &format!("/clusters/os/index_snapshot/{id}"), None);
     assert_eq!(status, 200, "{body}");
     snapkeep.await_crash(wait);
     snapkeep.restart_with(&[]);

@@ -1,0 +1,52 @@
+//! Alibaba as seen by the gateway: requests are signed with ACS3-HMAC-SHA256 or ROA v1 by a key
+//! whose project is the tenant, and actions carry the API's operation names.
+
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+use snapkeep_api_gateway::Dialect;
+use snapkeep_core::{Caller, CoreError, SignedRequest, Snapkeep};
+use uuid::Uuid;
+
+use crate::error::AliError;
+
+#[derive(Clone, Copy)]
+pub struct Alibaba;
+
+/// (method, route, action) of every mutating Alibaba route.
+const ACTIONS: &[(Method, &str, &str)] = &[
+    (Method::POST, "/openapi/instances/{instance_id}/snapshots", "CreateSnapshot"),
+    (Method::POST, "/openapi/instances/{instance_id}/snapshot-repos", "AddSnapshotRepo"),
+    (Method::DELETE, "/openapi/instances/{instance_id}/snapshot-repos", "DeleteSnapshotRepo"),
+    (Method::POST, "/openapi/instances/{instance_id}/snapshot-setting", "UpdateSnapshotSetting"),
+    (Method::PUT, "/openapi/instances/{instance_id}/snapshot-setting", "UpdateSnapshotSetting"),
+];
+
+/// A request id as Alibaba shows them: an upper-case UUID.
+pub fn show(id: Uuid) -> String {
+    id.hyphenated().to_string().to_uppercase()
+}
+
+impl Dialect for Alibaba {
+    const NAME: &'static str = "alibaba";
+
+    async fn authenticate(
+        &self,
+        core: &Snapkeep,
+        request: &SignedRequest<'_>,
+        _path_params: &[(String, String)],
+    ) -> Result<Caller, CoreError> {
+        core.authenticate_alibaba(request).await
+    }
+
+    fn reject(&self, error: CoreError) -> Response {
+        AliError::from(error).into_response()
+    }
+
+    fn action(&self, method: &Method, route: &str) -> Option<&'static str> {
+        ACTIONS.iter().find(|(m, r, _)| m == method && *r == route).map(|(_, _, action)| *action)
+    }
+
+    fn show_request_id(&self, id: Uuid) -> String {
+        show(id)
+    }
+}

@@ -1,0 +1,48 @@
+//! CSS as seen by the gateway: requests are signed with Huawei `SDK-HMAC-SHA256` by a key of the
+//! project in the path, and actions carry the names of the official SDK's operations.
+
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+use snapkeep_api_gateway::Dialect;
+use snapkeep_core::{AuthFailure, Caller, CoreError, SignedRequest, Snapkeep};
+
+use crate::error::CssError;
+
+#[derive(Clone, Copy)]
+pub struct Css;
+
+/// (method, route, action) of every mutating CSS route.
+const ACTIONS: &[(Method, &str, &str)] = &[
+    (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot", "CreateSnapshot"),
+    (Method::DELETE, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}", "DeleteSnapshot"),
+    (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}/restore", "RestoreSnapshot"),
+    (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/policy", "CreateAutoCreatePolicy"),
+    (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/setting", "UpdateSnapshotSetting"),
+    (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/auto_setting", "StartAutoSetting"),
+    (Method::DELETE, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshots", "StopSnapshot"),
+    (Method::POST, "/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/open", "StartAutoCreateSnapshots"),
+    (Method::PUT, "/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/close", "StopAutoCreateSnapshots"),
+];
+
+impl Dialect for Css {
+    const NAME: &'static str = "css";
+
+    async fn authenticate(
+        &self,
+        core: &Snapkeep,
+        request: &SignedRequest<'_>,
+        path_params: &[(String, String)],
+    ) -> Result<Caller, CoreError> {
+        let project = path_params.iter().find(|(k, _)| k == "project_id").map(|(_, v)| v.as_str());
+        let project = project.ok_or(CoreError::Unauthenticated(AuthFailure::ProjectMismatch))?;
+        core.authenticate_huawei(request, project).await
+    }
+
+    fn reject(&self, error: CoreError) -> Response {
+        CssError::from(error).into_response()
+    }
+
+    fn action(&self, method: &Method, route: &str) -> Option<&'static str> {
+        ACTIONS.iter().find(|(m, r, _)| m == method && *r == route).map(|(_, _, action)| *action)
+    }
+}

@@ -1,0 +1,153 @@
+//! What every dialect does around its handlers, written once, as the vendors' API gateways do:
+//! read the body (bounded), authenticate the caller by the dialect's scheme and hand the handler
+//! a `Caller`, count and log refusals (never a secret), and record every mutating call in the
+//! audit log with the outcome the caller saw. Each dialect says how it authenticates, how it
+//! renders a refusal, and what its actions are called, by implementing `Dialect`.
+
+mod request_id;
+
+use std::future::Future;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, RawPathParams, Request, State};
+use axum::http::Method;
+use axum::middleware::Next;
+use axum::response::Response;
+use snapkeep_core::{AuditEntry, Caller, CoreError, SignedRequest, Snapkeep};
+
+pub use request_id::{request_id, with_request_id};
+
+/// The largest request body a dialect reads.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The error code a dialect answered with, carried in the response's extensions for the audit.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
+
+pub trait Dialect: Clone + Send + Sync + 'static {
+    /// The name in the audit log, the metrics and the logs.
+    const NAME: &'static str;
+
+    /// Who signed `request`; `path_params` are the route's parameters.
+    fn authenticate(
+        &self,
+        core: &Snapkeep,
+        request: &SignedRequest<'_>,
+        path_params: &[(String, String)],
+    ) -> impl Future<Output = Result<Caller, CoreError>> + Send;
+
+    /// An error in the dialect's own format.
+    fn reject(&self, error: CoreError) -> Response;
+
+    /// The vendor's name of the action `method` on `route` (the route's template).
+    fn action(&self, method: &Method, route: &str) -> Option<&'static str>;
+
+    /// How the dialect shows a request id.
+    fn show_request_id(&self, id: uuid::Uuid) -> String {
+        id.simple().to_string()
+    }
+}
+
+/// The state of the guard: the core and the dialect.
+#[derive(Clone)]
+pub struct Gateway<D> {
+    core: Snapkeep,
+    dialect: D,
+}
+
+impl<D: Dialect> Gateway<D> {
+    pub fn new(core: Snapkeep, dialect: D) -> Self {
+        Self { core, dialect }
+    }
+}
+
+/// The guard of a dialect's routes, applied with `Router::route_layer` (so the route is known):
+/// `.route_layer(from_fn_with_state(Gateway::new(core, dialect), guard::<D>))`.
+pub async fn guard<D: Dialect>(
+    State(gateway): State<Gateway<D>>,
+    route: MatchedPath,
+    params: RawPathParams,
+    request: Request,
+    next: Next,
+) -> Response {
+    let params: Vec<(String, String)> = params.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+    gateway.pass(route.as_str(), params, request, next).await
+}
+
+impl<D: Dialect> Gateway<D> {
+    async fn pass(&self, route: &str, params: Vec<(String, String)>, request: Request, next: Next) -> Response {
+        let (mut parts, body) = request.into_parts();
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+            let message = format!("the request body is larger than {MAX_BODY_BYTES} bytes or was cut off");
+            return self.dialect.reject(CoreError::Invalid { field: "body", message });
+        };
+        let headers: Vec<(String, String)> = parts
+            .headers
+            .iter()
+            .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .collect();
+        let signed = SignedRequest {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or_default(),
+            headers: &headers,
+            body: &bytes,
+        };
+        let caller = match self.dialect.authenticate(&self.core, &signed, &params).await {
+            Ok(caller) => caller,
+            Err(error) => return self.refuse(&parts.method, route, error),
+        };
+        parts.extensions.insert(caller.clone());
+        let method = parts.method.clone();
+        let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+        if is_mutating(&method) {
+            let entry = self.audit_entry(&method, route, &params, caller, &response);
+            self.core.record_audit(entry).await;
+        }
+        response
+    }
+
+    fn refuse(&self, method: &Method, route: &str, error: CoreError) -> Response {
+        if let CoreError::Unauthenticated(failure) = &error {
+            self.core.metrics().count_auth_failure(D::NAME, failure.reason());
+            tracing::warn!(dialect = D::NAME, %method, route, reason = failure.reason(), "request refused: {failure}");
+        } else {
+            tracing::warn!(dialect = D::NAME, %method, route, error = %error, "request refused before authentication");
+        }
+        self.dialect.reject(error)
+    }
+
+    fn audit_entry(
+        &self,
+        method: &Method,
+        route: &str,
+        params: &[(String, String)],
+        caller: Caller,
+        response: &Response,
+    ) -> AuditEntry {
+        let status = response.status();
+        let outcome = match response.extensions().get::<ErrorCode>() {
+            _ if status.is_success() => "ok".to_owned(),
+            Some(ErrorCode(code)) => (*code).to_owned(),
+            None => status.as_u16().to_string(),
+        };
+        let target: Vec<&str> = params.iter().filter(|(k, _)| k != "project_id").map(|(_, v)| v.as_str()).collect();
+        let action = self.dialect.action(method, route).map_or_else(|| format!("{method} {route}"), str::to_owned);
+        AuditEntry {
+            id: 0,
+            at: Default::default(),
+            dialect: D::NAME.to_owned(),
+            project_id: caller.project_id,
+            access_key: caller.access_key,
+            action,
+            target: target.join("/"),
+            status: status.as_u16(),
+            outcome,
+            request_id: self.dialect.show_request_id(request_id()),
+        }
+    }
+}
+
+fn is_mutating(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}

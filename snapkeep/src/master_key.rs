@@ -1,0 +1,112 @@
+//! The master key file, the data-directory lock, and master-key rotation
+//! (`snapkeep rotate-master-key`).
+//!
+//! Rotation writes a new key beside the current one (`<file>.next`), re-seals every stored secret
+//! in one transaction, then renames the new file over the old one. A crash between the commit and
+//! the rename is finished at the next start: the catalog's check value tells which file is its
+//! key. Rotation and the service exclude each other through a lock on the data directory.
+
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use snapkeep_core::{AccessStore, Cipher, CoreError, rotate_master_key, verify_master_key};
+use snapkeep_store::SqliteStore;
+
+use crate::config::Config;
+use crate::serve::secret;
+
+/// Held while a process uses the data directory; released when dropped (or the process dies).
+pub struct DataDirLock(#[allow(dead_code, reason = "held for its lock")] File);
+
+/// Locks `dir` for this process; fails when another snapkeep holds it.
+pub fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
+    let path = dir.join("snapkeep.lock");
+    let file = File::options().create(true).truncate(false).write(true).open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(DataDirLock(file)),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            bail!("another snapkeep process is using {} (it holds {})", dir.display(), path.display())
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+    }
+}
+
+fn key_file(config: &Config) -> PathBuf {
+    config.master_key_file.clone().unwrap_or_else(|| config.data_dir.join("master.key"))
+}
+
+fn next_file(key_file: &Path) -> PathBuf {
+    let mut name = key_file.as_os_str().to_owned();
+    name.push(".next");
+    PathBuf::from(name)
+}
+
+/// The master key of this catalog, created on first start; refuses a key that does not open it.
+pub async fn open_cipher(config: &Config, store: &SqliteStore) -> anyhow::Result<Cipher> {
+    if config.master_key.is_none() {
+        finish_rotation(&key_file(config), store).await?;
+    }
+    let key = secret(
+        config.master_key.as_deref(),
+        config.master_key_file.as_deref(),
+        &config.data_dir.join("master.key"),
+        Cipher::generate_key,
+    )?;
+    let cipher = Cipher::from_base64(&key).context("master key")?;
+    match verify_master_key(store, &cipher).await {
+        Err(CoreError::WrongMasterKey) => {
+            bail!("the master key does not open this catalog's secrets; start with the key it was sealed with")
+        }
+        other => other.context("checking the master key")?,
+    }
+    Ok(cipher)
+}
+
+/// Completes or discards a rotation a crash interrupted.
+async fn finish_rotation(key_file: &Path, store: &SqliteStore) -> anyhow::Result<()> {
+    let next = next_file(key_file);
+    let Ok(text) = std::fs::read_to_string(&next) else { return Ok(()) };
+    let committed = match (Cipher::from_base64(&text), store.master_key_check().await?) {
+        (Ok(cipher), Some(check)) => cipher.open(&check).is_ok(),
+        _ => false,
+    };
+    if committed {
+        std::fs::rename(&next, key_file).with_context(|| format!("renaming {}", next.display()))?;
+        tracing::warn!(path = %key_file.display(), "finished a master-key rotation interrupted after its commit");
+    } else {
+        std::fs::remove_file(&next).with_context(|| format!("removing {}", next.display()))?;
+        tracing::warn!(path = %next.display(), "removed the key of a master-key rotation that did not commit");
+    }
+    Ok(())
+}
+
+/// `snapkeep rotate-master-key`: re-seals every secret under a new key; the service must be stopped.
+pub async fn rotate(config: &Config) -> anyhow::Result<()> {
+    if config.master_key.is_some() {
+        bail!("the master key is set in the configuration, not in a file; rotate it by moving it to a file first");
+    }
+    let _lock = lock_data_dir(&config.data_dir)?;
+    let store = SqliteStore::open(&config.data_dir.join("snapkeep.db")).await.context("opening the catalog")?;
+    let old = open_cipher(config, &store).await?;
+    let path = key_file(config);
+    let next = next_file(&path);
+    let new_key = Cipher::generate_key();
+    let mut out = File::options().write(true).create_new(true).mode(0o600).open(&next)?;
+    writeln!(out, "{new_key}")?;
+    out.sync_all()?;
+    let new = Cipher::from_base64(&new_key)?;
+    let resealed = match rotate_master_key(&store, &old, &new).await {
+        Ok(n) => n,
+        Err(e) => {
+            let _ = std::fs::remove_file(&next);
+            return Err(e).context("re-sealing the secrets; nothing was changed");
+        }
+    };
+    store.close().await;
+    std::fs::rename(&next, &path).with_context(|| format!("renaming {} to {}", next.display(), path.display()))?;
+    println!("re-sealed {resealed} secrets under a new master key, written to {}", path.display());
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! The SQLite side of `AccessStore`: access keys, request nonces, the audit log and the sealed
+//! secrets.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use snapkeep_core::{AccessKey, AccessStore, AuditEntry, AuditQuery, Cipher, StoreError};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{SqliteStore, backend, ms, time, write_error};
+
+const MASTER_KEY_CHECK: &str = "master_key_check";
+
+fn key_from(row: &SqliteRow) -> Result<AccessKey, StoreError> {
+    Ok(AccessKey {
+        access_key: row.try_get("access_key").map_err(backend)?,
+        project_id: row.try_get("project_id").map_err(backend)?,
+        secret_encrypted: row.try_get("secret_encrypted").map_err(backend)?,
+        enabled: row.try_get::<i64, _>("enabled").map_err(backend)? != 0,
+        created_at: time(row.try_get("created_at").map_err(backend)?),
+        expires_at: row.try_get::<Option<i64>, _>("expires_at").map_err(backend)?.map(time),
+    })
+}
+
+fn audit_from(row: &SqliteRow) -> Result<AuditEntry, StoreError> {
+    Ok(AuditEntry {
+        id: row.try_get("id").map_err(backend)?,
+        at: time(row.try_get("at").map_err(backend)?),
+        dialect: row.try_get("dialect").map_err(backend)?,
+        project_id: row.try_get("project_id").map_err(backend)?,
+        access_key: row.try_get("access_key").map_err(backend)?,
+        action: row.try_get("action").map_err(backend)?,
+        target: row.try_get("target").map_err(backend)?,
+        status: u16::try_from(row.try_get::<i64, _>("status").map_err(backend)?).unwrap_or_default(),
+        outcome: row.try_get("outcome").map_err(backend)?,
+        request_id: row.try_get("request_id").map_err(backend)?,
+    })
+}
+
+/// Keys of `project_id` active at `now`.
+async fn active_keys(
+    tx: &mut Transaction<'_, Sqlite>,
+    project_id: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM access_keys WHERE project_id = ? AND enabled = 1 AND (expires_at IS NULL OR expires_at > ?)",
+    )
+    .bind(project_id)
+    .bind(ms(now))
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(backend)?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// Opens `sealed` with `old` and seals it again with `new`.
+fn reseal(old: &Cipher, new: &Cipher, sealed: &[u8], what: &str) -> Result<Vec<u8>, StoreError> {
+    let plain = old.open(sealed).map_err(|_| StoreError::Corrupt(format!("{what} does not open with the old key")))?;
+    Ok(new.seal(&plain))
+}
+
+#[async_trait]
+impl AccessStore for SqliteStore {
+    async fn insert_access_key(
+        &self,
+        k: &AccessKey,
+        retiring: Option<(&str, DateTime<Utc>)>,
+        max_active: usize,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await.map_err(backend)?;
+        if let Some((old, at)) = retiring {
+            sqlx::query("UPDATE access_keys SET expires_at = ? WHERE access_key = ?")
+                .bind(ms(at))
+                .bind(old)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        if active_keys(&mut tx, &k.project_id, k.created_at).await? >= max_active {
+            return Err(StoreError::Conflict("active keys per project"));
+        }
+        sqlx::query("INSERT INTO access_keys (access_key, project_id, secret_encrypted, enabled, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(&k.access_key).bind(&k.project_id).bind(&k.secret_encrypted).bind(i64::from(k.enabled))
+            .bind(ms(k.created_at)).bind(k.expires_at.map(ms))
+            .execute(&mut *tx).await.map_err(write_error("access key"))?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get_access_key(&self, access_key: &str) -> Result<Option<AccessKey>, StoreError> {
+        self.one("SELECT * FROM access_keys WHERE access_key = ?", access_key, key_from).await
+    }
+
+    async fn list_access_keys(&self, project_id: &str) -> Result<Vec<AccessKey>, StoreError> {
+        self.all(
+            "SELECT * FROM access_keys WHERE project_id = ? ORDER BY created_at, access_key",
+            &[Some(project_id)],
+            key_from,
+        )
+        .await
+    }
+
+    async fn set_access_key_enabled(
+        &self,
+        access_key: &str,
+        enabled: bool,
+        max_active: usize,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.write().await.map_err(backend)?;
+        let project: Option<String> = sqlx::query_scalar("SELECT project_id FROM access_keys WHERE access_key = ?")
+            .bind(access_key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let project = project.ok_or(StoreError::NotFound)?;
+        sqlx::query("UPDATE access_keys SET enabled = ? WHERE access_key = ?")
+            .bind(i64::from(enabled))
+            .bind(access_key)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if enabled && active_keys(&mut tx, &project, now).await? > max_active {
+            return Err(StoreError::Conflict("active keys per project"));
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn delete_access_key(&self, access_key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM access_keys WHERE access_key = ?")
+            .bind(access_key)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn remember_nonce(
+        &self,
+        access_key: &str,
+        nonce: &str,
+        seen_at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write().await.map_err(backend)?;
+        sqlx::query("DELETE FROM request_nonces WHERE seen_at < ?")
+            .bind(ms(forget_before))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let inserted =
+            sqlx::query("INSERT OR IGNORE INTO request_nonces (access_key, nonce, seen_at) VALUES (?, ?, ?)")
+                .bind(access_key)
+                .bind(nonce)
+                .bind(ms(seen_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+        tx.commit().await.map_err(backend)?;
+        Ok(inserted == 1)
+    }
+
+    async fn insert_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO audit_log (at, dialect, project_id, access_key, action, target, status, outcome, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(ms(e.at)).bind(&e.dialect).bind(&e.project_id).bind(&e.access_key).bind(&e.action)
+            .bind(&e.target).bind(i64::from(e.status)).bind(&e.outcome).bind(&e.request_id)
+            .execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM audit_log WHERE (?1 IS NULL OR project_id = ?1) AND id > ?2 ORDER BY id LIMIT ?3",
+        )
+        .bind(&q.project_id)
+        .bind(q.after_id.unwrap_or(0))
+        .bind(i64::from(q.limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(audit_from).collect()
+    }
+
+    async fn master_key_check(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        sqlx::query_scalar("SELECT value FROM catalog_settings WHERE name = ?")
+            .bind(MASTER_KEY_CHECK)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)
+    }
+
+    async fn set_master_key_check(&self, sealed: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("INSERT INTO catalog_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
+            .bind(MASTER_KEY_CHECK)
+            .bind(sealed)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn reseal_secrets(&self, old: &Cipher, new: &Cipher) -> Result<u64, StoreError> {
+        let mut tx = self.write().await.map_err(backend)?;
+        let mut count = 0;
+        let keys: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT access_key, secret_encrypted FROM access_keys")
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend)?;
+        for (id, sealed) in keys {
+            let resealed = reseal(old, new, &sealed, &format!("the secret of access key {id}"))?;
+            sqlx::query("UPDATE access_keys SET secret_encrypted = ? WHERE access_key = ?")
+                .bind(resealed)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            count += 1;
+        }
+        let passwords: Vec<(String, Vec<u8>)> =
+            sqlx::query_as("SELECT id, password_encrypted FROM clusters WHERE password_encrypted IS NOT NULL")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(backend)?;
+        for (id, sealed) in passwords {
+            let resealed = reseal(old, new, &sealed, &format!("the password of cluster {id}"))?;
+            sqlx::query("UPDATE clusters SET password_encrypted = ? WHERE id = ?")
+                .bind(resealed)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+            count += 1;
+        }
+        let check: Option<Vec<u8>> = sqlx::query_scalar("SELECT value FROM catalog_settings WHERE name = ?")
+            .bind(MASTER_KEY_CHECK)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if let Some(sealed) = check {
+            sqlx::query("UPDATE catalog_settings SET value = ? WHERE name = ?")
+                .bind(reseal(old, new, &sealed, "the master-key check")?)
+                .bind(MASTER_KEY_CHECK)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(count)
+    }
+}
