@@ -14,6 +14,7 @@ mod snapkeep;
 
 pub use essim::{Essim, EssimOptions};
 pub use inprocess::InProcess;
+pub use processes::binary;
 pub use python::run_sdk_script;
 pub use snapkeep::{Auth, Snapkeep, Tenant};
 

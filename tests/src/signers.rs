@@ -158,11 +158,13 @@ impl Wire {
         );
     }
 
-    /// Alibaba ROA v1 (`acs AK:signature`), as the older SDKs sign.
-    pub fn sign_roa(&mut self, key: Key<'_>, at: DateTime<Utc>, nonce: &str) {
+    /// Alibaba ROA v1 (`acs AK:signature`); the older SDKs send no nonce.
+    pub fn sign_roa(&mut self, key: Key<'_>, at: DateTime<Utc>, nonce: Option<&str>) {
         self.set("accept", "application/json");
         self.set("date", &at.format("%a, %d %b %Y %H:%M:%S GMT").to_string());
-        self.set("x-acs-signature-nonce", nonce);
+        if let Some(nonce) = nonce {
+            self.set("x-acs-signature-nonce", nonce);
+        }
         self.set("x-acs-signature-method", "HMAC-SHA1");
         self.set("x-acs-signature-version", "1.0");
         self.set("x-acs-version", "2017-06-13");

@@ -160,7 +160,7 @@ impl Snapkeep {
             Auth::Admin => wire.set("authorization", &format!("Bearer {}", self.admin_token())),
             Auth::Huawei(t) => wire.sign_huawei(t.key(), &self.host(), Some(&t.project_id), now),
             Auth::Acs3(t) => wire.sign_acs3(t.key(), &self.host(), now, &Uuid::new_v4().to_string()),
-            Auth::Roa(t) => wire.sign_roa(t.key(), now, &Uuid::new_v4().to_string()),
+            Auth::Roa(t) => wire.sign_roa(t.key(), now, Some(&Uuid::new_v4().to_string())),
         }
         self.send(&wire)
     }

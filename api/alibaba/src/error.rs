@@ -81,7 +81,9 @@ fn refusal(failure: &AuthFailure) -> AliError {
         AuthFailure::Unsigned | AuthFailure::Malformed(_) | AuthFailure::ProjectMismatch | AuthFailure::BadToken => {
             (S::BAD_REQUEST, "IncompleteSignature", "The request signature does not conform to Aliyun standards.")
         }
-        AuthFailure::UnknownKey => (S::BAD_REQUEST, "InvalidAccessKeyId.NotFound", "Specified access key is not found."),
+        AuthFailure::UnknownKey => {
+            (S::BAD_REQUEST, "InvalidAccessKeyId.NotFound", "Specified access key is not found.")
+        }
         AuthFailure::KeyDisabled => {
             (S::BAD_REQUEST, "InvalidAccessKeyId.Inactive", "Specified access key is disabled.")
         }

@@ -249,3 +249,105 @@ impl AccessStore for SqliteStore {
         Ok(count)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snapkeep_core::{Project, Store};
+
+    fn at(ms: i64) -> DateTime<Utc> {
+        time(1_800_000_000_000 + ms)
+    }
+
+    async fn store() -> (SqliteStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("catalog.db")).await.unwrap();
+        store.insert_project(&Project { id: "p".into(), name: "proj".into(), created_at: at(0) }).await.unwrap();
+        (store, dir)
+    }
+
+    fn key(id: &str, cipher: &Cipher, created: i64) -> AccessKey {
+        AccessKey {
+            access_key: id.into(),
+            project_id: "p".into(),
+            secret_encrypted: cipher.seal(&format!("secret of {id}")),
+            enabled: true,
+            created_at: at(created),
+            expires_at: None,
+        }
+    }
+
+    fn cipher() -> Cipher {
+        Cipher::from_base64(&Cipher::generate_key()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_project_has_at_most_two_active_keys_and_a_refused_rotation_changes_nothing() {
+        let (store, _dir) = store().await;
+        let c = cipher();
+        store.insert_access_key(&key("A", &c, 0), None, 2).await.unwrap();
+        store.insert_access_key(&key("B", &c, 1), None, 2).await.unwrap();
+        assert!(matches!(store.insert_access_key(&key("C", &c, 2), None, 2).await, Err(StoreError::Conflict(_))));
+        let refused = store.insert_access_key(&key("C", &c, 2), Some(("A", at(10_000))), 2).await;
+        assert!(matches!(refused, Err(StoreError::Conflict(_))));
+        assert_eq!(store.get_access_key("A").await.unwrap().unwrap().expires_at, None, "rolled back");
+        // Retired at once, A no longer counts.
+        store.insert_access_key(&key("C", &c, 2), Some(("A", at(2))), 2).await.unwrap();
+        assert_eq!(store.get_access_key("A").await.unwrap().unwrap().expires_at, Some(at(2)));
+        store.set_access_key_enabled("B", false, 2, at(3)).await.unwrap();
+        store.insert_access_key(&key("D", &c, 4), None, 2).await.unwrap();
+        assert!(matches!(store.set_access_key_enabled("B", true, 2, at(5)).await, Err(StoreError::Conflict(_))));
+        assert!(!store.get_access_key("B").await.unwrap().unwrap().enabled, "refused enable changed nothing");
+        assert!(matches!(store.set_access_key_enabled("nope", true, 2, at(5)).await, Err(StoreError::NotFound)));
+    }
+
+    #[tokio::test]
+    async fn a_nonce_is_taken_once_per_key_until_forgotten() {
+        let (store, _dir) = store().await;
+        assert!(store.remember_nonce("A", "n1", at(0), at(-1)).await.unwrap());
+        assert!(!store.remember_nonce("A", "n1", at(1), at(-1)).await.unwrap());
+        assert!(store.remember_nonce("B", "n1", at(1), at(-1)).await.unwrap(), "nonces are per key");
+        assert!(store.remember_nonce("A", "n1", at(100), at(50)).await.unwrap(), "forgotten after its window");
+    }
+
+    #[tokio::test]
+    async fn resealing_is_all_or_nothing() {
+        let (store, _dir) = store().await;
+        let (old, new) = (cipher(), cipher());
+        store.insert_access_key(&key("A", &old, 0), None, 2).await.unwrap();
+        store.insert_access_key(&key("B", &new, 0), None, 2).await.unwrap();
+        store.set_master_key_check(&old.seal("check")).await.unwrap();
+        assert!(matches!(store.reseal_secrets(&old, &new).await, Err(StoreError::Corrupt(_))), "B does not open");
+        let a = store.get_access_key("A").await.unwrap().unwrap();
+        assert_eq!(old.open(&a.secret_encrypted).unwrap(), "secret of A", "A was left as it was");
+        store.delete_access_key("B").await.unwrap();
+        assert_eq!(store.reseal_secrets(&old, &new).await.unwrap(), 1);
+        let a = store.get_access_key("A").await.unwrap().unwrap();
+        assert_eq!(new.open(&a.secret_encrypted).unwrap(), "secret of A");
+        assert_eq!(new.open(&store.master_key_check().await.unwrap().unwrap()).unwrap(), "check");
+    }
+
+    #[tokio::test]
+    async fn the_audit_log_pages_by_id_and_filters_by_project() {
+        let (store, _dir) = store().await;
+        for (i, project) in [Some("p"), None, Some("q"), Some("p")].into_iter().enumerate() {
+            let entry = AuditEntry {
+                id: 0,
+                at: at(i as i64),
+                dialect: "css".into(),
+                project_id: project.map(str::to_owned),
+                access_key: "AK".into(),
+                action: format!("A{i}"),
+                target: "c".into(),
+                status: 200,
+                outcome: "ok".into(),
+                request_id: format!("r{i}"),
+            };
+            store.insert_audit(&entry).await.unwrap();
+        }
+        let all = store.list_audit(&AuditQuery { limit: 10, ..AuditQuery::default() }).await.unwrap();
+        assert_eq!(all.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["A0", "A1", "A2", "A3"]);
+        let p = AuditQuery { project_id: Some("p".into()), after_id: Some(all[0].id), limit: 10 };
+        assert_eq!(store.list_audit(&p).await.unwrap().iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["A3"]);
+    }
+}

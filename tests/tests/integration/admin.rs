@@ -70,6 +70,17 @@ fn cli_manages_projects_keys_and_clusters() {
     let listed = cli(&snapkeep, &["key", "list", "--project", &project_id], &[]);
     let table = String::from_utf8_lossy(&listed.stdout);
     assert!(table.contains("ACCESS_KEY") && table.contains(access_key) && !table.contains(secret_key), "{table}");
+    assert_eq!(cli_json(&snapkeep, &["key", "disable", access_key], &[])["state"], "disabled");
+    assert_eq!(cli_json(&snapkeep, &["key", "enable", access_key], &[])["state"], "active");
+    let rotated = cli_json(&snapkeep, &["key", "rotate", access_key, "--grace-seconds", "3600"], &[]);
+    assert!(rotated["secret_key"].as_str().is_some_and(|s| s.len() >= 32), "{rotated}");
+    let retiring = cli_json(&snapkeep, &["key", "show", access_key], &[]);
+    assert!(retiring["state"] == "active" && retiring["expires_at"].is_string(), "signs during the grace: {retiring}");
+    let audit = cli(&snapkeep, &["audit"], &[]);
+    let audit = String::from_utf8_lossy(&audit.stdout);
+    for action in ["CreateAccessKey", "DisableAccessKey", "EnableAccessKey", "RotateAccessKey"] {
+        assert!(audit.contains(action), "{action} in\n{audit}");
+    }
 
     // Registration contacts the cluster and refuses what it cannot use, clearly.
     let refused = cli_error(

@@ -61,7 +61,7 @@ proptest! {
     #[test]
     fn roa_v1_signatures_verify_and_tampering_fails(m in method(), segments in prop::collection::vec(text(), 1..4), q in query()) {
         let mut wire = Wire::new(m, &segments, &q, Vec::new());
-        wire.sign_roa(KEY, at(), "nonce-1");
+        wire.sign_roa(KEY, at(), Some("nonce-1"));
         let parsed = RoaV1::parse(wire.authorization()).unwrap();
         prop_assert_eq!(parsed.verify(&request(&wire), KEY.secret.as_bytes()), Ok(()));
         prop_assert!(parsed.verify(&request(&wire), b"another secret").is_err());
