@@ -33,41 +33,45 @@ impl RoaV1 {
 
     pub fn verify(&self, request: &SignedRequest<'_>, secret: &[u8]) -> Result<(), AuthError> {
         let mut mac = Hmac::<Sha1>::new_from_slice(secret).expect("HMAC takes keys of any length");
-        mac.update(string_to_sign(request).as_bytes());
+        mac.update(Self::string_to_sign(request).as_bytes());
         if same(&mac.finalize().into_bytes(), &self.signature) { Ok(()) } else { Err(AuthError::Mismatch) }
     }
 }
 
-fn string_to_sign(request: &SignedRequest<'_>) -> String {
-    let header = |name| request.header(name).unwrap_or_default();
-    let mut out = format!(
-        "{}\n{}\n{}\n{}\n{}\n",
-        request.method,
-        header("accept"),
-        header("content-md5"),
-        header("content-type"),
-        header("date")
-    );
-    let mut acs: Vec<(String, &str)> = request
-        .headers
-        .iter()
-        .map(|(n, v)| (n.to_ascii_lowercase(), v.trim()))
-        .filter(|(n, _)| n.starts_with("x-acs-"))
-        .collect();
-    acs.sort();
-    for (name, value) in acs {
-        out.push_str(&format!("{name}:{value}\n"));
+impl RoaV1 {
+    /// What a client signs; the older SDKs compare it with the server's when a signature does
+    /// not match, to tell a wrong secret from a wrongly built request.
+    pub fn string_to_sign(request: &SignedRequest<'_>) -> String {
+        let header = |name| request.header(name).unwrap_or_default();
+        let mut out = format!(
+            "{}\n{}\n{}\n{}\n{}\n",
+            request.method,
+            header("accept"),
+            header("content-md5"),
+            header("content-type"),
+            header("date")
+        );
+        let mut acs: Vec<(String, &str)> = request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.to_ascii_lowercase(), v.trim()))
+            .filter(|(n, _)| n.starts_with("x-acs-"))
+            .collect();
+        acs.sort();
+        for (name, value) in acs {
+            out.push_str(&format!("{name}:{value}\n"));
+        }
+        out.push_str(request.path);
+        let mut pairs = query_pairs(request.query);
+        if !pairs.is_empty() {
+            pairs.sort();
+            let joined: Vec<String> =
+                pairs.into_iter().map(|(k, v)| if v.is_empty() { k } else { format!("{k}={v}") }).collect();
+            out.push('?');
+            out.push_str(&joined.join("&"));
+        }
+        out
     }
-    out.push_str(request.path);
-    let mut pairs = query_pairs(request.query);
-    if !pairs.is_empty() {
-        pairs.sort();
-        let joined: Vec<String> =
-            pairs.into_iter().map(|(k, v)| if v.is_empty() { k } else { format!("{k}={v}") }).collect();
-        out.push('?');
-        out.push_str(&joined.join("&"));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -100,7 +104,7 @@ mod tests {
             body: b"{}",
         };
         assert_eq!(
-            string_to_sign(&request),
+            RoaV1::string_to_sign(&request),
             "POST\napplication/json\n\napplication/json; charset=utf-8\nMon, 23 Nov 2026 12:27:56 GMT\nx-acs-action:AddSnapshotRepo\nx-acs-credentials-provider:static_ak\nx-acs-signature-method:HMAC-SHA1\nx-acs-signature-nonce:4e85\nx-acs-signature-version:1.0\nx-acs-version:2017-06-13\n/openapi/instances/es-target/snapshot-repos"
         );
     }
@@ -114,7 +118,7 @@ mod tests {
             headers: &[],
             body: b"",
         };
-        assert!(string_to_sign(&request).ends_with("/p?ClientToken=tok 1/ä&RegionId=cn&flag"));
+        assert!(RoaV1::string_to_sign(&request).ends_with("/p?ClientToken=tok 1/ä&RegionId=cn&flag"));
     }
 
     #[test]

@@ -46,8 +46,9 @@ pub enum AuthFailure {
     BadDate,
     #[error("the signing date is more than {0} minutes from the server's time")]
     Expired(i64),
+    /// With the string the server signed, where the scheme's clients compare it (ROA v1).
     #[error("the signature does not match")]
-    SignatureMismatch,
+    SignatureMismatch(Option<String>),
     #[error("the signature nonce is missing or not signed")]
     MissingNonce,
     #[error("the signature nonce was already used")]
@@ -71,7 +72,7 @@ impl AuthFailure {
             Self::KeyExpired => "key_expired",
             Self::BadDate => "bad_date",
             Self::Expired(_) => "expired",
-            Self::SignatureMismatch => "signature_mismatch",
+            Self::SignatureMismatch(_) => "signature_mismatch",
             Self::MissingNonce => "missing_nonce",
             Self::NonceUsed => "nonce_used",
             Self::ProjectMismatch => "project_mismatch",
@@ -87,7 +88,7 @@ impl From<AuthError> for AuthFailure {
             AuthError::Missing => Self::Unsigned,
             AuthError::Malformed(what) => Self::Malformed(what),
             AuthError::MissingSignedHeader(_) => Self::Malformed("a signed header is missing"),
-            AuthError::Mismatch => Self::SignatureMismatch,
+            AuthError::Mismatch => Self::SignatureMismatch(None),
         }
     }
 }
@@ -132,7 +133,10 @@ impl Snapkeep {
             let key = self.signing_key(&signature.access_key).await?;
             let date = request.header("date").and_then(|d| DateTime::parse_from_rfc2822(d).ok());
             self.check_skew(date.map(|d| d.to_utc()))?;
-            signature.verify(request, self.cipher.open(&key.secret_encrypted)?.as_bytes()).map_err(refused)?;
+            signature.verify(request, self.cipher.open(&key.secret_encrypted)?.as_bytes()).map_err(|e| match e {
+                AuthError::Mismatch => refused(AuthFailure::SignatureMismatch(Some(RoaV1::string_to_sign(request)))),
+                other => refused(other),
+            })?;
             key
         } else {
             let signature = Acs3::parse(authorization).map_err(refused)?;
@@ -226,7 +230,7 @@ mod tests {
             AuthFailure::KeyExpired,
             AuthFailure::BadDate,
             AuthFailure::Expired(15),
-            AuthFailure::SignatureMismatch,
+            AuthFailure::SignatureMismatch(None),
             AuthFailure::MissingNonce,
             AuthFailure::NonceUsed,
             AuthFailure::ProjectMismatch,

@@ -46,6 +46,14 @@ expect_error(lambda: create(name="snap_desc", description="x" * 257), 400, "CSS.
 for bad in ["Logs", "logs 1", "a\"b", "a\\b", "a<b", "a|b", "a>b", "a/b", "a?b", "a" * 1025]:
     expect_error(lambda: create(name="snap_idx", indices=bad), 400, "CSS.0001", "indices")
 
+# --- authentication: the SDK's own signatures, refused as the API gateway refuses them -------
+wrong_secret = css_client(sk="not-the-secret")
+expect_error(lambda: create(api=wrong_secret, name="snap_unsigned"), 401, "APIGW.0301", "signature does not match")
+unknown_key = css_client(ak="NOSUCHKEY0000")
+expect_error(lambda: create(api=unknown_key, name="snap_unsigned"), 401, "APIGW.0301", "does not exist")
+borrowed = css_client(project=os.environ["OTHER_PROJECT"])
+expect_error(lambda: create(api=borrowed, cluster_id=other_cluster, name="snap_borrowed"), 403, "APIGW.0302")
+
 # --- tenancy: another project's cluster does not exist -----------------------------------
 expect_error(lambda: create(cluster_id=other_cluster, name="snap_other"), 404, "CSS.3027")
 expect_error(lambda: listed(cluster_id=other_cluster), 404, "CSS.3027")

@@ -96,7 +96,7 @@ fn refusal(failure: &AuthFailure) -> AliError {
         AuthFailure::Expired(_) => {
             (S::BAD_REQUEST, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
         }
-        AuthFailure::SignatureMismatch => {
+        AuthFailure::SignatureMismatch(_) => {
             (S::BAD_REQUEST, "SignatureDoesNotMatch", "Specified signature is not matched with our calculation.")
         }
         AuthFailure::MissingNonce => {
@@ -111,6 +111,8 @@ fn refusal(failure: &AuthFailure) -> AliError {
     };
     let detail = match failure {
         AuthFailure::Malformed(_) | AuthFailure::Expired(_) => format!("{message} ({failure})"),
+        // As the gateway words it: the older SDKs read the string after the colon.
+        AuthFailure::SignatureMismatch(Some(signed)) => format!("{message} server string to sign is:{signed}"),
         _ => message.to_owned(),
     };
     AliError::new(status, code, detail)

@@ -1,0 +1,14 @@
+//! The RoaV1 Authorization-header parser on arbitrary text: it answers, never panics, and a
+//! header it accepts verifies (or not) against an arbitrary request without panicking.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use snapkeep_auth::RoaV1;
+use snapkeep_auth_fuzz::FuzzRequest;
+
+fuzz_target!(|input: (String, FuzzRequest)| {
+    let (header, request) = input;
+    if let Ok(parsed) = RoaV1::parse(&header) {
+        let _ = parsed.verify(&request.signed(), b"secret");
+    }
+});
