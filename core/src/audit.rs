@@ -9,7 +9,7 @@ use crate::error::CoreError;
 use crate::service::Snapkeep;
 
 /// The most entries one query returns.
-pub const AUDIT_PAGE_MAX: u32 = 1000;
+const AUDIT_PAGE_MAX: u32 = 1000;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {

@@ -107,9 +107,8 @@ impl Snapkeep {
         if request.header("x-security-token").is_some() {
             return Err(refused(AuthFailure::TemporaryCredentials));
         }
-        let signature =
-            HuaweiSdkHmac::parse(request.header("authorization").ok_or(AuthFailure::Unsigned).map_err(refused)?)
-                .map_err(refused)?;
+        let authorization = request.header("authorization").ok_or_else(|| refused(AuthFailure::Unsigned))?;
+        let signature = HuaweiSdkHmac::parse(authorization).map_err(refused)?;
         let key = self.signing_key(&signature.access_key).await?;
         let date = request.header("x-sdk-date").and_then(|d| parse_date(d, "%Y%m%dT%H%M%SZ"));
         self.check_skew(date)?;
@@ -129,27 +128,9 @@ impl Snapkeep {
         let authorization = request.header("authorization").ok_or_else(|| refused(AuthFailure::Unsigned))?;
         let roa = authorization.starts_with("acs ");
         let key = if roa {
-            let signature = RoaV1::parse(authorization).map_err(refused)?;
-            let key = self.signing_key(&signature.access_key).await?;
-            let date = request.header("date").and_then(|d| DateTime::parse_from_rfc2822(d).ok());
-            self.check_skew(date.map(|d| d.to_utc()))?;
-            signature.verify(request, self.cipher.open(&key.secret_encrypted)?.as_bytes()).map_err(|e| match e {
-                AuthError::Mismatch => refused(AuthFailure::SignatureMismatch(Some(RoaV1::string_to_sign(request)))),
-                other => refused(other),
-            })?;
-            key
+            self.verify_roa(request, authorization).await?
         } else {
-            let signature = Acs3::parse(authorization).map_err(refused)?;
-            if !signature.signed_headers.iter().any(|h| h == "x-acs-signature-nonce") {
-                return Err(refused(AuthFailure::MissingNonce));
-            }
-            if !signature.signed_headers.iter().any(|h| h == "x-acs-date") {
-                return Err(refused(AuthFailure::BadDate));
-            }
-            let key = self.signing_key(&signature.access_key).await?;
-            self.check_skew(request.header("x-acs-date").and_then(|d| parse_date(d, "%Y-%m-%dT%H:%M:%SZ")))?;
-            signature.verify(request, self.cipher.open(&key.secret_encrypted)?.as_bytes()).map_err(refused)?;
-            key
+            self.verify_acs3(request, authorization).await?
         };
         let replay_key = match request.header("x-acs-signature-nonce") {
             Some(nonce) => Some(nonce.to_owned()),
@@ -163,6 +144,34 @@ impl Snapkeep {
             self.use_nonce(&key, &replay_key).await?;
         }
         Ok(Caller { project_id: Some(key.project_id), access_key: key.access_key })
+    }
+
+    /// ROA v1: the key, date and signature; a mismatch names the string the server signed.
+    async fn verify_roa(&self, request: &SignedRequest<'_>, authorization: &str) -> Result<AccessKey, CoreError> {
+        let signature = RoaV1::parse(authorization).map_err(refused)?;
+        let key = self.signing_key(&signature.access_key).await?;
+        let date = request.header("date").and_then(|d| DateTime::parse_from_rfc2822(d).ok());
+        self.check_skew(date.map(|d| d.to_utc()))?;
+        signature.verify(request, self.cipher.open(&key.secret_encrypted)?.as_bytes()).map_err(|e| match e {
+            AuthError::Mismatch => refused(AuthFailure::SignatureMismatch(Some(RoaV1::string_to_sign(request)))),
+            other => refused(other),
+        })?;
+        Ok(key)
+    }
+
+    /// ACS3: the nonce and date must be signed; then the key, date and signature.
+    async fn verify_acs3(&self, request: &SignedRequest<'_>, authorization: &str) -> Result<AccessKey, CoreError> {
+        let signature = Acs3::parse(authorization).map_err(refused)?;
+        if !signature.signed_headers.iter().any(|h| h == "x-acs-signature-nonce") {
+            return Err(refused(AuthFailure::MissingNonce));
+        }
+        if !signature.signed_headers.iter().any(|h| h == "x-acs-date") {
+            return Err(refused(AuthFailure::BadDate));
+        }
+        let key = self.signing_key(&signature.access_key).await?;
+        self.check_skew(request.header("x-acs-date").and_then(|d| parse_date(d, "%Y-%m-%dT%H:%M:%SZ")))?;
+        signature.verify(request, self.cipher.open(&key.secret_encrypted)?.as_bytes()).map_err(refused)?;
+        Ok(key)
     }
 
     /// The key named by a signature, if it signs requests now.

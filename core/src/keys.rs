@@ -15,10 +15,10 @@ use crate::service::Snapkeep;
 use crate::store::StoreError;
 
 /// Keys a project may have active at once: the current one and the one replacing it.
-pub const MAX_ACTIVE_KEYS: usize = 2;
+const MAX_ACTIVE_KEYS: usize = 2;
 
 /// The longest grace a rotated key keeps signing.
-pub const MAX_ROTATION_GRACE: Duration = Duration::days(30);
+const MAX_ROTATION_GRACE: Duration = Duration::days(30);
 
 impl Snapkeep {
     /// Makes a new AK/SK pair; the plaintext secret is returned this once only.
@@ -31,7 +31,8 @@ impl Snapkeep {
     /// be active; the project may have no other active key.
     pub async fn rotate_access_key(&self, access_key: &str, grace: Duration) -> Result<(AccessKey, String), CoreError> {
         if grace < Duration::zero() || grace > MAX_ROTATION_GRACE {
-            return Err(CoreError::invalid("grace_seconds", "must be 0 to 2592000 (30 days)"));
+            let max = MAX_ROTATION_GRACE.num_seconds();
+            return Err(CoreError::invalid("grace_seconds", format!("must be 0 to {max} (30 days)")));
         }
         let old = self.access_key(access_key).await?;
         if old.state(self.clock.now()) != KeyState::Active {

@@ -22,7 +22,7 @@ mod shared;
 mod store;
 pub mod validate;
 
-pub use audit::{AUDIT_PAGE_MAX, AuditEntry, AuditQuery};
+pub use audit::{AuditEntry, AuditQuery};
 pub use authenticate::{AuthFailure, Caller, DEFAULT_MAX_SKEW, MAX_SKEW_RANGE};
 pub use automatic::{FireReport, Fired, PolicyInput, Scheduling, SettingsInput, jitter};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -32,7 +32,6 @@ pub use engine::{
     SnapshotRequest, SnapshotState,
 };
 pub use error::{CoreError, NotFound};
-pub use keys::{MAX_ACTIVE_KEYS, MAX_ROTATION_GRACE};
 pub use master_key::{rotate_master_key, verify_master_key};
 pub use metrics::Metrics;
 pub use model::{

@@ -15,21 +15,19 @@ use crate::error::AdminError;
 #[derive(Clone)]
 pub struct Admin(pub Arc<str>);
 
-/// (method, route, action) of every mutating admin route.
-const ACTIONS: &[(Method, &str, &str)] = &[
-    (Method::POST, "/admin/v1/projects", "CreateProject"),
-    (Method::DELETE, "/admin/v1/projects/{id}", "DeleteProject"),
-    (Method::POST, "/admin/v1/projects/{id}/keys", "CreateAccessKey"),
-    (Method::DELETE, "/admin/v1/keys/{access_key}", "DeleteAccessKey"),
-    (Method::POST, "/admin/v1/keys/{access_key}/disable", "DisableAccessKey"),
-    (Method::POST, "/admin/v1/keys/{access_key}/enable", "EnableAccessKey"),
-    (Method::POST, "/admin/v1/keys/{access_key}/rotate", "RotateAccessKey"),
-    (Method::POST, "/admin/v1/clusters", "RegisterCluster"),
-    (Method::DELETE, "/admin/v1/clusters/{id}", "DeleteCluster"),
-];
-
 impl Dialect for Admin {
     const NAME: &'static str = "admin";
+    const ACTIONS: &'static [(Method, &'static str, &'static str)] = &[
+        (Method::POST, "/admin/v1/projects", "CreateProject"),
+        (Method::DELETE, "/admin/v1/projects/{id}", "DeleteProject"),
+        (Method::POST, "/admin/v1/projects/{id}/keys", "CreateAccessKey"),
+        (Method::DELETE, "/admin/v1/keys/{access_key}", "DeleteAccessKey"),
+        (Method::POST, "/admin/v1/keys/{access_key}/disable", "DisableAccessKey"),
+        (Method::POST, "/admin/v1/keys/{access_key}/enable", "EnableAccessKey"),
+        (Method::POST, "/admin/v1/keys/{access_key}/rotate", "RotateAccessKey"),
+        (Method::POST, "/admin/v1/clusters", "RegisterCluster"),
+        (Method::DELETE, "/admin/v1/clusters/{id}", "DeleteCluster"),
+    ];
 
     async fn authenticate(
         &self,
@@ -47,9 +45,5 @@ impl Dialect for Admin {
 
     fn reject(&self, error: CoreError) -> Response {
         AdminError::from(error).into_response()
-    }
-
-    fn action(&self, method: &Method, route: &str) -> Option<&'static str> {
-        ACTIONS.iter().find(|(m, r, _)| m == method && *r == route).map(|(_, _, action)| *action)
     }
 }

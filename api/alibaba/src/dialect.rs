@@ -12,15 +12,6 @@ use crate::error::AliError;
 #[derive(Clone, Copy)]
 pub struct Alibaba;
 
-/// (method, route, action) of every mutating Alibaba route.
-const ACTIONS: &[(Method, &str, &str)] = &[
-    (Method::POST, "/openapi/instances/{instance_id}/snapshots", "CreateSnapshot"),
-    (Method::POST, "/openapi/instances/{instance_id}/snapshot-repos", "AddSnapshotRepo"),
-    (Method::DELETE, "/openapi/instances/{instance_id}/snapshot-repos", "DeleteSnapshotRepo"),
-    (Method::POST, "/openapi/instances/{instance_id}/snapshot-setting", "UpdateSnapshotSetting"),
-    (Method::PUT, "/openapi/instances/{instance_id}/snapshot-setting", "UpdateSnapshotSetting"),
-];
-
 /// A request id as Alibaba shows them: an upper-case UUID.
 pub fn show(id: Uuid) -> String {
     id.hyphenated().to_string().to_uppercase()
@@ -28,6 +19,13 @@ pub fn show(id: Uuid) -> String {
 
 impl Dialect for Alibaba {
     const NAME: &'static str = "alibaba";
+    const ACTIONS: &'static [(Method, &'static str, &'static str)] = &[
+        (Method::POST, "/openapi/instances/{instance_id}/snapshots", "CreateSnapshot"),
+        (Method::POST, "/openapi/instances/{instance_id}/snapshot-repos", "AddSnapshotRepo"),
+        (Method::DELETE, "/openapi/instances/{instance_id}/snapshot-repos", "DeleteSnapshotRepo"),
+        (Method::POST, "/openapi/instances/{instance_id}/snapshot-setting", "UpdateSnapshotSetting"),
+        (Method::PUT, "/openapi/instances/{instance_id}/snapshot-setting", "UpdateSnapshotSetting"),
+    ];
 
     async fn authenticate(
         &self,
@@ -40,10 +38,6 @@ impl Dialect for Alibaba {
 
     fn reject(&self, error: CoreError) -> Response {
         AliError::from(error).into_response()
-    }
-
-    fn action(&self, method: &Method, route: &str) -> Option<&'static str> {
-        ACTIONS.iter().find(|(m, r, _)| m == method && *r == route).map(|(_, _, action)| *action)
     }
 
     fn show_request_id(&self, id: Uuid) -> String {

@@ -11,21 +11,23 @@ use crate::error::CssError;
 #[derive(Clone, Copy)]
 pub struct Css;
 
-/// (method, route, action) of every mutating CSS route.
-const ACTIONS: &[(Method, &str, &str)] = &[
-    (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot", "CreateSnapshot"),
-    (Method::DELETE, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}", "DeleteSnapshot"),
-    (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}/restore", "RestoreSnapshot"),
-    (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/policy", "CreateAutoCreatePolicy"),
-    (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/setting", "UpdateSnapshotSetting"),
-    (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/auto_setting", "StartAutoSetting"),
-    (Method::DELETE, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshots", "StopSnapshot"),
-    (Method::POST, "/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/open", "StartAutoCreateSnapshots"),
-    (Method::PUT, "/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/close", "StopAutoCreateSnapshots"),
-];
-
 impl Dialect for Css {
     const NAME: &'static str = "css";
+    const ACTIONS: &'static [(Method, &'static str, &'static str)] = &[
+        (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot", "CreateSnapshot"),
+        (Method::DELETE, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}", "DeleteSnapshot"),
+        (
+            Method::POST,
+            "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}/restore",
+            "RestoreSnapshot",
+        ),
+        (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/policy", "CreateAutoCreatePolicy"),
+        (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/setting", "UpdateSnapshotSetting"),
+        (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/auto_setting", "StartAutoSetting"),
+        (Method::DELETE, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshots", "StopSnapshot"),
+        (Method::POST, "/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/open", "StartAutoCreateSnapshots"),
+        (Method::PUT, "/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/close", "StopAutoCreateSnapshots"),
+    ];
 
     async fn authenticate(
         &self,
@@ -40,9 +42,5 @@ impl Dialect for Css {
 
     fn reject(&self, error: CoreError) -> Response {
         CssError::from(error).into_response()
-    }
-
-    fn action(&self, method: &Method, route: &str) -> Option<&'static str> {
-        ACTIONS.iter().find(|(m, r, _)| m == method && *r == route).map(|(_, _, action)| *action)
     }
 }

@@ -24,9 +24,13 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorCode(pub &'static str);
 
+/// What a dialect tells the gateway: its name, its actions, how it authenticates and renders.
 pub trait Dialect: Clone + Send + Sync + 'static {
     /// The name in the audit log, the metrics and the logs.
     const NAME: &'static str;
+
+    /// (method, route template, the vendor's name of the action) of every mutating route.
+    const ACTIONS: &'static [(Method, &'static str, &'static str)];
 
     /// Who signed `request`; `path_params` are the route's parameters.
     fn authenticate(
@@ -39,9 +43,6 @@ pub trait Dialect: Clone + Send + Sync + 'static {
     /// An error in the dialect's own format.
     fn reject(&self, error: CoreError) -> Response;
 
-    /// The vendor's name of the action `method` on `route` (the route's template).
-    fn action(&self, method: &Method, route: &str) -> Option<&'static str>;
-
     /// How the dialect shows a request id.
     fn show_request_id(&self, id: uuid::Uuid) -> String {
         id.simple().to_string()
@@ -53,12 +54,6 @@ pub trait Dialect: Clone + Send + Sync + 'static {
 pub struct Gateway<D> {
     core: Snapkeep,
     dialect: D,
-}
-
-impl<D: Dialect> Gateway<D> {
-    pub fn new(core: Snapkeep, dialect: D) -> Self {
-        Self { core, dialect }
-    }
 }
 
 /// The guard of a dialect's routes, applied with `Router::route_layer` (so the route is known):
@@ -75,6 +70,10 @@ pub async fn guard<D: Dialect>(
 }
 
 impl<D: Dialect> Gateway<D> {
+    pub fn new(core: Snapkeep, dialect: D) -> Self {
+        Self { core, dialect }
+    }
+
     async fn pass(&self, route: &str, params: Vec<(String, String)>, request: Request, next: Next) -> Response {
         let (mut parts, body) = request.into_parts();
         let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
@@ -132,7 +131,10 @@ impl<D: Dialect> Gateway<D> {
             None => status.as_u16().to_string(),
         };
         let target: Vec<&str> = params.iter().filter(|(k, _)| k != "project_id").map(|(_, v)| v.as_str()).collect();
-        let action = self.dialect.action(method, route).map_or_else(|| format!("{method} {route}"), str::to_owned);
+        let action = D::ACTIONS
+            .iter()
+            .find(|(m, r, _)| m == method && *r == route)
+            .map_or_else(|| format!("{method} {route}"), |(_, _, action)| (*action).to_owned());
         AuditEntry {
             id: 0,
             at: Default::default(),
