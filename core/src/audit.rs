@@ -43,8 +43,7 @@ pub struct AuditQuery {
 
 impl Snapkeep {
     /// Records an entry; a store failure is logged, never answered (the call already ended).
-    pub async fn record_audit(&self, mut entry: AuditEntry) {
-        entry.at = self.clock.now();
+    pub async fn record_audit(&self, entry: AuditEntry) {
         if let Err(e) = self.store.insert_audit(&entry).await {
             tracing::error!(error = %e, action = %entry.action, request_id = %entry.request_id, "audit entry lost");
         }

@@ -137,7 +137,7 @@ impl<D: Dialect> Gateway<D> {
             .map_or_else(|| format!("{method} {route}"), |(_, _, action)| (*action).to_owned());
         AuditEntry {
             id: 0,
-            at: Default::default(),
+            at: self.core.now(),
             dialect: D::NAME.to_owned(),
             project_id: caller.project_id,
             access_key: caller.access_key,

@@ -202,52 +202,50 @@ impl AccessStore for SqliteStore {
 
     async fn reseal_secrets(&self, old: &Cipher, new: &Cipher) -> Result<u64, StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
-        let mut count = 0;
-        let keys: Vec<(String, Vec<u8>)> = sqlx::query_as("SELECT access_key, secret_encrypted FROM access_keys")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(backend)?;
-        for (id, sealed) in keys {
-            let resealed = reseal(old, new, &sealed, &format!("the secret of access key {id}"))?;
-            sqlx::query("UPDATE access_keys SET secret_encrypted = ? WHERE access_key = ?")
-                .bind(resealed)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            count += 1;
-        }
-        let passwords: Vec<(String, Vec<u8>)> =
-            sqlx::query_as("SELECT id, password_encrypted FROM clusters WHERE password_encrypted IS NOT NULL")
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(backend)?;
-        for (id, sealed) in passwords {
-            let resealed = reseal(old, new, &sealed, &format!("the password of cluster {id}"))?;
-            sqlx::query("UPDATE clusters SET password_encrypted = ? WHERE id = ?")
-                .bind(resealed)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            count += 1;
-        }
-        let check: Option<Vec<u8>> = sqlx::query_scalar("SELECT value FROM catalog_settings WHERE name = ?")
-            .bind(MASTER_KEY_CHECK)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
-        if let Some(sealed) = check {
-            sqlx::query("UPDATE catalog_settings SET value = ? WHERE name = ?")
-                .bind(reseal(old, new, &sealed, "the master-key check")?)
-                .bind(MASTER_KEY_CHECK)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
+        let keys = reseal_rows(
+            &mut tx,
+            (old, new),
+            "SELECT access_key, secret_encrypted FROM access_keys",
+            "UPDATE access_keys SET secret_encrypted = ? WHERE access_key = ?",
+            "the secret of access key",
+        )
+        .await?;
+        let passwords = reseal_rows(
+            &mut tx,
+            (old, new),
+            "SELECT id, password_encrypted FROM clusters WHERE password_encrypted IS NOT NULL",
+            "UPDATE clusters SET password_encrypted = ? WHERE id = ?",
+            "the password of cluster",
+        )
+        .await?;
+        reseal_rows(
+            &mut tx,
+            (old, new),
+            &format!("SELECT name, value FROM catalog_settings WHERE name = '{MASTER_KEY_CHECK}'"),
+            "UPDATE catalog_settings SET value = ? WHERE name = ?",
+            "the catalog setting",
+        )
+        .await?;
         tx.commit().await.map_err(backend)?;
-        Ok(count)
+        Ok(keys + passwords)
     }
+}
+
+/// Re-seals, from the first cipher to the second, every `(id, sealed)` row `select` returns,
+/// writing each with `update` (`SET sealed = ? WHERE id = ?`). Returns how many.
+async fn reseal_rows(
+    tx: &mut Transaction<'_, Sqlite>,
+    (old, new): (&Cipher, &Cipher),
+    select: &str,
+    update: &str,
+    what: &str,
+) -> Result<u64, StoreError> {
+    let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(select).fetch_all(&mut **tx).await.map_err(backend)?;
+    for (id, sealed) in &rows {
+        let resealed = reseal(old, new, sealed, &format!("{what} {id}"))?;
+        sqlx::query(update).bind(resealed).bind(id).execute(&mut **tx).await.map_err(backend)?;
+    }
+    Ok(rows.len() as u64)
 }
 
 #[cfg(test)]

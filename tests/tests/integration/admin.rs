@@ -9,9 +9,7 @@ use serde_json::{Value, json};
 use snapkeep_tests::{Auth, Essim, EssimOptions, Snapkeep};
 
 fn cli(snapkeep: &Snapkeep, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().and_then(Path::parent).unwrap().join("snapkeep");
-    let mut command = Command::new(bin);
+    let mut command = Command::new(snapkeep_tests::binary("snapkeep"));
     command
         .arg("admin")
         .arg("--server")
