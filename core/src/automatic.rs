@@ -161,6 +161,8 @@ impl Snapkeep {
         policy: Option<PolicyInput>,
     ) -> Result<(), CoreError> {
         let (cluster, mut config) = self.snapshot_config(project_id, cluster_id).await?;
+        let moves =
+            settings.as_ref().is_some_and(|s| s.bucket.is_some() || s.agency.is_some() || s.base_path.is_some());
         if let Some(settings) = settings {
             apply_settings(&mut config, settings)?;
         }
@@ -168,6 +170,9 @@ impl Snapkeep {
             Some(policy) => apply_policy(&mut config, &policy)?,
             None => false,
         };
+        if moves {
+            self.check_location(&cluster, &config.settings).await?;
+        }
         self.save_config(&cluster, &config).await?;
         if delete_auto {
             self.delete_automatic(&cluster).await?;
@@ -175,10 +180,12 @@ impl Snapkeep {
         Ok(())
     }
 
-    /// Turns snapshots on with default settings (CSS `index_snapshot/auto_setting`).
+    /// Turns snapshots on with default settings (CSS `index_snapshot/auto_setting`): the
+    /// project's default storage, whose repository path is created and checked first.
     pub async fn auto_settings(&self, project_id: &str, cluster_id: &str) -> Result<(), CoreError> {
         let (cluster, mut config) = self.snapshot_config(project_id, cluster_id).await?;
         config.settings = policy::SnapshotSettings::default();
+        self.check_location(&cluster, &config.settings).await?;
         self.save_config(&cluster, &config).await
     }
 

@@ -18,6 +18,7 @@ pub enum NotFound {
     /// The source of a reference repository (missing, or another project's).
     SourceCluster,
     SharedRepository,
+    StorageProfile,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +77,14 @@ pub enum CoreError {
     KeyNotActive(String),
     #[error("the master key does not open this catalog's secrets")]
     WrongMasterKey,
+    #[error("no storage profile named {0:?} in this project")]
+    UnknownStorageProfile(String),
+    #[error("a storage profile named {0} already exists in this project")]
+    StorageProfileExists(String),
+    #[error("storage profile {profile} holds the repository of cluster {cluster}")]
+    StorageProfileInUse { profile: String, cluster: String },
+    #[error("storage: {0}")]
+    Storage(#[from] crate::storage::StorageError),
     #[error("engine: {0}")]
     Engine(#[from] EngineError),
     #[error("store: {0}")]

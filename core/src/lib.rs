@@ -14,11 +14,13 @@ mod metrics;
 mod model;
 mod operations;
 pub mod policy;
+mod profiles;
 mod repository;
 mod restore_plan;
 mod secrets;
 mod service;
 mod shared;
+mod storage;
 mod store;
 pub mod validate;
 
@@ -42,10 +44,15 @@ pub use operations::{OperationTimeouts, Reconciler, RetryPolicy};
 pub use policy::{
     Frequency, NameStyle, Period, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy, SnapshotSettings,
 };
-pub use repository::{RepositoryLocator, RepositorySpec};
+pub use profiles::{Repositories, RepositoryUsage};
+pub use repository::{RepositoryNames, RepositorySpec, engine_client_settings, repository_spec};
 pub use restore_plan::{RestorePlan, can_restore_into};
 pub use secrets::{Cipher, SecretError};
 pub use service::{CreateSnapshotInput, RestoreInput, Snapkeep};
 pub use shared::SharedRepository;
 pub use snapkeep_auth::SignedRequest;
+pub use storage::{
+    LOCAL_PROFILE, NewStorageProfile, ObjectStorage, RepositoryLocation, StorageCredentials, StorageError, StorageKind,
+    StorageProfile, StorageTarget,
+};
 pub use store::{AccessStore, DueFire, NextFire, SnapshotChange, Store, StoreError};

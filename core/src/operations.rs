@@ -20,7 +20,6 @@ use crate::error::CoreError;
 use crate::model::{
     Cluster, Operation, OperationKind, OperationPhase, RestoreParams, RestoreStatus, Snapshot, SnapshotStatus,
 };
-use crate::repository::RepositorySpec;
 use crate::service::Snapkeep;
 use crate::store::SnapshotChange;
 
@@ -204,7 +203,7 @@ impl Reconciler {
         engine: &dyn SearchEngine,
         names: &[String],
     ) -> Result<Step, StepError> {
-        let repository = self.own_repository(cluster).await?;
+        let repository = self.core.own_repository(cluster).await?;
         let existing = match engine.existing_snapshots(&repository.name, names).await {
             Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => {
                 engine.put_repository(&repository).await?;
@@ -229,7 +228,7 @@ impl Reconciler {
         engine: &dyn SearchEngine,
         now: DateTime<Utc>,
     ) -> Result<Step, StepError> {
-        let repository = self.own_repository(cluster).await?;
+        let repository = self.core.own_repository(cluster).await?;
         let observed = match engine.get_snapshot(&repository.name, &snapshot.name).await {
             Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => None,
             other => other?,
@@ -348,11 +347,10 @@ impl Reconciler {
         engine: &dyn SearchEngine,
     ) -> Result<(), StepError> {
         let source = self.core.cluster(&params.source_cluster_id).await?;
-        let settings = self.core.store.get_snapshot_config(&target.id).await?.unwrap_or_default().settings;
         let repository = if source.id == target.id {
-            self.core.repositories.own_repository(&source, &settings)
+            self.core.own_repository(&source).await?
         } else {
-            self.core.repositories.shared_repository(&source, &settings)
+            self.core.shared_repository(&source, target).await?
         };
         engine.put_repository(&repository).await?;
         if params.replace_existing {
@@ -374,12 +372,6 @@ impl Reconciler {
         };
         engine.restore_snapshot(&repository.name, &snapshot.name, &request).await?;
         Ok(())
-    }
-
-    /// A cluster's own repository with its current settings.
-    async fn own_repository(&self, cluster: &Cluster) -> Result<RepositorySpec, StepError> {
-        let settings = self.core.store.get_snapshot_config(&cluster.id).await?.unwrap_or_default().settings;
-        Ok(self.core.repositories.own_repository(cluster, &settings))
     }
 
     /// Records a new progress marker; tells whether progress has stalled for too long.

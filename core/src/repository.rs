@@ -1,11 +1,19 @@
-//! The seam to storage: where a cluster's snapshots live and how the engine must register it.
+//! The repository each engine registers for a cluster: `PUT _snapshot/{name}` with `{type,
+//! settings}`, generated from where the cluster's snapshots live and its throttles.
+//!
+//! Object storage (S3, OSS, OBS) is registered as the engines' `s3` repository: `bucket`,
+//! `base_path` and the `client` whose node settings (`s3.client.<profile>.endpoint`, `protocol`,
+//! `path_style_access`, `region`, and `access_key`/`secret_key` in the keystore) the operator puts
+//! on the cluster; `engine_client_settings` lists them. A filesystem is registered as `fs` with
+//! its `location`. Another cluster's repository is always registered `readonly`.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::model::Cluster;
 use crate::policy::SnapshotSettings;
+use crate::storage::{RepositoryLocation, StorageKind, StorageProfile};
 
-/// A repository as the engine registers it: `PUT _snapshot/{name}` with `{type, settings}`.
+/// A repository as the engine registers it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RepositorySpec {
     pub name: String,
@@ -15,15 +23,131 @@ pub struct RepositorySpec {
     pub bucket: Option<String>,
 }
 
-/// Decides the repository of each cluster.
-pub trait RepositoryLocator: Send + Sync {
-    /// The name of a cluster's own repository on it.
-    fn own_name(&self, cluster: &Cluster) -> String;
+/// How repositories are named on the clusters.
+#[derive(Debug, Clone)]
+pub struct RepositoryNames {
+    /// What each cluster calls its own repository.
+    pub own: String,
+}
+
+impl RepositoryNames {
     /// The name under which `source`'s repository is registered, read-only, on other clusters.
-    fn shared_name(&self, source: &Cluster) -> String;
-    /// The repository a cluster writes its own snapshots to, with its settings' throttles.
-    fn own_repository(&self, cluster: &Cluster, settings: &SnapshotSettings) -> RepositorySpec;
-    /// `source`'s repository as another cluster registers it to restore from it, with that
-    /// cluster's `settings`' throttles.
-    fn shared_repository(&self, source: &Cluster, settings: &SnapshotSettings) -> RepositorySpec;
+    pub fn shared(&self, source: &Cluster) -> String {
+        format!("aliyun_snapshot_from_{}", source.id.to_lowercase())
+    }
+}
+
+/// The registration of the repository at `location`, with `settings`' throttles.
+pub fn repository_spec(
+    name: String,
+    location: &RepositoryLocation,
+    readonly: bool,
+    settings: &SnapshotSettings,
+) -> RepositorySpec {
+    let mut fields: Map<String, Value> = Map::new();
+    let kind = match location.profile.kind {
+        StorageKind::Fs => {
+            fields.insert("location".into(), json!(location.path));
+            "fs"
+        }
+        StorageKind::S3 | StorageKind::Oss | StorageKind::Obs => {
+            fields.insert("bucket".into(), json!(location.bucket));
+            fields.insert("base_path".into(), json!(location.path));
+            fields.insert("client".into(), json!(location.profile.engine_client()));
+            "s3"
+        }
+    };
+    fields.insert("compress".into(), json!(true));
+    fields.insert("max_snapshot_bytes_per_sec".into(), json!(settings.max_snapshot_rate));
+    fields.insert("max_restore_bytes_per_sec".into(), json!(settings.max_restore_rate));
+    if readonly {
+        fields.insert("readonly".into(), json!(true));
+    }
+    RepositorySpec { name, kind: kind.into(), settings: fields, bucket: location.bucket.clone() }
+}
+
+/// The node settings a cluster needs for a profile's `s3` client, and the names of the secure
+/// settings to put in its keystore. Empty for `fs` (list the root in `path.repo` instead).
+pub fn engine_client_settings(profile: &StorageProfile) -> (Map<String, Value>, Vec<String>) {
+    let Some(endpoint) = profile.endpoint.as_deref().filter(|_| profile.kind.is_object()) else {
+        return (Map::new(), Vec::new());
+    };
+    let prefix = format!("s3.client.{}", profile.engine_client());
+    let (protocol, host) = endpoint.split_once("://").unwrap_or(("https", endpoint));
+    let mut settings = Map::new();
+    settings.insert(format!("{prefix}.endpoint"), json!(host));
+    settings.insert(format!("{prefix}.protocol"), json!(protocol));
+    settings.insert(format!("{prefix}.path_style_access"), json!(profile.path_style));
+    if let Some(region) = &profile.region {
+        settings.insert(format!("{prefix}.region"), json!(region));
+    }
+    let secure = ["access_key", "secret_key"].iter().map(|k| format!("{prefix}.{k}")).collect();
+    (settings, secure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object_location(kind: StorageKind, path_style: bool) -> RepositoryLocation {
+        let mut profile = StorageProfile::local("p", "/unused");
+        profile.name = "backup".into();
+        profile.kind = kind;
+        profile.endpoint = Some("http://127.0.0.1:9000".into());
+        profile.region = Some("us-east-1".into());
+        profile.path_style = path_style;
+        RepositoryLocation { profile, bucket: Some("snaps".into()), path: "css/c-1".into() }
+    }
+
+    fn throttled() -> SnapshotSettings {
+        SnapshotSettings { max_snapshot_rate: "100mb".into(), ..SnapshotSettings::default() }
+    }
+
+    #[test]
+    fn object_storage_of_every_kind_registers_as_s3_through_the_profile_client() {
+        for kind in [StorageKind::S3, StorageKind::Oss, StorageKind::Obs] {
+            let spec = repository_spec("snapkeep".into(), &object_location(kind, false), false, &throttled());
+            assert_eq!(spec.kind, "s3");
+            assert_eq!(
+                Value::Object(spec.settings),
+                json!({"bucket": "snaps", "base_path": "css/c-1", "client": "backup", "compress": true,
+                       "max_snapshot_bytes_per_sec": "100mb", "max_restore_bytes_per_sec": "0"})
+            );
+            assert_eq!(spec.bucket.as_deref(), Some("snaps"));
+        }
+    }
+
+    #[test]
+    fn a_shared_repository_is_read_only() {
+        let spec = repository_spec(
+            "aliyun_snapshot_from_c-1".into(),
+            &object_location(StorageKind::S3, true),
+            true,
+            &throttled(),
+        );
+        assert_eq!(spec.settings["readonly"], true);
+        let fs = RepositoryLocation {
+            profile: StorageProfile::local("p", "/srv/snapshots"),
+            bucket: None,
+            path: "/srv/snapshots/c-1".into(),
+        };
+        let spec = repository_spec("x".into(), &fs, true, &throttled());
+        assert_eq!((spec.kind.as_str(), &spec.settings["location"]), ("fs", &json!("/srv/snapshots/c-1")));
+        assert_eq!(spec.settings["readonly"], true);
+        assert!(spec.settings.get("bucket").is_none());
+    }
+
+    #[test]
+    fn client_settings_follow_the_profile_addressing() {
+        let (settings, secure) = engine_client_settings(&object_location(StorageKind::S3, true).profile);
+        assert_eq!(
+            Value::Object(settings),
+            json!({"s3.client.backup.endpoint": "127.0.0.1:9000", "s3.client.backup.protocol": "http",
+                   "s3.client.backup.path_style_access": true, "s3.client.backup.region": "us-east-1"})
+        );
+        assert_eq!(secure, ["s3.client.backup.access_key", "s3.client.backup.secret_key"]);
+        let (settings, _) = engine_client_settings(&object_location(StorageKind::Oss, false).profile);
+        assert_eq!(settings["s3.client.backup.path_style_access"], false);
+        assert!(engine_client_settings(&StorageProfile::local("p", "/srv")).0.is_empty());
+    }
 }

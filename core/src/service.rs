@@ -17,7 +17,7 @@ use crate::model::{
 };
 use crate::operations::OperationTimeouts;
 use crate::policy::{NameStyle, SnapshotConfig};
-use crate::repository::RepositoryLocator;
+use crate::profiles::Repositories;
 use crate::restore_plan::{RestorePlan, can_restore_into};
 use crate::secrets::Cipher;
 use crate::store::{Store, StoreError};
@@ -46,7 +46,7 @@ pub struct RestoreInput {
 pub struct Snapkeep {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) connector: Arc<dyn EngineConnector>,
-    pub(crate) repositories: Arc<dyn RepositoryLocator>,
+    pub(crate) repositories: Repositories,
     pub(crate) cipher: Cipher,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) timeouts: OperationTimeouts,
@@ -60,7 +60,7 @@ impl Snapkeep {
     pub fn new(
         store: Arc<dyn Store>,
         connector: Arc<dyn EngineConnector>,
-        repositories: Arc<dyn RepositoryLocator>,
+        repositories: Repositories,
         cipher: Cipher,
         clock: Arc<dyn Clock>,
         timeouts: OperationTimeouts,
@@ -192,15 +192,6 @@ impl Snapkeep {
             self.project(project_id).await?;
         }
         Ok(self.store.list_clusters(project_id).await?)
-    }
-
-    /// Forgets a cluster and its catalog; the snapshots stay in its repository.
-    pub async fn delete_cluster(&self, id: &str) -> Result<(), CoreError> {
-        self.cluster(id).await?;
-        self.store.delete_cluster(id).await.map_err(|e| match e {
-            StoreError::Conflict(_) => CoreError::ClusterBusy(id.to_owned()),
-            other => other.into(),
-        })
     }
 
     /// A client for a registered cluster, with its credentials decrypted.
@@ -359,9 +350,9 @@ impl Snapkeep {
             self.refuse_open_collisions(&target, &targets).await?;
         }
         let repository = if source.id == target.id {
-            self.repositories.own_name(&source)
+            self.repositories.names.own.clone()
         } else {
-            self.repositories.shared_name(&source)
+            self.repositories.names.shared(&source)
         };
         let params = RestoreParams {
             source_cluster_id: source.id.clone(),
@@ -445,7 +436,7 @@ impl Snapkeep {
             indices: Vec::new(),
             kind,
             status: SnapshotStatus::Building,
-            repository: self.repositories.own_name(cluster),
+            repository: self.repositories.names.own.clone(),
             engine_version: None,
             total_shards: None,
             failed_shards: None,

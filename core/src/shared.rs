@@ -57,8 +57,7 @@ impl Snapkeep {
         if self.store.shared_repository_sources(&target.id).await?.contains(&source.id) {
             return Err(CoreError::SharedRepositoryExists(source.id));
         }
-        let settings = self.store.get_snapshot_config(&target.id).await?.unwrap_or_default().settings;
-        let repository = self.repositories.shared_repository(&source, &settings);
+        let repository = self.shared_repository(&source, &target).await?;
         self.engine_for(&target)?.put_repository(&repository).await?;
         self.store.insert_shared_repository(&target.id, &source.id, self.clock.now()).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::SharedRepositoryExists(source.id.clone()),
@@ -78,7 +77,7 @@ impl Snapkeep {
             return Err(CoreError::NotFound(NotFound::SharedRepository));
         }
         let name = match self.store.get_cluster(source_id).await? {
-            Some(source) => self.repositories.shared_name(&source),
+            Some(source) => self.repositories.names.shared(&source),
             None => return Err(CoreError::NotFound(NotFound::SharedRepository)),
         };
         self.engine_for(&target)?.delete_repository(&name).await?;
@@ -99,7 +98,7 @@ impl Snapkeep {
         let mut out = Vec::new();
         for source_id in self.store.shared_repository_sources(&target.id).await? {
             let Some(source) = self.store.get_cluster(&source_id).await? else { continue };
-            let name = self.repositories.shared_name(&source);
+            let name = self.repositories.names.shared(&source);
             let available = engine.verify_repository(&name).await.is_ok();
             out.push(SharedRepository { source_id, name, available });
         }

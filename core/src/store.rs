@@ -9,6 +9,7 @@ use crate::audit::{AuditEntry, AuditQuery};
 use crate::model::{AccessKey, Cluster, Operation, Project, Snapshot};
 use crate::policy::SnapshotConfig;
 use crate::secrets::Cipher;
+use crate::storage::StorageProfile;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -151,6 +152,16 @@ pub trait Store: AccessStore + Send + Sync {
     async fn delete_shared_repository(&self, target: &str, source: &str) -> Result<(), StoreError>;
     /// The sources whose repositories are registered on `target`, oldest first.
     async fn shared_repository_sources(&self, target: &str) -> Result<Vec<String>, StoreError>;
+
+    /// Conflict when the project already has a profile of that name. A default profile
+    /// replaces the project's previous default.
+    async fn insert_storage_profile(&self, profile: &StorageProfile) -> Result<(), StoreError>;
+    async fn get_storage_profile(&self, project_id: &str, name: &str) -> Result<Option<StorageProfile>, StoreError>;
+    async fn list_storage_profiles(&self, project_id: &str) -> Result<Vec<StorageProfile>, StoreError>;
+    async fn default_storage_profile(&self, project_id: &str) -> Result<Option<StorageProfile>, StoreError>;
+    /// Makes the named profile the project's only default.
+    async fn set_default_storage_profile(&self, project_id: &str, name: &str) -> Result<(), StoreError>;
+    async fn delete_storage_profile(&self, project_id: &str, name: &str) -> Result<(), StoreError>;
 
     /// Writes an operation's state while its step is still running (the lease is kept).
     async fn checkpoint_operation(&self, operation: &Operation) -> Result<(), StoreError>;

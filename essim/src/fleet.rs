@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::profile::Profile;
+use crate::settings::NodeSettings;
 use crate::sim::Sim;
 
 /// What each simulated cluster starts from.
@@ -13,13 +14,14 @@ pub struct Template {
     pub profile: Profile,
     pub data_dir: PathBuf,
     pub path_repo: Vec<PathBuf>,
+    pub settings: NodeSettings,
     pub rate_bytes_per_sec: u64,
     pub cluster_name: String,
 }
 
 pub enum Fleet {
     Single(Arc<Mutex<Sim>>),
-    Many { count: usize, template: Template, sims: RwLock<HashMap<usize, Arc<Mutex<Sim>>>> },
+    Many { count: usize, template: Box<Template>, sims: RwLock<HashMap<usize, Arc<Mutex<Sim>>>> },
 }
 
 impl Fleet {
@@ -30,12 +32,13 @@ impl Fleet {
                 template.profile,
                 &template.data_dir,
                 template.path_repo,
+                template.settings,
                 template.rate_bytes_per_sec,
                 template.cluster_name,
             )?;
             return Ok(Self::Single(Arc::new(Mutex::new(sim))));
         }
-        Ok(Self::Many { count, template, sims: RwLock::new(HashMap::new()) })
+        Ok(Self::Many { count, template: Box::new(template), sims: RwLock::new(HashMap::new()) })
     }
 
     /// The cluster `path` addresses, and the path within that cluster.
@@ -58,6 +61,7 @@ impl Fleet {
                     template.profile.clone(),
                     &template.data_dir.join(format!("c{index}")),
                     template.path_repo.clone(),
+                    template.settings.clone(),
                     template.rate_bytes_per_sec,
                     format!("{}-{index}", template.cluster_name),
                 )

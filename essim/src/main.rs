@@ -13,6 +13,7 @@ mod profile;
 mod repositories;
 mod request;
 mod router;
+mod settings;
 mod sim;
 mod snapshots;
 
@@ -55,6 +56,10 @@ struct Args {
     /// Require HTTP basic auth `user:password` on every engine request.
     #[arg(long)]
     basic_auth: Option<String>,
+    /// A node setting `key=value` (repeatable), e.g. `s3.client.default.endpoint=127.0.0.1:9000`;
+    /// secure settings (`s3.client.<name>.access_key`, `secret_key`) are given the same way.
+    #[arg(long = "setting")]
+    settings: Vec<String>,
     /// Host this many independent clusters, addressed as `/c0` … `/c{N-1}` (each created on
     /// first use, with its state under `<data-dir>/c{i}`).
     #[arg(long, default_value_t = 1)]
@@ -77,6 +82,7 @@ async fn main() -> anyhow::Result<()> {
         profile,
         data_dir: args.data_dir,
         path_repo,
+        settings: settings::NodeSettings::parse(&args.settings)?,
         rate_bytes_per_sec: args.rate_bytes_per_sec.max(1),
         cluster_name: args.cluster_name,
     };

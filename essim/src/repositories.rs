@@ -2,9 +2,10 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use crate::blobs::{BlobStore, Location};
+
 use serde_json::{Map, Value, json};
 
-use crate::blobs;
 use crate::error::{EsError, EsResult};
 use crate::request::{Request, json_bool};
 use crate::sim::{Repository, Sim, resolve_names};
@@ -13,14 +14,17 @@ pub fn put(sim: &mut Sim, name: &str, req: &Request) -> EsResult<Value> {
     let body = req.json()?;
     let kind = body.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
     let settings: Map<String, Value> = body.get("settings").and_then(Value::as_object).cloned().unwrap_or_default();
-    if kind != "fs" {
-        return Err(EsError::new(
-            500,
-            "repository_exception",
-            format!("[{name}] repository type [{kind}] does not exist"),
-        ));
-    }
-    let location = resolve_location(sim, name, &settings)?;
+    let location = match kind.as_str() {
+        "fs" => Location::Fs(resolve_location(sim, name, &settings)?),
+        "s3" => s3_location(sim, name, &settings)?,
+        _ => {
+            return Err(EsError::new(
+                500,
+                "repository_exception",
+                format!("[{name}] repository type [{kind}] does not exist"),
+            ));
+        }
+    };
     let readonly = json_bool(settings.get("readonly"), false);
     if let Some(existing) = sim.state.repositories.get(name) {
         let in_use = sim.state.running.iter().any(|r| r.repository == name);
@@ -33,12 +37,24 @@ pub fn put(sim: &mut Sim, name: &str, req: &Request) -> EsResult<Value> {
         }
     }
     if req.flag("verify", true) {
-        blobs::verify(name, &location, readonly)?;
+        BlobStore::verify(&location, name, readonly)?;
     }
     let repository = Repository { kind, settings, location, readonly, uuid: uuid::Uuid::new_v4().simple().to_string() };
     sim.state.repositories.insert(name.to_owned(), repository);
     sim.save();
     Ok(json!({"acknowledged": true}))
+}
+
+/// An `s3` repository: `bucket` and `base_path` through the node's `client` (default `default`).
+fn s3_location(sim: &Sim, name: &str, settings: &Map<String, Value>) -> EsResult<Location> {
+    let setting = |key: &str| settings.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let bucket = setting("bucket");
+    if bucket.is_empty() {
+        return Err(EsError::new(500, "repository_exception", format!("[{name}] No bucket defined for s3 repository")));
+    }
+    let client = Some(setting("client")).filter(|c| !c.is_empty()).unwrap_or_else(|| "default".into());
+    let client = sim.settings.s3_client(name, &client)?;
+    Ok(Location::S3 { bucket, base_path: setting("base_path"), client })
 }
 
 /// `location` resolved under `path.repo`; anything outside is refused as the engines do.
@@ -113,7 +129,7 @@ pub fn delete(sim: &mut Sim, name: &str) -> EsResult<Value> {
 
 pub fn verify(sim: &Sim, name: &str) -> EsResult<Value> {
     let repo = lookup(sim, name)?;
-    blobs::verify(name, &repo.location, repo.readonly)?;
+    BlobStore::verify(&repo.location, name, repo.readonly)?;
     Ok(json!({"nodes": {sim.cluster_uuid.clone(): {"name": "essim-node-1"}}}))
 }
 
@@ -131,9 +147,10 @@ pub fn cleanup(sim: &Sim, name: &str) -> EsResult<Value> {
             format!("[{name}] cannot run cleanup on readonly repository"),
         ));
     }
-    let mut keep: Vec<String> = blobs::read_catalog(&repo.location)?.snapshots.into_iter().map(|s| s.uuid).collect();
+    let store = BlobStore::open(&repo.location)?;
+    let mut keep: Vec<String> = store.read_catalog()?.snapshots.into_iter().map(|s| s.uuid).collect();
     keep.extend(sim.state.running.iter().filter(|r| r.repository == name).map(|r| r.uuid.clone()));
-    let (deleted_blobs, deleted_bytes) = blobs::remove_unreferenced(&repo.location, &keep)?;
+    let (deleted_blobs, deleted_bytes) = store.remove_unreferenced(&keep)?;
     Ok(json!({"results": {"deleted_bytes": deleted_bytes, "deleted_blobs": deleted_blobs}}))
 }
 
@@ -141,7 +158,17 @@ pub fn lookup<'a>(sim: &'a Sim, name: &str) -> EsResult<&'a Repository> {
     sim.state.repositories.get(name).ok_or_else(|| EsError::repository_missing(name))
 }
 
-pub fn writable<'a>(sim: &'a Sim, name: &str) -> EsResult<&'a Repository> {
+/// The blobs of a registered repository.
+pub fn open_blobs(sim: &Sim, name: &str) -> EsResult<BlobStore> {
+    BlobStore::open(&lookup(sim, name)?.location)
+}
+
+/// The blobs of a registered repository that may be written.
+pub fn open_writable_blobs(sim: &Sim, name: &str) -> EsResult<BlobStore> {
+    BlobStore::open(&writable(sim, name)?.location)
+}
+
+fn writable<'a>(sim: &'a Sim, name: &str) -> EsResult<&'a Repository> {
     let repo = lookup(sim, name)?;
     if repo.readonly {
         return Err(EsError::new(

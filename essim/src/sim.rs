@@ -8,8 +8,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::blobs::Location;
 use crate::faults::Faults;
 use crate::profile::Profile;
+use crate::settings::{NodeSettings, byte_size};
 
 /// An index and its documents.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -63,9 +65,18 @@ impl Recovery {
 pub struct Repository {
     pub kind: String,
     pub settings: Map<String, Value>,
-    pub location: PathBuf,
+    pub location: Location,
     pub readonly: bool,
     pub uuid: String,
+}
+
+impl Repository {
+    /// The repository's throttle `key` (`max_snapshot_bytes_per_sec`, `max_restore_bytes_per_sec`)
+    /// in bytes per second; `None` when unlimited.
+    pub fn throttle(&self, key: &str) -> Option<u64> {
+        let value = self.settings.get(key)?;
+        byte_size(value.as_str().map_or_else(|| value.to_string(), str::to_owned).as_str())
+    }
 }
 
 /// A snapshot being written.
@@ -101,6 +112,7 @@ pub struct Sim {
     pub cluster_name: String,
     pub cluster_uuid: String,
     pub path_repo: Vec<PathBuf>,
+    pub settings: NodeSettings,
     /// Bytes per second snapshots and restores advance at.
     pub rate_bytes_per_sec: u64,
     pub state: State,
@@ -112,6 +124,7 @@ impl Sim {
         profile: Profile,
         data_dir: &Path,
         path_repo: Vec<PathBuf>,
+        settings: NodeSettings,
         rate_bytes_per_sec: u64,
         cluster_name: String,
     ) -> anyhow::Result<Self> {
@@ -131,7 +144,7 @@ impl Sim {
                 uuid
             }
         };
-        Ok(Self { profile, cluster_name, cluster_uuid, path_repo, rate_bytes_per_sec, state, state_file })
+        Ok(Self { profile, cluster_name, cluster_uuid, path_repo, settings, rate_bytes_per_sec, state, state_file })
     }
 
     /// Writes the state atomically.

@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::blobs::{self, IndexBlob, ShardFailure, StoredSnapshot};
+use crate::blobs::{IndexBlob, ShardFailure, StoredSnapshot};
 use crate::error::{EsError, EsResult};
-use crate::repositories::{lookup, writable};
+use crate::repositories::{lookup, open_blobs, open_writable_blobs};
 use crate::request::{Request, json_bool, json_list};
 use crate::sim::{Recovery, RunningSnapshot, Sim, resolve_names};
 
@@ -49,8 +49,7 @@ pub async fn create(sim: &std::sync::Mutex<Sim>, repo: &str, name: &str, req: &R
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         let sim = sim.lock().expect("sim lock");
         if !sim.state.running.iter().any(|r| r.repository == repo && r.name == name) {
-            let location = &lookup(&sim, repo)?.location;
-            let catalog = blobs::read_catalog(location)?;
+            let catalog = open_blobs(&sim, repo)?.read_catalog()?;
             let stored = catalog
                 .snapshots
                 .iter()
@@ -63,7 +62,7 @@ pub async fn create(sim: &std::sync::Mutex<Sim>, repo: &str, name: &str, req: &R
 
 fn start(sim: &mut Sim, repo: &str, name: &str, req: &Request) -> EsResult<()> {
     check_name(repo, name)?;
-    let location = writable(sim, repo)?.location.clone();
+    let store = open_writable_blobs(sim, repo)?;
     let in_use = sim.profile.name_in_use_error();
     if sim.state.running.iter().any(|r| r.repository == repo && r.name == name) {
         return Err(EsError::new(
@@ -74,7 +73,7 @@ fn start(sim: &mut Sim, repo: &str, name: &str, req: &Request) -> EsResult<()> {
             ),
         ));
     }
-    if blobs::read_catalog(&location)?.snapshots.iter().any(|s| s.name == name) {
+    if store.read_catalog()?.snapshots.iter().any(|s| s.name == name) {
         return Err(EsError::new(
             400,
             in_use,
@@ -105,7 +104,7 @@ fn start(sim: &mut Sim, repo: &str, name: &str, req: &Request) -> EsResult<()> {
     for index in &indices {
         let source = &sim.state.indices[index];
         let blob = IndexBlob { shards: source.shards, docs: source.docs.clone() };
-        total_bytes += blobs::write_index_blob(&location, &uuid, index, &blob)?;
+        total_bytes += store.write_index_blob(&uuid, index, &blob)?;
         index_shards.insert(index.clone(), source.shards);
     }
     let faults = &sim.state.faults;
@@ -129,14 +128,28 @@ fn start(sim: &mut Sim, repo: &str, name: &str, req: &Request) -> EsResult<()> {
 
 /// Moves running snapshots and restores forward by `elapsed_ms` at the simulator's rate.
 pub fn tick(sim: &mut Sim, elapsed_ms: u64) {
-    let budget = (sim.rate_bytes_per_sec.saturating_mul(elapsed_ms) / 1000).max(1);
+    let budget = |throttle: Option<u64>| {
+        let rate = throttle.map_or(sim.rate_bytes_per_sec, |t| t.min(sim.rate_bytes_per_sec));
+        (rate.saturating_mul(elapsed_ms) / 1000).max(1)
+    };
+    let throttle = |repo: &str, key: &str| sim.state.repositories.get(repo).and_then(|r| r.throttle(key));
+    let snapshot_budgets: Vec<u64> =
+        sim.state.running.iter().map(|r| budget(throttle(&r.repository, "max_snapshot_bytes_per_sec"))).collect();
+    let restore_budgets: BTreeMap<String, u64> = sim
+        .state
+        .indices
+        .iter()
+        .filter_map(|(name, i)| {
+            Some((name.clone(), budget(throttle(&i.recovery.source.as_ref()?.0, "max_restore_bytes_per_sec"))))
+        })
+        .collect();
     let mut changed = false;
     let mut finished = Vec::new();
     for (i, running) in sim.state.running.iter_mut().enumerate() {
         if running.stuck {
             continue;
         }
-        running.done_bytes = (running.done_bytes + budget).min(running.total_bytes);
+        running.done_bytes = (running.done_bytes + snapshot_budgets[i]).min(running.total_bytes);
         changed = true;
         if running.done_bytes >= running.total_bytes {
             finished.push(i);
@@ -149,11 +162,12 @@ pub fn tick(sim: &mut Sim, elapsed_ms: u64) {
         }
     }
     let now = Sim::now_ms();
-    for index in sim.state.indices.values_mut() {
+    for (name, index) in sim.state.indices.iter_mut() {
         let recovery = &mut index.recovery;
         if recovery.is_done() || recovery.stuck {
             continue;
         }
+        let budget = restore_budgets.get(name).copied().unwrap_or_else(|| budget(None));
         recovery.recovered_bytes = (recovery.recovered_bytes + budget).min(recovery.total_bytes);
         changed = true;
         if recovery.recovered_bytes >= recovery.total_bytes {
@@ -168,7 +182,7 @@ pub fn tick(sim: &mut Sim, elapsed_ms: u64) {
 
 /// Publishes a finished snapshot in its repository's catalog.
 fn finish(sim: &Sim, running: RunningSnapshot) -> EsResult<()> {
-    let location = &lookup(sim, &running.repository)?.location;
+    let store = open_blobs(sim, &running.repository)?;
     let mut failures = Vec::new();
     'outer: for (index, shards) in &running.index_shards {
         for shard_id in 0..*shards {
@@ -203,9 +217,9 @@ fn finish(sim: &Sim, running: RunningSnapshot) -> EsResult<()> {
         include_global_state: running.include_global_state,
         total_bytes: running.total_bytes,
     };
-    let mut catalog = blobs::read_catalog(location)?;
+    let mut catalog = store.read_catalog()?;
     catalog.snapshots.push(stored);
-    blobs::write_catalog(location, &catalog)
+    store.write_catalog(&catalog)
 }
 
 fn millis_to_iso(ms: i64) -> String {
@@ -280,13 +294,13 @@ fn merge(target: &mut Value, extra: Value) {
 }
 
 pub fn get(sim: &Sim, repo: &str, expr: &str, req: &Request) -> EsResult<Value> {
-    let location = &lookup(sim, repo)?.location;
+    let store = open_blobs(sim, repo)?;
     let running: Vec<&RunningSnapshot> = sim.state.running.iter().filter(|r| r.repository == repo).collect();
     let mut rendered = Vec::new();
     if expr == "_current" {
         rendered.extend(running.iter().map(|r| render_running(sim, r)));
     } else {
-        let catalog = blobs::read_catalog(location)?;
+        let catalog = store.read_catalog()?;
         let mut names: Vec<String> = catalog.snapshots.iter().map(|s| s.name.clone()).collect();
         names.extend(running.iter().map(|r| r.name.clone()));
         let selected = resolve_names(&names, expr, req.flag("ignore_unavailable", false))
@@ -316,7 +330,7 @@ pub fn status(sim: &Sim, repo: Option<&str>, expr: Option<&str>, req: &Request) 
         return Ok(json!({"snapshots": running.map(|r| running_status(sim, r)).collect::<Vec<_>>()}));
     };
     let running: Vec<&RunningSnapshot> = running.collect();
-    let catalog = blobs::read_catalog(&lookup(sim, repo)?.location)?;
+    let catalog = open_blobs(sim, repo)?.read_catalog()?;
     let mut out = Vec::new();
     for name in expr.split(',') {
         if let Some(r) = running.iter().find(|r| r.name == name) {
@@ -410,8 +424,8 @@ fn render_status(
 }
 
 pub fn delete(sim: &mut Sim, repo: &str, expr: &str) -> EsResult<Value> {
-    let location = writable(sim, repo)?.location.clone();
-    let mut catalog = blobs::read_catalog(&location)?;
+    let store = open_writable_blobs(sim, repo)?;
+    let mut catalog = store.read_catalog()?;
     let names: Vec<String> = if sim.profile.multi_delete() {
         let mut all: Vec<String> = catalog.snapshots.iter().map(|s| s.name.clone()).collect();
         all.extend(sim.state.running.iter().filter(|r| r.repository == repo).map(|r| r.name.clone()));
@@ -434,14 +448,14 @@ pub fn delete(sim: &mut Sim, repo: &str, expr: &str) -> EsResult<Value> {
     for name in &names {
         if let Some(at) = sim.state.running.iter().position(|r| r.repository == repo && &r.name == name) {
             let aborted = sim.state.running.remove(at);
-            blobs::remove_snapshot_blobs(&location, &aborted.uuid)?;
+            store.remove_snapshot_blobs(&aborted.uuid)?;
         }
         if let Some(at) = catalog.snapshots.iter().position(|s| &s.name == name) {
             let removed = catalog.snapshots.remove(at);
-            blobs::remove_snapshot_blobs(&location, &removed.uuid)?;
+            store.remove_snapshot_blobs(&removed.uuid)?;
         }
     }
-    blobs::write_catalog(&location, &catalog)?;
+    store.write_catalog(&catalog)?;
     sim.save();
     Ok(json!({"acknowledged": true}))
 }
@@ -468,8 +482,8 @@ pub async fn restore(sim: &std::sync::Mutex<Sim>, repo: &str, name: &str, req: &
 }
 
 fn start_restore(sim: &mut Sim, repo: &str, name: &str, req: &Request) -> EsResult<Vec<String>> {
-    let location = lookup(sim, repo)?.location.clone();
-    let catalog = blobs::read_catalog(&location)?;
+    let store = open_blobs(sim, repo)?;
+    let catalog = store.read_catalog()?;
     let snapshot =
         catalog.snapshots.iter().find(|s| s.name == name).ok_or_else(|| EsError::snapshot_missing(repo, name))?;
     let fail = |reason: String| {
@@ -521,7 +535,7 @@ fn start_restore(sim: &mut Sim, repo: &str, name: &str, req: &Request) -> EsResu
     let restore_uuid = uuid::Uuid::new_v4().simple().to_string();
     let stuck = sim.state.faults.stuck;
     for (index, target) in &mapping {
-        let (blob, bytes) = blobs::read_index_blob(&location, &snapshot.uuid, index)?;
+        let (blob, bytes) = store.read_index_blob(&snapshot.uuid, index)?;
         let recovery = Recovery {
             source: Some((repo.to_owned(), name.to_owned(), index.clone())),
             restore_uuid: Some(restore_uuid.clone()),
@@ -566,7 +580,7 @@ pub fn clone(sim: &mut Sim, repo: &str, source: &str, target: &str, req: &Reques
         )));
     }
     check_name(repo, target)?;
-    let location = writable(sim, repo)?.location.clone();
+    let store = open_writable_blobs(sim, repo)?;
     let body = req.json()?;
     let Some(expr) = body.get("indices").map(|v| json_list(Some(v))) else {
         return Err(EsError::new(
@@ -575,7 +589,7 @@ pub fn clone(sim: &mut Sim, repo: &str, source: &str, target: &str, req: &Reques
             "Validation Failed: 1: indices patterns are empty;",
         ));
     };
-    let mut catalog = blobs::read_catalog(&location)?;
+    let mut catalog = store.read_catalog()?;
     if catalog.snapshots.iter().any(|s| s.name == target) {
         return Err(EsError::new(
             400,
@@ -594,8 +608,8 @@ pub fn clone(sim: &mut Sim, repo: &str, source: &str, target: &str, req: &Reques
     let uuid = uuid::Uuid::new_v4().simple().to_string();
     let mut total_bytes = 0;
     for index in &indices {
-        let (blob, _) = blobs::read_index_blob(&location, &original.uuid, index)?;
-        total_bytes += blobs::write_index_blob(&location, &uuid, index, &blob)?;
+        let (blob, _) = store.read_index_blob(&original.uuid, index)?;
+        total_bytes += store.write_index_blob(&uuid, index, &blob)?;
     }
     let now = Sim::now_ms();
     catalog.snapshots.push(StoredSnapshot {
@@ -614,6 +628,6 @@ pub fn clone(sim: &mut Sim, repo: &str, source: &str, target: &str, req: &Reques
         total_bytes,
         ..original
     });
-    blobs::write_catalog(&location, &catalog)?;
+    store.write_catalog(&catalog)?;
     Ok(json!({"acknowledged": true}))
 }

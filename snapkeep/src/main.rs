@@ -26,7 +26,7 @@ enum Command {
     /// Run the service.
     Serve(ServeArgs),
     /// Manage projects, access keys and clusters through the admin API.
-    Admin(AdminArgs),
+    Admin(Box<AdminArgs>),
     /// Re-seal every stored secret under a new master key (stop the service first).
     RotateMasterKey(ServeArgs),
 }
@@ -81,7 +81,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging(&config.log_format);
             runtime.block_on(master_key::rotate(&config))
         }
-        Command::Admin(args) => runtime.block_on(commands::admin::run(args)),
+        Command::Admin(args) => runtime.block_on(commands::admin::run(*args)),
     }
 }
 

@@ -13,10 +13,10 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use snapkeep_api_gateway::with_request_id;
-use snapkeep_core::{Reconciler, Snapkeep, SystemClock};
+use snapkeep_core::{Reconciler, Repositories, RepositoryNames, Snapkeep, SystemClock};
 use snapkeep_engine_elasticsearch::HttpEngineConnector;
 use snapkeep_jobs::{ReconcilerWorker, SchedulerWorker};
-use snapkeep_storage::FsRepositories;
+use snapkeep_storage::OpendalStorage;
 use snapkeep_store::SqliteStore;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
@@ -47,12 +47,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         tracing::info!(released, "resuming operations left by the previous run");
     }
     let connector = HttpEngineConnector::new(Duration::from_secs(config.engine_timeout_secs))?;
-    let repositories = FsRepositories::new(storage_root.canonicalize()?, config.repository_name.clone());
+    let repositories = Repositories {
+        names: RepositoryNames { own: config.repository_name.clone() },
+        local_root: storage_root.canonicalize()?.display().to_string(),
+        storage: Arc::new(OpendalStorage),
+    };
     let store = Arc::new(store);
     let core = Snapkeep::new(
         store.clone(),
         Arc::new(connector),
-        Arc::new(repositories),
+        repositories,
         cipher,
         Arc::new(SystemClock),
         config.timeouts(),

@@ -1,95 +1,198 @@
-//! Where clusters' snapshots live. This crate decides each cluster's repository and the settings
-//! the engine registers it with. Today: shared-filesystem (`fs`) repositories, each cluster under
-//! `<storage root>/<cluster id>/`; object storage plugs in behind the same `RepositoryLocator`.
+//! snapkeep's own access to where snapshots live, through Apache OpenDAL: S3 (and S3-compatible
+//! servers), Alibaba OSS and Huawei OBS with their native signatures, and shared filesystems.
+//! It checks a repository path is writable, creates it, measures it and removes it; it never
+//! touches anything outside the one path it is given.
 
-use std::path::PathBuf;
+use std::time::Duration;
 
-use serde_json::{Map, Value, json};
-use snapkeep_core::{Cluster, RepositoryLocator, RepositorySpec, SnapshotSettings};
+use async_trait::async_trait;
+use opendal::layers::TimeoutLayer;
+use opendal::{ErrorKind, Operator, services};
+use snapkeep_core::{ObjectStorage, StorageError, StorageKind, StorageTarget};
 
-/// Repositories on a filesystem every cluster mounts and lists in its `path.repo`.
-#[derive(Debug, Clone)]
-pub struct FsRepositories {
-    root: PathBuf,
-    repository_name: String,
-}
+/// The longest any single storage call may take.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-impl FsRepositories {
-    /// `root` as the clusters see it; `repository_name` is what each cluster calls its own.
-    pub fn new(root: PathBuf, repository_name: String) -> Self {
-        Self { root, repository_name }
-    }
+/// Object storage and filesystems through OpenDAL.
+#[derive(Debug, Clone, Default)]
+pub struct OpendalStorage;
 
-    fn location(&self, cluster: &Cluster) -> String {
-        self.root.join(&cluster.id).display().to_string()
-    }
-
-    fn spec(&self, name: String, location: String, readonly: bool, settings: &SnapshotSettings) -> RepositorySpec {
-        let mut fields: Map<String, Value> = Map::new();
-        fields.insert("location".into(), json!(location));
-        fields.insert("compress".into(), json!(true));
-        fields.insert("max_snapshot_bytes_per_sec".into(), json!(settings.max_snapshot_rate));
-        fields.insert("max_restore_bytes_per_sec".into(), json!(settings.max_restore_rate));
-        if readonly {
-            fields.insert("readonly".into(), json!(true));
+#[async_trait]
+impl ObjectStorage for OpendalStorage {
+    async fn check_writable(&self, target: &StorageTarget) -> Result<(), StorageError> {
+        let op = operator(target)?;
+        // Listing first: some S3 servers accept a put into a bucket that does not exist.
+        op.list_with(&dir(target)).limit(1).await.map_err(|e| refusal(target, e))?;
+        let probe = format!("{}snapkeep-probe-{}", dir(target), uuid::Uuid::new_v4().simple());
+        op.write(&probe, b"snapkeep".to_vec()).await.map_err(|e| refusal(target, e))?;
+        let read = op.read(&probe).await.map_err(|e| refusal(target, e))?;
+        op.delete(&probe).await.map_err(|e| refusal(target, e))?;
+        if read.to_vec() != b"snapkeep" {
+            return Err(StorageError::Unwritable {
+                path: shown(target),
+                detail: "a probe object read back changed".into(),
+            });
         }
-        RepositorySpec { name, kind: "fs".into(), settings: fields, bucket: None }
+        Ok(())
+    }
+
+    async fn create_path(&self, target: &StorageTarget) -> Result<(), StorageError> {
+        operator(target)?.create_dir(&dir(target)).await.map_err(|e| refusal(target, e))
+    }
+
+    async fn usage(&self, target: &StorageTarget) -> Result<u64, StorageError> {
+        let op = operator(target)?;
+        let entries = match op.list_with(&dir(target)).recursive(true).await {
+            Err(e) if e.kind() == ErrorKind::NotFound && !target.kind.is_object() => return Ok(0),
+            other => other.map_err(|e| refusal(target, e))?,
+        };
+        let mut bytes = 0;
+        for entry in entries.iter().filter(|e| e.metadata().is_file()) {
+            bytes += match entry.metadata().content_length() {
+                0 => op.stat(entry.path()).await.map_err(|e| refusal(target, e))?.content_length(),
+                n => n,
+            };
+        }
+        Ok(bytes)
+    }
+
+    async fn remove_path(&self, target: &StorageTarget) -> Result<u64, StorageError> {
+        let op = operator(target)?;
+        let path = dir(target);
+        let objects = match op.list_with(&path).recursive(true).await {
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(0),
+            other => other.map_err(|e| refusal(target, e))?.iter().filter(|e| e.metadata().is_file()).count(),
+        };
+        op.delete_with(&path).recursive(true).await.map_err(|e| refusal(target, e))?;
+        tracing::info!(path = %shown(target), objects, "removed a repository's objects");
+        Ok(objects as u64)
     }
 }
 
-impl RepositoryLocator for FsRepositories {
-    fn own_name(&self, _cluster: &Cluster) -> String {
-        self.repository_name.clone()
-    }
+/// The repository path as an OpenDAL directory (`path/`), relative to the operator's root.
+fn dir(target: &StorageTarget) -> String {
+    format!("{}/", target.path.trim_matches('/'))
+}
 
-    fn shared_name(&self, source: &Cluster) -> String {
-        format!("aliyun_snapshot_from_{}", source.id.to_lowercase())
+/// The path as a person would name it in a message.
+fn shown(target: &StorageTarget) -> String {
+    match &target.bucket {
+        Some(bucket) => format!("{}://{bucket}/{}", target.kind.as_str(), target.path),
+        None => target.path.clone(),
     }
+}
 
-    fn own_repository(&self, cluster: &Cluster, settings: &SnapshotSettings) -> RepositorySpec {
-        self.spec(self.own_name(cluster), self.location(cluster), false, settings)
-    }
+fn operator(target: &StorageTarget) -> Result<Operator, StorageError> {
+    let misconfigured = |e: opendal::Error| StorageError::Misconfigured(e.to_string());
+    let op = match target.kind {
+        StorageKind::Fs => Operator::new(services::Fs::default().root("/")).map_err(misconfigured)?,
+        StorageKind::S3 => Operator::new(s3(target)?).map_err(misconfigured)?,
+        StorageKind::Oss => Operator::new(oss(target)?).map_err(misconfigured)?,
+        StorageKind::Obs => Operator::new(obs(target)?).map_err(misconfigured)?,
+    };
+    Ok(op.layer(TimeoutLayer::default().with_timeout(CALL_TIMEOUT).with_io_timeout(CALL_TIMEOUT)))
+}
 
-    fn shared_repository(&self, source: &Cluster, settings: &SnapshotSettings) -> RepositorySpec {
-        self.spec(self.shared_name(source), self.location(source), true, settings)
+/// The endpoint, bucket and credentials an object-storage target must have.
+fn object_parts(target: &StorageTarget) -> Result<(&str, &str, (&str, &str)), StorageError> {
+    let missing = |what: &str| StorageError::Misconfigured(format!("no {what} configured"));
+    let endpoint = target.endpoint.as_deref().ok_or_else(|| missing("endpoint"))?;
+    let bucket = target.bucket.as_deref().ok_or_else(|| missing("bucket"))?;
+    let credentials = target.credentials.as_ref().ok_or_else(|| missing("credentials"))?;
+    Ok((endpoint, bucket, (&credentials.access_key_id, &credentials.secret_access_key)))
+}
+
+fn s3(target: &StorageTarget) -> Result<services::S3, StorageError> {
+    let (endpoint, bucket, (ak, sk)) = object_parts(target)?;
+    let builder = services::S3::default()
+        .root("/")
+        .endpoint(endpoint)
+        .bucket(bucket)
+        .region(target.region.as_deref().unwrap_or("us-east-1"))
+        .access_key_id(ak)
+        .secret_access_key(sk)
+        .disable_config_load()
+        .disable_ec2_metadata();
+    Ok(if target.path_style { builder } else { builder.enable_virtual_host_style() })
+}
+
+fn oss(target: &StorageTarget) -> Result<services::Oss, StorageError> {
+    let (endpoint, bucket, (ak, sk)) = object_parts(target)?;
+    let style = if target.path_style { "path" } else { "virtual" };
+    Ok(services::Oss::default()
+        .root("/")
+        .endpoint(endpoint)
+        .bucket(bucket)
+        .addressing_style(style)
+        .access_key_id(ak)
+        .access_key_secret(sk))
+}
+
+fn obs(target: &StorageTarget) -> Result<services::Obs, StorageError> {
+    let (endpoint, bucket, (ak, sk)) = object_parts(target)?;
+    Ok(services::Obs::default().root("/").endpoint(endpoint).bucket(bucket).access_key_id(ak).secret_access_key(sk))
+}
+
+/// What an OpenDAL error means for the repository at `target`.
+fn refusal(target: &StorageTarget, e: opendal::Error) -> StorageError {
+    let detail = e.to_string();
+    match e.kind() {
+        _ if detail.contains("NoSuchBucket") => {
+            StorageError::BucketMissing { bucket: target.bucket.clone().unwrap_or_default() }
+        }
+        ErrorKind::PermissionDenied if target.kind.is_object() => StorageError::AccessDenied(detail),
+        ErrorKind::Unexpected
+            if target.kind.is_object() && (e.is_temporary() || detail.contains("send http request")) =>
+        {
+            StorageError::Unavailable(detail)
+        }
+        _ => StorageError::Unwritable { path: shown(target), detail },
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use snapkeep_core::{EngineFlavor, EngineVersion};
 
-    fn cluster(id: &str) -> Cluster {
-        Cluster {
-            id: id.into(),
-            project_id: "p".into(),
-            name: "n".into(),
-            endpoint: "http://127.0.0.1:9200".into(),
-            username: None,
-            password_encrypted: None,
-            region: "r".into(),
-            flavor: EngineFlavor::Elasticsearch,
-            version: EngineVersion::new(7, 10, 2),
-            created_at: chrono::Utc::now(),
+    fn fs_target(path: &std::path::Path) -> StorageTarget {
+        StorageTarget {
+            kind: StorageKind::Fs,
+            endpoint: None,
+            region: None,
+            bucket: None,
+            path_style: false,
+            credentials: None,
+            path: path.display().to_string(),
         }
     }
 
-    #[test]
-    fn each_cluster_writes_under_its_own_folder_and_shares_read_only() {
-        let repos = FsRepositories::new(PathBuf::from("/srv/snapshots"), "snapkeep".into());
-        let settings = SnapshotSettings { max_snapshot_rate: "100mb".into(), ..SnapshotSettings::default() };
-        let own = repos.own_repository(&cluster("c-1"), &settings);
-        assert_eq!(
-            (own.settings["max_snapshot_bytes_per_sec"].as_str(), own.settings["max_restore_bytes_per_sec"].as_str()),
-            (Some("100mb"), Some("0"))
-        );
-        assert_eq!((own.name.as_str(), own.kind.as_str()), ("snapkeep", "fs"));
-        assert_eq!(own.settings["location"], "/srv/snapshots/c-1");
-        assert!(own.settings.get("readonly").is_none());
-        let shared = repos.shared_repository(&cluster("C-1"), &settings);
-        assert_eq!(shared.name, "aliyun_snapshot_from_c-1");
-        assert_eq!(shared.settings["location"], "/srv/snapshots/C-1");
-        assert_eq!(shared.settings["readonly"], true);
+    #[tokio::test]
+    async fn a_filesystem_path_is_created_measured_and_removed_alone() {
+        let root = tempfile::tempdir().unwrap();
+        let ours = fs_target(&root.path().join("base/c-1"));
+        let neighbour = root.path().join("base/c-10");
+        std::fs::create_dir_all(&neighbour).unwrap();
+        std::fs::write(neighbour.join("index-0"), vec![7u8; 100]).unwrap();
+
+        assert_eq!(OpendalStorage.usage(&ours).await.unwrap(), 0, "a path never written holds nothing");
+        OpendalStorage.create_path(&ours).await.unwrap();
+        OpendalStorage.check_writable(&ours).await.unwrap();
+        std::fs::create_dir_all(root.path().join("base/c-1/indices")).unwrap();
+        std::fs::write(root.path().join("base/c-1/indices/blob"), vec![1u8; 1000]).unwrap();
+        std::fs::write(root.path().join("base/c-1/index-0"), vec![1u8; 24]).unwrap();
+        assert_eq!(OpendalStorage.usage(&ours).await.unwrap(), 1024);
+
+        assert_eq!(OpendalStorage.remove_path(&ours).await.unwrap(), 2);
+        assert!(!root.path().join("base/c-1").exists());
+        assert_eq!(std::fs::read(neighbour.join("index-0")).unwrap(), vec![7u8; 100], "the neighbour is untouched");
+    }
+
+    #[tokio::test]
+    async fn a_path_blocked_by_a_file_is_unwritable() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::write(root.path().join("base"), b"not a directory").unwrap();
+        let target = fs_target(&root.path().join("base/c-1"));
+        let err = OpendalStorage.check_writable(&target).await.unwrap_err();
+        assert!(matches!(err, StorageError::Unwritable { .. }), "{err:?}");
     }
 }

@@ -10,12 +10,14 @@ use std::collections::HashMap;
 
 use snapkeep_core::{
     Cluster, DueFire, EngineFlavor, EngineVersion, NextFire, Operation, OperationKind, OperationPhase, Project,
-    RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotKind, SnapshotStatus, Store, StoreError,
+    RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotKind, SnapshotStatus, StorageProfile, Store,
+    StoreError,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
 
 mod access;
+mod profiles;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -681,6 +683,30 @@ impl Store for SqliteStore {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)
+    }
+
+    async fn insert_storage_profile(&self, profile: &StorageProfile) -> Result<(), StoreError> {
+        self.insert_profile(profile).await
+    }
+
+    async fn get_storage_profile(&self, project_id: &str, name: &str) -> Result<Option<StorageProfile>, StoreError> {
+        self.profile(project_id, name).await
+    }
+
+    async fn list_storage_profiles(&self, project_id: &str) -> Result<Vec<StorageProfile>, StoreError> {
+        self.profiles(project_id).await
+    }
+
+    async fn default_storage_profile(&self, project_id: &str) -> Result<Option<StorageProfile>, StoreError> {
+        self.default_profile(project_id).await
+    }
+
+    async fn set_default_storage_profile(&self, project_id: &str, name: &str) -> Result<(), StoreError> {
+        self.make_default(project_id, name).await
+    }
+
+    async fn delete_storage_profile(&self, project_id: &str, name: &str) -> Result<(), StoreError> {
+        self.remove_profile(project_id, name).await
     }
 
     async fn checkpoint_operation(&self, operation: &Operation) -> Result<(), StoreError> {

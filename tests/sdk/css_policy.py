@@ -87,7 +87,9 @@ for bad in ["10000mb", "1.5mb", "10xb"]:
     expect_error(lambda: settings(max_snapshot_bytes_per_seconds=bad), 400, "CSS.0001", "max_snapshot_bytes_per_seconds")
     expect_error(lambda: settings(max_restore_bytes_per_seconds=bad), 400, "CSS.0001", "max_restore_bytes_per_seconds")
 expect_error(lambda: settings(bucket="es-backup", enable="true", prefix="Bad"), 400, "CSS.5044")
-check(show().bucket is None and show().prefix == "weekly", "refused settings changed nothing")
+expect_error(lambda: settings(agency="nobody"), 400, "CSS.5130", "nobody")
+expect_error(lambda: settings(agency="usearch", bucket="no-such-bucket"), 400, "CSS.0048", "no-such-bucket")
+check(show().bucket is None and show().agency is None and show().prefix == "weekly", "refused settings changed nothing")
 settings(bucket="es-backup", agency="usearch", base_path="css_repository/tests",
          max_snapshot_bytes_per_seconds="40m", max_restore_bytes_per_seconds="0mb")
 policy = show()

@@ -20,11 +20,21 @@ pub struct EssimOptions {
     pub basic_auth: Option<&'static str>,
     /// Clusters hosted (`/c0` … `/c{n-1}`); 1 is a plain single cluster.
     pub clusters: usize,
+    /// Node settings `key=value`, such as an S3 client's (`S3Server::engine_settings`).
+    pub settings: Vec<String>,
 }
 
 impl EssimOptions {
     pub fn new(flavor: &'static str, version: &'static str) -> Self {
-        Self { flavor, version, rate_bytes_per_sec: 64 * 1024, path_prefix: None, basic_auth: None, clusters: 1 }
+        Self {
+            flavor,
+            version,
+            rate_bytes_per_sec: 64 * 1024,
+            path_prefix: None,
+            basic_auth: None,
+            clusters: 1,
+            settings: Vec::new(),
+        }
     }
 }
 
@@ -74,6 +84,9 @@ impl Essim {
                 command.arg("--basic-auth").arg(auth);
             }
             command.arg("--clusters").arg(options.clusters.to_string());
+            for setting in &options.settings {
+                command.arg("--setting").arg(setting);
+            }
             Process::spawn(command, data_dir.join("essim.log"))
         };
         let (process, port) = spawn_listening(spawn, Duration::from_secs(20));

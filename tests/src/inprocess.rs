@@ -8,11 +8,11 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use snapkeep_core::{
     Cipher, Cluster, EngineFlavor, EngineVersion, ManualClock, NewCluster, OperationKind, OperationPhase,
-    OperationTimeouts, Project, Reconciler, RetryPolicy, Scheduling, Snapkeep, Snapshot, SnapshotChange,
-    SnapshotStatus, Store,
+    OperationTimeouts, Project, Reconciler, Repositories, RepositoryNames, RetryPolicy, Scheduling, Snapkeep, Snapshot,
+    SnapshotChange, SnapshotStatus, Store,
 };
 use snapkeep_engine_elasticsearch::HttpEngineConnector;
-use snapkeep_storage::FsRepositories;
+use snapkeep_storage::OpendalStorage;
 use snapkeep_store::SqliteStore;
 
 /// A core with its catalog and clock.
@@ -52,7 +52,11 @@ impl InProcess {
         let core = Snapkeep::new(
             store.clone(),
             Arc::new(HttpEngineConnector::new(Duration::from_secs(10)).expect("http client")),
-            Arc::new(FsRepositories::new(storage_root.canonicalize().expect("root"), "snapkeep".into())),
+            Repositories {
+                names: RepositoryNames { own: "snapkeep".into() },
+                local_root: storage_root.canonicalize().expect("root").display().to_string(),
+                storage: Arc::new(OpendalStorage),
+            },
             Cipher::from_base64(&Cipher::generate_key()).expect("key"),
             clock.clone(),
             timeouts,

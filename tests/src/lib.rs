@@ -9,14 +9,18 @@ mod essim;
 mod inprocess;
 mod processes;
 mod python;
+mod s3;
 pub mod signers;
 mod snapkeep;
+mod storage;
 
 pub use essim::{Essim, EssimOptions};
 pub use inprocess::InProcess;
 pub use processes::binary;
 pub use python::run_sdk_script;
+pub use s3::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
 pub use snapkeep::{Auth, Snapkeep, Tenant};
+pub use storage::{StorageKind, TEST_BASE_PATH, TEST_BUCKET, TEST_PROFILE, TestStorage};
 
 use std::time::{Duration, Instant};
 

@@ -13,4 +13,5 @@ mod integration {
     mod retention;
     mod scheduler;
     mod signatures;
+    mod storage;
 }

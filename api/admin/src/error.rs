@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use snapkeep_api_gateway::ErrorCode;
-use snapkeep_core::CoreError;
+use snapkeep_core::{CoreError, StorageError};
 
 #[derive(Debug)]
 pub struct AdminError {
@@ -43,6 +43,13 @@ impl From<CoreError> for AdminError {
             }
             CoreError::ProjectNotEmpty(_) | CoreError::ClusterBusy(_) => Self::new(S::CONFLICT, "in_use", message),
             CoreError::ClusterUnusable(_) => Self::new(S::UNPROCESSABLE_ENTITY, "cluster_unusable", message),
+            CoreError::StorageProfileExists(_) => Self::new(S::CONFLICT, "already_exists", message),
+            CoreError::StorageProfileInUse { .. } => Self::new(S::CONFLICT, "in_use", message),
+            CoreError::UnknownStorageProfile(_) => Self::new(S::BAD_REQUEST, "invalid_argument", message),
+            CoreError::Storage(StorageError::Unavailable(_)) => {
+                Self::new(S::BAD_GATEWAY, "storage_unavailable", message)
+            }
+            CoreError::Storage(_) => Self::new(S::UNPROCESSABLE_ENTITY, "storage_refused", message),
             CoreError::Store(_) | CoreError::Secret(_) => {
                 tracing::error!(error = %message, "internal error in an admin call");
                 Self::new(S::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")

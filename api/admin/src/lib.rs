@@ -4,5 +4,6 @@
 mod auth;
 mod error;
 mod routes;
+mod storage;
 
 pub use routes::router;

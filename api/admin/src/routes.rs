@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, post, put};
 use axum::{Json, Router, middleware};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
@@ -17,6 +17,7 @@ use snapkeep_core::{AccessKey, AuditQuery, Cluster, NewCluster, Project, Snapkee
 
 use crate::auth::Admin;
 use crate::error::AdminError;
+use crate::storage;
 
 /// The OpenAPI document of this API; it lists exactly the paths of `table` (checked by a test).
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -49,12 +50,16 @@ fn table() -> Vec<(&'static str, MethodRouter<Snapkeep>)> {
         ("/admin/v1/audit", get(audit_log)),
         ("/admin/v1/clusters", post(create_cluster).get(list_clusters)),
         ("/admin/v1/clusters/{id}", get(show_cluster).delete(delete_cluster)),
+        ("/admin/v1/clusters/{id}/storage", put(storage::set_cluster_storage)),
+        ("/admin/v1/projects/{id}/storage-profiles", post(storage::create_profile).get(storage::list_profiles)),
+        ("/admin/v1/projects/{id}/storage-profiles/{name}", get(storage::show_profile).delete(storage::delete_profile)),
+        ("/admin/v1/projects/{id}/storage-profiles/{name}/default", post(storage::make_default)),
     ]
 }
 
-type Answer = Result<Response, AdminError>;
+pub(crate) type Answer = Result<Response, AdminError>;
 
-fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, AdminError> {
+pub(crate) fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, AdminError> {
     payload.map(|Json(v)| v).map_err(|e| AdminError::bad_body(e.body_text()))
 }
 
@@ -84,7 +89,7 @@ fn cluster_view(c: &Cluster) -> Value {
     })
 }
 
-fn created(value: Value) -> Answer {
+pub(crate) fn created(value: Value) -> Answer {
     Ok((StatusCode::CREATED, Json(value)).into_response())
 }
 
@@ -220,13 +225,31 @@ async fn list_clusters(State(core): State<Snapkeep>, Query(filter): Query<Cluste
     Ok(Json(json!({"clusters": clusters})).into_response())
 }
 
+/// A cluster, with where its repository lives and the bytes it holds now.
 async fn show_cluster(State(core): State<Snapkeep>, Path(id): Path<String>) -> Answer {
-    Ok(Json(cluster_view(&core.cluster(&id).await?)).into_response())
+    let cluster = core.cluster(&id).await?;
+    let mut view = cluster_view(&cluster);
+    view["repository"] = storage::repository_view(&core.repository_usage(&cluster).await?);
+    Ok(Json(view).into_response())
 }
 
-async fn delete_cluster(State(core): State<Snapkeep>, Path(id): Path<String>) -> Answer {
-    core.delete_cluster(&id).await?;
-    Ok(StatusCode::NO_CONTENT.into_response())
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteClusterQuery {
+    /// Also delete everything in the cluster's repository (kept by default).
+    #[serde(default)]
+    purge_storage: bool,
+}
+
+async fn delete_cluster(
+    State(core): State<Snapkeep>,
+    Path(id): Path<String>,
+    Query(query): Query<DeleteClusterQuery>,
+) -> Answer {
+    match core.delete_cluster(&id, query.purge_storage).await? {
+        Some(objects) => Ok(Json(json!({"purged_objects": objects})).into_response()),
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
 }
 
 #[cfg(test)]

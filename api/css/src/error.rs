@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use snapkeep_api_gateway::{ErrorCode, request_id};
-use snapkeep_core::{AuthFailure, CoreError, NotFound};
+use snapkeep_core::{AuthFailure, CoreError, NotFound, StorageError};
 
 /// A CSS error answer.
 #[derive(Debug)]
@@ -23,6 +23,20 @@ impl CssError {
 
     pub fn incorrect(detail: impl std::fmt::Display) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "CSS.0001", format!("Incorrect parameters. ({detail})"))
+    }
+
+    /// What the storage said when the snapshot settings were checked.
+    fn storage(e: StorageError) -> Self {
+        match e {
+            StorageError::BucketMissing { bucket } => {
+                Self::new(StatusCode::BAD_REQUEST, "CSS.0048", format!("The bucket {bucket} does not exist."))
+            }
+            e @ StorageError::AccessDenied(_) => {
+                Self::new(StatusCode::BAD_REQUEST, "CSS.5130", format!("Invalid agency: {e}"))
+            }
+            e @ StorageError::Unavailable(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "CSS.0005", e.to_string()),
+            e @ (StorageError::Unwritable { .. } | StorageError::Misconfigured(_)) => Self::incorrect(e),
+        }
     }
 }
 
@@ -52,7 +66,10 @@ impl From<CoreError> for CssError {
             e @ CoreError::InvalidPeriod(_) => Self::new(S::BAD_REQUEST, "CSS.5018", e.to_string()),
             e @ CoreError::InvalidPrefix(_) => Self::new(S::BAD_REQUEST, "CSS.5044", e.to_string()),
             e @ CoreError::InvalidRetention(_) => Self::new(S::BAD_REQUEST, "CSS.5017", e.to_string()),
-            e @ CoreError::InvalidAgency(_) => Self::new(S::BAD_REQUEST, "CSS.5130", e.to_string()),
+            e @ (CoreError::InvalidAgency(_) | CoreError::UnknownStorageProfile(_)) => {
+                Self::new(S::BAD_REQUEST, "CSS.5130", format!("Invalid agency: {e}"))
+            }
+            CoreError::Storage(e) => Self::storage(e),
             e @ (CoreError::SnapshotsAlreadyDisabled | CoreError::SnapshotsDisabled) => {
                 Self::new(S::UNSUPPORTED_MEDIA_TYPE, "CSS.0004", format!("Invalid operation: {e}."))
             }

@@ -36,6 +36,9 @@ enum Resource {
     /// Search clusters.
     #[command(subcommand)]
     Cluster(ClusterCommand),
+    /// Storage profiles of a project (where its snapshots live).
+    #[command(subcommand)]
+    Storage(StorageCommand),
     /// The audit log of mutating calls, oldest first.
     Audit {
         #[arg(long)]
@@ -125,6 +128,65 @@ enum ClusterCommand {
     },
     Delete {
         id: String,
+        /// Also delete every object of the cluster's repository (kept by default).
+        #[arg(long)]
+        purge_storage: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum StorageCommand {
+    /// Create a profile; its bucket and base path are checked first unless --no-verify.
+    Create {
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        name: String,
+        /// s3, oss, obs or fs.
+        #[arg(long)]
+        kind: String,
+        #[arg(long)]
+        endpoint: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+        #[arg(long)]
+        bucket: Option<String>,
+        /// Key prefix (object storage) or absolute root directory (fs).
+        #[arg(long)]
+        base_path: Option<String>,
+        /// Path-style (true) or virtual-host (false) addressing.
+        #[arg(long)]
+        path_style: Option<bool>,
+        #[arg(long)]
+        access_key_id: Option<String>,
+        /// Name of the environment variable holding the secret key (never pass it as an argument).
+        #[arg(long, requires = "access_key_id")]
+        secret_env: Option<String>,
+        /// Make it the project's default.
+        #[arg(long)]
+        default: bool,
+        #[arg(long)]
+        no_verify: bool,
+    },
+    List {
+        #[arg(long)]
+        project: String,
+    },
+    Show {
+        #[arg(long)]
+        project: String,
+        name: String,
+    },
+    Delete {
+        #[arg(long)]
+        project: String,
+        name: String,
+    },
+    /// Make a profile the project's default.
+    Default {
+        #[arg(long)]
+        project: String,
+        name: String,
     },
 }
 
@@ -133,6 +195,8 @@ const KEY_COLUMNS: &[&str] = &["access_key", "project_id", "state", "expires_at"
 const NEW_KEY_COLUMNS: &[&str] = &["access_key", "secret_key", "project_id"];
 const AUDIT_COLUMNS: &[&str] =
     &["id", "at", "dialect", "project_id", "access_key", "action", "target", "outcome", "request_id"];
+const PURGE_COLUMNS: &[&str] = &["purged_objects"];
+const STORAGE_COLUMNS: &[&str] = &["name", "kind", "endpoint", "bucket", "base_path", "default", "created_at"];
 const CLUSTER_COLUMNS: &[&str] = &["id", "name", "project_id", "engine", "version", "region", "endpoint"];
 
 pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
@@ -212,13 +276,59 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             ClusterCommand::Show { id } => {
                 (api.call(Method::GET, &format!("/clusters/{id}"), None).await?, CLUSTER_COLUMNS, None)
             }
-            ClusterCommand::Delete { id } => {
-                (api.call(Method::DELETE, &format!("/clusters/{id}"), None).await?, CLUSTER_COLUMNS, None)
+            ClusterCommand::Delete { id, purge_storage } => {
+                let path = format!("/clusters/{id}?purge_storage={purge_storage}");
+                (api.call(Method::DELETE, &path, None).await?, PURGE_COLUMNS, None)
             }
         },
+        Resource::Storage(command) => storage(&api, command).await?,
     };
     print(&answer, columns, list_key, args.json);
     Ok(())
+}
+
+async fn storage(
+    api: &Api,
+    command: StorageCommand,
+) -> anyhow::Result<(Value, &'static [&'static str], Option<&'static str>)> {
+    let profiles = |project: &str| format!("/projects/{project}/storage-profiles");
+    Ok(match command {
+        StorageCommand::Create {
+            project,
+            name,
+            kind,
+            endpoint,
+            region,
+            bucket,
+            base_path,
+            path_style,
+            access_key_id,
+            secret_env,
+            default,
+            no_verify,
+        } => {
+            let secret = secret_env
+                .map(|var| std::env::var(&var).with_context(|| format!("environment variable {var} is not set")))
+                .transpose()?;
+            let body = json!({"name": name, "kind": kind, "endpoint": endpoint, "region": region, "bucket": bucket,
+                "base_path": base_path, "path_style": path_style, "access_key_id": access_key_id,
+                "secret_access_key": secret, "default": default, "verify": !no_verify});
+            (api.call(Method::POST, &profiles(&project), Some(body)).await?, STORAGE_COLUMNS, None)
+        }
+        StorageCommand::List { project } => {
+            (api.call(Method::GET, &profiles(&project), None).await?, STORAGE_COLUMNS, Some("storage_profiles"))
+        }
+        StorageCommand::Show { project, name } => {
+            (api.call(Method::GET, &format!("{}/{name}", profiles(&project)), None).await?, STORAGE_COLUMNS, None)
+        }
+        StorageCommand::Delete { project, name } => {
+            (api.call(Method::DELETE, &format!("{}/{name}", profiles(&project)), None).await?, STORAGE_COLUMNS, None)
+        }
+        StorageCommand::Default { project, name } => {
+            let path = format!("{}/{name}/default", profiles(&project));
+            (api.call(Method::POST, &path, None).await?, STORAGE_COLUMNS, None)
+        }
+    })
 }
 
 struct Api {

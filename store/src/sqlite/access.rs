@@ -218,6 +218,14 @@ impl AccessStore for SqliteStore {
             "the password of cluster",
         )
         .await?;
+        let profiles = reseal_rows(
+            &mut tx,
+            (old, new),
+            "SELECT id, secret_sealed FROM storage_profiles WHERE secret_sealed IS NOT NULL",
+            "UPDATE storage_profiles SET secret_sealed = ? WHERE id = ?",
+            "the secret of storage profile",
+        )
+        .await?;
         reseal_rows(
             &mut tx,
             (old, new),
@@ -227,7 +235,7 @@ impl AccessStore for SqliteStore {
         )
         .await?;
         tx.commit().await.map_err(backend)?;
-        Ok(keys + passwords)
+        Ok(keys + passwords + profiles)
     }
 }
 

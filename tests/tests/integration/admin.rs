@@ -231,7 +231,10 @@ fn the_openapi_document_describes_the_live_api() {
     assert_eq!(status, 200, "served without the token");
     let mut operations = 0;
     for (path, item) in doc["paths"].as_object().expect("paths") {
-        let concrete = path.replace("{id}", "no-such-id").replace("{access_key}", "NO-SUCH-KEY");
+        let concrete = path
+            .replace("{id}", "no-such-id")
+            .replace("{access_key}", "NO-SUCH-KEY")
+            .replace("{name}", "no-such-profile");
         for method in item.as_object().unwrap().keys().filter(|k| *k != "parameters") {
             operations += 1;
             let (status, body) = snapkeep.call(&method.to_uppercase(), &concrete, Some(json!({})), Auth::Admin);
@@ -242,5 +245,5 @@ fn the_openapi_document_describes_the_live_api() {
             );
         }
     }
-    assert_eq!(operations, 17, "every operation was tried");
+    assert_eq!(operations, 23, "every operation was tried");
 }

@@ -4,16 +4,26 @@
 use std::time::Duration;
 
 use serde_json::json;
-use snapkeep_tests::{Essim, EssimOptions, Snapkeep, run_sdk_script, wait_for};
+use snapkeep_tests::{Essim, EssimOptions, Snapkeep, StorageKind, TestStorage, run_sdk_script, wait_for};
 
 #[test]
 fn settings_and_client_token_snapshots_through_both_sdks() {
+    settings_and_client_token_snapshots(StorageKind::Fs);
+}
+
+#[test]
+fn settings_and_client_token_snapshots_in_s3() {
+    settings_and_client_token_snapshots(StorageKind::S3);
+}
+
+fn settings_and_client_token_snapshots(kind: StorageKind) {
     let dir = tempfile::tempdir().unwrap();
-    let repo_root = dir.path().join("repositories");
-    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("elasticsearch", "7.10.2"));
+    let storage = TestStorage::start(kind, dir.path());
+    let essim = Essim::start(dir.path(), &storage.repo_root, &storage.essim_options("elasticsearch", "7.10.2"));
     essim.load_index("orders", 1, 10);
-    let mut snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+    let mut snapkeep = Snapkeep::start(dir.path(), &storage.repo_root, &[]);
     let tenant = snapkeep.tenant("aliyun");
+    storage.attach(&snapkeep, &tenant);
     snapkeep.register(&tenant, "es-cn-test01", &essim);
     let out =
         run_sdk_script("ali_snapshots.py", &snapkeep, &tenant, &[("INSTANCE_ID", "es-cn-test01"), ("PHASE", "first")]);
@@ -43,6 +53,10 @@ fn settings_and_client_token_snapshots_through_both_sdks() {
         (snapkeep.backups(&tenant, "es-cn-test01")[0]["status"] == "COMPLETED").then_some(())
     });
     assert_eq!(essim.snapshot_names("snapkeep"), made, "one snapshot on the cluster");
+    let objects = storage.repository_objects("es-cn-test01");
+    let catalog = String::from_utf8_lossy(&objects["index.json"]).into_owned();
+    assert!(catalog.contains(&made[0]), "the snapshot is recorded in the instance's own place: {catalog}");
+    assert!(objects.keys().any(|k| k.starts_with("snapshots/")), "with its data: {:?}", objects.keys());
 }
 
 #[test]

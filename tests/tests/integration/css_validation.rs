@@ -1,7 +1,7 @@
 //! Every CSS validation rule and tenancy boundary through `huaweicloudsdkcss`.
 
 use serde_json::json;
-use snapkeep_tests::{Essim, EssimOptions, Snapkeep, run_sdk_script};
+use snapkeep_tests::{Essim, EssimOptions, S3_ACCESS_KEY, S3_SECRET_KEY, S3Server, Snapkeep, run_sdk_script};
 
 #[test]
 fn every_rule_answers_its_css_code_and_changes_nothing() {
@@ -41,9 +41,20 @@ fn every_rule_answers_its_css_code_and_changes_nothing() {
 fn policy_settings_and_cluster_views_through_the_sdk() {
     let dir = tempfile::tempdir().unwrap();
     let repo_root = dir.path().join("repositories");
-    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("elasticsearch", "7.10.2"));
+    // The settings name an agency: a storage profile on a real S3 server with bucket es-backup.
+    let s3 = S3Server::start(dir.path());
+    s3.create_bucket("es-backup");
+    let options =
+        EssimOptions { settings: s3.engine_settings("usearch"), ..EssimOptions::new("elasticsearch", "7.10.2") };
+    let essim = Essim::start(dir.path(), &repo_root, &options);
     let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
     let tenant = snapkeep.tenant("policies");
+    snapkeep.admin(
+        "POST",
+        &format!("/projects/{}/storage-profiles", tenant.project_id),
+        Some(json!({"name": "usearch", "kind": "s3", "endpoint": s3.endpoint(), "bucket": "es-backup",
+                    "access_key_id": S3_ACCESS_KEY, "secret_access_key": S3_SECRET_KEY})),
+    );
     snapkeep.register(&tenant, "search", &essim);
     let out = run_sdk_script("css_policy.py", &snapkeep, &tenant, &[("CLUSTER_ID", "search")]);
     assert!(out.contains("policy ok"), "{out}");

@@ -1,0 +1,247 @@
+//! Storage operations: managing a project's storage profiles, resolving where each cluster's
+//! repository lives, checking it at settings time, measuring it, and clearing a cluster's
+//! leftovers on explicit request.
+
+use std::sync::Arc;
+
+use crate::error::{CoreError, NotFound};
+use crate::model::Cluster;
+use crate::policy::{self, SnapshotSettings};
+use crate::repository::{RepositoryNames, RepositorySpec, repository_spec};
+use crate::service::Snapkeep;
+use crate::storage::{
+    self, NewStorageProfile, ObjectStorage, RepositoryLocation, StorageCredentials, StorageError, StorageKind,
+    StorageProfile, StorageTarget,
+};
+use crate::store::StoreError;
+
+/// What the core needs to place repositories: their names, the built-in filesystem root, and
+/// the storage itself.
+#[derive(Clone)]
+pub struct Repositories {
+    pub names: RepositoryNames,
+    /// The `local` profile's root, as the clusters and snapkeep both see it.
+    pub local_root: String,
+    pub storage: Arc<dyn ObjectStorage>,
+}
+
+/// A cluster's repository: where it is and how many bytes it holds.
+#[derive(Debug, Clone)]
+pub struct RepositoryUsage {
+    pub location: RepositoryLocation,
+    pub bytes: Result<u64, StorageError>,
+}
+
+impl Snapkeep {
+    /// Creates a profile, after checking (with `verify`) that its bucket exists and its base path
+    /// is writable. With `is_default`, it becomes the project's default.
+    pub async fn create_storage_profile(&self, new: NewStorageProfile) -> Result<StorageProfile, CoreError> {
+        self.project(&new.project_id).await?;
+        let profile = self.new_profile(&new)?;
+        if new.verify {
+            let probe = RepositoryLocation {
+                bucket: profile.bucket.clone(),
+                path: profile.base_path.clone(),
+                profile: profile.clone(),
+            };
+            self.repositories.storage.check_writable(&self.target(&probe)?).await?;
+        }
+        self.store.insert_storage_profile(&profile).await.map_err(|e| match e {
+            StoreError::Conflict(_) => CoreError::StorageProfileExists(profile.name.clone()),
+            other => other.into(),
+        })?;
+        Ok(profile)
+    }
+
+    fn new_profile(&self, new: &NewStorageProfile) -> Result<StorageProfile, CoreError> {
+        storage::profile_name(&new.name)?;
+        let kind = StorageKind::parse(&new.kind)
+            .ok_or_else(|| CoreError::invalid("kind", format!("{:?} is not one of s3, oss, obs, fs", new.kind)))?;
+        let base_path = new.base_path.clone().unwrap_or_default();
+        let (endpoint, bucket) = if kind.is_object() {
+            let endpoint = new.endpoint.as_deref().ok_or_else(|| CoreError::invalid("endpoint", "is required"))?;
+            let bucket = new.bucket.clone().ok_or_else(|| CoreError::invalid("bucket", "is required"))?;
+            policy::bucket(&bucket)?;
+            if !base_path.is_empty() {
+                policy::base_path(&base_path)?;
+            }
+            (Some(storage::endpoint(endpoint)?), Some(bucket))
+        } else {
+            if !base_path.starts_with('/') || base_path.split('/').any(|s| s == "..") {
+                return Err(CoreError::invalid("base_path", "an fs profile needs the absolute root directory"));
+            }
+            (None, None)
+        };
+        if new.access_key_id.is_some() != new.secret_access_key.is_some() {
+            return Err(CoreError::invalid("secret_access_key", "access_key_id and secret_access_key go together"));
+        }
+        Ok(StorageProfile {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            project_id: new.project_id.clone(),
+            name: new.name.clone(),
+            kind,
+            endpoint,
+            region: new.region.clone(),
+            bucket,
+            base_path,
+            // OSS and OBS only serve virtual-host addressing; S3 servers on a bare address want paths.
+            path_style: new.path_style.unwrap_or(kind == StorageKind::S3),
+            access_key_id: new.access_key_id.clone(),
+            secret_sealed: new.secret_access_key.as_deref().map(|s| self.cipher.seal(s)),
+            is_default: new.is_default,
+            created_at: self.clock.now(),
+        })
+    }
+
+    pub async fn storage_profiles(&self, project_id: &str) -> Result<Vec<StorageProfile>, CoreError> {
+        self.project(project_id).await?;
+        Ok(self.store.list_storage_profiles(project_id).await?)
+    }
+
+    pub async fn storage_profile(&self, project_id: &str, name: &str) -> Result<StorageProfile, CoreError> {
+        self.store.get_storage_profile(project_id, name).await?.ok_or(CoreError::NotFound(NotFound::StorageProfile))
+    }
+
+    /// Makes a profile the project's default (the one clusters without their own use).
+    pub async fn set_default_storage_profile(&self, project_id: &str, name: &str) -> Result<(), CoreError> {
+        self.storage_profile(project_id, name).await?;
+        Ok(self.store.set_default_storage_profile(project_id, name).await?)
+    }
+
+    /// Deletes a profile; refused while a cluster's repository is in it.
+    pub async fn delete_storage_profile(&self, project_id: &str, name: &str) -> Result<(), CoreError> {
+        let profile = self.storage_profile(project_id, name).await?;
+        for cluster in self.store.list_clusters(Some(project_id)).await? {
+            let settings = self.settings_of(&cluster).await?;
+            if self.repository_location(&cluster, &settings).await.is_ok_and(|l| l.profile.id == profile.id) {
+                return Err(CoreError::StorageProfileInUse { profile: profile.name, cluster: cluster.id });
+            }
+        }
+        Ok(self.store.delete_storage_profile(project_id, name).await?)
+    }
+
+    /// Where the cluster's repository lives with `settings` (its stored ones, or proposed ones).
+    pub async fn repository_location(
+        &self,
+        cluster: &Cluster,
+        settings: &SnapshotSettings,
+    ) -> Result<RepositoryLocation, CoreError> {
+        let profile = match &settings.agency {
+            Some(name) => self
+                .store
+                .get_storage_profile(&cluster.project_id, name)
+                .await?
+                .ok_or_else(|| CoreError::UnknownStorageProfile(name.clone()))?,
+            None => match self.store.default_storage_profile(&cluster.project_id).await? {
+                Some(profile) => profile,
+                None => StorageProfile::local(&cluster.project_id, &self.repositories.local_root),
+            },
+        };
+        if !profile.kind.is_object() {
+            if settings.bucket.is_some() {
+                return Err(CoreError::invalid(
+                    "bucket",
+                    format!("profile {} is a filesystem; it has no buckets", profile.name),
+                ));
+            }
+            let relative = storage::join_path(&[settings.base_path.as_deref().unwrap_or(""), &cluster.id]);
+            let path = format!("{}/{relative}", profile.base_path.trim_end_matches('/'));
+            return Ok(RepositoryLocation { profile, bucket: None, path });
+        }
+        let base = settings.base_path.as_deref().unwrap_or(&profile.base_path);
+        let path = storage::join_path(&[base, &cluster.id]);
+        let bucket = settings.bucket.clone().or_else(|| profile.bucket.clone());
+        Ok(RepositoryLocation { profile, bucket, path })
+    }
+
+    /// Checks a proposed location: it must not overlap another cluster's repository, and the
+    /// storage must accept writes there.
+    pub(crate) async fn check_location(&self, cluster: &Cluster, settings: &SnapshotSettings) -> Result<(), CoreError> {
+        let location = self.repository_location(cluster, settings).await?;
+        for other in self.store.list_clusters(None).await? {
+            if other.id == cluster.id {
+                continue;
+            }
+            let theirs = self.settings_of(&other).await?;
+            if self.repository_location(&other, &theirs).await.is_ok_and(|l| l.overlaps(&location)) {
+                return Err(CoreError::invalid(
+                    "base_path",
+                    format!("{} would overlap the repository of another cluster", location.path),
+                ));
+            }
+        }
+        let target = self.target(&location)?;
+        self.repositories.storage.check_writable(&target).await?;
+        Ok(self.repositories.storage.create_path(&target).await?)
+    }
+
+    /// The registration of a cluster's own repository with its current settings.
+    pub(crate) async fn own_repository(&self, cluster: &Cluster) -> Result<RepositorySpec, CoreError> {
+        let settings = self.settings_of(cluster).await?;
+        let location = self.repository_location(cluster, &settings).await?;
+        Ok(repository_spec(self.repositories.names.own.clone(), &location, false, &settings))
+    }
+
+    /// `source`'s repository as `target` registers it: read-only, with `target`'s throttles.
+    pub(crate) async fn shared_repository(
+        &self,
+        source: &Cluster,
+        target: &Cluster,
+    ) -> Result<RepositorySpec, CoreError> {
+        let location = self.repository_location(source, &self.settings_of(source).await?).await?;
+        let name = self.repositories.names.shared(source);
+        Ok(repository_spec(name, &location, true, &self.settings_of(target).await?))
+    }
+
+    /// Where a cluster's repository is and the bytes it holds now.
+    pub async fn repository_usage(&self, cluster: &Cluster) -> Result<RepositoryUsage, CoreError> {
+        let location = self.repository_location(cluster, &self.settings_of(cluster).await?).await?;
+        let bytes = self.repositories.storage.usage(&self.target(&location)?).await;
+        Ok(RepositoryUsage { location, bytes })
+    }
+
+    /// Forgets a cluster; with `purge_storage`, first deletes everything in its repository. A
+    /// purge that fails leaves the cluster registered, so it can be repeated.
+    pub async fn delete_cluster(&self, id: &str, purge_storage: bool) -> Result<Option<u64>, CoreError> {
+        let cluster = self.cluster(id).await?;
+        let purged = if purge_storage {
+            if !self.store.open_operations(Some(id)).await?.is_empty() {
+                return Err(CoreError::ClusterBusy(id.to_owned()));
+            }
+            let location = self.repository_location(&cluster, &self.settings_of(&cluster).await?).await?;
+            Some(self.repositories.storage.remove_path(&self.target(&location)?).await?)
+        } else {
+            None
+        };
+        self.store.delete_cluster(id).await.map_err(|e| match e {
+            StoreError::Conflict(_) => CoreError::ClusterBusy(id.to_owned()),
+            other => other.into(),
+        })?;
+        Ok(purged)
+    }
+
+    pub(crate) async fn settings_of(&self, cluster: &Cluster) -> Result<SnapshotSettings, CoreError> {
+        Ok(self.store.get_snapshot_config(&cluster.id).await?.unwrap_or_default().settings)
+    }
+
+    /// The location with its profile's credentials opened.
+    fn target(&self, location: &RepositoryLocation) -> Result<StorageTarget, CoreError> {
+        let profile = &location.profile;
+        let credentials = match (&profile.access_key_id, &profile.secret_sealed) {
+            (Some(access_key_id), Some(sealed)) => Some(StorageCredentials {
+                access_key_id: access_key_id.clone(),
+                secret_access_key: self.cipher.open(sealed)?,
+            }),
+            _ => None,
+        };
+        Ok(StorageTarget {
+            kind: profile.kind,
+            endpoint: profile.endpoint.clone(),
+            region: profile.region.clone(),
+            bucket: location.bucket.clone(),
+            path_style: profile.path_style,
+            credentials,
+            path: location.path.clone(),
+        })
+    }
+}

@@ -1,0 +1,291 @@
+//! Where snapshots live: storage profiles (kind, endpoint, bucket, base path, sealed credentials),
+//! the place each cluster's repository resolves to, and the boundary to object storage that checks,
+//! measures and clears those places.
+//!
+//! A cluster's repository is `<base path>/<cluster id>` in its bucket (or under an `fs` root). The
+//! base path comes from the cluster's snapshot settings (CSS `basePath`) or else its profile; the
+//! profile is the one the settings name (CSS `agency`), or else the project's default, or else the
+//! service's built-in `local` filesystem root.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::CoreError;
+
+/// The name of the built-in filesystem profile every project falls back to.
+pub const LOCAL_PROFILE: &str = "local";
+
+/// The kinds of storage a profile can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageKind {
+    S3,
+    /// Alibaba Cloud OSS.
+    Oss,
+    /// Huawei Cloud OBS.
+    Obs,
+    /// A shared filesystem every cluster mounts at the same path.
+    Fs,
+}
+
+impl StorageKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "s3" => Self::S3,
+            "oss" => Self::Oss,
+            "obs" => Self::Obs,
+            "fs" => Self::Fs,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::S3 => "s3",
+            Self::Oss => "oss",
+            Self::Obs => "obs",
+            Self::Fs => "fs",
+        }
+    }
+
+    /// Object storage: a bucket behind an HTTP endpoint.
+    pub fn is_object(self) -> bool {
+        self != Self::Fs
+    }
+}
+
+/// A named place snapshots can live in, owned by a project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageProfile {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub kind: StorageKind,
+    /// `http(s)://host[:port]` of object storage; `None` for `fs`.
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    /// The default bucket (object storage).
+    pub bucket: Option<String>,
+    /// Object storage: the key prefix (may be empty). `fs`: the absolute root directory.
+    pub base_path: String,
+    /// Path-style addressing (`endpoint/bucket/key`) instead of virtual-host (`bucket.endpoint/key`).
+    pub path_style: bool,
+    pub access_key_id: Option<String>,
+    /// The secret access key, sealed under the master key.
+    pub secret_sealed: Option<Vec<u8>>,
+    pub is_default: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl StorageProfile {
+    /// The built-in `fs` profile rooted at `root` (as the clusters and snapkeep both see it).
+    pub fn local(project_id: &str, root: &str) -> Self {
+        Self {
+            id: LOCAL_PROFILE.into(),
+            project_id: project_id.into(),
+            name: LOCAL_PROFILE.into(),
+            kind: StorageKind::Fs,
+            endpoint: None,
+            region: None,
+            bucket: None,
+            base_path: root.into(),
+            path_style: false,
+            access_key_id: None,
+            secret_sealed: None,
+            is_default: false,
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    /// The engine's name for this profile's client settings (`s3.client.<name>.*`).
+    pub fn engine_client(&self) -> &str {
+        &self.name
+    }
+}
+
+/// Where one cluster's repository lives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepositoryLocation {
+    pub profile: StorageProfile,
+    /// The bucket (object storage).
+    pub bucket: Option<String>,
+    /// Object storage: `<base path>/<cluster id>` (no leading or trailing `/`). `fs`: the
+    /// absolute directory.
+    pub path: String,
+}
+
+impl RepositoryLocation {
+    /// Whether the two repositories share storage such that one could see the other's objects:
+    /// same place, and one path equal to or inside the other.
+    pub fn overlaps(&self, other: &RepositoryLocation) -> bool {
+        let same_place = self.profile.kind.is_object() == other.profile.kind.is_object()
+            && self.profile.endpoint == other.profile.endpoint
+            && self.bucket == other.bucket;
+        let inside = |a: &str, b: &str| a == b || a.starts_with(&format!("{b}/"));
+        same_place && (inside(&self.path, &other.path) || inside(&other.path, &self.path))
+    }
+}
+
+/// The credentials of a profile, opened for one call. Never printed.
+#[derive(Clone, PartialEq)]
+pub struct StorageCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: String,
+}
+
+impl fmt::Debug for StorageCredentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StorageCredentials").field("access_key_id", &self.access_key_id).finish_non_exhaustive()
+    }
+}
+
+/// A repository location with its credentials opened: what object storage is asked about.
+#[derive(Debug, Clone)]
+pub struct StorageTarget {
+    pub kind: StorageKind,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub bucket: Option<String>,
+    pub path_style: bool,
+    pub credentials: Option<StorageCredentials>,
+    /// The repository's path (as in `RepositoryLocation::path`).
+    pub path: String,
+}
+
+/// What object storage answered when it refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum StorageError {
+    #[error("bucket {bucket} does not exist")]
+    BucketMissing { bucket: String },
+    #[error("the storage refused the credentials: {0}")]
+    AccessDenied(String),
+    #[error("{path} is not writable: {detail}")]
+    Unwritable { path: String, detail: String },
+    #[error("the storage did not answer: {0}")]
+    Unavailable(String),
+    #[error("the storage profile cannot be used: {0}")]
+    Misconfigured(String),
+}
+
+/// The boundary to the storage itself (OpenDAL in `snapkeep-storage`).
+#[async_trait]
+pub trait ObjectStorage: Send + Sync {
+    /// Checks the bucket exists and the repository path is writable: writes, reads back and
+    /// deletes a probe object under it.
+    async fn check_writable(&self, target: &StorageTarget) -> Result<(), StorageError>;
+    /// Creates the repository path (a directory on `fs`; an empty `path/` marker in a bucket).
+    async fn create_path(&self, target: &StorageTarget) -> Result<(), StorageError>;
+    /// Bytes held under the repository path.
+    async fn usage(&self, target: &StorageTarget) -> Result<u64, StorageError>;
+    /// Deletes everything under the repository path (and nothing beside it); returns how many
+    /// objects were removed.
+    async fn remove_path(&self, target: &StorageTarget) -> Result<u64, StorageError>;
+}
+
+/// What a caller gives to create a profile.
+#[derive(Debug, Clone, Default)]
+pub struct NewStorageProfile {
+    pub project_id: String,
+    pub name: String,
+    pub kind: String,
+    pub endpoint: Option<String>,
+    pub region: Option<String>,
+    pub bucket: Option<String>,
+    pub base_path: Option<String>,
+    pub path_style: Option<bool>,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub is_default: bool,
+    /// Check the bucket exists and the base path is writable before storing the profile.
+    pub verify: bool,
+}
+
+/// A profile name: 1–64 of lowercase letters, digits, `-` and `_`, starting with a letter or
+/// digit (it doubles as the engine's client name and as a CSS `agency`); not `local`.
+pub fn profile_name(name: &str) -> Result<(), CoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !ok {
+        return Err(CoreError::invalid(
+            "name",
+            "must be 1 to 64 of a-z, 0-9, '-' and '_', starting with a letter or digit",
+        ));
+    }
+    if name == LOCAL_PROFILE {
+        return Err(CoreError::invalid("name", "\"local\" is the built-in filesystem profile"));
+    }
+    Ok(())
+}
+
+/// An object-storage endpoint: an `http` or `https` URL with a host and nothing after it.
+pub fn endpoint(value: &str) -> Result<String, CoreError> {
+    let url = url::Url::parse(value).map_err(|e| CoreError::invalid("endpoint", format!("{value:?}: {e}")))?;
+    let bare = url.path() == "/" && url.query().is_none() && url.username().is_empty() && url.password().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || !bare {
+        return Err(CoreError::invalid("endpoint", "must be http(s)://host[:port] with nothing after it"));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+/// Joins path parts with single `/`, dropping empty parts and outer slashes.
+pub fn join_path(parts: &[&str]) -> String {
+    parts.iter().flat_map(|p| p.split('/')).filter(|segment| !segment.is_empty()).collect::<Vec<_>>().join("/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn location(endpoint: &str, bucket: &str, path: &str) -> RepositoryLocation {
+        let mut profile = StorageProfile::local("p", "/unused");
+        profile.kind = StorageKind::S3;
+        profile.endpoint = Some(endpoint.into());
+        RepositoryLocation { profile, bucket: Some(bucket.into()), path: path.into() }
+    }
+
+    #[test]
+    fn repositories_overlap_only_when_one_path_is_inside_the_other_in_the_same_bucket() {
+        let a = location("http://s3", "b", "base/c-1");
+        assert!(a.overlaps(&location("http://s3", "b", "base/c-1")));
+        assert!(a.overlaps(&location("http://s3", "b", "base/c-1/nested")));
+        assert!(a.overlaps(&location("http://s3", "b", "base")));
+        assert!(!a.overlaps(&location("http://s3", "b", "base/c-10")));
+        assert!(!a.overlaps(&location("http://s3", "b", "base/c-2")));
+        assert!(!a.overlaps(&location("http://s3", "other", "base/c-1")));
+        assert!(!a.overlaps(&location("http://elsewhere", "b", "base/c-1")));
+    }
+
+    #[test]
+    fn profile_names_are_engine_client_names() {
+        for good in ["backup", "s3-main", "obs_2", "9lives"] {
+            profile_name(good).unwrap();
+        }
+        for bad in ["", "Backup", "-x", "a b", "a.b", "local", &"x".repeat(65)] {
+            assert!(profile_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn endpoints_are_bare_http_urls() {
+        assert_eq!(endpoint("http://127.0.0.1:9000/").unwrap(), "http://127.0.0.1:9000");
+        endpoint("https://obs.example.test").unwrap();
+        for bad in ["127.0.0.1:9000", "ftp://h", "http://h/bucket", "http://u:p@h", "http://h?x=1"] {
+            assert!(endpoint(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn paths_join_without_empty_segments() {
+        assert_eq!(join_path(&["", "a//b/", "c-1"]), "a/b/c-1");
+        assert_eq!(join_path(&["/srv/snap", "c-1"]), "srv/snap/c-1");
+    }
+
+    #[test]
+    fn credentials_never_print_the_secret() {
+        let creds = StorageCredentials { access_key_id: "AK".into(), secret_access_key: "very-secret".into() };
+        assert!(!format!("{creds:?}").contains("very-secret"));
+    }
+}

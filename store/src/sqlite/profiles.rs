@@ -1,0 +1,146 @@
+//! The SQLite side of storage profiles.
+
+use snapkeep_core::{StorageKind, StorageProfile, StoreError};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{SqliteStore, backend, corrupt, ms, time, write_error};
+
+fn profile_from(row: &SqliteRow) -> Result<StorageProfile, StoreError> {
+    let kind: String = row.try_get("kind").map_err(backend)?;
+    Ok(StorageProfile {
+        id: row.try_get("id").map_err(backend)?,
+        project_id: row.try_get("project_id").map_err(backend)?,
+        name: row.try_get("name").map_err(backend)?,
+        kind: StorageKind::parse(&kind).ok_or_else(|| corrupt("storage kind", &kind))?,
+        endpoint: row.try_get("endpoint").map_err(backend)?,
+        region: row.try_get("region").map_err(backend)?,
+        bucket: row.try_get("bucket").map_err(backend)?,
+        base_path: row.try_get("base_path").map_err(backend)?,
+        path_style: row.try_get::<i64, _>("path_style").map_err(backend)? != 0,
+        access_key_id: row.try_get("access_key_id").map_err(backend)?,
+        secret_sealed: row.try_get("secret_sealed").map_err(backend)?,
+        is_default: row.try_get::<i64, _>("is_default").map_err(backend)? != 0,
+        created_at: time(row.try_get("created_at").map_err(backend)?),
+    })
+}
+
+async fn clear_default(tx: &mut Transaction<'_, Sqlite>, project_id: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE storage_profiles SET is_default = 0 WHERE project_id = ?")
+        .bind(project_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
+}
+
+impl SqliteStore {
+    pub(super) async fn insert_profile(&self, p: &StorageProfile) -> Result<(), StoreError> {
+        let mut tx = self.write().await.map_err(backend)?;
+        if p.is_default {
+            clear_default(&mut tx, &p.project_id).await?;
+        }
+        sqlx::query("INSERT INTO storage_profiles (id, project_id, name, kind, endpoint, region, bucket, base_path, path_style, access_key_id, secret_sealed, is_default, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            .bind(&p.id).bind(&p.project_id).bind(&p.name).bind(p.kind.as_str()).bind(&p.endpoint).bind(&p.region)
+            .bind(&p.bucket).bind(&p.base_path).bind(i64::from(p.path_style)).bind(&p.access_key_id)
+            .bind(&p.secret_sealed).bind(i64::from(p.is_default)).bind(ms(p.created_at))
+            .execute(&mut *tx).await.map_err(write_error("storage profile name"))?;
+        tx.commit().await.map_err(backend)
+    }
+
+    pub(super) async fn profile(&self, project_id: &str, name: &str) -> Result<Option<StorageProfile>, StoreError> {
+        let rows = self
+            .all(
+                "SELECT * FROM storage_profiles WHERE project_id = ? AND name = ?",
+                &[Some(project_id), Some(name)],
+                profile_from,
+            )
+            .await?;
+        Ok(rows.into_iter().next())
+    }
+
+    pub(super) async fn profiles(&self, project_id: &str) -> Result<Vec<StorageProfile>, StoreError> {
+        self.all("SELECT * FROM storage_profiles WHERE project_id = ? ORDER BY name", &[Some(project_id)], profile_from)
+            .await
+    }
+
+    pub(super) async fn default_profile(&self, project_id: &str) -> Result<Option<StorageProfile>, StoreError> {
+        self.one("SELECT * FROM storage_profiles WHERE project_id = ? AND is_default = 1", project_id, profile_from)
+            .await
+    }
+
+    pub(super) async fn make_default(&self, project_id: &str, name: &str) -> Result<(), StoreError> {
+        let mut tx = self.write().await.map_err(backend)?;
+        clear_default(&mut tx, project_id).await?;
+        let done = sqlx::query("UPDATE storage_profiles SET is_default = 1 WHERE project_id = ? AND name = ?")
+            .bind(project_id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    pub(super) async fn remove_profile(&self, project_id: &str, name: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM storage_profiles WHERE project_id = ? AND name = ?")
+            .bind(project_id)
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use snapkeep_core::{Project, Store};
+
+    fn profile(name: &str, is_default: bool) -> StorageProfile {
+        let mut p = StorageProfile::local("p", "/srv");
+        p.id = format!("id-{name}");
+        p.name = name.into();
+        p.kind = StorageKind::S3;
+        p.endpoint = Some("http://127.0.0.1:9000".into());
+        p.bucket = Some("snaps".into());
+        p.access_key_id = Some("AK".into());
+        p.secret_sealed = Some(vec![1, 2, 3]);
+        p.is_default = is_default;
+        p
+    }
+
+    #[tokio::test]
+    async fn one_default_per_project_and_names_are_unique() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("catalog.db")).await.unwrap();
+        let project = Project { id: "p".into(), name: "proj".into(), created_at: time(0) };
+        store.insert_project(&project).await.unwrap();
+        store.insert_storage_profile(&profile("a", true)).await.unwrap();
+        assert_eq!(store.default_storage_profile("p").await.unwrap().unwrap().name, "a");
+        store.insert_storage_profile(&profile("b", true)).await.unwrap();
+        assert_eq!(store.default_storage_profile("p").await.unwrap().unwrap().name, "b");
+        let mut again = profile("a", false);
+        again.id = "other".into();
+        assert!(matches!(store.insert_storage_profile(&again).await, Err(StoreError::Conflict(_))));
+        store.set_default_storage_profile("p", "a").await.unwrap();
+        let listed = store.list_storage_profiles("p").await.unwrap();
+        assert_eq!(
+            listed.iter().map(|p| (p.name.as_str(), p.is_default)).collect::<Vec<_>>(),
+            [("a", true), ("b", false)]
+        );
+        assert_eq!(listed[0], profile("a", true));
+        assert!(matches!(store.set_default_storage_profile("p", "zz").await, Err(StoreError::NotFound)));
+        assert_eq!(
+            store.default_storage_profile("p").await.unwrap().unwrap().name,
+            "a",
+            "a failed change keeps the default"
+        );
+        store.delete_storage_profile("p", "a").await.unwrap();
+        assert!(store.default_storage_profile("p").await.unwrap().is_none());
+        assert!(matches!(store.delete_storage_profile("p", "a").await, Err(StoreError::NotFound)));
+    }
+}
