@@ -188,14 +188,14 @@ impl Snapkeep {
         source: &Cluster,
         target: &Cluster,
     ) -> Result<RepositorySpec, CoreError> {
-        let location = self.repository_location(source, &self.settings_of(source).await?).await?;
+        let location = self.current_location(source).await?;
         let name = self.repositories.names.shared(source);
         Ok(repository_spec(name, &location, true, &self.settings_of(target).await?))
     }
 
     /// Where a cluster's repository is and the bytes it holds now.
     pub async fn repository_usage(&self, cluster: &Cluster) -> Result<RepositoryUsage, CoreError> {
-        let location = self.repository_location(cluster, &self.settings_of(cluster).await?).await?;
+        let location = self.current_location(cluster).await?;
         let bytes = self.repositories.storage.usage(&self.target(&location)?).await;
         Ok(RepositoryUsage { location, bytes })
     }
@@ -208,7 +208,7 @@ impl Snapkeep {
             if !self.store.open_operations(Some(id)).await?.is_empty() {
                 return Err(CoreError::ClusterBusy(id.to_owned()));
             }
-            let location = self.repository_location(&cluster, &self.settings_of(&cluster).await?).await?;
+            let location = self.current_location(&cluster).await?;
             Some(self.repositories.storage.remove_path(&self.target(&location)?).await?)
         } else {
             None
@@ -218,6 +218,11 @@ impl Snapkeep {
             other => other.into(),
         })?;
         Ok(purged)
+    }
+
+    /// Where the cluster's repository lives with its stored settings.
+    async fn current_location(&self, cluster: &Cluster) -> Result<RepositoryLocation, CoreError> {
+        self.repository_location(cluster, &self.settings_of(cluster).await?).await
     }
 
     pub(crate) async fn settings_of(&self, cluster: &Cluster) -> Result<SnapshotSettings, CoreError> {

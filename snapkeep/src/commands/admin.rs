@@ -263,9 +263,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
         }
         Resource::Cluster(command) => match command {
             ClusterCommand::Create { project, name, endpoint, id, region, username, password_env } => {
-                let password = password_env
-                    .map(|var| std::env::var(&var).with_context(|| format!("environment variable {var} is not set")))
-                    .transpose()?;
+                let password = secret_from_env(password_env)?;
                 let body = json!({"project_id": project, "name": name, "endpoint": endpoint, "id": id, "region": region, "username": username, "password": password});
                 (api.call(Method::POST, "/clusters", Some(body)).await?, CLUSTER_COLUMNS, None)
             }
@@ -307,9 +305,7 @@ async fn storage(
             default,
             no_verify,
         } => {
-            let secret = secret_env
-                .map(|var| std::env::var(&var).with_context(|| format!("environment variable {var} is not set")))
-                .transpose()?;
+            let secret = secret_from_env(secret_env)?;
             let body = json!({"name": name, "kind": kind, "endpoint": endpoint, "region": region, "bucket": bucket,
                 "base_path": base_path, "path_style": path_style, "access_key_id": access_key_id,
                 "secret_access_key": secret, "default": default, "verify": !no_verify});
@@ -329,6 +325,13 @@ async fn storage(
             (api.call(Method::POST, &path, None).await?, STORAGE_COLUMNS, None)
         }
     })
+}
+
+/// The value of the environment variable a secret was named by (secrets are never arguments).
+fn secret_from_env(variable: Option<String>) -> anyhow::Result<Option<String>> {
+    variable
+        .map(|var| std::env::var(&var).with_context(|| format!("environment variable {var} is not set")))
+        .transpose()
 }
 
 struct Api {
