@@ -210,7 +210,7 @@ impl Snapkeep {
         Ok(())
     }
 
-    async fn save_config(&self, cluster: &Cluster, config: &SnapshotConfig) -> Result<(), CoreError> {
+    pub(crate) async fn save_config(&self, cluster: &Cluster, config: &SnapshotConfig) -> Result<(), CoreError> {
         let now = self.clock.now();
         let next = (config.settings.enabled && config.policy.enabled).then(|| {
             let slot = config.policy.schedule.next_after(now);

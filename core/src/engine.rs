@@ -15,6 +15,8 @@ use crate::repository::RepositorySpec;
 pub enum EngineFlavor {
     Elasticsearch,
     Opensearch,
+    /// A PostgreSQL cluster: snapkeep takes its physical backups itself.
+    Postgres,
 }
 
 impl EngineFlavor {
@@ -22,13 +24,20 @@ impl EngineFlavor {
         match self {
             Self::Elasticsearch => "elasticsearch",
             Self::Opensearch => "opensearch",
+            Self::Postgres => "postgres",
         }
+    }
+
+    /// Whether snapkeep takes this engine's snapshots itself (rather than asking a `_snapshot` API).
+    pub fn is_database(self) -> bool {
+        self == Self::Postgres
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "elasticsearch" => Some(Self::Elasticsearch),
             "opensearch" => Some(Self::Opensearch),
+            "postgres" => Some(Self::Postgres),
             _ => None,
         }
     }
@@ -89,6 +98,7 @@ impl Capabilities {
                 Self { multi_delete: version >= v(7, 8), snapshot_metadata: version >= v(7, 3) }
             }
             EngineFlavor::Opensearch => Self { multi_delete: true, snapshot_metadata: true },
+            EngineFlavor::Postgres => Self { multi_delete: false, snapshot_metadata: false },
         }
     }
 }
@@ -208,6 +218,8 @@ pub enum EngineErrorKind {
     RepositoryVerification,
     RepositoryReadonly,
     Security,
+    /// Data read back does not match what was written (a checksum or size differs).
+    Integrity,
     Other(String),
 }
 

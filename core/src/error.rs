@@ -19,6 +19,10 @@ pub enum NotFound {
     SourceCluster,
     SharedRepository,
     StorageProfile,
+    /// An automatic-snapshot strategy (by its id).
+    Policy,
+    /// A durable operation, asked for by its id (a DWS job).
+    Operation,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +57,10 @@ pub enum CoreError {
     ProjectNameTaken(String),
     #[error("a cluster with id {0} already exists")]
     ClusterIdTaken(String),
+    #[error("a cluster named {0} already exists in this project")]
+    ClusterNameTaken(String),
+    #[error("not supported: {0}")]
+    Unsupported(String),
     #[error("the snapshot is being deleted")]
     SnapshotBeingDeleted,
     #[error("the snapshot is still being created")]

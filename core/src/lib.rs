@@ -5,6 +5,7 @@
 mod audit;
 mod authenticate;
 mod automatic;
+mod backups;
 mod clock;
 mod engine;
 mod error;
@@ -13,6 +14,7 @@ mod master_key;
 mod metrics;
 mod model;
 mod operations;
+mod physical;
 pub mod policy;
 mod profiles;
 mod repository;
@@ -27,6 +29,7 @@ pub mod validate;
 pub use audit::{AuditEntry, AuditQuery};
 pub use authenticate::{AuthFailure, Caller, DEFAULT_MAX_SKEW, MAX_SKEW_RANGE};
 pub use automatic::{FireReport, Fired, PolicyInput, Scheduling, SettingsInput, jitter};
+pub use backups::{DatabasePolicyInput, MAX_KEEP_DAYS, NewClusterInput, StrategyInput, database_strategy};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use engine::{
     Capabilities, EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineFlavor, EngineInfo,
@@ -37,10 +40,11 @@ pub use error::{CoreError, NotFound};
 pub use master_key::{rotate_master_key, verify_master_key};
 pub use metrics::Metrics;
 pub use model::{
-    AccessKey, Cluster, KeyState, NewCluster, Operation, OperationKind, OperationPhase, Project, RestoreParams,
-    RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
+    AccessKey, Cluster, KeyState, NewCluster, NewClusterTarget, Operation, OperationKind, OperationPhase, Project,
+    RestoreParams, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
 };
 pub use operations::{OperationTimeouts, Reconciler, RetryPolicy};
+pub use physical::{BackupRequest, BackupSummary, DatabaseEngine, NewServer, RestoredServer, TransferProgress};
 pub use policy::{
     Frequency, NameStyle, Period, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy, SnapshotSettings,
 };
@@ -52,7 +56,7 @@ pub use service::{CreateSnapshotInput, RestoreInput, Snapkeep};
 pub use shared::SharedRepository;
 pub use snapkeep_auth::SignedRequest;
 pub use storage::{
-    LOCAL_PROFILE, NewStorageProfile, ObjectStorage, RepositoryLocation, StorageCredentials, StorageError, StorageKind,
-    StorageProfile, StorageTarget,
+    LOCAL_PROFILE, NewStorageProfile, ObjectPath, ObjectStorage, RepositoryLocation, SnapshotLocation,
+    StorageCredentials, StorageError, StorageKind, StorageProfile, StorageTarget,
 };
 pub use store::{AccessStore, DueFire, NextFire, SnapshotChange, Store, StoreError};

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::{EngineFlavor, EngineVersion};
+use crate::storage::SnapshotLocation;
 
 /// A tenant. Every cluster, key and snapshot belongs to exactly one project.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -198,6 +199,10 @@ pub struct Snapshot {
     pub restore_status: RestoreStatus,
     /// For automatic snapshots: the schedule slot it was taken for (retention counts from it).
     pub scheduled_for: Option<DateTime<Utc>>,
+    /// Bytes the snapshot holds in storage, once known (snapshots snapkeep takes itself).
+    pub size_bytes: Option<u64>,
+    /// Where a snapshot snapkeep takes itself is written, fixed when it starts.
+    pub location: Option<SnapshotLocation>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -280,6 +285,18 @@ pub struct RestoreParams {
     pub target_indices: Vec<String>,
     /// Repository name the snapshot is read from on the target cluster.
     pub repository: String,
+    /// A restore into a new cluster (PostgreSQL): the cluster it creates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_cluster: Option<NewClusterTarget>,
+}
+
+/// The cluster a restore creates: its id and name (decided when the restore is accepted) and the
+/// port its server listens on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewClusterTarget {
+    pub id: String,
+    pub name: String,
+    pub port: u16,
 }
 
 /// A durable unit of work: written before anything is done, advanced by the reconciler until it

@@ -80,7 +80,7 @@ impl RetryPolicy {
 }
 
 /// What one step decided.
-enum Step {
+pub(crate) enum Step {
     /// Look again after the poll interval; the snapshot may have changed.
     Wait(SnapshotChange),
     /// The operation ended.
@@ -90,10 +90,10 @@ enum Step {
 /// Advances durable operations. Cheap to clone.
 #[derive(Clone)]
 pub struct Reconciler {
-    core: Snapkeep,
+    pub(crate) core: Snapkeep,
     retry: RetryPolicy,
-    owner: String,
-    lease: Duration,
+    pub(crate) owner: String,
+    pub(crate) lease: Duration,
     failpoint: Option<String>,
 }
 
@@ -165,6 +165,10 @@ impl Reconciler {
 
     async fn step(&self, op: &mut Operation, now: DateTime<Utc>) -> Result<Step, StepError> {
         let cluster = self.core.cluster(&op.cluster_id).await?;
+        if cluster.flavor.is_database() {
+            let snapshot = self.core.store.get_snapshot(&op.snapshot_id).await?;
+            return self.step_database(op, cluster, snapshot, now).await;
+        }
         let engine = self.core.engine_for(&cluster)?;
         let engine = engine.as_ref();
         let snapshot = self.core.store.get_snapshot(&op.snapshot_id).await?;
@@ -305,7 +309,7 @@ impl Reconciler {
             };
             if !sent_before_crash {
                 op.progress_marker = Some(newest.unwrap_or_default());
-                self.core.store.checkpoint_operation(op).await?;
+                self.core.store.checkpoint_operation(op, &SnapshotChange::Keep).await?;
                 self.send_restore(&params, &snapshot, target, engine).await?;
                 self.failpoint("after-restore-sent");
             }
@@ -429,7 +433,7 @@ impl Reconciler {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum StepError {
+pub(crate) enum StepError {
     #[error(transparent)]
     Engine(#[from] EngineError),
     #[error(transparent)]
@@ -487,7 +491,8 @@ fn apply_info(snapshot: Snapshot, info: &SnapshotInfo, now: DateTime<Utc>) -> Sn
     }
 }
 
-fn failed(snapshot: Snapshot, reason: &str, now: DateTime<Utc>) -> Snapshot {
+/// The snapshot ended failed for `reason`.
+pub(crate) fn failed(snapshot: Snapshot, reason: &str, now: DateTime<Utc>) -> Snapshot {
     Snapshot {
         status: SnapshotStatus::Failed,
         failure_reason: Some(reason.to_owned()),
@@ -538,6 +543,8 @@ mod tests {
             deleting: false,
             restore_status: RestoreStatus::None,
             scheduled_for: None,
+            size_bytes: None,
+            location: None,
             created_at: now,
             updated_at: now,
         };

@@ -230,7 +230,7 @@ impl Snapkeep {
     }
 
     /// The location with its profile's credentials opened.
-    fn target(&self, location: &RepositoryLocation) -> Result<StorageTarget, CoreError> {
+    pub(crate) fn target(&self, location: &RepositoryLocation) -> Result<StorageTarget, CoreError> {
         let profile = &location.profile;
         let credentials = match (&profile.access_key_id, &profile.secret_sealed) {
             (Some(access_key_id), Some(sealed)) => Some(StorageCredentials {

@@ -16,6 +16,7 @@ use crate::model::{
     SnapshotKind, SnapshotStatus,
 };
 use crate::operations::OperationTimeouts;
+use crate::physical::DatabaseEngine;
 use crate::policy::{NameStyle, SnapshotConfig};
 use crate::profiles::Repositories;
 use crate::restore_plan::{RestorePlan, can_restore_into};
@@ -52,6 +53,7 @@ pub struct Snapkeep {
     pub(crate) timeouts: OperationTimeouts,
     pub(crate) scheduling: Scheduling,
     pub(crate) max_skew: chrono::Duration,
+    pub(crate) databases: Option<Arc<dyn DatabaseEngine>>,
     metrics: Metrics,
     default_region: String,
 }
@@ -75,6 +77,7 @@ impl Snapkeep {
             timeouts,
             scheduling: Scheduling::default(),
             max_skew: DEFAULT_MAX_SKEW,
+            databases: None,
             metrics: Metrics::default(),
             default_region,
         }
@@ -83,6 +86,12 @@ impl Snapkeep {
     /// Replaces the default limits and jitter of automatic snapshots.
     pub fn with_scheduling(mut self, scheduling: Scheduling) -> Self {
         self.scheduling = scheduling;
+        self
+    }
+
+    /// Enables database clusters (PostgreSQL), backed up and restored by `engine`.
+    pub fn with_databases(mut self, engine: Arc<dyn DatabaseEngine>) -> Self {
+        self.databases = Some(engine);
         self
     }
 
@@ -155,7 +164,12 @@ impl Snapkeep {
             username: new.username.clone(),
             password: new.password.clone(),
         };
-        let info = self.connector.probe(&endpoint).await.map_err(|e| CoreError::ClusterUnusable(e.to_string()))?;
+        let probe = if endpoint.url.starts_with("postgres") {
+            self.databases()?.probe(&endpoint).await
+        } else {
+            self.connector.probe(&endpoint).await
+        };
+        let info = probe.map_err(|e| CoreError::ClusterUnusable(e.to_string()))?;
         let cluster = Cluster {
             id: new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             project_id: new.project_id,
@@ -194,10 +208,21 @@ impl Snapkeep {
         Ok(self.store.list_clusters(project_id).await?)
     }
 
-    /// A client for a registered cluster, with its credentials decrypted.
-    pub fn engine_for(&self, cluster: &Cluster) -> Result<Arc<dyn SearchEngine>, CoreError> {
+    /// Where and how to reach a registered cluster, with its credentials decrypted.
+    pub(crate) fn endpoint_of(&self, cluster: &Cluster) -> Result<EngineEndpoint, CoreError> {
         let password = cluster.password_encrypted.as_deref().map(|p| self.cipher.open(p)).transpose()?;
-        let endpoint = EngineEndpoint { url: cluster.endpoint.clone(), username: cluster.username.clone(), password };
+        Ok(EngineEndpoint { url: cluster.endpoint.clone(), username: cluster.username.clone(), password })
+    }
+
+    /// A `_snapshot` client for a registered search cluster.
+    pub fn engine_for(&self, cluster: &Cluster) -> Result<Arc<dyn SearchEngine>, CoreError> {
+        if cluster.flavor.is_database() {
+            return Err(CoreError::Unsupported(format!(
+                "cluster {} is a database; it has no _snapshot API",
+                cluster.id
+            )));
+        }
+        let endpoint = self.endpoint_of(cluster)?;
         let info = crate::engine::EngineInfo {
             flavor: cluster.flavor,
             version: cluster.version,
@@ -312,6 +337,9 @@ impl Snapkeep {
         if snapshot.restore_status == RestoreStatus::Restoring {
             return Err(CoreError::RestoreInProgress(cluster.id));
         }
+        if cluster.flavor.is_database() && snapshot.status == SnapshotStatus::Building {
+            return Err(CoreError::SnapshotNotReady);
+        }
         let now = self.clock.now();
         let expected = snapshot.updated_at;
         let updated = Snapshot { deleting: true, updated_at: now, ..snapshot };
@@ -343,6 +371,9 @@ impl Snapkeep {
             .cluster_in_project(project_id, &input.target_cluster)
             .await
             .map_err(|_| CoreError::NotFound(NotFound::TargetCluster))?;
+        if source.flavor.is_database() {
+            return Err(CoreError::RestoreRefused("database snapshots restore into a new cluster".into()));
+        }
         self.check_restorable(&snapshot, &source, &target).await?;
         let plan = RestorePlan::new(&snapshot.indices, &validate::split_indices(&requested), rename.as_ref())?;
         let targets = plan.targets();
@@ -362,6 +393,7 @@ impl Snapkeep {
             replace_existing: input.replace_existing,
             target_indices: targets,
             repository,
+            new_cluster: None,
         };
         let now = self.clock.now();
         let expected = snapshot.updated_at;
@@ -446,6 +478,8 @@ impl Snapkeep {
             deleting: false,
             restore_status: RestoreStatus::None,
             scheduled_for,
+            size_bytes: None,
+            location: None,
             created_at: now,
             updated_at: now,
         }

@@ -8,9 +8,12 @@
 //! service's built-in `local` filesystem root.
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::error::CoreError;
 
@@ -166,6 +169,26 @@ pub enum StorageError {
     Unavailable(String),
     #[error("the storage profile cannot be used: {0}")]
     Misconfigured(String),
+    #[error("object {0} does not exist")]
+    ObjectMissing(String),
+}
+
+/// Where a snapshot snapkeep takes itself is written: the profile (by name), bucket and path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotLocation {
+    pub profile: String,
+    pub bucket: Option<String>,
+    pub path: String,
+}
+
+/// The objects under one path, opened once for many calls.
+#[async_trait]
+pub trait ObjectPath: Send + Sync {
+    /// Writes an object `name` (relative to the path) in one request.
+    async fn put(&self, name: &str, bytes: Bytes) -> Result<(), StorageError>;
+    async fn get(&self, name: &str) -> Result<Bytes, StorageError>;
+    /// Every object under the path: (name relative to it, bytes).
+    async fn list(&self) -> Result<Vec<(String, u64)>, StorageError>;
 }
 
 /// The boundary to the storage itself (OpenDAL in `snapkeep-storage`).
@@ -181,6 +204,8 @@ pub trait ObjectStorage: Send + Sync {
     /// Deletes everything under the repository path (and nothing beside it); returns how many
     /// objects were removed.
     async fn remove_path(&self, target: &StorageTarget) -> Result<u64, StorageError>;
+    /// The objects under the target's path, for reading and writing them.
+    fn open(&self, target: &StorageTarget) -> Result<Arc<dyn ObjectPath>, StorageError>;
 }
 
 /// What a caller gives to create a profile.

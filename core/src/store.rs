@@ -163,8 +163,11 @@ pub trait Store: AccessStore + Send + Sync {
     async fn set_default_storage_profile(&self, project_id: &str, name: &str) -> Result<(), StoreError>;
     async fn delete_storage_profile(&self, project_id: &str, name: &str) -> Result<(), StoreError>;
 
-    /// Writes an operation's state while its step is still running (the lease is kept).
-    async fn checkpoint_operation(&self, operation: &Operation) -> Result<(), StoreError>;
+    /// Writes an operation's state (and its snapshot's change) while its step is still running;
+    /// the lease is kept.
+    async fn checkpoint_operation(&self, operation: &Operation, change: &SnapshotChange) -> Result<(), StoreError>;
+    /// Extends the lease of an operation `owner` holds; `false` when it no longer holds it.
+    async fn renew_lease(&self, id: &str, owner: &str, until: DateTime<Utc>) -> Result<bool, StoreError>;
     /// Writes an operation's new state and its snapshot's change in one transaction and releases
     /// the lease.
     async fn save_step(&self, operation: &Operation, change: &SnapshotChange) -> Result<(), StoreError>;

@@ -101,8 +101,17 @@ pub fn display_name(field: &'static str, name: &str) -> Result<(), CoreError> {
     Ok(())
 }
 
-/// A cluster endpoint: an `http` or `https` URL without query or fragment.
+/// A cluster endpoint: an `http` or `https` URL without query or fragment, or a
+/// `postgres://host:port/database` URL (a socket directory may be given as `?host=/dir`).
 pub fn endpoint(url: &str) -> Result<(), CoreError> {
+    if let Some(rest) = url.strip_prefix("postgres://").or_else(|| url.strip_prefix("postgresql://")) {
+        let authority = rest.split(['/', '?']).next().unwrap_or_default();
+        let host = authority.rsplit('@').next().unwrap_or_default();
+        if (host.is_empty() && !rest.contains("?host=/")) || url.contains(['#', ' ']) {
+            return Err(CoreError::invalid("endpoint", "must be a postgres:// URL with a host"));
+        }
+        return Ok(());
+    }
     let rest = url
         .strip_prefix("http://")
         .or_else(|| url.strip_prefix("https://"))
@@ -112,6 +121,20 @@ pub fn endpoint(url: &str) -> Result<(), CoreError> {
         return Err(CoreError::invalid("endpoint", "must be a URL with a host and no query"));
     }
     Ok(())
+}
+
+/// A data-warehouse name (DWS snapshots, restored clusters, policies): `min`–`max` characters of
+/// letters, digits, `-` and `_`, starting with a letter.
+pub fn warehouse_name(field: &'static str, name: &str, max: usize) -> Result<(), CoreError> {
+    let len = name.chars().count();
+    let allowed = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if (4..=max).contains(&len) && allowed && name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Ok(());
+    }
+    Err(CoreError::invalid(
+        field,
+        format!("must be 4 to {max} characters of letters, digits, '-' and '_', starting with a letter"),
+    ))
 }
 
 /// An idempotency token: 1–64 printable ASCII characters.
@@ -136,6 +159,26 @@ mod tests {
             Err(CoreError::Invalid { field, .. }) => field,
             other => panic!("expected an invalid-field error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn warehouse_names_allow_uppercase_and_start_with_a_letter() {
+        for ok in ["Snap", "nightly-01", "a_B-c", &format!("A{}", "b".repeat(63))] {
+            assert!(warehouse_name("name", ok, 64).is_ok(), "{ok}");
+        }
+        for bad in ["abc", "1abc", "_abc", "snap shot", "snap.1", "snäpshot", &"a".repeat(65)] {
+            assert_eq!(field_of(warehouse_name("name", bad, 64)), "name", "{bad}");
+        }
+        assert!(warehouse_name("policy_name", &"p".repeat(92), 92).is_ok());
+    }
+
+    #[test]
+    fn postgres_endpoints_need_a_host_or_socket_directory() {
+        assert!(endpoint("postgres://backup@127.0.0.1:5432/postgres").is_ok());
+        assert!(endpoint("postgresql://db.internal").is_ok());
+        assert!(endpoint("postgres://backup@/postgres?host=/run/postgresql").is_ok());
+        assert!(endpoint("postgres:///postgres").is_err());
+        assert!(endpoint("postgres://h:1/db#x").is_err());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use snapkeep_core::{OperationTimeouts, RetryPolicy, Scheduling};
+use snapkeep_engine_postgres::ServerBinaries;
 
 /// Every setting of `snapkeep serve`. Keys are kebab-case in TOML and upper snake case after
 /// `SNAPKEEP_` in the environment (`engine-timeout-secs` ↔ `SNAPKEEP_ENGINE_TIMEOUT_SECS`).
@@ -51,6 +52,16 @@ pub struct Config {
     pub signature_max_skew_secs: u64,
     /// Crash testing only: abort right after the named engine call (see `Reconciler::with_failpoint`).
     pub failpoint: Option<String>,
+    /// The PostgreSQL server binaries restored clusters run with; when unset, `pg_config
+    /// --bindir`, else the newest `/usr/lib/postgresql/*/bin`.
+    pub postgres_bin_dir: Option<PathBuf>,
+    /// The user restored PostgreSQL servers run as; when unset, `postgres` if snapkeep runs as
+    /// root (PostgreSQL refuses root), else snapkeep's own user.
+    pub postgres_run_as: Option<String>,
+    /// Where restored PostgreSQL clusters get their directories; `<data-dir>/restores` when unset.
+    pub restore_root: Option<PathBuf>,
+    /// The address restored PostgreSQL servers listen on.
+    pub restore_listen: String,
 }
 
 /// Keys settable from the environment (all of them).
@@ -81,6 +92,10 @@ const KEYS: &[&str] = &[
     "max-concurrent-snapshots-per-cluster",
     "signature-max-skew-secs",
     "failpoint",
+    "postgres-bin-dir",
+    "postgres-run-as",
+    "restore-root",
+    "restore-listen",
 ];
 
 impl Default for Config {
@@ -110,6 +125,10 @@ impl Default for Config {
             restore_timeout_secs: timeouts.restore.as_secs(),
             stuck_after_secs: timeouts.stuck_after.as_secs(),
             failpoint: None,
+            postgres_bin_dir: None,
+            postgres_run_as: None,
+            restore_root: None,
+            restore_listen: "127.0.0.1".into(),
             signature_max_skew_secs: snapkeep_core::DEFAULT_MAX_SKEW.num_seconds() as u64,
             scheduler_interval_ms: 1000,
             schedule_jitter_secs: scheduling.max_jitter.as_secs(),
@@ -142,6 +161,17 @@ impl Config {
 
     pub fn storage_root(&self) -> PathBuf {
         self.storage_root.clone().unwrap_or_else(|| self.data_dir.join("repositories"))
+    }
+
+    pub fn restore_root(&self) -> PathBuf {
+        self.restore_root.clone().unwrap_or_else(|| self.data_dir.join("restores"))
+    }
+
+    /// The PostgreSQL binaries restored clusters run with, and the user they run as.
+    pub fn postgres_binaries(&self) -> ServerBinaries {
+        let bin_dir = self.postgres_bin_dir.clone().unwrap_or_else(default_postgres_bin_dir);
+        let run_as = self.postgres_run_as.clone().or_else(|| running_as_root().then(|| "postgres".to_owned()));
+        ServerBinaries { bin_dir, run_as }
     }
 
     pub fn timeouts(&self) -> OperationTimeouts {
@@ -188,6 +218,32 @@ fn env_value(raw: &str) -> toml::Value {
         "false" => toml::Value::Boolean(false),
         _ => toml::Value::String(raw.to_owned()),
     }
+}
+
+/// `pg_config --bindir`, else the newest `/usr/lib/postgresql/<major>/bin`.
+fn default_postgres_bin_dir() -> PathBuf {
+    let from_pg_config =
+        std::process::Command::new("pg_config").arg("--bindir").output().ok().filter(|o| o.status.success());
+    if let Some(output) = from_pg_config {
+        return PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    }
+    let newest = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+        .max();
+    newest.map_or_else(
+        || PathBuf::from("/usr/lib/postgresql/15/bin"),
+        |major| PathBuf::from(format!("/usr/lib/postgresql/{major}/bin")),
+    )
+}
+
+/// Whether this process runs as root (uid 0), from `/proc/self/status`.
+fn running_as_root() -> bool {
+    std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+        status.lines().any(|line| line.starts_with("Uid:") && line.split_whitespace().nth(1) == Some("0"))
+    })
 }
 
 #[cfg(test)]

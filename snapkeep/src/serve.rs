@@ -15,6 +15,7 @@ use axum::routing::get;
 use snapkeep_api_gateway::with_request_id;
 use snapkeep_core::{Reconciler, Repositories, RepositoryNames, Snapkeep, SystemClock};
 use snapkeep_engine_elasticsearch::HttpEngineConnector;
+use snapkeep_engine_postgres::{PostgresEngine, RestoreArea, Tuning};
 use snapkeep_jobs::{ReconcilerWorker, SchedulerWorker};
 use snapkeep_storage::OpendalStorage;
 use snapkeep_store::SqliteStore;
@@ -32,6 +33,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let storage_root = config.storage_root();
     std::fs::create_dir_all(&storage_root).with_context(|| format!("creating {}", storage_root.display()))?;
     let _lock = lock_data_dir(&config.data_dir)?;
+    let restore_root = config.restore_root();
+    std::fs::create_dir_all(&restore_root).with_context(|| format!("creating {}", restore_root.display()))?;
     let admin_token = secret(
         config.admin_token.as_deref(),
         config.admin_token_file.as_deref(),
@@ -62,6 +65,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         config.timeouts(),
         config.region.clone(),
     )
+    .with_databases(Arc::new(PostgresEngine::new(
+        RestoreArea {
+            root: restore_root.canonicalize()?,
+            listen: config.restore_listen.clone(),
+            binaries: config.postgres_binaries(),
+        },
+        Tuning::default(),
+    )))
     .with_scheduling(config.scheduling())
     .with_max_skew(config.signature_max_skew()?);
 
@@ -78,6 +89,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .route("/metrics", get(metrics).with_state(core.clone()))
         .merge(snapkeep_api_admin::router(core.clone(), &admin_token))
         .merge(snapkeep_api_css::router(core.clone()))
+        .merge(snapkeep_api_dws::router(core.clone()))
         .merge(snapkeep_api_alibaba::router(core))
         .layer(axum::middleware::from_fn(with_request_id))
         .layer(TraceLayer::new_for_http());

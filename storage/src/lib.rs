@@ -3,12 +3,14 @@
 //! It checks a repository path is writable, creates it, measures it and removes it; it never
 //! touches anything outside the one path it is given.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use opendal::layers::TimeoutLayer;
 use opendal::{ErrorKind, Operator, services};
-use snapkeep_core::{ObjectStorage, StorageError, StorageKind, StorageTarget};
+use snapkeep_core::{ObjectPath, ObjectStorage, StorageError, StorageKind, StorageTarget};
 
 /// The longest any single storage call may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
@@ -66,6 +68,50 @@ impl ObjectStorage for OpendalStorage {
         op.delete_with(&path).recursive(true).await.map_err(|e| refusal(target, e))?;
         tracing::info!(path = %shown(target), objects, "removed a repository's objects");
         Ok(objects as u64)
+    }
+
+    fn open(&self, target: &StorageTarget) -> Result<Arc<dyn ObjectPath>, StorageError> {
+        Ok(Arc::new(OpendalPath { op: operator(target)?, dir: dir(target), target: target.clone() }))
+    }
+}
+
+/// The objects under one path, through one operator (its connections are reused).
+struct OpendalPath {
+    op: Operator,
+    dir: String,
+    target: StorageTarget,
+}
+
+#[async_trait]
+impl ObjectPath for OpendalPath {
+    async fn put(&self, name: &str, bytes: Bytes) -> Result<(), StorageError> {
+        self.op.write(&format!("{}{name}", self.dir), bytes).await.map_err(|e| refusal(&self.target, e))?;
+        Ok(())
+    }
+
+    async fn get(&self, name: &str) -> Result<Bytes, StorageError> {
+        let path = format!("{}{name}", self.dir);
+        match self.op.read(&path).await {
+            Ok(buffer) => Ok(buffer.to_bytes()),
+            Err(e) if e.kind() == ErrorKind::NotFound => Err(StorageError::ObjectMissing(path)),
+            Err(e) => Err(refusal(&self.target, e)),
+        }
+    }
+
+    async fn list(&self) -> Result<Vec<(String, u64)>, StorageError> {
+        let entries = match self.op.list_with(&self.dir).recursive(true).await {
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+            other => other.map_err(|e| refusal(&self.target, e))?,
+        };
+        let mut objects = Vec::new();
+        for entry in entries.into_iter().filter(|e| e.metadata().is_file()) {
+            let bytes = match entry.metadata().content_length() {
+                0 => self.op.stat(entry.path()).await.map_err(|e| refusal(&self.target, e))?.content_length(),
+                n => n,
+            };
+            objects.push((entry.path().trim_start_matches(&self.dir).to_owned(), bytes));
+        }
+        Ok(objects)
     }
 }
 
@@ -185,6 +231,19 @@ mod tests {
         assert_eq!(OpendalStorage.remove_path(&ours).await.unwrap(), 2);
         assert!(!root.path().join("base/c-1").exists());
         assert_eq!(std::fs::read(neighbour.join("index-0")).unwrap(), vec![7u8; 100], "the neighbour is untouched");
+    }
+
+    #[tokio::test]
+    async fn objects_under_an_opened_path_are_written_read_and_listed() {
+        let root = tempfile::tempdir().unwrap();
+        let path = OpendalStorage.open(&fs_target(&root.path().join("c-1/s-1"))).unwrap();
+        path.put("part-000001", Bytes::from_static(b"abc")).await.unwrap();
+        path.put("manifest.json", Bytes::from_static(b"{}")).await.unwrap();
+        assert_eq!(&path.get("part-000001").await.unwrap()[..], b"abc");
+        let mut listed = path.list().await.unwrap();
+        listed.sort();
+        assert_eq!(listed, vec![("manifest.json".to_owned(), 2), ("part-000001".to_owned(), 3)]);
+        assert!(matches!(path.get("missing").await, Err(StorageError::ObjectMissing(_))));
     }
 
     #[tokio::test]

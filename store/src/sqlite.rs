@@ -170,6 +170,11 @@ fn snapshot_from(row: &SqliteRow) -> Result<Snapshot, StoreError> {
         created_at: time(row.try_get("created_at").map_err(backend)?),
         updated_at: time(row.try_get("updated_at").map_err(backend)?),
         scheduled_for: row.try_get::<Option<i64>, _>("scheduled_for").map_err(backend)?.map(time),
+        size_bytes: row.try_get::<Option<i64>, _>("size_bytes").map_err(backend)?.map(|b| b as u64),
+        location: match row.try_get::<Option<String>, _>("location").map_err(backend)? {
+            Some(text) => Some(serde_json::from_str(&text).map_err(|_| corrupt("snapshot location", &text))?),
+            None => None,
+        },
     })
 }
 
@@ -201,12 +206,12 @@ fn operation_from(row: &SqliteRow) -> Result<Operation, StoreError> {
     })
 }
 
-const SNAPSHOT_COLUMNS: &str = "id, project_id, cluster_id, name, description, requested_indices, indices, kind, status, repository, engine_version, total_shards, failed_shards, start_time_ms, end_time_ms, failure_reason, deleting, restore_status, created_at, updated_at, scheduled_for";
+const SNAPSHOT_COLUMNS: &str = "id, project_id, cluster_id, name, description, requested_indices, indices, kind, status, repository, engine_version, total_shards, failed_shards, start_time_ms, end_time_ms, failure_reason, deleting, restore_status, created_at, updated_at, scheduled_for, size_bytes, location";
 /// Inserts a snapshot or rewrites it by id; never replaces another row (names stay unique).
 static SNAPSHOT_UPSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let updates: Vec<String> = SNAPSHOT_COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
     format!(
-        "INSERT INTO snapshots ({SNAPSHOT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET {}",
+        "INSERT INTO snapshots ({SNAPSHOT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET {}",
         updates.join(", ")
     )
 });
@@ -235,6 +240,8 @@ async fn write_snapshot(tx: &mut Transaction<'_, Sqlite>, s: &Snapshot) -> Resul
         .bind(ms(s.created_at))
         .bind(ms(s.updated_at))
         .bind(s.scheduled_for.map(ms))
+        .bind(s.size_bytes.map(|b| b as i64))
+        .bind(s.location.as_ref().map(|l| serde_json::to_string(l).expect("locations serialize")))
         .execute(&mut **tx)
         .await
         .map_err(write_error("snapshot name per cluster"))?;
@@ -709,9 +716,23 @@ impl Store for SqliteStore {
         self.remove_profile(project_id, name).await
     }
 
-    async fn checkpoint_operation(&self, operation: &Operation) -> Result<(), StoreError> {
+    async fn renew_lease(&self, id: &str, owner: &str, until: DateTime<Utc>) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE operations SET lease_until = ? WHERE id = ? AND lease_owner = ?")
+            .bind(ms(until))
+            .bind(id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn checkpoint_operation(&self, operation: &Operation, change: &SnapshotChange) -> Result<(), StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
         write_operation(&mut tx, operation, true).await?;
+        if let SnapshotChange::Update(snapshot) = change {
+            write_snapshot(&mut tx, snapshot).await?;
+        }
         tx.commit().await.map_err(backend)
     }
 
@@ -780,6 +801,8 @@ mod tests {
             deleting: false,
             restore_status: RestoreStatus::None,
             scheduled_for: None,
+            size_bytes: None,
+            location: None,
             created_at: at(0),
             updated_at: at(0),
         }

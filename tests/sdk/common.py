@@ -51,7 +51,7 @@ def wait_for(what, check, timeout=60.0):
 
 
 def expect_error(call, status, code, contains=None):
-    """Runs `call`, which must fail with this HTTP status and CSS error code."""
+    """Runs `call`, which must fail with this HTTP status and error code (any Huawei dialect)."""
     try:
         call()
     except exceptions.ClientRequestException as e:

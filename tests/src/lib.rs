@@ -7,6 +7,7 @@
 
 mod essim;
 mod inprocess;
+mod postgres;
 mod processes;
 mod python;
 mod s3;
@@ -16,7 +17,8 @@ mod storage;
 
 pub use essim::{Essim, EssimOptions};
 pub use inprocess::InProcess;
-pub use processes::binary;
+pub use postgres::{RestoreArea, TestPostgres, fingerprint, load, open_tempdir, psql};
+pub use processes::{binary, free_port};
 pub use python::run_sdk_script;
 pub use s3::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
 pub use snapkeep::{Auth, Snapkeep, Tenant};

@@ -73,9 +73,15 @@ impl S3Server {
         }
     }
 
-    /// Every object under `prefix` in `bucket`, with its bytes.
-    pub fn objects(&self, bucket: &str, prefix: &str) -> BTreeMap<String, Vec<u8>> {
-        let op = Operator::new(
+    /// Replaces an object (a test damaging what snapkeep wrote).
+    pub fn put_object(&self, bucket: &str, key: &str, bytes: Vec<u8>) {
+        let op = self.operator(bucket);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(op.write(key, bytes)).expect("put object");
+    }
+
+    fn operator(&self, bucket: &str) -> Operator {
+        Operator::new(
             services::S3::default()
                 .endpoint(&self.endpoint())
                 .bucket(bucket)
@@ -85,7 +91,12 @@ impl S3Server {
                 .disable_config_load()
                 .disable_ec2_metadata(),
         )
-        .expect("operator");
+        .expect("operator")
+    }
+
+    /// Every object under `prefix` in `bucket`, with its bytes.
+    pub fn objects(&self, bucket: &str, prefix: &str) -> BTreeMap<String, Vec<u8>> {
+        let op = self.operator(bucket);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         runtime.block_on(async {
             let entries = match op.list_with(prefix).recursive(true).await {

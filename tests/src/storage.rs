@@ -74,6 +74,16 @@ impl TestStorage {
     }
 }
 
+impl TestStorage {
+    /// Replaces one object of a cluster's repository (by path inside it).
+    pub fn put_repository_object(&self, cluster: &str, key: &str, bytes: Vec<u8>) {
+        match &self.s3 {
+            Some(s3) => s3.put_object(TEST_BUCKET, &format!("{TEST_BASE_PATH}/{cluster}/{key}"), bytes),
+            None => std::fs::write(self.repo_root.join(cluster).join(key), bytes).expect("replace a file"),
+        }
+    }
+}
+
 fn files_under(root: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
     let mut pending = vec![root.to_path_buf()];

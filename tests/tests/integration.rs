@@ -7,6 +7,7 @@ mod integration {
     mod authentication;
     mod css_lifecycle;
     mod css_validation;
+    mod dws;
     mod essim;
     mod faults;
     mod restart;

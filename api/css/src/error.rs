@@ -35,7 +35,9 @@ impl CssError {
                 Self::new(StatusCode::BAD_REQUEST, "CSS.5130", format!("Invalid agency: {e}"))
             }
             e @ StorageError::Unavailable(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "CSS.0005", e.to_string()),
-            e @ (StorageError::Unwritable { .. } | StorageError::Misconfigured(_)) => Self::incorrect(e),
+            e @ (StorageError::Unwritable { .. } | StorageError::Misconfigured(_) | StorageError::ObjectMissing(_)) => {
+                Self::incorrect(e)
+            }
         }
     }
 }

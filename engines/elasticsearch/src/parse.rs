@@ -55,6 +55,7 @@ pub fn root(body: &Value) -> Result<EngineInfo, EngineError> {
     let supported = match flavor {
         EngineFlavor::Elasticsearch => version >= EngineVersion::new(6, 8, 0) && version.major <= 8,
         EngineFlavor::Opensearch => (1..=2).contains(&version.major),
+        EngineFlavor::Postgres => false,
     };
     if !supported {
         return Err(EngineError::Protocol(format!(

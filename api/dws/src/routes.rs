@@ -1,0 +1,228 @@
+//! DWS snapshot routes.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde_json::{Value, json};
+use snapkeep_api_gateway::{Gateway, guard};
+use snapkeep_core::{Cluster, CoreError, Snapkeep, Snapshot};
+
+use crate::body;
+use crate::dialect::Dws;
+use crate::error::DwsError;
+use crate::view;
+
+pub fn router(core: Snapkeep) -> Router {
+    Router::new()
+        .route("/v1.0/{project_id}/snapshots", post(create_snapshot).get(list_snapshots))
+        .route("/v1.0/{project_id}/snapshots/{snapshot_id}", get(show_snapshot).delete(delete_snapshot))
+        .route("/v1.0/{project_id}/snapshots/{snapshot_id}/actions", post(restore_cluster))
+        .route("/v1.0/{project_id}/clusters/{cluster_id}/snapshots", get(list_cluster_snapshots))
+        .route("/v2/{project_id}/clusters/{cluster_id}/snapshot-policies", get(show_policy).put(set_policy))
+        .route("/v1.0/{project_id}/clusters/{cluster_id}/snapshot-policies/{policy_id}", delete(delete_policy))
+        .route("/v1/{project_id}/snapshots/check", post(check_snapshot))
+        .route("/v1.0/{project_id}/job/{job_id}", get(show_job))
+        .route_layer(from_fn_with_state(Gateway::new(core.clone(), Dws), guard::<Dws>))
+        .with_state(core)
+}
+
+async fn create_snapshot(
+    State(core): State<Snapkeep>,
+    Path(project_id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, DwsError> {
+    let (cluster_id, name, description) = body::create(&bytes)?;
+    let snapshot = core.create_database_snapshot(&project_id, &cluster_id, &name, description.as_deref()).await?;
+    Ok(axum::Json(json!({"snapshot": {"id": snapshot.id}})).into_response())
+}
+
+/// A snapshot as shown, with its cluster's policy and its progress while it runs.
+async fn shown(core: &Snapkeep, cluster: &Cluster, snapshot: &Snapshot) -> Result<Value, CoreError> {
+    let (_, config) = core.snapshot_config(&cluster.project_id, &cluster.id).await?;
+    let progress = core.snapshot_progress(snapshot).await?;
+    Ok(view::snapshot(cluster, &config, snapshot, progress.as_deref()))
+}
+
+async fn list_snapshots(State(core): State<Snapkeep>, Path(project_id): Path<String>) -> Result<Response, DwsError> {
+    let mut snapshots = Vec::new();
+    for (cluster, snapshot) in core.project_snapshots(&project_id).await? {
+        snapshots.push(shown(&core, &cluster, &snapshot).await?);
+    }
+    Ok(axum::Json(json!({"count": snapshots.len(), "snapshots": snapshots})).into_response())
+}
+
+async fn show_snapshot(
+    State(core): State<Snapkeep>,
+    Path((project_id, snapshot_id)): Path<(String, String)>,
+) -> Result<Response, DwsError> {
+    let (cluster, snapshot) = core.database_snapshot(&project_id, &snapshot_id).await?;
+    Ok(axum::Json(json!({"snapshot": shown(&core, &cluster, &snapshot).await?})).into_response())
+}
+
+async fn delete_snapshot(
+    State(core): State<Snapkeep>,
+    Path((project_id, snapshot_id)): Path<(String, String)>,
+) -> Result<Response, DwsError> {
+    let (cluster, _) = core.database_snapshot(&project_id, &snapshot_id).await?;
+    core.delete_snapshot(&project_id, &cluster.id, &snapshot_id).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+async fn restore_cluster(
+    State(core): State<Snapkeep>,
+    Path((project_id, snapshot_id)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Result<Response, DwsError> {
+    let input = body::restore(&bytes)?;
+    let (cluster_id, job_id) = core.restore_to_new_cluster(&project_id, &snapshot_id, input).await?;
+    Ok(axum::Json(json!({"cluster": {"id": cluster_id}, "job_id": job_id})).into_response())
+}
+
+/// `limit` (> 0) and `offset` (a page index ≥ 0), `sort_key` (`started`, `name`, `size`) and
+/// `sort_dir` (`asc`, `desc`: the default).
+async fn list_cluster_snapshots(
+    State(core): State<Snapkeep>,
+    Path((project_id, cluster_id)): Path<(String, String)>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, DwsError> {
+    let page = Page::parse(&query)?;
+    let cluster = core.database_cluster(&project_id, &cluster_id).await?;
+    let (_, _, mut snapshots) = core.list_snapshots(&project_id, &cluster_id).await?;
+    page.sort(&mut snapshots);
+    let count = snapshots.len();
+    let mut shown_page = Vec::new();
+    for snapshot in page.slice(&snapshots) {
+        shown_page.push(shown(&core, &cluster, snapshot).await?);
+    }
+    Ok(axum::Json(json!({"project_id": project_id, "cluster_id": cluster_id, "count": count, "snapshots": shown_page}))
+        .into_response())
+}
+
+/// Paging and order of a cluster's snapshot list.
+struct Page {
+    limit: Option<usize>,
+    offset: usize,
+    key: String,
+    descending: bool,
+}
+
+impl Page {
+    fn parse(query: &HashMap<String, String>) -> Result<Self, DwsError> {
+        let number = |name: &str| -> Result<Option<i64>, DwsError> {
+            query
+                .get(name)
+                .map(|v| v.parse::<i64>().map_err(|_| DwsError::incorrect(format!("{name} must be an integer"))))
+                .transpose()
+        };
+        let limit = match number("limit")? {
+            Some(n) if n <= 0 => return Err(DwsError::incorrect("limit must be greater than 0")),
+            other => other.map(|n| n as usize),
+        };
+        let offset = match number("offset")? {
+            Some(n) if n < 0 => return Err(DwsError::incorrect("offset must be 0 or more")),
+            other => other.unwrap_or(0) as usize,
+        };
+        let key = query.get("sort_key").cloned().unwrap_or_else(|| "started".into());
+        if !["started", "name", "size"].contains(&key.as_str()) {
+            return Err(DwsError::incorrect("sort_key must be started, name or size"));
+        }
+        let descending = match query.get("sort_dir").map(String::as_str) {
+            None | Some("desc") => true,
+            Some("asc") => false,
+            Some(_) => return Err(DwsError::incorrect("sort_dir must be asc or desc")),
+        };
+        Ok(Self { limit, offset, key, descending })
+    }
+
+    fn sort(&self, snapshots: &mut [Snapshot]) {
+        match self.key.as_str() {
+            "name" => snapshots.sort_by_key(|s| s.name.to_lowercase()),
+            "size" => snapshots.sort_by_key(|s| s.size_bytes.unwrap_or(0)),
+            _ => snapshots.sort_by_key(|s| (s.start_time_ms, s.created_at)),
+        }
+        if self.descending {
+            snapshots.reverse();
+        }
+    }
+
+    /// The page: `offset` counts pages of `limit`.
+    fn slice<'a, T>(&self, items: &'a [T]) -> &'a [T] {
+        let Some(limit) = self.limit else { return items };
+        let start = self.offset.saturating_mul(limit).min(items.len());
+        &items[start..(start + limit).min(items.len())]
+    }
+}
+
+async fn set_policy(
+    State(core): State<Snapkeep>,
+    Path((project_id, cluster_id)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Result<Response, DwsError> {
+    core.set_database_policy(&project_id, &cluster_id, body::policy(&bytes)?).await?;
+    Ok(axum::Json(json!({})).into_response())
+}
+
+async fn show_policy(
+    State(core): State<Snapkeep>,
+    Path((project_id, cluster_id)): Path<(String, String)>,
+) -> Result<Response, DwsError> {
+    let cluster = core.database_cluster(&project_id, &cluster_id).await?;
+    let (_, config) = core.snapshot_config(&project_id, &cluster.id).await?;
+    let next = config.policy.enabled.then(|| config.policy.schedule.next_after(core.now()));
+    Ok(axum::Json(view::policy(&config, next)).into_response())
+}
+
+async fn delete_policy(
+    State(core): State<Snapkeep>,
+    Path((project_id, cluster_id, policy_id)): Path<(String, String, String)>,
+) -> Result<Response, DwsError> {
+    core.delete_database_policy(&project_id, &cluster_id, &policy_id).await?;
+    Ok(StatusCode::OK.into_response())
+}
+
+async fn show_job(
+    State(core): State<Snapkeep>,
+    Path((project_id, job_id)): Path<(String, String)>,
+) -> Result<Response, DwsError> {
+    let operation = core.operation_in_project(&project_id, &job_id).await?;
+    Ok(axum::Json(view::job(&operation)).into_response())
+}
+
+/// Whether a name can be used for a new snapshot.
+async fn check_snapshot(
+    State(core): State<Snapkeep>,
+    Path(project_id): Path<String>,
+    bytes: Bytes,
+) -> Result<Response, DwsError> {
+    let name = body::check(&bytes)?;
+    core.check_database_snapshot_name(&project_id, &name).await?;
+    Ok(axum::Json(json!({})).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(pairs: &[(&str, &str)]) -> Result<Page, DwsError> {
+        Page::parse(&pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn offsets_are_page_indexes() {
+        let items = [1, 2, 3, 4, 5];
+        assert_eq!(page(&[("limit", "2"), ("offset", "1")]).unwrap().slice(&items), &[3, 4]);
+        assert_eq!(page(&[("limit", "2"), ("offset", "2")]).unwrap().slice(&items), &[5]);
+        assert!(page(&[("limit", "2"), ("offset", "9")]).unwrap().slice(&items).is_empty());
+        assert_eq!(page(&[]).unwrap().slice(&items).len(), 5);
+        assert!(page(&[("limit", "0")]).is_err());
+        assert!(page(&[("offset", "-1")]).is_err());
+        assert!(page(&[("sort_dir", "up")]).is_err());
+        assert!(page(&[("sort_key", "color")]).is_err());
+    }
+}

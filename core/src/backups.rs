@@ -1,0 +1,528 @@
+//! Snapshots snapkeep takes itself, of database clusters (PostgreSQL, the DWS dialect): the
+//! requests (create with the warehouse naming rules, restore into a new cluster, automatic
+//! policy) and the reconciler's steps that run them.
+//!
+//! A create writes the snapshot's location and moves to `Submitted` before the first byte is
+//! streamed, so a create found `Submitted` when its step starts was interrupted: its objects are
+//! removed and it ends failed. A restore found `Submitted` starts again from a clean directory,
+//! unless the new cluster was already registered.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{CoreError, NotFound};
+use crate::model::{
+    Cluster, NewClusterTarget, Operation, OperationKind, OperationPhase, RestoreParams, RestoreStatus, Snapshot,
+    SnapshotKind, SnapshotStatus,
+};
+use crate::operations::{Reconciler, Step, StepError, failed};
+use crate::physical::{BackupRequest, DatabaseEngine, NewServer, TransferProgress};
+use crate::policy::{NameStyle, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy};
+use crate::service::Snapkeep;
+use crate::storage::{ObjectPath, RepositoryLocation, SnapshotLocation, StorageProfile};
+use crate::store::{SnapshotChange, StoreError};
+use crate::validate;
+
+/// Days a database cluster's automatic snapshots are kept (DWS `keep_day`).
+pub const MAX_KEEP_DAYS: i64 = 31;
+/// The longest policy name (DWS `policy_name`).
+const MAX_POLICY_NAME: usize = 92;
+/// The longest snapshot or cluster name.
+const MAX_NAME: usize = 64;
+
+/// A restore into a new cluster.
+#[derive(Debug, Clone)]
+pub struct NewClusterInput {
+    pub name: String,
+    pub port: Option<i64>,
+}
+
+/// An automatic-snapshot strategy as a warehouse dialect sends it.
+#[derive(Debug, Clone, Default)]
+pub struct StrategyInput {
+    pub name: String,
+    /// A Quartz expression with seconds.
+    pub schedule: String,
+    /// `full` (the only kind snapkeep takes).
+    pub backup_type: Option<String>,
+    /// `cluster` (the only level snapkeep takes).
+    pub backup_level: Option<String>,
+}
+
+/// A policy change: retention and/or the strategy.
+#[derive(Debug, Clone, Default)]
+pub struct DatabasePolicyInput {
+    pub keep_day: Option<i64>,
+    pub strategies: Vec<StrategyInput>,
+}
+
+impl Snapkeep {
+    /// A database cluster of the project; search clusters are not seen here.
+    pub async fn database_cluster(&self, project_id: &str, cluster_id: &str) -> Result<Cluster, CoreError> {
+        let cluster = self.cluster_in_project(project_id, cluster_id).await?;
+        if !cluster.flavor.is_database() {
+            return Err(CoreError::NotFound(NotFound::Cluster));
+        }
+        Ok(cluster)
+    }
+
+    pub(crate) fn databases(&self) -> Result<&Arc<dyn DatabaseEngine>, CoreError> {
+        self.databases.as_ref().ok_or_else(|| CoreError::Unsupported("PostgreSQL clusters are not enabled".into()))
+    }
+
+    /// Accepts a manual snapshot of a database cluster. Names are unique in the project, compared
+    /// without case.
+    pub async fn create_database_snapshot(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        name: &str,
+        description: Option<&str>,
+    ) -> Result<Snapshot, CoreError> {
+        let description = description.unwrap_or_default();
+        validate::description(description)?;
+        self.check_database_snapshot_name(project_id, name).await?;
+        let cluster = self.database_cluster(project_id, cluster_id).await?;
+        let now = self.clock.now();
+        let snapshot = self.new_snapshot(
+            &cluster,
+            name.to_owned(),
+            description.to_owned(),
+            String::new(),
+            SnapshotKind::Manual,
+            None,
+            now,
+        );
+        let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster.id, None, now);
+        self.store.insert_snapshot_with_operation(&snapshot, &operation).await.map_err(|e| match e {
+            StoreError::Conflict(_) => CoreError::SnapshotNameTaken(name.to_owned()),
+            other => other.into(),
+        })?;
+        Ok(snapshot)
+    }
+
+    /// Checks a name follows the rules and no snapshot of the project has it, in any case.
+    pub async fn check_database_snapshot_name(&self, project_id: &str, name: &str) -> Result<(), CoreError> {
+        validate::warehouse_name("name", name, MAX_NAME)?;
+        let taken = self.project_snapshots(project_id).await?.iter().any(|(_, s)| s.name.eq_ignore_ascii_case(name));
+        if taken {
+            return Err(CoreError::SnapshotNameTaken(name.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Every snapshot of the project's database clusters, with its cluster, newest first.
+    pub async fn project_snapshots(&self, project_id: &str) -> Result<Vec<(Cluster, Snapshot)>, CoreError> {
+        let mut all = Vec::new();
+        for cluster in self.store.list_clusters(Some(project_id)).await? {
+            if cluster.flavor.is_database() {
+                for snapshot in self.store.list_snapshots(&cluster.id).await? {
+                    all.push((cluster.clone(), snapshot));
+                }
+            }
+        }
+        all.sort_by_key(|(_, snapshot)| std::cmp::Reverse(snapshot.created_at));
+        Ok(all)
+    }
+
+    /// A snapshot of one of the project's database clusters, with its cluster.
+    pub async fn database_snapshot(
+        &self,
+        project_id: &str,
+        snapshot_id: &str,
+    ) -> Result<(Cluster, Snapshot), CoreError> {
+        let snapshot = self.store.get_snapshot(snapshot_id).await?.filter(|s| s.project_id == project_id);
+        let snapshot = snapshot.ok_or(CoreError::NotFound(NotFound::Snapshot))?;
+        let cluster = self.database_cluster(project_id, &snapshot.cluster_id).await?;
+        Ok((cluster, snapshot))
+    }
+
+    /// An operation on one of the project's clusters (a DWS job).
+    pub async fn operation_in_project(&self, project_id: &str, id: &str) -> Result<Operation, CoreError> {
+        let operation = self.store.get_operation(id).await?.ok_or(CoreError::NotFound(NotFound::Operation))?;
+        self.cluster_in_project(project_id, &operation.cluster_id)
+            .await
+            .map_err(|_| CoreError::NotFound(NotFound::Operation))?;
+        Ok(operation)
+    }
+
+    /// The progress of a snapshot's open operation, as stored (`done/total`).
+    pub async fn snapshot_progress(&self, snapshot: &Snapshot) -> Result<Option<String>, CoreError> {
+        let open = self.store.open_operations(Some(&snapshot.cluster_id)).await?;
+        Ok(open.into_iter().find(|op| op.snapshot_id == snapshot.id).and_then(|op| op.progress_marker))
+    }
+
+    /// Accepts a restore of a database snapshot into a new cluster of the same project; returns
+    /// the new cluster's id and the operation's. Everything knowable is checked first, the
+    /// server version among it, so a restore that cannot work never downloads a byte.
+    pub async fn restore_to_new_cluster(
+        &self,
+        project_id: &str,
+        snapshot_id: &str,
+        input: NewClusterInput,
+    ) -> Result<(String, String), CoreError> {
+        validate::warehouse_name("name", &input.name, MAX_NAME)?;
+        let port = match input.port {
+            Some(port @ 1024..=65535) => port as u16,
+            Some(_) => return Err(CoreError::invalid("port", "must be 1024 to 65535")),
+            None => return Err(CoreError::invalid("port", "is required")),
+        };
+        let (source, snapshot) = self.database_snapshot(project_id, snapshot_id).await?;
+        if snapshot.deleting {
+            return Err(CoreError::SnapshotBeingDeleted);
+        }
+        if snapshot.status == SnapshotStatus::Building {
+            return Err(CoreError::SnapshotNotReady);
+        }
+        if !snapshot.status.is_restorable() {
+            return Err(CoreError::SnapshotUnusable(snapshot.status.as_str().to_owned()));
+        }
+        let local_major = self.databases()?.restore_major_version()?;
+        if local_major != source.version.major {
+            return Err(CoreError::RestoreRefused(format!(
+                "the snapshot is of PostgreSQL {}, and this snapkeep restores with PostgreSQL {local_major}",
+                source.version.major
+            )));
+        }
+        let clusters = self.store.list_clusters(Some(project_id)).await?;
+        if clusters.iter().any(|c| c.name.eq_ignore_ascii_case(&input.name)) {
+            return Err(CoreError::ClusterNameTaken(input.name));
+        }
+        let target = NewClusterTarget { id: uuid::Uuid::new_v4().to_string(), name: input.name, port };
+        let params = RestoreParams {
+            source_cluster_id: source.id.clone(),
+            new_cluster: Some(target.clone()),
+            ..RestoreParams::default()
+        };
+        let now = self.clock.now();
+        let expected = snapshot.updated_at;
+        let updated = Snapshot { restore_status: RestoreStatus::Restoring, updated_at: now, ..snapshot };
+        let operation = self.new_operation(OperationKind::RestoreSnapshot, &updated, &source.id, Some(params), now);
+        self.store.insert_operation_for(&updated, expected, &operation).await.map_err(|e| match e {
+            StoreError::Conflict(_) => CoreError::RestoreInProgress(source.id.clone()),
+            other => other.into(),
+        })?;
+        Ok((target.id, operation.id))
+    }
+
+    /// Sets a database cluster's retention and/or its one full-backup strategy; automatic
+    /// snapshots are named `<policy name>-<yyyyMMddHHmmss>`.
+    pub async fn set_database_policy(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        input: DatabasePolicyInput,
+    ) -> Result<(), CoreError> {
+        let cluster = self.database_cluster(project_id, cluster_id).await?;
+        let mut config = self.store.get_snapshot_config(&cluster.id).await?.unwrap_or_default();
+        if let Some(days) = input.keep_day {
+            if !(1..=MAX_KEEP_DAYS).contains(&days) {
+                return Err(CoreError::InvalidRetention(days));
+            }
+            config.policy.keepday = days as u32;
+        }
+        if input.strategies.len() > 1 {
+            return Err(CoreError::invalid(
+                "backup_strategies",
+                "snapkeep takes one full cluster strategy per cluster",
+            ));
+        }
+        if let Some(strategy) = input.strategies.first() {
+            config.policy = strategy_policy(strategy, config.policy.keepday)?;
+            config.settings.enabled = true;
+        }
+        self.save_config(&cluster, &config).await
+    }
+
+    /// Removes a database cluster's strategy (by its id, the policy name).
+    pub async fn delete_database_policy(
+        &self,
+        project_id: &str,
+        cluster_id: &str,
+        policy_id: &str,
+    ) -> Result<(), CoreError> {
+        let cluster = self.database_cluster(project_id, cluster_id).await?;
+        let mut config = self.store.get_snapshot_config(&cluster.id).await?.unwrap_or_default();
+        if !config.policy.enabled || config.policy.prefix != policy_id {
+            return Err(CoreError::NotFound(NotFound::Policy));
+        }
+        config.policy.enabled = false;
+        self.save_config(&cluster, &config).await
+    }
+
+    /// Where a database snapshot is written: its cluster's repository, then the snapshot's id.
+    async fn new_snapshot_location(
+        &self,
+        cluster: &Cluster,
+        snapshot: &Snapshot,
+    ) -> Result<SnapshotLocation, CoreError> {
+        let location = self.repository_location(cluster, &self.settings_of(cluster).await?).await?;
+        Ok(SnapshotLocation {
+            profile: location.profile.name.clone(),
+            bucket: location.bucket.clone(),
+            path: crate::storage::join_path(&[&location.path, &snapshot.id]),
+        })
+    }
+
+    async fn open_snapshot_location(
+        &self,
+        project_id: &str,
+        location: &SnapshotLocation,
+    ) -> Result<(Arc<dyn ObjectPath>, crate::storage::StorageTarget), CoreError> {
+        let profile = if location.profile == crate::storage::LOCAL_PROFILE {
+            StorageProfile::local(project_id, &self.repositories.local_root)
+        } else {
+            self.storage_profile(project_id, &location.profile).await?
+        };
+        let place = RepositoryLocation { profile, bucket: location.bucket.clone(), path: location.path.clone() };
+        let target = self.target(&place)?;
+        Ok((self.repositories.storage.open(&target)?, target))
+    }
+
+    /// Removes everything a snapshot wrote; returns how many objects.
+    async fn remove_snapshot_objects(&self, snapshot: &Snapshot) -> Result<u64, CoreError> {
+        let Some(location) = &snapshot.location else { return Ok(0) };
+        let (_, target) = self.open_snapshot_location(&snapshot.project_id, location).await?;
+        Ok(self.repositories.storage.remove_path(&target).await?)
+    }
+}
+
+/// A strategy as the policy the scheduler runs.
+fn strategy_policy(strategy: &StrategyInput, keepday: u32) -> Result<SnapshotPolicy, CoreError> {
+    validate::warehouse_name("policy_name", &strategy.name, MAX_POLICY_NAME)?;
+    if let Some(kind) = strategy.backup_type.as_deref().filter(|k| !k.eq_ignore_ascii_case("full")) {
+        return Err(CoreError::invalid("backup_type", format!("{kind:?} is not taken: snapkeep takes full backups")));
+    }
+    if let Some(level) = strategy.backup_level.as_deref().filter(|l| !l.eq_ignore_ascii_case("cluster")) {
+        return Err(CoreError::invalid(
+            "backup_level",
+            format!("{level:?} is not taken: snapkeep backs up whole clusters"),
+        ));
+    }
+    let schedule =
+        QuartzCron::parse(&strategy.schedule).map_err(|_| CoreError::InvalidPeriod(strategy.schedule.clone()))?;
+    Ok(SnapshotPolicy {
+        enabled: true,
+        prefix: strategy.name.clone(),
+        schedule: Schedule::Quartz(Box::new(schedule)),
+        keepday: keepday.clamp(1, MAX_KEEP_DAYS as u32),
+        indices: String::new(),
+        name_style: NameStyle::Prefixed,
+    })
+}
+
+/// The policy of a database cluster as a warehouse dialect shows it: its strategy, if set.
+pub fn database_strategy(config: &SnapshotConfig) -> Option<(&str, &QuartzCron)> {
+    match (&config.policy.schedule, config.policy.enabled) {
+        (Schedule::Quartz(cron), true) => Some((config.policy.prefix.as_str(), cron)),
+        _ => None,
+    }
+}
+
+impl Reconciler {
+    /// One step of an operation on a database cluster.
+    pub(crate) async fn step_database(
+        &self,
+        op: &mut Operation,
+        cluster: Cluster,
+        snapshot: Option<Snapshot>,
+        now: DateTime<Utc>,
+    ) -> Result<Step, StepError> {
+        let engine = self.core.databases()?.clone();
+        match (op.kind, snapshot) {
+            (OperationKind::DeleteSnapshots, _) => {
+                for snapshot in self.core.store.get_snapshots(&op.batch).await? {
+                    self.core.remove_snapshot_objects(&snapshot).await.map_err(storage_retry)?;
+                }
+                Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::Remove })
+            }
+            (kind, None) => Ok(Step::Finish {
+                succeeded: kind == OperationKind::DeleteSnapshot,
+                error: None,
+                change: SnapshotChange::Keep,
+            }),
+            (OperationKind::CreateSnapshot, Some(snapshot)) => {
+                self.database_backup(op, snapshot, &cluster, engine.as_ref(), now).await
+            }
+            (OperationKind::DeleteSnapshot, Some(snapshot)) => {
+                self.core.remove_snapshot_objects(&snapshot).await.map_err(storage_retry)?;
+                Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::Remove })
+            }
+            (OperationKind::RestoreSnapshot, Some(snapshot)) => {
+                self.database_restore(op, snapshot, &cluster, engine.as_ref(), now).await
+            }
+        }
+    }
+
+    async fn database_backup(
+        &self,
+        op: &mut Operation,
+        snapshot: Snapshot,
+        cluster: &Cluster,
+        engine: &dyn DatabaseEngine,
+        now: DateTime<Utc>,
+    ) -> Result<Step, StepError> {
+        if op.phase == OperationPhase::Submitted {
+            self.core.remove_snapshot_objects(&snapshot).await.map_err(storage_retry)?;
+            let reason = "interrupted while streaming (snapkeep stopped); its partial objects were removed";
+            return Ok(Step::Finish {
+                succeeded: false,
+                error: Some(reason.into()),
+                change: SnapshotChange::update(failed(snapshot, reason, now)),
+            });
+        }
+        let location = self.core.new_snapshot_location(cluster, &snapshot).await?;
+        let snapshot = Snapshot { location: Some(location.clone()), updated_at: now, ..snapshot };
+        op.phase = OperationPhase::Submitted;
+        op.progress_at = now;
+        self.core.store.checkpoint_operation(op, &SnapshotChange::update(snapshot.clone())).await?;
+        let (objects, _) = self.core.open_snapshot_location(&cluster.project_id, &location).await?;
+        let endpoint = self.core.endpoint_of(cluster)?;
+        let request = BackupRequest { label: format!("snapkeep {}", snapshot.id) };
+        let progress = TransferProgress::default();
+        let outcome = self.with_heartbeat(op, &progress, engine.back_up(&endpoint, objects, &request, &progress)).await;
+        let finished = self.core.clock.now();
+        match outcome {
+            Ok(summary) => {
+                let done = Snapshot {
+                    status: SnapshotStatus::Completed,
+                    engine_version: Some(summary.server_version),
+                    size_bytes: Some(summary.stored_bytes),
+                    end_time_ms: Some(finished.timestamp_millis()),
+                    updated_at: finished,
+                    ..snapshot
+                };
+                Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::update(done) })
+            }
+            Err(e) => {
+                tracing::warn!(snapshot = %snapshot.id, error = %e, "backup failed; removing its objects");
+                self.core.remove_snapshot_objects(&snapshot).await.map_err(storage_retry)?;
+                let reason = e.to_string();
+                Ok(Step::Finish {
+                    succeeded: false,
+                    error: Some(reason.clone()),
+                    change: SnapshotChange::update(failed(snapshot, &reason, finished)),
+                })
+            }
+        }
+    }
+
+    async fn database_restore(
+        &self,
+        op: &mut Operation,
+        snapshot: Snapshot,
+        source: &Cluster,
+        engine: &dyn DatabaseEngine,
+        now: DateTime<Utc>,
+    ) -> Result<Step, StepError> {
+        let target = op.restore.as_ref().and_then(|p| p.new_cluster.clone());
+        let target = target.ok_or_else(|| StepError::Invalid("restore operation without its new cluster".into()))?;
+        let server = NewServer { cluster_id: target.id.clone(), port: target.port };
+        let restored_status = |status| Snapshot { restore_status: status, updated_at: now, ..snapshot.clone() };
+        if self.core.store.get_cluster(&target.id).await?.is_some() {
+            let change = SnapshotChange::update(restored_status(RestoreStatus::Success));
+            return Ok(Step::Finish { succeeded: true, error: None, change });
+        }
+        if op.phase == OperationPhase::Submitted {
+            engine.discard_restore(&server).await?;
+        }
+        let location =
+            snapshot.location.clone().ok_or_else(|| StepError::Invalid("the snapshot has no objects".into()))?;
+        op.phase = OperationPhase::Submitted;
+        op.progress_at = now;
+        self.core.store.checkpoint_operation(op, &SnapshotChange::Keep).await?;
+        let (objects, _) = self.core.open_snapshot_location(&source.project_id, &location).await?;
+        let progress = TransferProgress::default();
+        let outcome = self.with_heartbeat(op, &progress, engine.restore(objects, &server, &progress)).await;
+        let restored = match outcome {
+            Ok(restored) => restored,
+            Err(e) => {
+                let change = SnapshotChange::update(restored_status(RestoreStatus::Failed));
+                return Ok(Step::Finish { succeeded: false, error: Some(e.to_string()), change });
+            }
+        };
+        let cluster = Cluster {
+            id: target.id,
+            project_id: source.project_id.clone(),
+            name: target.name,
+            endpoint: restored.url,
+            username: source.username.clone(),
+            password_encrypted: source.password_encrypted.clone(),
+            region: source.region.clone(),
+            flavor: source.flavor,
+            version: source.version,
+            created_at: self.core.clock.now(),
+        };
+        self.core.store.insert_cluster(&cluster).await?;
+        tracing::info!(cluster = %cluster.id, endpoint = %cluster.endpoint, "restored into a new cluster");
+        Ok(Step::Finish {
+            succeeded: true,
+            error: None,
+            change: SnapshotChange::update(restored_status(RestoreStatus::Success)),
+        })
+    }
+
+    /// Runs a long transfer while keeping the operation's lease and recording its progress.
+    async fn with_heartbeat<T>(&self, op: &Operation, progress: &TransferProgress, work: impl Future<Output = T>) -> T {
+        let every = self.lease / 4;
+        let mut work = std::pin::pin!(work);
+        let mut beat = op.clone();
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                () = tokio::time::sleep(every) => {
+                    let now = self.core.clock.now();
+                    let until = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX);
+                    if let Err(e) = self.core.store.renew_lease(&beat.id, &self.owner, until).await {
+                        tracing::warn!(operation = %beat.id, error = %e, "could not renew the lease");
+                    }
+                    beat.progress_marker = Some(progress.marker());
+                    beat.progress_at = now;
+                    if let Err(e) = self.core.store.checkpoint_operation(&beat, &SnapshotChange::Keep).await {
+                        tracing::warn!(operation = %beat.id, error = %e, "could not record progress");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A storage failure while removing objects: retried later (the operation stays open).
+fn storage_retry(e: CoreError) -> StepError {
+    match e {
+        CoreError::Storage(e) => StepError::Engine(crate::engine::EngineError::Unreachable(format!("storage: {e}"))),
+        other => StepError::Core(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strategy(name: &str, schedule: &str) -> StrategyInput {
+        StrategyInput { name: name.into(), schedule: schedule.into(), ..StrategyInput::default() }
+    }
+
+    #[test]
+    fn a_full_cluster_strategy_becomes_a_quartz_policy() {
+        let policy = strategy_policy(&strategy("nightly", "0 0 2 ? * *"), 7).unwrap();
+        assert!(policy.enabled);
+        assert_eq!((policy.prefix.as_str(), policy.keepday), ("nightly", 7));
+        assert!(matches!(policy.schedule, Schedule::Quartz(ref c) if c.as_str() == "0 0 2 ? * *"));
+    }
+
+    #[test]
+    fn strategies_snapkeep_cannot_run_are_refused() {
+        assert!(matches!(strategy_policy(&strategy("nightly", "every day"), 7), Err(CoreError::InvalidPeriod(_))));
+        assert!(matches!(
+            strategy_policy(&strategy("n1", "0 0 2 ? * *"), 7),
+            Err(CoreError::Invalid { field: "policy_name", .. })
+        ));
+        let incremental = StrategyInput { backup_type: Some("increment".into()), ..strategy("hourly", "0 0 * ? * *") };
+        assert!(matches!(strategy_policy(&incremental, 7), Err(CoreError::Invalid { field: "backup_type", .. })));
+        let schema = StrategyInput { backup_level: Some("schema".into()), ..strategy("hourly", "0 0 * ? * *") };
+        assert!(matches!(strategy_policy(&schema, 7), Err(CoreError::Invalid { field: "backup_level", .. })));
+    }
+}

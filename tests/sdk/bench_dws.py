@@ -1,0 +1,44 @@
+"""The snapkeep side of scripts/bench-postgres: registers the benchmark's PostgreSQL server with an
+S3 profile, then times one snapshot and one restore through the official DWS SDK, from the
+request to AVAILABLE and to the job's SUCCESS. Prints "<backup seconds> <restore seconds>"."""
+
+import os
+import sys
+import time
+
+from huaweicloudsdkdws.v2 import (
+    CreateSnapshotRequest, CreateSnapshotRequestBody, RestoreClusterRequest, RestoreClusterRequestBody, Restore,
+    Snapshot,
+)
+
+from dws_common import admin, await_job, await_snapshot, dws_client
+
+url, token = os.environ["BENCH_URL"], os.environ["BENCH_TOKEN"]
+project = admin(url, token, "POST", "/admin/v1/projects", {"name": "bench"})["id"]
+key = admin(url, token, "POST", f"/admin/v1/projects/{project}/keys")
+admin(url, token, "POST", f"/admin/v1/projects/{project}/storage-profiles", {
+    "name": "bench-s3", "kind": "s3", "endpoint": os.environ["BENCH_S3"], "bucket": os.environ["BENCH_BUCKET"],
+    "base_path": "snapkeep", "access_key_id": os.environ["BENCH_AK"], "secret_access_key": os.environ["BENCH_SK"],
+    "default": True,
+})
+admin(url, token, "POST", "/admin/v1/clusters", {
+    "project_id": project, "id": "bench-pg", "name": "bench-pg", "endpoint": os.environ["BENCH_PG"],
+})
+client = dws_client(url, key["access_key"], key["secret_key"], project)
+
+started = time.monotonic()
+created = client.create_snapshot(CreateSnapshotRequest(body=CreateSnapshotRequestBody(
+    snapshot=Snapshot(name="bench-full", cluster_id="bench-pg"))))
+detail = await_snapshot(client, created.snapshot.id)
+backup_seconds = time.monotonic() - started
+if detail.status != "AVAILABLE":
+    sys.exit(f"the benchmark snapshot ended {detail.status}")
+
+started = time.monotonic()
+restore = client.restore_cluster(RestoreClusterRequest(snapshot_id=created.snapshot.id, body=RestoreClusterRequestBody(
+    restore=Restore(name="bench-restored", port=int(os.environ["BENCH_RESTORE_PORT"])))))
+job = await_job(client, restore.job_id)
+restore_seconds = time.monotonic() - started
+if job.status != "SUCCESS":
+    sys.exit(f"the benchmark restore ended {job.status}: {job.failed_detail}")
+print(f"{backup_seconds:.2f} {restore_seconds:.2f}")

@@ -1,0 +1,149 @@
+//! A private PostgreSQL server for tests, on loopback: the one `.ci/run` started
+//! (`SNAPKEEP_TEST_POSTGRES=<data dir>:<port>`), or else one started here with `scripts/postgres`
+//! (stopped when dropped). Each test works in its own database, loads it with pgbench and a table
+//! of rows that carry their own checksum, and reads back a fingerprint of both.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::processes::{free_port, workspace_root};
+
+pub struct TestPostgres {
+    pub port: u16,
+    /// Set when this test started the server: its data directory, stopped on drop.
+    owned: Option<(PathBuf, tempfile::TempDir)>,
+}
+
+impl TestPostgres {
+    /// The CI server, or a new one.
+    pub fn shared_or_start() -> Self {
+        if let Ok(shared) = std::env::var("SNAPKEEP_TEST_POSTGRES") {
+            let port = shared.rsplit(':').next().and_then(|p| p.parse().ok());
+            let port = port.unwrap_or_else(|| panic!("SNAPKEEP_TEST_POSTGRES={shared:?} is not <dir>:<port>"));
+            return Self { port, owned: None };
+        }
+        let dir = open_tempdir();
+        let data = dir.path().join("pg");
+        let port = free_port();
+        postgres_script(&["start", &data.display().to_string(), &port.to_string()]);
+        Self { port, owned: Some((data, dir)) }
+    }
+
+    /// The URL of one database (snapkeep registers the server with `postgres`).
+    pub fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+
+    /// A new, empty database for one test.
+    pub fn create_database(&self, name: &str) {
+        psql(&self.url("postgres"), &format!("DROP DATABASE IF EXISTS {name}"));
+        psql(&self.url("postgres"), &format!("CREATE DATABASE {name}"));
+    }
+}
+
+impl Drop for TestPostgres {
+    fn drop(&mut self) {
+        if let Some((data, _)) = &self.owned {
+            postgres_script(&["stop", &data.display().to_string()]);
+        }
+    }
+}
+
+/// A temporary directory the postgres user can enter (tests run as root; servers never do).
+pub fn open_tempdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    dir
+}
+
+fn postgres_script(args: &[&str]) {
+    let output = Command::new(workspace_root().join("scripts/postgres")).args(args).output().expect("scripts/postgres");
+    assert!(
+        output.status.success(),
+        "scripts/postgres {args:?} failed: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Where a test's snapkeep puts restored clusters; their servers are stopped on drop.
+pub struct RestoreArea {
+    dir: tempfile::TempDir,
+}
+
+impl RestoreArea {
+    pub fn new() -> Self {
+        Self { dir: open_tempdir() }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The data directory of a restored cluster.
+    pub fn data_dir(&self, cluster_id: &str) -> PathBuf {
+        self.dir.path().join(cluster_id).join("data")
+    }
+}
+
+impl Default for RestoreArea {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for RestoreArea {
+    fn drop(&mut self) {
+        for entry in std::fs::read_dir(self.dir.path()).into_iter().flatten().flatten() {
+            let data = entry.path().join("data");
+            if data.join("postmaster.pid").exists() {
+                postgres_script(&["stop", &data.display().to_string()]);
+            }
+        }
+    }
+}
+
+/// Runs SQL with psql and returns its unaligned output.
+pub fn psql(url: &str, sql: &str) -> String {
+    let output = Command::new("psql").args([url, "-XtAq", "-v", "ON_ERROR_STOP=1", "-c", sql]).output().expect("psql");
+    assert!(output.status.success(), "psql {sql:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().to_owned()
+}
+
+/// Loads pgbench tables at `scale` and `rows` rows that carry their own checksum.
+pub fn load(url: &str, scale: u32, rows: u32) {
+    let pgbench = pg_bin_dir().join("pgbench");
+    let output = Command::new(pgbench).args(["-i", "-q", "-s", &scale.to_string(), url]).output().expect("pgbench");
+    assert!(output.status.success(), "pgbench -i: {}", String::from_utf8_lossy(&output.stderr));
+    psql(
+        url,
+        &format!(
+            "CREATE TABLE known AS SELECT g AS id, md5(g::text) || repeat(chr(65 + g % 26), g % 200) AS payload, \
+             md5(md5(g::text) || repeat(chr(65 + g % 26), g % 200)) AS checksum FROM generate_series(1, {rows}) g"
+        ),
+    );
+}
+
+/// Row counts and checksums of what `load` wrote, and of every row of the checksummed table
+/// compared with its own checksum.
+pub fn fingerprint(url: &str) -> String {
+    psql(
+        url,
+        "SELECT (SELECT count(*) FROM pgbench_accounts) || ' accounts, ' || \
+         (SELECT sum(abalance) FROM pgbench_accounts) || ' balance, ' || \
+         (SELECT md5(string_agg(aid::text || filler, ',' ORDER BY aid)) FROM pgbench_accounts) || ', ' || \
+         (SELECT count(*) FROM known) || ' known rows, ' || \
+         (SELECT count(*) FROM known WHERE md5(payload) <> checksum) || ' bad, ' || \
+         (SELECT md5(string_agg(checksum, ',' ORDER BY id)) FROM known)",
+    )
+}
+
+/// The directory of the local server binaries (`pg_config --bindir`).
+pub fn pg_bin_dir() -> PathBuf {
+    let output = Command::new("pg_config").arg("--bindir").output();
+    match output {
+        Ok(out) if out.status.success() => PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()),
+        _ => Path::new("/usr/lib/postgresql/15/bin").to_path_buf(),
+    }
+}
