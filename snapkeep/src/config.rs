@@ -277,6 +277,9 @@ mod tests {
             "admin-token",
             "admin-token-file",
             "failpoint",
+            "postgres-bin-dir",
+            "postgres-run-as",
+            "restore-root",
         ]);
         fields.sort_unstable();
         fields.dedup();
