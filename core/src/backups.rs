@@ -20,7 +20,7 @@ use crate::model::{
 use crate::operations::{Reconciler, Step, StepError, failed};
 use crate::physical::{BackupRequest, DatabaseEngine, NewServer, TransferProgress};
 use crate::policy::{NameStyle, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy};
-use crate::service::Snapkeep;
+use crate::service::{Snapkeep, ensure_restorable};
 use crate::storage::{ObjectPath, RepositoryLocation, SnapshotLocation, StorageProfile};
 use crate::store::{SnapshotChange, StoreError};
 use crate::validate;
@@ -170,15 +170,7 @@ impl Snapkeep {
             None => return Err(CoreError::invalid("port", "is required")),
         };
         let (source, snapshot) = self.database_snapshot(project_id, snapshot_id).await?;
-        if snapshot.deleting {
-            return Err(CoreError::SnapshotBeingDeleted);
-        }
-        if snapshot.status == SnapshotStatus::Building {
-            return Err(CoreError::SnapshotNotReady);
-        }
-        if !snapshot.status.is_restorable() {
-            return Err(CoreError::SnapshotUnusable(snapshot.status.as_str().to_owned()));
-        }
+        ensure_restorable(&snapshot)?;
         let local_major = self.databases()?.restore_major_version()?;
         if local_major != source.version.major {
             return Err(CoreError::RestoreRefused(format!(

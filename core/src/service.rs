@@ -406,15 +406,7 @@ impl Snapkeep {
     }
 
     async fn check_restorable(&self, snapshot: &Snapshot, source: &Cluster, target: &Cluster) -> Result<(), CoreError> {
-        if snapshot.deleting {
-            return Err(CoreError::SnapshotBeingDeleted);
-        }
-        if snapshot.status == SnapshotStatus::Building {
-            return Err(CoreError::SnapshotNotReady);
-        }
-        if !snapshot.status.is_restorable() {
-            return Err(CoreError::SnapshotUnusable(snapshot.status.as_str().to_owned()));
-        }
+        ensure_restorable(snapshot)?;
         if !can_restore_into((source.flavor, source.version), (target.flavor, target.version)) {
             return Err(CoreError::RestoreRefused(format!(
                 "target cluster runs {} {}, which cannot read snapshots of {} {}",
@@ -511,6 +503,20 @@ impl Snapkeep {
             finished_at: None,
         }
     }
+}
+
+/// A snapshot can be restored: finished with data, and not being deleted.
+pub(crate) fn ensure_restorable(snapshot: &Snapshot) -> Result<(), CoreError> {
+    if snapshot.deleting {
+        return Err(CoreError::SnapshotBeingDeleted);
+    }
+    if snapshot.status == SnapshotStatus::Building {
+        return Err(CoreError::SnapshotNotReady);
+    }
+    if !snapshot.status.is_restorable() {
+        return Err(CoreError::SnapshotUnusable(snapshot.status.as_str().to_owned()));
+    }
+    Ok(())
 }
 
 /// A store conflict on writing a new snapshot means its name is taken in the cluster.
