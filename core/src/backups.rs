@@ -7,6 +7,7 @@
 //! removed and it ends failed. A restore found `Submitted` starts again from a clean directory,
 //! unless the new cluster was already registered.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -148,10 +149,10 @@ impl Snapkeep {
         Ok(operation)
     }
 
-    /// The progress of a snapshot's open operation, as stored (`done/total`).
-    pub async fn snapshot_progress(&self, snapshot: &Snapshot) -> Result<Option<String>, CoreError> {
-        let open = self.store.open_operations(Some(&snapshot.cluster_id)).await?;
-        Ok(open.into_iter().find(|op| op.snapshot_id == snapshot.id).and_then(|op| op.progress_marker))
+    /// The progress of a cluster's open operations, as stored (`done/total`), by snapshot id.
+    pub async fn snapshot_progress(&self, cluster_id: &str) -> Result<HashMap<String, String>, CoreError> {
+        let open = self.store.open_operations(Some(cluster_id)).await?;
+        Ok(open.into_iter().filter_map(|op| Some((op.snapshot_id, op.progress_marker?))).collect())
     }
 
     /// Accepts a restore of a database snapshot into a new cluster of the same project; returns

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
 use snapkeep_api_gateway::{Gateway, guard};
-use snapkeep_core::{Cluster, CoreError, Snapkeep, Snapshot};
+use snapkeep_core::{Cluster, CoreError, Snapkeep, Snapshot, SnapshotConfig};
 
 use crate::body;
 use crate::dialect::Dws;
@@ -42,17 +42,32 @@ async fn create_snapshot(
     Ok(axum::Json(json!({"snapshot": {"id": snapshot.id}})).into_response())
 }
 
-/// A snapshot as shown, with its cluster's policy and its progress while it runs.
-async fn shown(core: &Snapkeep, cluster: &Cluster, snapshot: &Snapshot) -> Result<Value, CoreError> {
-    let (_, config) = core.snapshot_config(&cluster.project_id, &cluster.id).await?;
-    let progress = core.snapshot_progress(snapshot).await?;
-    Ok(view::snapshot(cluster, &config, snapshot, progress.as_deref()))
+/// What a cluster's snapshots are shown with: its policy and the progress of its running ones,
+/// read once per cluster however many of its snapshots are shown.
+struct ClusterView {
+    config: SnapshotConfig,
+    progress: HashMap<String, String>,
+}
+
+impl ClusterView {
+    async fn read(core: &Snapkeep, cluster: &Cluster) -> Result<Self, CoreError> {
+        let (_, config) = core.snapshot_config(&cluster.project_id, &cluster.id).await?;
+        Ok(Self { config, progress: core.snapshot_progress(&cluster.id).await? })
+    }
+
+    fn show(&self, cluster: &Cluster, snapshot: &Snapshot) -> Value {
+        view::snapshot(cluster, &self.config, snapshot, self.progress.get(&snapshot.id).map(String::as_str))
+    }
 }
 
 async fn list_snapshots(State(core): State<Snapkeep>, Path(project_id): Path<String>) -> Result<Response, DwsError> {
+    let mut views: HashMap<String, ClusterView> = HashMap::new();
     let mut snapshots = Vec::new();
     for (cluster, snapshot) in core.project_snapshots(&project_id).await? {
-        snapshots.push(shown(&core, &cluster, &snapshot).await?);
+        if !views.contains_key(&cluster.id) {
+            views.insert(cluster.id.clone(), ClusterView::read(&core, &cluster).await?);
+        }
+        snapshots.push(views[&cluster.id].show(&cluster, &snapshot));
     }
     Ok(axum::Json(json!({"count": snapshots.len(), "snapshots": snapshots})).into_response())
 }
@@ -62,7 +77,8 @@ async fn show_snapshot(
     Path((project_id, snapshot_id)): Path<(String, String)>,
 ) -> Result<Response, DwsError> {
     let (cluster, snapshot) = core.database_snapshot(&project_id, &snapshot_id).await?;
-    Ok(axum::Json(json!({"snapshot": shown(&core, &cluster, &snapshot).await?})).into_response())
+    let shown = ClusterView::read(&core, &cluster).await?.show(&cluster, &snapshot);
+    Ok(axum::Json(json!({"snapshot": shown})).into_response())
 }
 
 async fn delete_snapshot(
@@ -93,13 +109,11 @@ async fn list_cluster_snapshots(
 ) -> Result<Response, DwsError> {
     let page = Page::parse(&query)?;
     let cluster = core.database_cluster(&project_id, &cluster_id).await?;
-    let (_, _, mut snapshots) = core.list_snapshots(&project_id, &cluster_id).await?;
+    let (_, config, mut snapshots) = core.list_snapshots(&project_id, &cluster_id).await?;
     page.sort(&mut snapshots);
     let count = snapshots.len();
-    let mut shown_page = Vec::new();
-    for snapshot in page.slice(&snapshots) {
-        shown_page.push(shown(&core, &cluster, snapshot).await?);
-    }
+    let view = ClusterView { config, progress: core.snapshot_progress(&cluster.id).await? };
+    let shown_page: Vec<Value> = page.slice(&snapshots).iter().map(|s| view.show(&cluster, s)).collect();
     Ok(axum::Json(json!({"project_id": project_id, "cluster_id": cluster_id, "count": count, "snapshots": shown_page}))
         .into_response())
 }
