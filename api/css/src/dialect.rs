@@ -3,8 +3,8 @@
 
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
-use snapkeep_api_gateway::Dialect;
-use snapkeep_core::{AuthFailure, Caller, CoreError, SignedRequest, Snapkeep};
+use snapkeep_api_gateway::{Dialect, authenticate_huawei_project};
+use snapkeep_core::{Caller, CoreError, SignedRequest, Snapkeep};
 
 use crate::error::CssError;
 
@@ -35,9 +35,7 @@ impl Dialect for Css {
         request: &SignedRequest<'_>,
         path_params: &[(String, String)],
     ) -> Result<Caller, CoreError> {
-        let project = path_params.iter().find(|(k, _)| k == "project_id").map(|(_, v)| v.as_str());
-        let project = project.ok_or(CoreError::Unauthenticated(AuthFailure::ProjectMismatch))?;
-        core.authenticate_huawei(request, project).await
+        authenticate_huawei_project(core, request, path_params).await
     }
 
     fn reject(&self, error: CoreError) -> Response {

@@ -5,8 +5,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use snapkeep_api_gateway::{ErrorCode, request_id};
-use snapkeep_core::{AuthFailure, CoreError, NotFound, StorageError};
+use snapkeep_api_gateway::{ErrorCode, huawei_refusal, request_id};
+use snapkeep_core::{CoreError, NotFound, StorageError};
 
 /// A CSS error answer.
 #[derive(Debug)]
@@ -46,16 +46,10 @@ impl From<CoreError> for CssError {
     fn from(e: CoreError) -> Self {
         use StatusCode as S;
         match e {
-            CoreError::Unauthenticated(failure @ AuthFailure::ProjectMismatch) => Self::new(
-                S::FORBIDDEN,
-                "APIGW.0302",
-                format!("The IAM user is not authorized to access the API: {failure}."),
-            ),
-            CoreError::Unauthenticated(failure) => Self::new(
-                S::UNAUTHORIZED,
-                "APIGW.0301",
-                format!("Incorrect IAM authentication information: {failure}."),
-            ),
+            CoreError::Unauthenticated(failure) => {
+                let (status, code, message) = huawei_refusal(&failure);
+                Self::new(status, code, message)
+            }
             CoreError::Invalid { field, message } => Self::incorrect(format!("{field} {message}")),
             CoreError::EmptyRequest => Self::new(S::BAD_REQUEST, "CSS.0006", "The request body is empty."),
             CoreError::NotFound(NotFound::Snapshot) => {

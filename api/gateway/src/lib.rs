@@ -11,9 +11,10 @@ use std::future::Future;
 use axum::body::Body;
 use axum::extract::{MatchedPath, RawPathParams, Request, State};
 use axum::http::Method;
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::Response;
-use snapkeep_core::{AuditEntry, Caller, CoreError, SignedRequest, Snapkeep};
+use snapkeep_core::{AuditEntry, AuthFailure, Caller, CoreError, SignedRequest, Snapkeep};
 
 pub use request_id::{request_id, with_request_id};
 
@@ -46,6 +47,29 @@ pub trait Dialect: Clone + Send + Sync + 'static {
     /// How the dialect shows a request id.
     fn show_request_id(&self, id: uuid::Uuid) -> String {
         id.simple().to_string()
+    }
+}
+
+/// Authenticates a Huawei-signed request (CSS, DWS) by a key of the project in its path.
+pub async fn authenticate_huawei_project(
+    core: &Snapkeep,
+    request: &SignedRequest<'_>,
+    path_params: &[(String, String)],
+) -> Result<Caller, CoreError> {
+    let project = path_params.iter().find(|(k, _)| k == "project_id").map(|(_, v)| v.as_str());
+    let project = project.ok_or(CoreError::Unauthenticated(AuthFailure::ProjectMismatch))?;
+    core.authenticate_huawei(request, project).await
+}
+
+/// An authentication refusal as Huawei's API gateway answers it: status, `APIGW.*` code, message.
+pub fn huawei_refusal(failure: &AuthFailure) -> (StatusCode, &'static str, String) {
+    match failure {
+        AuthFailure::ProjectMismatch => (
+            StatusCode::FORBIDDEN,
+            "APIGW.0302",
+            format!("The IAM user is not authorized to access the API: {failure}."),
+        ),
+        _ => (StatusCode::UNAUTHORIZED, "APIGW.0301", format!("Incorrect IAM authentication information: {failure}.")),
     }
 }
 
