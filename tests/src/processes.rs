@@ -1,8 +1,10 @@
 //! Child processes that are killed when dropped, with their output kept in files for diagnosis.
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 
 /// The workspace root (where `.venv` and `target/` are).
 pub fn workspace_root() -> PathBuf {
@@ -22,9 +24,20 @@ pub fn binary(name: &str) -> PathBuf {
     path
 }
 
-/// A free loopback port.
+/// A free loopback port, never one handed out before in this test process.
+///
+/// The kernel may give the same port to two callers whose servers have not bound it yet; tests
+/// run in parallel, and a probe would then find the other test's server and take it for its own
+/// (an S3 server answering where a cluster was expected).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free loopback port").port()
+    static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut handed_out = HANDED_OUT.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free loopback port").port();
+        if handed_out.insert(port) {
+            return port;
+        }
+    }
 }
 
 /// A running process, killed on drop; stdout and stderr go to `<log>`.
