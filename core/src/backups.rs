@@ -26,6 +26,9 @@ use crate::storage::{ObjectPath, RepositoryLocation, SnapshotLocation, StoragePr
 use crate::store::{SnapshotChange, StoreError};
 use crate::validate;
 
+/// How often a running transfer's progress is recorded, where clients polling it see it.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Days a database cluster's automatic snapshots are kept (DWS `keep_day`).
 pub const MAX_KEEP_DAYS: i64 = 31;
 /// The longest policy name (DWS `policy_name`).
@@ -457,9 +460,10 @@ impl Reconciler {
         })
     }
 
-    /// Runs a long transfer while keeping the operation's lease and recording its progress.
+    /// Runs a long transfer while keeping the operation's lease and recording its progress
+    /// (every [`PROGRESS_EVERY`], or more often when the lease is short).
     async fn with_heartbeat<T>(&self, op: &Operation, progress: &TransferProgress, work: impl Future<Output = T>) -> T {
-        let every = self.lease / 4;
+        let every = (self.lease / 4).min(PROGRESS_EVERY);
         let mut work = std::pin::pin!(work);
         let mut beat = op.clone();
         loop {

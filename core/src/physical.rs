@@ -43,6 +43,11 @@ impl TransferProgress {
         self.done.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    /// Raises the bytes done to `bytes` (a count reported by the other side).
+    pub fn raise_done(&self, bytes: u64) {
+        self.done.fetch_max(bytes, Ordering::Relaxed);
+    }
+
     pub fn set_total(&self, bytes: u64) {
         self.total.store(bytes, Ordering::Relaxed);
     }
@@ -120,6 +125,9 @@ mod tests {
         progress.add_done(50);
         assert_eq!(progress.marker(), "50/200");
         assert_eq!(TransferProgress::percent(&progress.marker()), Some(25));
+        progress.raise_done(120);
+        progress.raise_done(80);
+        assert_eq!(progress.marker(), "120/200");
         assert_eq!(TransferProgress::percent("300/200"), Some(99));
         assert_eq!(TransferProgress::percent("5/0"), None);
         assert_eq!(TransferProgress::percent("garbage"), None);

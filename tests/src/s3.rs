@@ -99,18 +99,20 @@ impl S3Server {
         let op = self.operator(bucket);
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
         runtime.block_on(async {
-            let entries = match op.list_with(prefix).recursive(true).await {
-                Ok(entries) => entries,
-                Err(e) if e.kind() == opendal::ErrorKind::NotFound => return BTreeMap::new(),
-                Err(e) => panic!("listing {bucket}/{prefix}: {e}"),
-            };
             let mut objects = BTreeMap::new();
-            for entry in entries.into_iter().filter(|e| e.metadata().is_file()) {
-                let bytes = op.read(entry.path()).await.expect("object").to_vec();
-                objects.insert(entry.path().to_owned(), bytes);
+            for key in list(&op, bucket, prefix).await {
+                let bytes = op.read(&key).await.expect("object").to_vec();
+                objects.insert(key, bytes);
             }
             objects
         })
+    }
+
+    /// The keys under `prefix` in `bucket`, without reading the objects.
+    pub fn keys(&self, bucket: &str, prefix: &str) -> Vec<String> {
+        let op = self.operator(bucket);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(list(&op, bucket, prefix))
     }
 
     /// The node settings that give an engine's `s3` client `client` this server.
@@ -154,6 +156,14 @@ impl S3Server {
                 }
             }
         });
+    }
+}
+
+async fn list(op: &Operator, bucket: &str, prefix: &str) -> Vec<String> {
+    match op.list_with(prefix).recursive(true).await {
+        Ok(entries) => entries.into_iter().filter(|e| e.metadata().is_file()).map(|e| e.path().to_owned()).collect(),
+        Err(e) if e.kind() == opendal::ErrorKind::NotFound => Vec::new(),
+        Err(e) => panic!("listing {bucket}/{prefix}: {e}"),
     }
 }
 

@@ -72,6 +72,18 @@ impl TestStorage {
             None => files_under(&self.repo_root.join(cluster)),
         }
     }
+
+    /// The paths of a cluster's repository objects, without reading them.
+    pub fn repository_keys(&self, cluster: &str) -> Vec<String> {
+        match &self.s3 {
+            Some(s3) => {
+                let prefix = format!("{TEST_BASE_PATH}/{cluster}/");
+                let keys = s3.keys(TEST_BUCKET, &prefix).into_iter();
+                keys.map(|key| key.strip_prefix(&prefix).expect("under the prefix").to_owned()).collect()
+            }
+            None => files_under(&self.repo_root.join(cluster)).into_keys().collect(),
+        }
+    }
 }
 
 impl TestStorage {

@@ -1,8 +1,8 @@
-//! A physical backup streamed from `BASE_BACKUP` into object storage, never staged on disk:
-//! the archive is cut into parts as it arrives, each part is compressed (zstd) and checksummed
-//! by a pool of workers and uploaded as its own object, several at once, while the archive's
-//! files are indexed with their CRC32C. Memory is bounded by the part size times the workers,
-//! whatever the database's size. The manifest is written last and read back.
+//! A physical backup streamed from `BASE_BACKUP` into object storage, never staged on disk: the
+//! server compresses its archive (zstd, with worker threads on the database host), and snapkeep
+//! cuts the compressed stream into parts uploaded several at once while a decoding thread walks
+//! the archive to index its files with their CRC32C. Memory is bounded by the part size times the
+//! uploads, whatever the database's size. The manifest is written last and read back.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -13,34 +13,47 @@ use snapkeep_core::{BackupRequest, BackupSummary, ObjectPath, TransferProgress};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::archive::{ArchiveDecoder, FileIndex};
 use crate::error::PgError;
-use crate::manifest::{self, Compression, FileEntry, Manifest, Part, StoredObject};
+use crate::manifest::{self, Compression, Manifest, StoredObject};
 use crate::protocol::{ConnectionConfig, CopyChunk, ReplicationConnection, Row};
-use crate::tar::{EntryHeader, EntryKind, TarVisitor, TarWalker};
 
-/// How backups are cut, compressed and uploaded.
+/// The name the server gives the main tablespace's archive when it compresses it with zstd.
+const ARCHIVE_NAME: &str = "base.tar.zst";
+
+/// Archive messages from the server waiting for the decoding thread (each at most a few tens of
+/// KiB).
+const QUEUED_MESSAGES: usize = 64;
+
+/// How backups are compressed, cut and uploaded.
 #[derive(Debug, Clone, Copy)]
 pub struct Tuning {
     /// Parts are at least this big (and grow with the database, up to `max_part_bytes`).
     pub min_part_bytes: usize,
     pub max_part_bytes: usize,
-    /// zstd level.
+    /// zstd level the server compresses at.
     pub level: i32,
-    /// Parts compressed and uploaded at once.
-    pub workers: usize,
+    /// Threads the server compresses with (on the database host).
+    pub compression_workers: u32,
+    /// Parts uploaded at once.
+    pub uploads: usize,
 }
 
 impl Default for Tuning {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, usize::from);
-        Self { min_part_bytes: 8 << 20, max_part_bytes: 32 << 20, level: 1, workers: cores + 2 }
+        Self { min_part_bytes: 8 << 20, max_part_bytes: 32 << 20, level: 1, compression_workers: 2, uploads: 4 }
     }
 }
 
 impl Tuning {
-    /// Part size for an expected archive size: about 4096 parts, within the bounds.
+    /// Part size for an expected archive size: at most about 4096 parts even if nothing
+    /// compresses (bigger parts for bigger databases keep listings short), within the bounds.
     fn part_bytes(&self, expected: u64) -> usize {
         ((expected / 4096) as usize).clamp(self.min_part_bytes, self.max_part_bytes)
+    }
+
+    fn compression(&self) -> Compression {
+        Compression { algorithm: "zstd".into(), level: self.level, workers: self.compression_workers }
     }
 }
 
@@ -64,37 +77,35 @@ pub async fn back_up(
 ) -> Result<BackupSummary, PgError> {
     let started_at_ms = now_ms();
     let mut connection = ReplicationConnection::connect(config).await?;
-    let start = begin(&mut connection, &request.label).await?;
+    let start = begin(&mut connection, &request.label, &tuning).await?;
     progress.set_total(start.expected_bytes);
-    let mut uploads = Uploads::start(objects.clone(), tuning, tuning.part_bytes(start.expected_bytes));
-    let mut index = FileIndex::default();
-    let mut walker = TarWalker::default();
+    let mut uploads = Uploads::start(objects.clone(), tuning.uploads, tuning.part_bytes(start.expected_bytes));
+    let mut decoder = ArchiveDecoder::start(FileIndex::default(), QUEUED_MESSAGES);
     let mut server_manifest = BytesMut::new();
     let mut in_manifest = false;
     while let Some(chunk) = connection.copy_chunk().await? {
         match chunk {
-            CopyChunk::Archive { name, location } if name != "base.tar" => {
+            CopyChunk::Archive { name, location } if name != ARCHIVE_NAME => {
                 return Err(PgError::Unsupported(format!(
-                    "tablespace {location} ({name}): only pg_default is backed up"
+                    "archive {name} (tablespace {location:?}): only pg_default, compressed with zstd, is backed up"
                 )));
             }
-            CopyChunk::Archive { .. } | CopyChunk::Progress => {}
+            CopyChunk::Archive { .. } => {}
+            CopyChunk::Progress(done) => progress.raise_done(done),
             CopyChunk::Manifest => in_manifest = true,
             CopyChunk::Data(data) if in_manifest => server_manifest.extend_from_slice(&data),
             CopyChunk::Data(data) => {
-                walker.feed(&data, &mut index)?;
-                progress.add_done(data.len() as u64);
+                decoder.push(data.clone()).await?;
                 uploads.push(data).await?;
             }
         }
     }
-    if !walker.finished() {
-        return Err(PgError::Protocol("the archive ended without its end marker".into()));
-    }
+    let (index, archive) = decoder.finish().await?;
+    let streamed_ms = now_ms() - started_at_ms;
     let end = connection.finish().await?;
     connection.close().await;
     let end_lsn = first_value(&end, "the end position")?;
-    let (parts, database_bytes) = uploads.finish().await?;
+    let parts = uploads.finish().await?;
     let server_manifest = server_manifest.freeze();
     let server_manifest_object = StoredObject {
         name: manifest::SERVER_MANIFEST_OBJECT.into(),
@@ -102,7 +113,7 @@ pub async fn back_up(
         crc32c: crc32c::crc32c(&server_manifest),
     };
     objects.put(manifest::SERVER_MANIFEST_OBJECT, server_manifest).await?;
-    let stored_bytes = parts.iter().map(|p| p.stored_bytes).sum::<u64>() + server_manifest_object.bytes;
+    let stored_bytes = parts.iter().map(|p| p.bytes).sum::<u64>() + server_manifest_object.bytes;
     let manifest = Manifest {
         format: Manifest::format(),
         label: request.label.clone(),
@@ -112,8 +123,9 @@ pub async fn back_up(
         timeline: start.timeline,
         start_lsn: start.start_lsn,
         end_lsn,
-        compression: Compression { algorithm: "zstd".into(), level: tuning.level },
-        database_bytes,
+        compression: tuning.compression(),
+        database_bytes: archive.bytes,
+        archive_crc32c: archive.crc32c,
         stored_bytes,
         parts,
         files: index.files,
@@ -122,9 +134,19 @@ pub async fn back_up(
         finished_at_ms: now_ms(),
     };
     write_and_verify(objects.as_ref(), &manifest).await?;
+    progress.raise_done(archive.bytes);
+    tracing::info!(
+        label = %request.label,
+        database_bytes = archive.bytes,
+        stored_bytes,
+        parts = manifest.parts.len(),
+        streamed_ms,
+        total_ms = now_ms() - started_at_ms,
+        "backup stored and verified"
+    );
     Ok(BackupSummary {
         server_version: manifest.server_version,
-        database_bytes,
+        database_bytes: archive.bytes,
         stored_bytes,
         start_lsn: manifest.start_lsn,
         end_lsn: manifest.end_lsn,
@@ -132,8 +154,10 @@ pub async fn back_up(
 }
 
 /// Identifies the server, holds its WAL with a temporary slot for the session, and starts
-/// `BASE_BACKUP` with the WAL needed for consistency and the server's manifest.
-async fn begin(connection: &mut ReplicationConnection, label: &str) -> Result<Start, PgError> {
+/// `BASE_BACKUP` with the WAL needed for consistency and the server's manifest, compressed by
+/// the server. The archive carries its own WAL, so the server need not wait for its WAL archive
+/// (`WAIT false`, as `pg_basebackup` asks too).
+async fn begin(connection: &mut ReplicationConnection, label: &str, tuning: &Tuning) -> Result<Start, PgError> {
     let server_version = connection.parameter("server_version").unwrap_or_default().to_owned();
     let version_num = first_value(&connection.query("SHOW server_version_num").await?, "server_version_num")?;
     let system = connection.query("IDENTIFY_SYSTEM").await?;
@@ -142,9 +166,12 @@ async fn begin(connection: &mut ReplicationConnection, label: &str) -> Result<St
     let slot = format!("snapkeep_{}_{}", std::process::id(), now_ms());
     connection.query(&format!("CREATE_REPLICATION_SLOT {slot} TEMPORARY PHYSICAL RESERVE_WAL")).await?;
     let label = label.replace('\'', "''");
+    let Tuning { level, compression_workers, .. } = tuning;
     connection
         .send_query(&format!(
-            "BASE_BACKUP ( LABEL '{label}', PROGRESS, CHECKPOINT 'fast', WAL, MANIFEST 'yes', MANIFEST_CHECKSUMS 'CRC32C' )"
+            "BASE_BACKUP ( LABEL '{label}', PROGRESS, CHECKPOINT 'fast', WAL, WAIT false, MANIFEST 'yes', \
+             MANIFEST_CHECKSUMS 'CRC32C', \
+             COMPRESSION 'zstd', COMPRESSION_DETAIL 'level={level},workers={compression_workers}' )"
         ))
         .await?;
     let start = connection.result_set().await?.ok_or_else(|| PgError::Protocol("no start position".into()))?;
@@ -183,11 +210,11 @@ async fn write_and_verify(objects: &dyn ObjectPath, manifest: &Manifest) -> Resu
     let stored: BTreeMap<String, u64> = objects.list().await?.into_iter().collect();
     for part in &manifest.parts {
         match stored.get(&part.name) {
-            Some(bytes) if *bytes == part.stored_bytes => {}
+            Some(bytes) if *bytes == part.bytes => {}
             found => {
                 return Err(PgError::Integrity(format!(
                     "{} holds {found:?} bytes after upload, {} were written",
-                    part.name, part.stored_bytes
+                    part.name, part.bytes
                 )));
             }
         }
@@ -198,69 +225,38 @@ async fn write_and_verify(objects: &dyn ObjectPath, manifest: &Manifest) -> Resu
     Ok(())
 }
 
-/// The archive's regular files with their CRC32C, in archive order.
-#[derive(Default)]
-struct FileIndex {
-    files: Vec<FileEntry>,
-}
-
-impl TarVisitor for FileIndex {
-    fn entry(&mut self, _: &EntryHeader) -> Result<(), PgError> {
-        Ok(())
-    }
-
-    fn data(&mut self, _: &[u8]) -> Result<(), PgError> {
-        Ok(())
-    }
-
-    fn end_entry(&mut self, header: &EntryHeader, crc32c: u32) -> Result<(), PgError> {
-        if header.kind == EntryKind::File {
-            self.files.push(FileEntry { path: header.path.clone(), bytes: header.size, crc32c });
-        }
-        Ok(())
-    }
-}
-
-/// A raw slice of the archive waiting for a worker.
-struct RawPart {
+/// A slice of the compressed archive waiting for an upload.
+struct PendingPart {
     seq: u64,
     data: Bytes,
 }
 
-/// The workers compressing and uploading parts, and the part being filled.
+/// The workers uploading parts, and the part being filled.
 struct Uploads {
-    sender: Option<mpsc::Sender<RawPart>>,
-    workers: JoinSet<Result<Vec<Part>, PgError>>,
+    sender: Option<mpsc::Sender<PendingPart>>,
+    workers: JoinSet<Result<Vec<StoredObject>, PgError>>,
     filling: BytesMut,
     part_bytes: usize,
     next_seq: u64,
-    total: u64,
 }
 
 impl Uploads {
-    fn start(objects: Arc<dyn ObjectPath>, tuning: Tuning, part_bytes: usize) -> Self {
-        let (sender, receiver) = mpsc::channel::<RawPart>(tuning.workers);
+    fn start(objects: Arc<dyn ObjectPath>, uploads: usize, part_bytes: usize) -> Self {
+        let (sender, receiver) = mpsc::channel::<PendingPart>(uploads);
         let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
         let mut workers = JoinSet::new();
-        for _ in 0..tuning.workers {
+        for _ in 0..uploads {
             let (receiver, objects) = (receiver.clone(), objects.clone());
             workers.spawn(async move {
                 let mut done = Vec::new();
                 loop {
                     let next = receiver.lock().await.recv().await;
-                    let Some(raw) = next else { return Ok(done) };
-                    done.push(compress_and_upload(objects.as_ref(), raw, tuning.level).await?);
+                    let Some(part) = next else { return Ok(done) };
+                    done.push(upload(objects.as_ref(), part).await?);
                 }
             });
         }
-        Self {
-            sender: Some(sender),
-            workers,
-            filling: BytesMut::with_capacity(part_bytes),
-            part_bytes,
-            next_seq: 1,
-            total: 0,
-        }
+        Self { sender: Some(sender), workers, filling: BytesMut::with_capacity(part_bytes), part_bytes, next_seq: 1 }
     }
 
     async fn push(&mut self, mut data: Bytes) -> Result<(), PgError> {
@@ -276,11 +272,10 @@ impl Uploads {
 
     async fn send_filling(&mut self) -> Result<(), PgError> {
         let data = std::mem::replace(&mut self.filling, BytesMut::with_capacity(self.part_bytes)).freeze();
-        self.total += data.len() as u64;
-        let raw = RawPart { seq: self.next_seq, data };
+        let part = PendingPart { seq: self.next_seq, data };
         self.next_seq += 1;
         let sender = self.sender.as_ref().expect("sending before finish");
-        if sender.send(raw).await.is_err() {
+        if sender.send(part).await.is_err() {
             // Every worker stopped: one failed, and says why.
             return Err(self.first_failure().await);
         }
@@ -298,8 +293,8 @@ impl Uploads {
         PgError::Local("the upload workers stopped".into())
     }
 
-    /// Sends the last part, waits for every upload; returns the parts in order and the bytes.
-    async fn finish(mut self) -> Result<(Vec<Part>, u64), PgError> {
+    /// Sends the last part, waits for every upload; returns the parts in order.
+    async fn finish(mut self) -> Result<Vec<StoredObject>, PgError> {
         if !self.filling.is_empty() {
             self.send_filling().await?;
         }
@@ -309,27 +304,18 @@ impl Uploads {
             parts.extend(joined.map_err(|e| PgError::Local(format!("an upload worker stopped: {e}")))??);
         }
         parts.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok((parts, self.total))
+        Ok(parts)
     }
 }
 
-async fn compress_and_upload(objects: &dyn ObjectPath, raw: RawPart, level: i32) -> Result<Part, PgError> {
-    let RawPart { seq, data } = raw;
-    let (compressed, raw_len, raw_crc32c) = tokio::task::spawn_blocking(move || -> Result<_, PgError> {
-        let compressed = zstd::bulk::compress(&data, level).map_err(|e| PgError::Local(format!("zstd: {e}")))?;
-        Ok((compressed, data.len(), crc32c::crc32c(&data)))
-    })
-    .await
-    .map_err(|e| PgError::Local(format!("a compression task stopped: {e}")))??;
-    let part = Part {
-        name: Manifest::part_name(seq),
-        raw_bytes: raw_len as u64,
-        raw_crc32c,
-        stored_bytes: compressed.len() as u64,
-        stored_crc32c: crc32c::crc32c(&compressed),
+async fn upload(objects: &dyn ObjectPath, part: PendingPart) -> Result<StoredObject, PgError> {
+    let stored = StoredObject {
+        name: Manifest::part_name(part.seq),
+        bytes: part.data.len() as u64,
+        crc32c: crc32c::crc32c(&part.data),
     };
-    objects.put(&part.name, Bytes::from(compressed)).await?;
-    Ok(part)
+    objects.put(&stored.name, part.data).await?;
+    Ok(stored)
 }
 
 fn now_ms() -> u64 {

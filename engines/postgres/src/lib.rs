@@ -1,8 +1,9 @@
 //! PostgreSQL as a snapkeep engine: registration checks a replication connection and reads the
-//! server version; snapshots are physical base backups streamed through zstd into object storage
-//! (`backup`); restores materialise a new data directory in the restore area, verified against
-//! the manifest, and start a new server on it (`restore`, `server`).
+//! server version; snapshots are physical base backups the server compresses with zstd, streamed
+//! into object storage (`backup`, `archive`); restores materialise a new data directory in the
+//! restore area, verified against the manifest, and start a new server on it (`restore`, `server`).
 
+mod archive;
 mod backup;
 mod error;
 mod manifest;
@@ -24,6 +25,10 @@ pub use backup::Tuning;
 pub use error::PgError;
 pub use protocol::ConnectionConfig;
 pub use server::ServerBinaries;
+
+/// The oldest server snapkeep backs up: `BASE_BACKUP` takes its options in parentheses and
+/// compresses on the server from PostgreSQL 15 on.
+const OLDEST_MAJOR_VERSION: u32 = 15;
 
 /// Where restored clusters go and how they are reached.
 #[derive(Debug, Clone)]
@@ -111,6 +116,12 @@ impl DatabaseEngine for PostgresEngine {
             .next()
             .and_then(EngineVersion::parse)
             .ok_or_else(|| EngineError::Protocol(format!("server_version {version_text:?}")))?;
+        if version.major < OLDEST_MAJOR_VERSION {
+            return Err(PgError::Unsupported(format!(
+                "PostgreSQL {version_text}: snapkeep backs up PostgreSQL {OLDEST_MAJOR_VERSION} or later"
+            ))
+            .into());
+        }
         let system_identifier = system.first().and_then(|r| r.first().cloned().flatten()).unwrap_or_default();
         Ok(EngineInfo { flavor: EngineFlavor::Postgres, version, cluster_name: system_identifier })
     }

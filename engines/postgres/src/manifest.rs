@@ -1,6 +1,7 @@
 //! snapkeep's manifest of a physical backup (`manifest.json`, written last): the server it came
-//! from, the WAL range that makes it consistent, every part with its sizes and checksums before
-//! and after compression, and every file of the data directory with its size and CRC32C.
+//! from, the WAL range that makes it consistent, the archive's size and CRC32C, every part of its
+//! compressed stream with its size and checksum, and every file of the data directory with its
+//! size and CRC32C.
 
 use serde::{Deserialize, Serialize};
 
@@ -11,7 +12,7 @@ pub const MANIFEST_OBJECT: &str = "manifest.json";
 /// The server's own `backup_manifest`, kept beside the parts (and restored into the data
 /// directory, where `pg_verifybackup` reads it).
 pub const SERVER_MANIFEST_OBJECT: &str = "backup_manifest";
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -24,31 +25,27 @@ pub struct Manifest {
     pub start_lsn: String,
     pub end_lsn: String,
     pub compression: Compression,
-    /// Bytes of the archive the server sent.
+    /// Bytes of the archive (the tar, decompressed).
     pub database_bytes: u64,
+    /// CRC32C of the decompressed archive.
+    pub archive_crc32c: u32,
     /// Bytes of the parts in storage.
     pub stored_bytes: u64,
-    pub parts: Vec<Part>,
+    /// The compressed archive cut into consecutive objects: concatenated in order they are one
+    /// zstd stream (`cat base.tar.zst.* | zstd -d | tar -x` restores by hand).
+    pub parts: Vec<StoredObject>,
     pub files: Vec<FileEntry>,
     pub server_manifest: StoredObject,
     pub started_at_ms: u64,
     pub finished_at_ms: u64,
 }
 
+/// How the archive was compressed: by the server, with `workers` threads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Compression {
     pub algorithm: String,
     pub level: i32,
-}
-
-/// A consecutive slice of the archive, compressed into one object.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Part {
-    pub name: String,
-    pub raw_bytes: u64,
-    pub raw_crc32c: u32,
-    pub stored_bytes: u64,
-    pub stored_crc32c: u32,
+    pub workers: u32,
 }
 
 /// A regular file of the data directory.
@@ -73,17 +70,23 @@ impl Manifest {
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, PgError> {
-        let manifest: Self = serde_json::from_slice(bytes)
-            .map_err(|e| PgError::Integrity(format!("the manifest does not parse: {e}")))?;
-        if manifest.format != FORMAT {
-            return Err(PgError::Unsupported(format!("manifest format {}", manifest.format)));
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
         }
-        Ok(manifest)
+        let unparsable = |e: serde_json::Error| PgError::Integrity(format!("the manifest does not parse: {e}"));
+        let Format { format } = serde_json::from_slice(bytes).map_err(unparsable)?;
+        if format != FORMAT {
+            return Err(PgError::Unsupported(format!(
+                "manifest format {format} (this snapkeep reads format {FORMAT})"
+            )));
+        }
+        serde_json::from_slice(bytes).map_err(unparsable)
     }
 
     /// The name of part `seq` (1-based).
     pub fn part_name(seq: u64) -> String {
-        format!("part-{seq:06}.tar.zst")
+        format!("base.tar.zst.{seq:06}")
     }
 }
 
@@ -112,12 +115,13 @@ mod tests {
         assert!(check_object("p", b"abc", 3, crc).is_ok());
         assert!(matches!(check_object("p", b"abd", 3, crc), Err(PgError::Integrity(m)) if m.contains("CRC32C")));
         assert!(matches!(check_object("p", b"ab", 3, crc), Err(PgError::Integrity(m)) if m.contains("2 bytes")));
-        assert_eq!(Manifest::part_name(12), "part-000012.tar.zst");
+        assert_eq!(Manifest::part_name(12), "base.tar.zst.000012");
     }
 
     #[test]
     fn other_formats_are_refused() {
-        assert!(matches!(Manifest::parse(b"{\"format\": 9}"), Err(PgError::Integrity(_))));
+        assert!(matches!(Manifest::parse(b"{\"format\": 1}"), Err(PgError::Unsupported(m)) if m.contains("format 1")));
+        assert!(matches!(Manifest::parse(b"{\"format\": 2}"), Err(PgError::Integrity(_))));
         assert!(matches!(Manifest::parse(b"not json"), Err(PgError::Integrity(_))));
     }
 }

@@ -92,8 +92,8 @@ pub enum CopyChunk {
     /// The backup manifest follows (as data chunks).
     Manifest,
     Data(Bytes),
-    /// The server's count of bytes done (snapkeep counts what it received instead).
-    Progress,
+    /// The server's count of archive bytes done (before its compression).
+    Progress(u64),
 }
 
 /// A replication connection.
@@ -331,7 +331,7 @@ fn copy_chunk(mut data: Bytes) -> Result<CopyChunk, PgError> {
         }
         b'm' => Ok(CopyChunk::Manifest),
         b'd' => Ok(CopyChunk::Data(data)),
-        b'p' if data.len() >= 8 => Ok(CopyChunk::Progress),
+        b'p' if data.len() >= 8 => Ok(CopyChunk::Progress(data.get_u64())),
         other => Err(PgError::Protocol(format!("unknown CopyData kind {:?}", other as char))),
     }
 }
@@ -381,7 +381,7 @@ mod tests {
         );
         assert!(matches!(copy_chunk(Bytes::from_static(b"m")).unwrap(), CopyChunk::Manifest));
         let progress = copy_chunk(Bytes::from(vec![b'p', 0, 0, 0, 0, 0, 0, 1, 0])).unwrap();
-        assert!(matches!(progress, CopyChunk::Progress));
+        assert!(matches!(progress, CopyChunk::Progress(256)));
         assert!(matches!(copy_chunk(Bytes::from_static(b"dxyz")).unwrap(), CopyChunk::Data(d) if &d[..] == b"xyz"));
         assert!(copy_chunk(Bytes::from_static(b"q")).is_err());
     }

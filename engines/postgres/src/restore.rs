@@ -1,6 +1,7 @@
 //! Materialises a backup as a data directory: parts are downloaded several at once, each checked
-//! against the manifest (size and CRC32C stored, then again decompressed) before its bytes reach
-//! the disk, and every file's CRC32C is compared as it is written. Any mismatch stops the restore.
+//! against the manifest (size and CRC32C) before it is decoded, every file's CRC32C is compared as
+//! it is written, and the whole archive's size and CRC32C at its end. Any mismatch stops the
+//! restore.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -12,14 +13,16 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use snapkeep_core::{ObjectPath, TransferProgress};
-use tokio::sync::mpsc;
 
+use crate::archive::ArchiveDecoder;
 use crate::error::PgError;
-use crate::manifest::{self, FileEntry, Manifest, Part, check_object};
-use crate::tar::{EntryHeader, EntryKind, TarVisitor, TarWalker};
+use crate::manifest::{self, FileEntry, Manifest, StoredObject, check_object};
+use crate::tar::{EntryHeader, EntryKind, TarVisitor};
 
 /// Parts downloaded at once.
 const DOWNLOADS: usize = 4;
+/// Downloaded parts waiting for the decoding thread.
+const QUEUED_PARTS: usize = 2;
 
 /// Reads a backup's manifest.
 pub async fn read_manifest(objects: &dyn ObjectPath) -> Result<Manifest, PgError> {
@@ -34,33 +37,23 @@ pub async fn materialise(
     data_dir: &Path,
     progress: &TransferProgress,
 ) -> Result<(), PgError> {
-    progress.set_total(manifest.database_bytes);
+    progress.set_total(manifest.stored_bytes - manifest.server_manifest.bytes);
     fs::create_dir_all(data_dir).map_err(|e| PgError::local(data_dir.display(), e))?;
     fs::set_permissions(data_dir, fs::Permissions::from_mode(0o700))
         .map_err(|e| PgError::local(data_dir.display(), e))?;
-    let (sender, mut receiver) = mpsc::channel::<Bytes>(2);
-    let mut extractor = Extractor::new(data_dir, &manifest.files);
-    let writer = tokio::task::spawn_blocking(move || {
-        let mut walker = TarWalker::default();
-        while let Some(raw) = receiver.blocking_recv() {
-            walker.feed(&raw, &mut extractor)?;
-        }
-        extractor.finish(&walker)
-    });
-    let downloads = futures::stream::iter(manifest.parts.clone())
-        .map(|part| fetch_part(objects.clone(), part))
-        .buffered(DOWNLOADS)
-        .try_for_each(|raw| {
-            progress.add_done(raw.len() as u64);
-            let sender = sender.clone();
-            async move { sender.send(raw).await.map_err(|_| PgError::Local("the file writer stopped".into())) }
-        })
-        .await;
-    drop(sender);
-    let written = writer.await.map_err(|e| PgError::Local(format!("the file writer stopped: {e}")))?;
-    // A download error explains a stopped writer better than the writer does.
-    downloads?;
-    written?;
+    let mut decoder = ArchiveDecoder::start(Extractor::new(data_dir, &manifest.files), QUEUED_PARTS);
+    let downloaded = download_parts(objects.clone(), &manifest.parts, &mut decoder, progress).await;
+    // The decoding thread writes the data directory: it has stopped before anything returns.
+    let decoded = decoder.finish().await;
+    downloaded?;
+    let (extractor, archive) = decoded?;
+    extractor.finish()?;
+    if (archive.bytes, archive.crc32c) != (manifest.database_bytes, manifest.archive_crc32c) {
+        return Err(PgError::Integrity(format!(
+            "the archive decoded to {} bytes with CRC32C {:08x}; the manifest says {} bytes, {:08x}",
+            archive.bytes, archive.crc32c, manifest.database_bytes, manifest.archive_crc32c
+        )));
+    }
     let server_manifest = objects.get(&manifest.server_manifest.name).await?;
     let expected = &manifest.server_manifest;
     check_object(&expected.name, &server_manifest, expected.bytes, expected.crc32c)?;
@@ -68,18 +61,27 @@ pub async fn materialise(
     fs::write(&path, &server_manifest).map_err(|e| PgError::local(path.display(), e))
 }
 
-/// Downloads a part and checks it before and after decompression.
-async fn fetch_part(objects: Arc<dyn ObjectPath>, part: Part) -> Result<Bytes, PgError> {
+/// Downloads the parts, several at once, and hands them to the decoder in order.
+async fn download_parts(
+    objects: Arc<dyn ObjectPath>,
+    parts: &[StoredObject],
+    decoder: &mut ArchiveDecoder<Extractor>,
+    progress: &TransferProgress,
+) -> Result<(), PgError> {
+    let mut downloads =
+        futures::stream::iter(parts.to_vec()).map(|part| fetch_part(objects.clone(), part)).buffered(DOWNLOADS);
+    while let Some(stored) = downloads.try_next().await? {
+        progress.add_done(stored.len() as u64);
+        decoder.push(stored).await?;
+    }
+    Ok(())
+}
+
+/// Downloads a part and checks it against the manifest.
+async fn fetch_part(objects: Arc<dyn ObjectPath>, part: StoredObject) -> Result<Bytes, PgError> {
     let stored = objects.get(&part.name).await?;
-    check_object(&part.name, &stored, part.stored_bytes, part.stored_crc32c)?;
-    tokio::task::spawn_blocking(move || {
-        let raw = zstd::bulk::decompress(&stored, part.raw_bytes as usize)
-            .map_err(|e| PgError::Integrity(format!("{} does not decompress: {e}", part.name)))?;
-        check_object(&format!("{} (decompressed)", part.name), &raw, part.raw_bytes, part.raw_crc32c)?;
-        Ok(Bytes::from(raw))
-    })
-    .await
-    .map_err(|e| PgError::Local(format!("a decompression task stopped: {e}")))?
+    check_object(&part.name, &stored, part.bytes, part.crc32c)?;
+    Ok(stored)
 }
 
 /// Writes archive entries under a root and checks each file against the manifest.
@@ -95,10 +97,8 @@ impl Extractor {
         Self { root: root.to_owned(), expected, open: None }
     }
 
-    fn finish(self, walker: &TarWalker) -> Result<(), PgError> {
-        if !walker.finished() {
-            return Err(PgError::Integrity("the archive ends before its end marker".into()));
-        }
+    /// Every file of the manifest was written.
+    fn finish(self) -> Result<(), PgError> {
         match self.expected.keys().next() {
             Some(missing) => Err(PgError::Integrity(format!("{missing} is in the manifest but not in the archive"))),
             None => Ok(()),
@@ -150,7 +150,7 @@ impl TarVisitor for Extractor {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tar::header_block;
+    use crate::tar::{TarWalker, header_block};
 
     fn archive(content: &[u8]) -> Vec<u8> {
         let mut tar = header_block("global", EntryKind::Directory, 0);
@@ -165,7 +165,8 @@ mod tests {
         let mut extractor = Extractor::new(root, files);
         let mut walker = TarWalker::default();
         walker.feed(tar, &mut extractor)?;
-        extractor.finish(&walker)
+        assert!(walker.finished());
+        extractor.finish()
     }
 
     #[test]

@@ -62,8 +62,8 @@ impl Setup {
     }
 
     fn snapshot_objects(&self, id: &str) -> Vec<String> {
-        let objects = self.storage.repository_objects("warehouse");
-        objects.into_keys().filter(|key| key.starts_with(&format!("{id}/"))).collect()
+        let keys = self.storage.repository_keys("warehouse").into_iter();
+        keys.filter(|key| key.starts_with(&format!("{id}/"))).collect()
     }
 }
 
@@ -93,7 +93,7 @@ fn a_database_restored_through_the_dws_sdk_reads_back_identical() {
 
     let objects = setup.snapshot_objects(kept);
     assert!(objects.contains(&format!("{kept}/manifest.json")), "{objects:?}");
-    assert!(objects.contains(&format!("{kept}/part-000001.tar.zst")), "{objects:?}");
+    assert!(objects.contains(&format!("{kept}/base.tar.zst.000001")), "{objects:?}");
     assert!(setup.snapshot_objects(deleted).is_empty(), "a deleted snapshot leaves no object");
 }
 
@@ -108,10 +108,13 @@ fn a_snapshot_killed_mid_stream_ends_failed_and_leaves_no_objects() {
                 md5(random()::text) AS b FROM generate_series(1, 4000000) g",
     );
     let id = setup.create_snapshot("killed-01");
-    wait_for("the first part in storage", Duration::from_secs(60), || {
-        (!setup.snapshot_objects(&id).is_empty()).then_some(())
+    let running = wait_for("progress shown and a part in storage", Duration::from_secs(60), || {
+        let (_, answer) = setup.dws("GET", &format!("/snapshots/{id}"), None);
+        let percent: u32 = answer["snapshot"]["progress"].as_str()?.trim_end_matches('%').parse().ok()?;
+        (percent > 0 && !setup.snapshot_objects(&id).is_empty()).then_some(answer)
     });
     setup.snapkeep.kill();
+    assert_eq!(running["snapshot"]["status"], "CREATING", "killed while it ran: {running}");
     assert!(!setup.snapshot_objects(&id).is_empty(), "parts were written before the kill");
 
     setup.snapkeep.restart();
@@ -129,7 +132,7 @@ fn a_damaged_part_is_caught_before_the_restored_server_starts() {
     let setup = setup("dws_damaged", 1, 1_000);
     let id = setup.create_snapshot("damaged-01");
     assert_eq!(setup.await_status(&id, Duration::from_secs(120))["status"], "AVAILABLE");
-    let key = format!("{id}/part-000001.tar.zst");
+    let key = format!("{id}/base.tar.zst.000001");
     let mut part = setup.storage.repository_objects("warehouse").remove(&key).expect("the first part");
     let middle = part.len() / 2;
     part[middle] ^= 0x40;
