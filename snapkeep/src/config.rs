@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use snapkeep_core::{OperationTimeouts, RetryPolicy, Scheduling};
-use snapkeep_engine_postgres::ServerBinaries;
+use snapkeep_engine_postgres::{ServerBinaries, Tuning};
 
 /// Every setting of `snapkeep serve`. Keys are kebab-case in TOML and upper snake case after
 /// `SNAPKEEP_` in the environment (`engine-timeout-secs` ↔ `SNAPKEEP_ENGINE_TIMEOUT_SECS`).
@@ -62,6 +62,11 @@ pub struct Config {
     pub restore_root: Option<PathBuf>,
     /// The address restored PostgreSQL servers listen on.
     pub restore_listen: String,
+    /// zstd level PostgreSQL servers compress their backups at (1–22).
+    pub postgres_compression_level: i32,
+    /// Threads a PostgreSQL server compresses a backup with, on its own host (0–64; 0 compresses
+    /// in the backend itself).
+    pub postgres_compression_workers: u32,
 }
 
 /// Keys settable from the environment (all of them).
@@ -96,6 +101,8 @@ const KEYS: &[&str] = &[
     "postgres-run-as",
     "restore-root",
     "restore-listen",
+    "postgres-compression-level",
+    "postgres-compression-workers",
 ];
 
 impl Default for Config {
@@ -129,6 +136,8 @@ impl Default for Config {
             postgres_run_as: None,
             restore_root: None,
             restore_listen: "127.0.0.1".into(),
+            postgres_compression_level: Tuning::default().level,
+            postgres_compression_workers: Tuning::default().compression_workers,
             signature_max_skew_secs: snapkeep_core::DEFAULT_MAX_SKEW.num_seconds() as u64,
             scheduler_interval_ms: 1000,
             schedule_jitter_secs: scheduling.max_jitter.as_secs(),
@@ -172,6 +181,14 @@ impl Config {
         let bin_dir = self.postgres_bin_dir.clone().unwrap_or_else(default_postgres_bin_dir);
         let run_as = self.postgres_run_as.clone().or_else(|| running_as_root().then(|| "postgres".to_owned()));
         ServerBinaries { bin_dir, run_as }
+    }
+
+    /// How PostgreSQL backups are compressed; refused outside the server's accepted ranges.
+    pub fn postgres_tuning(&self) -> anyhow::Result<Tuning> {
+        let (level, workers) = (self.postgres_compression_level, self.postgres_compression_workers);
+        anyhow::ensure!((1..=22).contains(&level), "postgres-compression-level must be 1 to 22, not {level}");
+        anyhow::ensure!(workers <= 64, "postgres-compression-workers must be 0 to 64, not {workers}");
+        Ok(Tuning { level, compression_workers: workers, ..Tuning::default() })
     }
 
     pub fn timeouts(&self) -> OperationTimeouts {
@@ -308,5 +325,18 @@ mod tests {
         let file = dir.path().join("snapkeep.toml");
         std::fs::write(&file, "listne = \"x\"\n").unwrap();
         assert!(format!("{:#}", Config::load(Some(&file), env(&[])).unwrap_err()).contains("unknown field"));
+    }
+
+    #[test]
+    fn postgres_compression_settings_are_checked() {
+        let tuning = |pairs: &[(&str, &str)]| Config::load(None, env(pairs)).unwrap().postgres_tuning();
+        let chosen =
+            tuning(&[("SNAPKEEP_POSTGRES_COMPRESSION_LEVEL", "3"), ("SNAPKEEP_POSTGRES_COMPRESSION_WORKERS", "0")]);
+        let chosen = chosen.unwrap();
+        assert_eq!((chosen.level, chosen.compression_workers), (3, 0));
+        for (key, value) in [("LEVEL", "0"), ("LEVEL", "23"), ("WORKERS", "65")] {
+            let err = tuning(&[(&format!("SNAPKEEP_POSTGRES_COMPRESSION_{key}"), value)]).unwrap_err();
+            assert!(err.to_string().contains(&format!("not {value}")), "{err}");
+        }
     }
 }

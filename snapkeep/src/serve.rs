@@ -15,7 +15,7 @@ use axum::routing::get;
 use snapkeep_api_gateway::with_request_id;
 use snapkeep_core::{Reconciler, Repositories, RepositoryNames, Snapkeep, SystemClock};
 use snapkeep_engine_elasticsearch::HttpEngineConnector;
-use snapkeep_engine_postgres::{PostgresEngine, RestoreArea, Tuning};
+use snapkeep_engine_postgres::{PostgresEngine, RestoreArea};
 use snapkeep_jobs::{ReconcilerWorker, SchedulerWorker};
 use snapkeep_storage::OpendalStorage;
 use snapkeep_store::SqliteStore;
@@ -71,7 +71,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             listen: config.restore_listen.clone(),
             binaries: config.postgres_binaries(),
         },
-        Tuning::default(),
+        config.postgres_tuning()?,
     )))
     .with_scheduling(config.scheduling())
     .with_max_skew(config.signature_max_skew()?);
