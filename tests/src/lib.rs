@@ -17,7 +17,7 @@ mod storage;
 
 pub use essim::{Essim, EssimOptions};
 pub use inprocess::InProcess;
-pub use postgres::{RestoreArea, TestPostgres, fingerprint, load, open_tempdir, psql};
+pub use postgres::{RestoreArea, TestPostgres, TlsCertificates, fingerprint, load, open_tempdir, psql};
 pub use processes::{binary, free_port};
 pub use python::run_sdk_script;
 pub use s3::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};

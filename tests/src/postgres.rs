@@ -1,7 +1,9 @@
 //! A private PostgreSQL server for tests, on loopback: the one `.ci/run` started
 //! (`SNAPKEEP_TEST_POSTGRES=<data dir>:<port>`), or else one started here with `scripts/postgres`
 //! (stopped when dropped). Each test works in its own database, loads it with pgbench and a table
-//! of rows that carry their own checksum, and reads back a fingerprint of both.
+//! of rows that carry their own checksum, and reads back a fingerprint of both. A test may also
+//! start a server of its own that takes TCP connections only over TLS, with certificates made here
+//! by a test CA.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -28,6 +30,26 @@ impl TestPostgres {
         let port = free_port();
         postgres_script(&["start", &data.display().to_string(), &port.to_string()]);
         Self { port, owned: Some((data, dir)) }
+    }
+
+    /// A server of its own that accepts TCP connections only over TLS (`hostssl` lines alone),
+    /// with `certificates`' server certificate for 127.0.0.1.
+    pub fn start_tls_only(certificates: &TlsCertificates) -> Self {
+        let dir = open_tempdir();
+        let data = dir.path().join("pg");
+        let port = free_port();
+        let options = format!(
+            "-c fsync=off -c ssl=on -c ssl_cert_file={} -c ssl_key_file={}",
+            certificates.dir.path().join("server.crt").display(),
+            certificates.dir.path().join("server.key").display()
+        );
+        run_postgres_script(&["start", &data.display().to_string(), &port.to_string()], Some(&options));
+        let server = Self { port, owned: Some((data.clone(), dir)) };
+        let rules =
+            "local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl replication all 127.0.0.1/32 trust\n";
+        std::fs::write(data.join("pg_hba.conf"), rules).expect("pg_hba.conf");
+        psql(&server.url("postgres"), "SELECT pg_reload_conf()");
+        server
     }
 
     /// The URL of one database (snapkeep registers the server with `postgres`).
@@ -58,13 +80,103 @@ pub fn open_tempdir() -> tempfile::TempDir {
 }
 
 fn postgres_script(args: &[&str]) {
-    let output = Command::new(workspace_root().join("scripts/postgres")).args(args).output().expect("scripts/postgres");
+    run_postgres_script(args, None);
+}
+
+/// `scripts/postgres`, with server options replacing its defaults when given.
+fn run_postgres_script(args: &[&str], options: Option<&str>) {
+    let mut command = Command::new(workspace_root().join("scripts/postgres"));
+    if let Some(options) = options {
+        command.env("SNAPKEEP_POSTGRES_OPTIONS", options);
+    }
+    let output = command.args(args).output().expect("scripts/postgres");
     assert!(
         output.status.success(),
         "scripts/postgres {args:?} failed: {}{}",
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+/// A test CA, a server certificate it signed for 127.0.0.1 (with its key, readable by the
+/// postgres user alone), and a second CA that signed nothing, made with `openssl`.
+pub struct TlsCertificates {
+    dir: tempfile::TempDir,
+}
+
+impl TlsCertificates {
+    pub fn generate() -> Self {
+        let dir = open_tempdir();
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        std::fs::write(
+            path("server.ext"),
+            "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        )
+        .expect("extensions file");
+        for ca in ["ca", "other-ca"] {
+            let (subject, key, pem) =
+                (format!("/CN=snapkeep test {ca}"), path(&format!("{ca}.key")), path(&format!("{ca}.pem")));
+            openssl(&[
+                "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", &subject, "-keyout", &key,
+                "-out", &pem,
+            ]);
+        }
+        openssl(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            &path("server.key"),
+            "-out",
+            &path("server.csr"),
+        ]);
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &path("server.csr"),
+            "-CA",
+            &path("ca.pem"),
+            "-CAkey",
+            &path("ca.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            &path("server.ext"),
+            "-out",
+            &path("server.crt"),
+        ]);
+        let key = dir.path().join("server.key");
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).expect("chmod the key");
+        if is_root() {
+            let chown = Command::new("chown").args(["postgres:", &path("server.key")]).status().expect("chown");
+            assert!(chown.success(), "chown the server key to postgres");
+        }
+        Self { dir }
+    }
+
+    /// The CA that signed the server's certificate.
+    pub fn ca(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// A CA that signed nothing the server shows.
+    pub fn other_ca(&self) -> PathBuf {
+        self.dir.path().join("other-ca.pem")
+    }
+}
+
+fn openssl(args: &[&str]) {
+    let output = Command::new("openssl").args(args).output().expect("openssl");
+    assert!(output.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|out| out.stdout.starts_with(b"0\n"))
 }
 
 /// Where a test's snapkeep puts restored clusters; their servers are stopped on drop.

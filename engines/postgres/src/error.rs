@@ -19,6 +19,8 @@ pub enum PgError {
     Protocol(String),
     #[error("unsupported: {0}")]
     Unsupported(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("integrity check failed: {0}")]
     Integrity(String),
     #[error("storage: {0}")]
@@ -45,7 +47,9 @@ impl From<PgError> for EngineError {
             PgError::Unreachable(m) => Self::Unreachable(m),
             PgError::Timeout => Self::Timeout,
             PgError::Storage(StorageError::Unavailable(m)) => Self::Unreachable(format!("storage: {m}")),
-            PgError::Auth(_) => Self::Api { status: 401, kind: EngineErrorKind::Security, reason: e.to_string() },
+            PgError::Auth(_) | PgError::Tls(_) => {
+                Self::Api { status: 401, kind: EngineErrorKind::Security, reason: e.to_string() }
+            }
             PgError::Integrity(_) => Self::Api { status: 500, kind: EngineErrorKind::Integrity, reason: e.to_string() },
             other => {
                 Self::Api { status: 500, kind: EngineErrorKind::Other("postgres".into()), reason: other.to_string() }

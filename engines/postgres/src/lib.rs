@@ -11,6 +11,7 @@ mod protocol;
 mod restore;
 mod server;
 mod tar;
+mod tls;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! A PostgreSQL connection in physical replication mode, speaking the frontend/backend protocol
-//! directly (no Rust driver has a replication mode): startup with trust, password, MD5 or
-//! SCRAM-SHA-256 authentication, simple queries, and the CopyOut stream `BASE_BACKUP` answers with.
+//! directly (no Rust driver has a replication mode): TCP (with TLS as `sslmode` says) or a Unix
+//! socket, startup with trust, password, MD5 or SCRAM-SHA-256 authentication, simple queries, and
+//! the CopyOut stream `BASE_BACKUP` answers with.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
 use crate::error::PgError;
+use crate::tls::{self, Negotiated, SslMode, TlsSettings};
 
 /// How long connecting and authenticating may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -31,6 +33,8 @@ pub struct ConnectionConfig {
     pub user: String,
     pub password: Option<String>,
     pub database: String,
+    /// TLS of TCP connections (Unix sockets are never encrypted, as in libpq).
+    pub tls: TlsSettings,
 }
 
 impl std::fmt::Debug for ConnectionConfig {
@@ -41,19 +45,22 @@ impl std::fmt::Debug for ConnectionConfig {
             .field("user", &self.user)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("database", &self.database)
+            .field("tls", &self.tls)
             .finish()
     }
 }
 
 impl ConnectionConfig {
     /// Parses a connection URL; `user` and `password` given apart win over the URL's own.
-    /// A socket directory is given as `?host=/run/postgresql`.
+    /// A socket directory is given as `?host=/run/postgresql`; TLS as `?sslmode=verify-full` and
+    /// `&sslrootcert=/path/ca.pem`.
     pub fn from_url(url: &str, user: Option<&str>, password: Option<&str>) -> Result<Self, PgError> {
         let parsed = url::Url::parse(url).map_err(|e| PgError::Config(format!("{url:?} is not a URL: {e}")))?;
         if !matches!(parsed.scheme(), "postgres" | "postgresql") {
             return Err(PgError::Config(format!("{url:?} is not a postgres:// URL")));
         }
-        let socket_dir = parsed.query_pairs().find(|(k, _)| k == "host").map(|(_, v)| v.into_owned());
+        let parameter = |name: &str| parsed.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+        let socket_dir = parameter("host");
         let host = match (socket_dir, parsed.host_str()) {
             (Some(dir), _) => dir,
             (None, Some(host)) if !host.is_empty() => host.trim_matches(['[', ']']).to_owned(),
@@ -63,18 +70,24 @@ impl ConnectionConfig {
         let user = user.map(str::to_owned).or(url_user).unwrap_or_else(|| "postgres".into());
         let password = password.map(str::to_owned).or_else(|| parsed.password().map(str::to_owned));
         let database = parsed.path().trim_start_matches('/');
+        let tls = TlsSettings {
+            mode: parameter("sslmode").map(|mode| SslMode::parse(&mode)).transpose()?.unwrap_or(SslMode::Prefer),
+            root_cert: parameter("sslrootcert").map(Into::into),
+        };
         Ok(Self {
             host,
             port: parsed.port().unwrap_or(5432),
             user,
             password,
             database: if database.is_empty() { "postgres".into() } else { database.to_owned() },
+            tls,
         })
     }
 }
 
 enum Socket {
     Tcp(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
     Unix(UnixStream),
 }
 
@@ -120,7 +133,10 @@ impl ReplicationConnection {
                 .await
                 .map_err(|e| PgError::Unreachable(format!("{}:{}: {e}", config.host, config.port)))?;
             stream.set_nodelay(true).ok();
-            Socket::Tcp(stream)
+            match tls::negotiate(stream, &config.host, &config.tls).await? {
+                Negotiated::Plain(stream) => Socket::Tcp(stream),
+                Negotiated::Tls(stream) => Socket::Tls(stream),
+            }
         };
         let mut connection = Self {
             socket,
@@ -284,6 +300,7 @@ impl ReplicationConnection {
         let buffer = self.write.split();
         let result = match &mut self.socket {
             Socket::Tcp(s) => s.write_all(&buffer).await,
+            Socket::Tls(s) => write_flushed(s, &buffer).await,
             Socket::Unix(s) => s.write_all(&buffer).await,
         };
         result.map_err(|e| PgError::Unreachable(format!("sending to the server: {e}")))
@@ -297,6 +314,7 @@ impl ReplicationConnection {
             self.read.reserve(READ_CHUNK);
             let read = match &mut self.socket {
                 Socket::Tcp(s) => s.read_buf(&mut self.read).await,
+                Socket::Tls(s) => s.read_buf(&mut self.read).await,
                 Socket::Unix(s) => s.read_buf(&mut self.read).await,
             };
             match read {
@@ -306,6 +324,12 @@ impl ReplicationConnection {
             }
         }
     }
+}
+
+/// TLS streams buffer what is written until flushed.
+async fn write_flushed(stream: &mut tokio_rustls::client::TlsStream<TcpStream>, buffer: &[u8]) -> std::io::Result<()> {
+    stream.write_all(buffer).await?;
+    stream.flush().await
 }
 
 fn row(body: &postgres_protocol::message::backend::DataRowBody) -> Result<Row, PgError> {
@@ -371,6 +395,22 @@ mod tests {
         assert_eq!((c.host.as_str(), c.port), ("/run/pg", 6000));
         assert!(ConnectionConfig::from_url("http://h:1", None, None).is_err());
         assert!(!format!("{c:?}").contains("pw"));
+    }
+
+    #[test]
+    fn tls_settings_come_from_the_url() {
+        let c = ConnectionConfig::from_url("postgres://h/db", None, None).unwrap();
+        assert_eq!(c.tls, TlsSettings { mode: SslMode::Prefer, root_cert: None });
+        let c = ConnectionConfig::from_url("postgres://h/db?sslmode=verify-full&sslrootcert=/etc/ca.pem", None, None);
+        let tls = c.unwrap().tls;
+        assert_eq!(
+            (tls.mode, tls.root_cert.as_deref()),
+            (SslMode::VerifyFull, Some(std::path::Path::new("/etc/ca.pem")))
+        );
+        assert!(matches!(
+            ConnectionConfig::from_url("postgres://h/db?sslmode=yes", None, None),
+            Err(PgError::Config(_))
+        ));
     }
 
     #[test]

@@ -2,14 +2,15 @@
 //! a database loaded with pgbench and checksummed rows is snapshotted and restored into a new
 //! cluster through the official SDK and reads back identical; a snapshot whose snapkeep is
 //! SIGKILLed mid-stream ends failed with no object left; a damaged part is caught before the
-//! restored server starts.
+//! restored server starts; a server that takes only TLS is registered and backed up over verified
+//! TLS, and refused in the clear, under an untrusted CA, and by a name its certificate lacks.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use snapkeep_tests::{
-    RestoreArea, Snapkeep, StorageKind, Tenant, TestPostgres, TestStorage, fingerprint, free_port, load, psql,
-    run_sdk_script, wait_for,
+    Auth, RestoreArea, Snapkeep, StorageKind, Tenant, TestPostgres, TestStorage, TlsCertificates, fingerprint,
+    free_port, load, psql, run_sdk_script, wait_for,
 };
 
 struct Setup {
@@ -24,25 +25,42 @@ struct Setup {
 /// snapkeep with the S3 storage as default, and the test's database `db` loaded in the server,
 /// registered as cluster `warehouse`.
 fn setup(db: &str, scale: u32, rows: u32) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let storage = TestStorage::start(StorageKind::S3, dir.path());
     let postgres = TestPostgres::shared_or_start();
     postgres.create_database(db);
     load(&postgres.url(db), scale, rows);
+    let endpoint = postgres.url("postgres");
+    let setup = setup_on(postgres);
+    setup.register(&endpoint);
+    setup
+}
+
+/// snapkeep with the S3 storage as default, for clusters of `postgres`.
+fn setup_on(postgres: TestPostgres) -> Setup {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = TestStorage::start(StorageKind::S3, dir.path());
     let restores = RestoreArea::new();
     let root = restores.path().display().to_string();
     let snapkeep = Snapkeep::start(dir.path(), &storage.repo_root, &[("SNAPKEEP_RESTORE_ROOT", &root)]);
     let tenant = snapkeep.tenant("dws");
     storage.attach(&snapkeep, &tenant);
-    let cluster = json!({"project_id": tenant.project_id, "id": "warehouse", "name": "warehouse",
-                         "endpoint": postgres.url("postgres")});
-    let registered = snapkeep.admin("POST", "/clusters", Some(cluster));
-    assert_eq!(registered["engine"], "postgres", "{registered}");
-    assert!(registered["version"].as_str().unwrap().starts_with("15."), "{registered}");
     Setup { storage, postgres, restores, snapkeep, tenant, _dir: dir }
 }
 
 impl Setup {
+    /// Registers `endpoint` as cluster `warehouse`: the admin API's status and answer.
+    fn try_register(&self, endpoint: &str) -> (u16, Value) {
+        let cluster = json!({"project_id": self.tenant.project_id, "id": "warehouse", "name": "warehouse",
+                             "endpoint": endpoint});
+        self.snapkeep.call("POST", "/admin/v1/clusters", Some(cluster), Auth::Admin)
+    }
+
+    fn register(&self, endpoint: &str) {
+        let (status, registered) = self.try_register(endpoint);
+        assert!((200..300).contains(&status), "{status}: {registered}");
+        assert_eq!(registered["engine"], "postgres", "{registered}");
+        assert!(registered["version"].as_str().unwrap().starts_with("15."), "{registered}");
+    }
+
     fn dws(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
         self.snapkeep.css(&self.tenant, method, path, body)
     }
@@ -154,7 +172,36 @@ fn a_damaged_part_is_caught_before_the_restored_server_starts() {
     assert!(ended["failed_detail"].as_str().unwrap().contains("CRC32C"), "{ended}");
     assert!(!setup.restores.data_dir(cluster).exists(), "nothing of the failed restore is left");
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "no server was started");
-    let (status, _) =
-        setup.snapkeep.call("GET", &format!("/admin/v1/clusters/{cluster}"), None, snapkeep_tests::Auth::Admin);
+    let (status, _) = setup.snapkeep.call("GET", &format!("/admin/v1/clusters/{cluster}"), None, Auth::Admin);
     assert_eq!(status, 404, "the failed restore registered no cluster");
+}
+
+#[test]
+fn a_server_that_takes_only_tls_is_registered_and_backed_up_over_verified_tls() {
+    let certificates = TlsCertificates::generate();
+    let setup = setup_on(TestPostgres::start_tls_only(&certificates));
+    load(&setup.postgres.url("postgres"), 1, 1_000);
+    let base = setup.postgres.url("postgres");
+    let (ca, other_ca) = (certificates.ca().display().to_string(), certificates.other_ca().display().to_string());
+    let refusals = [
+        (format!("{base}?sslmode=disable"), "no encryption"),
+        (format!("{base}?sslmode=verify-full&sslrootcert={other_ca}"), "UnknownIssuer"),
+        (
+            format!("{}?sslmode=verify-full&sslrootcert={ca}", base.replace("127.0.0.1", "localhost")),
+            "not valid for name \"localhost\"",
+        ),
+    ];
+    for (endpoint, reason) in refusals {
+        let (status, refused) = setup.try_register(&endpoint);
+        assert_eq!(status, 422, "{endpoint}: {refused}");
+        assert!(refused["error"]["message"].as_str().unwrap().contains(reason), "{endpoint}: {refused}");
+    }
+    let (status, _) = setup.snapkeep.call("GET", "/admin/v1/clusters/warehouse", None, Auth::Admin);
+    assert_eq!(status, 404, "refused registrations leave no cluster");
+
+    setup.register(&format!("{base}?sslmode=verify-full&sslrootcert={ca}"));
+    let id = setup.create_snapshot("over-tls");
+    let detail = setup.await_status(&id, Duration::from_secs(120));
+    assert_eq!(detail["status"], "AVAILABLE", "{detail}");
+    assert!(setup.snapshot_objects(&id).iter().any(|key| key.ends_with("manifest.json")));
 }
