@@ -52,6 +52,27 @@ impl TestPostgres {
         server
     }
 
+    /// A server of its own whose configuration files live outside its data directory, as
+    /// Debian's packages keep them (in `/etc/postgresql`): backups of it carry none.
+    pub fn start_with_configuration_outside() -> Self {
+        let dir = open_tempdir();
+        let (data, etc) = (dir.path().join("pg"), dir.path().join("etc"));
+        let port = free_port();
+        let (data_arg, port_arg) = (data.display().to_string(), port.to_string());
+        postgres_script(&["start", &data_arg, &port_arg]);
+        postgres_script(&["stop", &data_arg]);
+        std::fs::create_dir(&etc).expect("configuration directory");
+        let mut options = String::from("-c fsync=off");
+        for (name, setting) in
+            [("postgresql.conf", "config_file"), ("pg_hba.conf", "hba_file"), ("pg_ident.conf", "ident_file")]
+        {
+            std::fs::rename(data.join(name), etc.join(name)).expect("move a configuration file");
+            options.push_str(&format!(" -c {setting}={}", etc.join(name).display()));
+        }
+        run_postgres_script(&["start", &data_arg, &port_arg], Some(&options));
+        Self { port, owned: Some((data, dir)) }
+    }
+
     /// The URL of one database (snapkeep registers the server with `postgres`).
     pub fn url(&self, database: &str) -> String {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)

@@ -77,11 +77,7 @@ impl PostgresEngine {
         }
         let data = dir.join("data");
         restore::materialise(objects, &manifest, &data, progress).await?;
-        // A restored copy must never archive into its source's WAL archive.
-        let auto_conf = data.join("postgresql.auto.conf");
-        let mut settings = std::fs::read_to_string(&auto_conf).unwrap_or_default();
-        settings.push_str("\n# Set by snapkeep's restore: this copy does not archive into its source's archive.\narchive_mode = 'off'\n");
-        std::fs::write(&auto_conf, settings).map_err(|e| PgError::local(auto_conf.display(), e))?;
+        restore::configure_copy(&data)?;
         self.area.binaries.give_to_server_user(&dir).await?;
         self.area.binaries.start(&data, server.port, &self.area.listen, &dir.join("server.log")).await?;
         Ok(RestoredServer { url: format!("postgres://{}:{}/postgres", self.area.listen, server.port) })

@@ -61,6 +61,42 @@ pub async fn materialise(
     fs::write(&path, &server_manifest).map_err(|e| PgError::local(path.display(), e))
 }
 
+/// Configuration files a server needs in its data directory, with what a restore writes when the
+/// source kept them elsewhere (as Debian's packages do, in `/etc/postgresql`): no settings beyond
+/// the defaults (the port and address are given at start), local connections by operating-system
+/// user, TCP connections with passwords.
+const CONFIGURATION_FILES: [(&str, &str); 3] = [
+    ("postgresql.conf", "# Written by snapkeep's restore: the source kept its settings outside its data directory.\n"),
+    (
+        "pg_hba.conf",
+        "# Written by snapkeep's restore: the source kept its client authentication outside its data directory.\n\
+         local all all peer\nhost all all all scram-sha-256\nhost replication all all scram-sha-256\n",
+    ),
+    (
+        "pg_ident.conf",
+        "# Written by snapkeep's restore: the source kept its user name maps outside its data directory.\n",
+    ),
+];
+
+/// Readies a restored data directory to start as a copy of its own: it never archives into its
+/// source's WAL archive, and configuration files the backup lacks are written.
+pub fn configure_copy(data_dir: &Path) -> Result<(), PgError> {
+    let auto_conf = data_dir.join("postgresql.auto.conf");
+    let mut settings = fs::read_to_string(&auto_conf).unwrap_or_default();
+    settings.push_str(
+        "\n# Set by snapkeep's restore: this copy does not archive into its source's archive.\narchive_mode = 'off'\n",
+    );
+    fs::write(&auto_conf, settings).map_err(|e| PgError::local(auto_conf.display(), e))?;
+    for (name, content) in CONFIGURATION_FILES {
+        let path = data_dir.join(name);
+        if !path.exists() {
+            tracing::warn!(file = %path.display(), "the backup has no {name}; a default one was written");
+            fs::write(&path, content).map_err(|e| PgError::local(path.display(), e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Downloads the parts, several at once, and hands them to the decoder in order.
 async fn download_parts(
     objects: Arc<dyn ObjectPath>,
@@ -167,6 +203,18 @@ mod tests {
         walker.feed(tar, &mut extractor)?;
         assert!(walker.finished());
         extractor.finish()
+    }
+
+    #[test]
+    fn a_copy_never_archives_and_gets_the_configuration_its_source_kept_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(dir.path().join("postgresql.conf"), "port = 5433\n").unwrap();
+        configure_copy(dir.path()).unwrap();
+        let read = |name: &str| fs::read_to_string(dir.path().join(name)).unwrap();
+        assert!(read("postgresql.auto.conf").ends_with("archive_mode = 'off'\n"));
+        assert_eq!(read("postgresql.conf"), "port = 5433\n", "files the backup had are kept");
+        assert!(read("pg_hba.conf").contains("host all all all scram-sha-256"));
+        assert!(dir.path().join("pg_ident.conf").exists());
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! cluster through the official SDK and reads back identical; a snapshot whose snapkeep is
 //! SIGKILLed mid-stream ends failed with no object left; a damaged part is caught before the
 //! restored server starts; a server that takes only TLS is registered and backed up over verified
-//! TLS, and refused in the clear, under an untrusted CA, and by a name its certificate lacks.
+//! TLS, and refused in the clear, under an untrusted CA, and by a name its certificate lacks; a
+//! server that keeps its configuration outside its data directory restores into one that starts.
 
 use std::time::Duration;
 
@@ -77,6 +78,20 @@ impl Setup {
             let (_, answer) = self.dws("GET", &format!("/snapshots/{id}"), None);
             (answer["snapshot"]["status"] != "CREATING").then(|| answer["snapshot"].clone())
         })
+    }
+
+    /// Restores snapshot `id` into a new cluster `name` listening on `port`: the new cluster's id
+    /// and the restore job once it ended.
+    fn restore(&self, id: &str, name: &str, port: u16) -> (String, Value) {
+        let body = json!({"restore": {"name": name, "port": port}});
+        let (status, answer) = self.dws("POST", &format!("/snapshots/{id}/actions"), Some(body));
+        assert_eq!(status, 200, "{answer}");
+        let job = answer["job_id"].as_str().unwrap();
+        let ended = wait_for("the restore job to end", Duration::from_secs(120), || {
+            let (_, job) = self.dws("GET", &format!("/job/{job}"), None);
+            (job["status"] != "RUNNING").then_some(job)
+        });
+        (answer["cluster"]["id"].as_str().unwrap().to_owned(), ended)
     }
 
     fn snapshot_objects(&self, id: &str) -> Vec<String> {
@@ -157,20 +172,10 @@ fn a_damaged_part_is_caught_before_the_restored_server_starts() {
     setup.storage.put_repository_object("warehouse", &key, part);
 
     let port = free_port();
-    let (status, answer) = setup.dws(
-        "POST",
-        &format!("/snapshots/{id}/actions"),
-        Some(json!({"restore": {"name": "from-damaged", "port": port}})),
-    );
-    assert_eq!(status, 200, "{answer}");
-    let (cluster, job) = (answer["cluster"]["id"].as_str().unwrap(), answer["job_id"].as_str().unwrap());
-    let ended = wait_for("the restore job to end", Duration::from_secs(120), || {
-        let (_, job) = setup.dws("GET", &format!("/job/{job}"), None);
-        (job["status"] != "RUNNING").then_some(job)
-    });
+    let (cluster, ended) = setup.restore(&id, "from-damaged", port);
     assert_eq!(ended["status"], "FAIL", "{ended}");
     assert!(ended["failed_detail"].as_str().unwrap().contains("CRC32C"), "{ended}");
-    assert!(!setup.restores.data_dir(cluster).exists(), "nothing of the failed restore is left");
+    assert!(!setup.restores.data_dir(&cluster).exists(), "nothing of the failed restore is left");
     assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "no server was started");
     let (status, _) = setup.snapkeep.call("GET", &format!("/admin/v1/clusters/{cluster}"), None, Auth::Admin);
     assert_eq!(status, 404, "the failed restore registered no cluster");
@@ -204,4 +209,33 @@ fn a_server_that_takes_only_tls_is_registered_and_backed_up_over_verified_tls() 
     let detail = setup.await_status(&id, Duration::from_secs(120));
     assert_eq!(detail["status"], "AVAILABLE", "{detail}");
     assert!(setup.snapshot_objects(&id).iter().any(|key| key.ends_with("manifest.json")));
+}
+
+#[test]
+fn a_server_keeping_its_configuration_elsewhere_restores_into_one_that_starts() {
+    let setup = setup_on(TestPostgres::start_with_configuration_outside());
+    let source = setup.postgres.url("postgres");
+    load(&source, 1, 1_000);
+    psql(&source, "ALTER ROLE postgres PASSWORD 'restored-secret'");
+    let (status, registered) = setup.snapkeep.call(
+        "POST",
+        "/admin/v1/clusters",
+        Some(json!({"project_id": setup.tenant.project_id, "id": "warehouse", "name": "warehouse",
+                    "endpoint": source, "username": "postgres", "password": "restored-secret"})),
+        Auth::Admin,
+    );
+    assert!((200..300).contains(&status), "{status}: {registered}");
+    let id = setup.create_snapshot("elsewhere-01");
+    assert_eq!(setup.await_status(&id, Duration::from_secs(120))["status"], "AVAILABLE");
+
+    let port = free_port();
+    let (cluster, ended) = setup.restore(&id, "from-elsewhere", port);
+    assert_eq!(ended["status"], "SUCCESS", "{ended}");
+    assert!(setup.restores.data_dir(&cluster).join("pg_hba.conf").exists(), "the restore wrote what the backup lacked");
+    let restored = format!("postgres://postgres:restored-secret@127.0.0.1:{port}/postgres");
+    assert_eq!(
+        fingerprint(&restored),
+        fingerprint(&source),
+        "the copy answers with its password and reads back identical"
+    );
 }
