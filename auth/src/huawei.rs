@@ -55,8 +55,7 @@ impl HuaweiSdkHmac {
 }
 
 fn canonical_request(request: &SignedRequest<'_>, signed: &[String]) -> Result<String, AuthError> {
-    let mut uri: String =
-        request.path.split('/').map(|segment| encode(&decode(segment, false))).collect::<Vec<_>>().join("/");
+    let mut uri: String = request.path.split('/').map(|segment| encode(&decode(segment))).collect::<Vec<_>>().join("/");
     if !uri.ends_with('/') {
         uri.push('/');
     }
