@@ -217,6 +217,24 @@ static SNAPSHOT_UPSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
 });
 const OPERATION_COLUMNS: &str = "id, kind, snapshot_id, cluster_id, phase, restore_params, attempts, next_run_at, deadline, progress_marker, progress_at, last_error, created_at, finished_at, batch";
 
+/// Writes what an operation's step changed in its snapshot. A snapshot removed meanwhile (a delete
+/// that finished while a create or restore step ran) is never brought back, and only a delete's
+/// own step decides whether the snapshot is being deleted.
+async fn write_step_snapshot(
+    tx: &mut Transaction<'_, Sqlite>,
+    operation: &Operation,
+    s: &Snapshot,
+) -> Result<(), StoreError> {
+    let stored: Option<i64> = sqlx::query_scalar("SELECT deleting FROM snapshots WHERE id = ?")
+        .bind(&s.id)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(backend)?;
+    let Some(stored_deleting) = stored else { return Ok(()) };
+    let deleting = if operation.kind == OperationKind::DeleteSnapshot { s.deleting } else { stored_deleting != 0 };
+    write_snapshot(tx, &Snapshot { deleting, ..s.clone() }).await
+}
+
 async fn write_snapshot(tx: &mut Transaction<'_, Sqlite>, s: &Snapshot) -> Result<(), StoreError> {
     sqlx::query(&SNAPSHOT_UPSERT)
         .bind(&s.id)
@@ -731,7 +749,7 @@ impl Store for SqliteStore {
         let mut tx = self.write().await.map_err(backend)?;
         write_operation(&mut tx, operation, true).await?;
         if let SnapshotChange::Update(snapshot) = change {
-            write_snapshot(&mut tx, snapshot).await?;
+            write_step_snapshot(&mut tx, operation, snapshot).await?;
         }
         tx.commit().await.map_err(backend)
     }
@@ -741,7 +759,7 @@ impl Store for SqliteStore {
         write_operation(&mut tx, operation, false).await?;
         match change {
             SnapshotChange::Keep => {}
-            SnapshotChange::Update(snapshot) => write_snapshot(&mut tx, snapshot).await?,
+            SnapshotChange::Update(snapshot) => write_step_snapshot(&mut tx, operation, snapshot).await?,
             SnapshotChange::Remove | SnapshotChange::Release => remove_or_release(&mut tx, operation, change).await?,
         }
         tx.commit().await.map_err(backend)
@@ -877,6 +895,30 @@ mod tests {
         store.save_step(&done, &SnapshotChange::Remove).await.unwrap();
         assert!(store.get_snapshot("s1").await.unwrap().is_none());
         assert_eq!(store.open_operations(Some("c")).await.unwrap().len(), 1, "o1 is still open");
+    }
+
+    /// A create step that read its snapshot before a delete removed it (a running snapshot
+    /// deleted, aborted at once by the engine) must not bring it back when it records the failure.
+    #[tokio::test]
+    async fn a_step_never_brings_back_a_removed_snapshot_nor_clears_a_delete() {
+        let (store, _dir) = store().await;
+        seed(&store).await;
+        let s = snapshot("s1", "snap");
+        store.insert_snapshot_with_operation(&s, &operation("o1", "s1", 0)).await.unwrap();
+        let deleting = Snapshot { deleting: true, updated_at: at(10), ..s.clone() };
+        store.insert_operation_for(&deleting, at(0), &operation("o2", "s1", 0)).await.unwrap();
+        let mut create = store.get_operation("o1").await.unwrap().unwrap();
+        let progressed = Snapshot { status: SnapshotStatus::Building, total_shards: Some(3), ..s.clone() };
+        store.checkpoint_operation(&create, &SnapshotChange::update(progressed)).await.unwrap();
+        let stored = store.get_snapshot("s1").await.unwrap().unwrap();
+        assert!(stored.deleting && stored.total_shards == Some(3), "the create's progress kept the delete: {stored:?}");
+        let mut delete = store.get_operation("o2").await.unwrap().unwrap();
+        delete.phase = OperationPhase::Succeeded;
+        store.save_step(&delete, &SnapshotChange::Remove).await.unwrap();
+        create.phase = OperationPhase::Failed;
+        let failed = Snapshot { status: SnapshotStatus::Failed, ..s };
+        store.save_step(&create, &SnapshotChange::update(failed)).await.unwrap();
+        assert!(store.get_snapshot("s1").await.unwrap().is_none(), "the deleted snapshot stays deleted");
     }
 
     #[tokio::test]

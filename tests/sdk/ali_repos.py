@@ -3,7 +3,7 @@ ListAlternativeSnapshotRepos, ListSnapshotReposByInstanceId (with a live status)
 DeleteSnapshotRepo; the refusals for another tenant, another region and a newer source; a
 restore from the reference repository with the engine's own API, and writes to it refused.
 
-Env: SNAPKEEP_URL/AK/SK, ESSIM_URL (the target's), REPO_ROOT, SNAPSHOT (on es-b)."""
+Env: SNAPKEEP_URL/AK/SK, CLUSTER_URL (the target's), REPO_ROOT, SNAPSHOT (on es-b)."""
 
 import json
 import os
@@ -15,7 +15,7 @@ from aliyunsdkelasticsearch.request.v20170613.ListAlternativeSnapshotReposReques
 from aliyunsdkelasticsearch.request.v20170613.ListSnapshotReposByInstanceIdRequest import ListSnapshotReposByInstanceIdRequest
 
 from ali_common import Old, old_error, tea, tea_error
-from common import check, essim
+from common import check, engine
 
 new, old = tea(), Old()
 target = "es-a"
@@ -69,12 +69,12 @@ check(sorted(r["instanceId"] for r in old.call(request)["Result"]) == ["es-b", "
 
 # --- the engine sees it read-only: restore works, writes do not --------------------------------------
 snapshot = os.environ["SNAPSHOT"]
-status, restored = essim("POST", f"/_snapshot/aliyun_snapshot_from_es-b/{snapshot}/_restore?wait_for_completion=true",
+status, restored = engine("POST", f"/_snapshot/aliyun_snapshot_from_es-b/{snapshot}/_restore?wait_for_completion=true",
                          {"indices": "orders", "rename_pattern": "orders", "rename_replacement": "orders_from_b"})
 check(status == 200, f"restore from the reference repository: {restored}")
-status, counted = essim("GET", "/orders_from_b/_count")
+status, counted = engine("GET", "/orders_from_b/_count")
 check(counted["count"] == 25, f"restored documents {counted}")
-status, refused = essim("PUT", "/_snapshot/aliyun_snapshot_from_es-b/written-by-target", {})
+status, refused = engine("PUT", "/_snapshot/aliyun_snapshot_from_es-b/written-by-target", {})
 check(status == 500 and "readonly" in refused["error"]["reason"], f"a write is refused: {status} {refused}")
 
 # --- live status --------------------------------------------------------------------------------------
@@ -90,7 +90,7 @@ request.set_InstanceId(target)
 request.set_repoPath("es-c")
 check(old.call(request)["Result"] is True, "deleted through the old SDK")
 check(list(listed()) == ["es-b"], f"after delete {listed()}")
-status, _ = essim("GET", "/_snapshot/aliyun_snapshot_from_es-c")
+status, _ = engine("GET", "/_snapshot/aliyun_snapshot_from_es-c")
 check(status == 404, "unregistered from the cluster")
 tea_error(lambda: new.delete_snapshot_repo(target, models.DeleteSnapshotRepoRequest(repo_path="es-c")), 404, "SnapshotRepo.NotFound")
 check(new.delete_snapshot_repo(target, models.DeleteSnapshotRepoRequest(repo_path="es-b")).body.result is True, "deleted es-b")

@@ -1,5 +1,5 @@
 """Shared helpers of the SDK scripts: the official CSS client pointed at snapkeep, a tiny
-client for the simulated cluster, polling, and assertions that say what went wrong."""
+client for the search cluster, polling, and assertions that say what went wrong."""
 
 import json
 import os
@@ -25,11 +25,11 @@ def css_client(ak=None, sk=None, project=None):
     )
 
 
-def essim(method, path, body=None):
-    """Calls the simulated cluster; returns (status, json)."""
+def engine(method, path, body=None):
+    """Calls the search cluster (essim or a real engine) at CLUSTER_URL; returns (status, json)."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
-        os.environ["ESSIM_URL"] + path, data=data, method=method,
+        os.environ["CLUSTER_URL"] + path, data=data, method=method,
         headers={"content-type": "application/json"},
     )
     try:
@@ -67,3 +67,10 @@ def expect_error(call, status, code, contains=None):
 def check(condition, message):
     if not condition:
         raise AssertionError(message)
+
+
+def documents(index):
+    """Every document of an index as {id: source}: what a restore must bring back."""
+    status, found = engine("POST", f"/{index}/_search", {"query": {"match_all": {}}, "size": 10000})
+    check(status == 200, f"searching {index} answered {status}: {found}")
+    return {hit["_id"]: hit["_source"] for hit in found["hits"]["hits"]}

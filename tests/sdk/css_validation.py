@@ -2,7 +2,7 @@
 CSS code, and none of them changing anything.
 
 Env: SNAPKEEP_URL/PROJECT/AK/SK (tenant A), OTHER_PROJECT/OTHER_AK/OTHER_SK (tenant B),
-ESSIM_URL, CLUSTER_ID (A's), OTHER_CLUSTER_ID (B's), INDEX (open on A's cluster)."""
+CLUSTER_URL, CLUSTER_ID (A's), OTHER_CLUSTER_ID (B's), INDEX (open on A's cluster)."""
 
 import os
 
@@ -11,7 +11,7 @@ from huaweicloudsdkcss.v1 import (
     RestoreSnapshotReq, RestoreSnapshotRequest,
 )
 
-from common import check, css_client, essim, expect_error, wait_for
+from common import check, css_client, engine, expect_error, wait_for
 
 client = css_client()
 other = css_client(os.environ["OTHER_AK"], os.environ["OTHER_SK"], os.environ["OTHER_PROJECT"])
@@ -84,14 +84,14 @@ expect_error(lambda: other.delete_snapshot(DeleteSnapshotRequest(cluster_id=clus
 names = [b.name for b in listed()]
 check(names == ["snap_good"], f"only the good snapshot is listed: {names}")
 check(all(b.restore_status == "none" for b in listed()), "no refused restore left a trace")
-status, on_cluster = essim("GET", "/_snapshot/snapkeep/_all")
+status, on_cluster = engine("GET", "/_snapshot/snapkeep/_all")
 check([s["snapshot"] for s in on_cluster["snapshots"]] == ["snap_good"], f"cluster holds {on_cluster}")
 check(listed(api=other, cluster_id=other_cluster) == [], "tenant B sees none of it")
 
 # --- restore under another name works and leaves the open index alone ----------------------
 restore(good.id, target_cluster=cluster, rename_pattern="(.+)", rename_replacement="restored_$1")
 wait_for("restore success", lambda: any(b.restore_status == "success" for b in listed()))
-_, original = essim("GET", f"/{index}/_count")
-_, copy = essim("GET", f"/restored_{index}/_count")
+_, original = engine("GET", f"/{index}/_count")
+_, copy = engine("GET", f"/restored_{index}/_count")
 check(copy["count"] == original["count"] > 0, f"renamed copy has {copy}, original {original}")
 print("validation ok")

@@ -4,9 +4,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
+use crate::cluster::ClusterClient;
 use crate::processes::{Process, binary, spawn_listening};
 
 /// How to start a simulated cluster.
@@ -42,10 +42,15 @@ pub struct Essim {
     process: Process,
     /// Where its state is kept.
     pub data_dir: PathBuf,
-    /// Base URL including any path prefix.
-    pub url: String,
-    http: Client,
-    auth: Option<(String, String)>,
+    client: ClusterClient,
+}
+
+impl std::ops::Deref for Essim {
+    type Target = ClusterClient;
+
+    fn deref(&self) -> &ClusterClient {
+        &self.client
+    }
 }
 
 impl Essim {
@@ -91,86 +96,15 @@ impl Essim {
         };
         let (process, port) = spawn_listening(spawn, Duration::from_secs(20));
         let data_dir = process.log.parent().expect("log in the data dir").to_path_buf();
-        let auth = options.basic_auth.and_then(|a| a.split_once(':')).map(|(u, p)| (u.to_owned(), p.to_owned()));
-        Self {
-            process,
-            data_dir,
-            url: format!("http://127.0.0.1:{port}{}", options.path_prefix.unwrap_or("")),
-            http: Client::builder().timeout(Duration::from_secs(30)).build().expect("http client"),
-            auth,
-        }
-    }
-
-    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> reqwest::Result<(u16, Value)> {
-        let mut request = self.http.request(method.parse().expect("method"), format!("{}{path}", self.url));
-        if let Some((user, password)) = &self.auth {
-            request = request.basic_auth(user, Some(password));
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send()?;
-        let status = response.status().as_u16();
-        let text = response.text()?;
-        Ok((status, serde_json::from_str(&text).unwrap_or(Value::String(text))))
+        let log = process.log.clone();
+        let url = format!("http://127.0.0.1:{port}{}", options.path_prefix.unwrap_or(""));
+        let diagnose = Box::new(move || std::fs::read_to_string(&log).unwrap_or_default());
+        Self { process, data_dir, client: ClusterClient::new(url, options.basic_auth, diagnose) }
     }
 
     /// The simulator's process id (for resource figures).
     pub fn pid(&self) -> u32 {
         self.process.pid()
-    }
-
-    /// Any call; returns status and JSON body.
-    pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.try_call(method, path, body)
-            .unwrap_or_else(|e| panic!("essim {method} {path}: {e}\n{}", self.process.log_text()))
-    }
-
-    /// Creates an index with `shards` shards and `docs` documents.
-    pub fn load_index(&self, index: &str, shards: u32, docs: usize) {
-        let (status, body) = self.call(
-            "PUT",
-            &format!("/{index}"),
-            Some(json!({"settings": {"number_of_shards": shards, "number_of_replicas": 0}})),
-        );
-        assert_eq!(status, 200, "{body}");
-        let mut bulk = String::new();
-        for i in 0..docs {
-            bulk.push_str(&format!("{{\"index\":{{\"_index\":\"{index}\",\"_id\":\"{i}\"}}}}\n{{\"n\":{i},\"text\":\"document number {i} of {index}, padded to take some room on disk\"}}\n"));
-        }
-        let mut request =
-            self.http.post(format!("{}/_bulk", self.url)).header("content-type", "application/x-ndjson").body(bulk);
-        if let Some((user, password)) = &self.auth {
-            request = request.basic_auth(user, Some(password));
-        }
-        assert!(request.send().expect("bulk").status().is_success());
-    }
-
-    pub fn count(&self, index: &str) -> u64 {
-        let (status, body) = self.call("GET", &format!("/{index}/_count"), None);
-        assert_eq!(status, 200, "{body}");
-        body["count"].as_u64().expect("count")
-    }
-
-    /// Names of the snapshots in a repository (finished and running).
-    pub fn snapshot_names(&self, repository: &str) -> Vec<String> {
-        self.snapshots_matching(repository, "_all")
-    }
-
-    /// Names of the snapshots still running in a repository.
-    pub fn running_snapshots(&self, repository: &str) -> Vec<String> {
-        self.snapshots_matching(repository, "_current")
-    }
-
-    fn snapshots_matching(&self, repository: &str, expr: &str) -> Vec<String> {
-        let (status, body) = self.call("GET", &format!("/_snapshot/{repository}/{expr}"), None);
-        assert_eq!(status, 200, "{body}");
-        body["snapshots"]
-            .as_array()
-            .expect("snapshots")
-            .iter()
-            .map(|s| s["snapshot"].as_str().expect("name").to_owned())
-            .collect()
     }
 
     /// The requests essim served: `(method, path, status)`.
@@ -190,13 +124,10 @@ impl Essim {
     }
 
     pub fn set_faults(&self, faults: Value) {
-        let (status, body) = self.call("PUT", "/_essim/faults", Some(faults));
-        assert_eq!(status, 200, "{body}");
+        self.ok("PUT", "/_essim/faults", Some(faults));
     }
 
     pub fn set_rate(&self, rate_bytes_per_sec: u64) {
-        let (status, body) =
-            self.call("PUT", "/_essim/settings", Some(json!({"rate_bytes_per_sec": rate_bytes_per_sec})));
-        assert_eq!(status, 200, "{body}");
+        self.ok("PUT", "/_essim/settings", Some(json!({"rate_bytes_per_sec": rate_bytes_per_sec})));
     }
 }

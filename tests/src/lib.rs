@@ -1,10 +1,12 @@
-//! The integration-test harness, shared by every test: starts real `essim` and `snapkeep`
-//! processes on loopback ports, drives the admin API, and runs the official-SDK scripts under
-//! `tests/sdk/` with the project's Python environment; or runs the core in-process on a real
-//! catalog and a manual clock.
+//! The integration-test harness, shared by every test: starts `essim`, real Elasticsearch and
+//! OpenSearch nodes (`engine`) and `snapkeep` processes on loopback ports, drives the admin API,
+//! and runs the official-SDK scripts under `tests/sdk/` with the project's Python environment; or
+//! runs the core in-process on a real catalog and a manual clock.
 //!
 //! The binaries must be built first (`cargo build --workspace --bins`, as `scripts/test` does).
 
+mod cluster;
+mod engine;
 mod essim;
 mod inprocess;
 mod postgres;
@@ -15,6 +17,8 @@ pub mod signers;
 mod snapkeep;
 mod storage;
 
+pub use cluster::ClusterClient;
+pub use engine::{ELASTICSEARCH_7, OPENSEARCH_2, OPENSEARCH_S3, RealEngine, SearchCluster, TestEngine};
 pub use essim::{Essim, EssimOptions};
 pub use inprocess::InProcess;
 pub use postgres::{RestoreArea, TestPostgres, TlsCertificates, fingerprint, load, open_tempdir, psql};

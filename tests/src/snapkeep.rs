@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use uuid::Uuid;
 
-use crate::essim::Essim;
+use crate::cluster::ClusterClient;
 use crate::processes::{Process, binary, spawn_listening};
 use crate::signers::{Key, Wire};
 use crate::wait_for;
@@ -212,9 +212,9 @@ impl Snapkeep {
         }
     }
 
-    /// Registers `essim` as cluster `id` of `tenant`.
-    pub fn register(&self, tenant: &Tenant, id: &str, essim: &Essim) -> Value {
-        self.admin("POST", "/clusters", Some(json!({"project_id": tenant.project_id, "id": id, "name": format!("cluster {id}"), "endpoint": essim.url})))
+    /// Registers a search cluster (essim or a real engine) as cluster `id` of `tenant`.
+    pub fn register(&self, tenant: &Tenant, id: &str, cluster: &ClusterClient) -> Value {
+        self.admin("POST", "/clusters", Some(json!({"project_id": tenant.project_id, "id": id, "name": format!("cluster {id}"), "endpoint": cluster.url})))
     }
 
     /// The CSS backups of a cluster.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::s3::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
-use crate::{EssimOptions, Snapkeep, Tenant};
+use crate::{EssimOptions, SearchCluster, Snapkeep, Tenant, TestEngine};
 
 /// The bucket, profile and base path the S3 runs use.
 pub const TEST_BUCKET: &str = "snapkeep-it";
@@ -39,10 +39,18 @@ impl TestStorage {
     /// Simulator options whose nodes have this storage's S3 client.
     pub fn essim_options(&self, flavor: &'static str, version: &'static str) -> EssimOptions {
         let mut options = EssimOptions::new(flavor, version);
-        if let Some(s3) = &self.s3 {
-            options.settings = s3.engine_settings(TEST_PROFILE);
-        }
+        options.settings = self.engine_settings();
         options
+    }
+
+    /// The node settings (`key=value`) of this storage's S3 client; none for the filesystem.
+    pub fn engine_settings(&self) -> Vec<String> {
+        self.s3.as_ref().map(|s3| s3.engine_settings(TEST_PROFILE)).unwrap_or_default()
+    }
+
+    /// Starts `engine` with this storage as its repository place.
+    pub fn start_engine(&self, engine: &TestEngine, dir: &Path) -> SearchCluster {
+        engine.start(dir, &self.repo_root, &self.engine_settings())
     }
 
     /// Makes this storage the tenant's default (nothing to do for the built-in filesystem).
@@ -71,6 +79,16 @@ impl TestStorage {
             }
             None => files_under(&self.repo_root.join(cluster)),
         }
+    }
+
+    /// The repository's own catalog of snapshots (the newest `index-N` the engines write, or
+    /// essim's `index.json`), as text; `None` before the repository was written to.
+    pub fn repository_catalog(&self, cluster: &str) -> Option<String> {
+        let objects = self.repository_objects(cluster);
+        let generation = |key: &str| key.strip_prefix("index-").and_then(|n| n.parse::<u64>().ok());
+        let newest = objects.keys().filter_map(|k| generation(k).map(|n| (n, k))).max().map(|(_, k)| k.clone());
+        let key = newest.or_else(|| objects.contains_key("index.json").then(|| "index.json".to_owned()))?;
+        Some(String::from_utf8_lossy(&objects[&key]).into_owned())
     }
 
     /// The paths of a cluster's repository objects, without reading them.

@@ -54,12 +54,12 @@ pub fn root(body: &Value) -> Result<EngineInfo, EngineError> {
     let version = EngineVersion::parse(number).ok_or_else(|| protocol("version.number"))?;
     let supported = match flavor {
         EngineFlavor::Elasticsearch => version >= EngineVersion::new(6, 8, 0) && version.major <= 8,
-        EngineFlavor::Opensearch => (1..=2).contains(&version.major),
+        EngineFlavor::Opensearch => (1..=3).contains(&version.major),
         EngineFlavor::Postgres => false,
     };
     if !supported {
         return Err(EngineError::Protocol(format!(
-            "{} {version} is not supported (Elasticsearch 6.8–8.x, OpenSearch 1.x–2.x)",
+            "{} {version} is not supported (Elasticsearch 6.8–8.x, OpenSearch 1.x–3.x)",
             flavor.as_str()
         )));
     }
@@ -209,6 +209,8 @@ mod tests {
         assert!(root(&json!({"status":"ok"})).is_err());
         assert!(root(&json!({"version":{"number":"5.6.0"}})).is_err());
         assert!(root(&json!({"version":{"number":"9.0.0"}})).is_err());
+        assert!(root(&json!({"version":{"distribution":"opensearch","number":"3.3.2"}})).is_ok());
+        assert!(root(&json!({"version":{"distribution":"opensearch","number":"4.0.0"}})).is_err());
     }
 
     #[test]

@@ -92,7 +92,7 @@ fn reference_repositories_through_both_sdks() {
         "ali_repos.py",
         &snapkeep,
         &tenant,
-        &[("ESSIM_URL", &essims[0].url), ("REPO_ROOT", repo_root.to_str().unwrap()), ("SNAPSHOT", "before-move")],
+        &[("CLUSTER_URL", &essims[0].url), ("REPO_ROOT", repo_root.to_str().unwrap()), ("SNAPSHOT", "before-move")],
     );
     assert!(out.contains("repos ok"), "{out}");
     assert!(

@@ -21,7 +21,7 @@ fn every_rule_answers_its_css_code_and_changes_nothing() {
         &snapkeep,
         &tenant,
         &[
-            ("ESSIM_URL", &essim.url),
+            ("CLUSTER_URL", &essim.url),
             ("CLUSTER_ID", "cluster-a"),
             ("OTHER_CLUSTER_ID", "cluster-b"),
             ("OTHER_PROJECT", &other.project_id),
