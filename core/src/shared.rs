@@ -3,6 +3,7 @@
 //! clusters of the same project and region qualify, and only a source whose snapshots the
 //! target can read (same or older version).
 
+use crate::engine::SearchEngine;
 use crate::error::{CoreError, NotFound};
 use crate::model::Cluster;
 use crate::restore_plan::can_restore_into;
@@ -15,7 +16,7 @@ pub struct SharedRepository {
     pub source_id: String,
     /// The repository name on the target.
     pub name: String,
-    /// Whether the target can use it now (`_verify`).
+    /// Whether the target can use it now: it verifies, and lists the source's newest snapshot.
     pub available: bool,
 }
 
@@ -99,10 +100,30 @@ impl Snapkeep {
         for source_id in self.store.shared_repository_sources(&target.id).await? {
             let Some(source) = self.store.get_cluster(&source_id).await? else { continue };
             let name = self.repositories.names.shared(&source);
-            let available = engine.verify_repository(&name).await.is_ok();
+            let available = self.reference_readable(engine.as_ref(), &name, &source).await?;
             out.push(SharedRepository { source_id, name, available });
         }
         Ok(out)
+    }
+
+    /// Whether the target can use a reference repository now: the engine verifies it, and it
+    /// lists the source's newest restorable snapshot. The engines verify a read-only repository
+    /// without reading its storage, and list a location that vanished as an empty repository
+    /// (Elasticsearch 7.17, OpenSearch 2.19: `BlobStoreRepository.startVerification` skips
+    /// read-only repositories), so only the listing tells that the target can no longer read it.
+    async fn reference_readable(
+        &self,
+        engine: &dyn SearchEngine,
+        name: &str,
+        source: &Cluster,
+    ) -> Result<bool, CoreError> {
+        if engine.verify_repository(name).await.is_err() {
+            return Ok(false);
+        }
+        let snapshots = self.store.list_snapshots(&source.id).await?;
+        let newest = snapshots.into_iter().filter(|s| s.status.is_restorable()).max_by_key(|s| s.created_at);
+        let Some(newest) = newest else { return Ok(true) };
+        Ok(engine.get_snapshot(name, &newest.name).await.is_ok_and(|found| found.is_some()))
     }
 
     /// The clusters whose repositories the target may reference (Alibaba

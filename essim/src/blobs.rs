@@ -184,20 +184,17 @@ impl BlobStore {
 
     /// Checks the place can be used: readable, and writable unless read-only. A read-only
     /// folder must already exist (opening a filesystem store would create it).
+    /// Verification as the engines do it: a writable repository must take a probe blob; a
+    /// read-only one is not checked at all, even when its location is gone
+    /// (`BlobStoreRepository.startVerification` returns at once for read-only repositories).
     pub fn verify(location: &Location, repo: &str, readonly: bool) -> EsResult<()> {
-        if let (Location::Fs(path), true) = (location, readonly) {
-            return std::fs::metadata(path).map(drop).map_err(|e| {
-                EsError::new(
-                    500,
-                    "repository_verification_exception",
-                    format!("[{repo}] path [{}] is not accessible on master node: {e}", path.display()),
-                )
-            });
+        if readonly {
+            return Ok(());
         }
-        Self::open(location)?.check(repo, readonly)
+        Self::open(location)?.check(repo)
     }
 
-    fn check(&self, repo: &str, readonly: bool) -> EsResult<()> {
+    fn check(&self, repo: &str) -> EsResult<()> {
         let failure = |e: opendal::Error| {
             EsError::new(
                 500,
@@ -205,9 +202,6 @@ impl BlobStore {
                 format!("[{repo}] path [{}] is not accessible on master node: {e}", self.location.describe()),
             )
         };
-        if readonly {
-            return block(self.op.list("")).map(drop).map_err(failure);
-        }
         if let Location::S3 { .. } = self.location {
             block(self.op.list_with("").limit(1)).map_err(failure)?;
         }

@@ -1,25 +1,33 @@
-//! The Alibaba dialect through both official SDKs: snapshot settings with Quartz schedules, and
-//! CreateSnapshot idempotent on ClientToken, also across a restart of snapkeep.
+//! The Alibaba dialect through both official SDKs: snapshot settings with Quartz schedules,
+//! CreateSnapshot idempotent on ClientToken, also across a restart of snapkeep, and reference
+//! repositories; on essim and on real Elasticsearch.
 
 use std::time::Duration;
 
 use serde_json::json;
-use snapkeep_tests::{Essim, EssimOptions, Snapkeep, StorageKind, TestStorage, run_sdk_script, wait_for};
+use snapkeep_tests::{
+    ELASTICSEARCH_7, SearchCluster, Snapkeep, StorageKind, TestEngine, TestStorage, run_sdk_script, wait_for,
+};
 
 #[test]
 fn settings_and_client_token_snapshots_through_both_sdks() {
-    settings_and_client_token_snapshots(StorageKind::Fs);
+    settings_and_client_token_snapshots(TestEngine::chosen("elasticsearch", "7.10.2"), StorageKind::Fs);
 }
 
 #[test]
 fn settings_and_client_token_snapshots_in_s3() {
-    settings_and_client_token_snapshots(StorageKind::S3);
+    settings_and_client_token_snapshots(TestEngine::essim("elasticsearch", "7.10.2"), StorageKind::S3);
 }
 
-fn settings_and_client_token_snapshots(kind: StorageKind) {
+#[test]
+fn settings_and_client_token_snapshots_on_real_elasticsearch() {
+    settings_and_client_token_snapshots(TestEngine::real(ELASTICSEARCH_7), StorageKind::Fs);
+}
+
+fn settings_and_client_token_snapshots(engine: TestEngine, kind: StorageKind) {
     let dir = tempfile::tempdir().unwrap();
     let storage = TestStorage::start(kind, dir.path());
-    let essim = Essim::start(dir.path(), &storage.repo_root, &storage.essim_options("elasticsearch", "7.10.2"));
+    let essim = storage.start_engine(&engine, dir.path());
     essim.load_index("orders", 1, 10);
     let mut snapkeep = Snapkeep::start(dir.path(), &storage.repo_root, &[]);
     let tenant = snapkeep.tenant("aliyun");
@@ -53,29 +61,44 @@ fn settings_and_client_token_snapshots(kind: StorageKind) {
         (snapkeep.backups(&tenant, "es-cn-test01")[0]["status"] == "COMPLETED").then_some(())
     });
     assert_eq!(essim.snapshot_names("snapkeep"), made, "one snapshot on the cluster");
-    let objects = storage.repository_objects("es-cn-test01");
-    let catalog = String::from_utf8_lossy(&objects["index.json"]).into_owned();
+    let catalog = storage.repository_catalog("es-cn-test01").expect("the instance's repository");
     assert!(catalog.contains(&made[0]), "the snapshot is recorded in the instance's own place: {catalog}");
-    assert!(objects.keys().any(|k| k.starts_with("snapshots/")), "with its data: {:?}", objects.keys());
+    let objects = storage.repository_keys("es-cn-test01");
+    assert!(objects.iter().any(|k| k.starts_with("snapshots/") || k.starts_with("indices/")), "with its data: {objects:?}");
 }
 
 #[test]
 fn reference_repositories_through_both_sdks() {
+    reference_repositories(TestEngine::chosen("elasticsearch", "7.10.2"), TestEngine::essim("elasticsearch", "6.8.23"));
+}
+
+/// The reference repository between two real clusters: the target restores from it and the
+/// engine itself refuses a write through it.
+#[test]
+fn reference_repositories_between_real_clusters() {
+    reference_repositories(TestEngine::real(ELASTICSEARCH_7), TestEngine::real(("elasticsearch", "7.10.2")));
+}
+
+/// `engine` runs the target (es-a) and the source (es-b), `older` the older source the target
+/// reads (es-c); the sources only ever refused, newer, in another region or of another tenant,
+/// are essim.
+fn reference_repositories(engine: TestEngine, older: TestEngine) {
     let dir = tempfile::tempdir().unwrap();
     let repo_root = dir.path().join("repositories");
     let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
     let tenant = snapkeep.tenant("aliyun");
     let other = snapkeep.tenant("someone-else");
     let mut essims = Vec::new();
-    for (id, version, region, owner) in [
-        ("es-a", "7.10.2", "cn-hangzhou", &tenant),
-        ("es-b", "7.10.2", "cn-hangzhou", &tenant),
-        ("es-c", "6.8.23", "cn-hangzhou", &tenant),
-        ("es-d", "8.11.1", "cn-hangzhou", &tenant),
-        ("es-e", "7.10.2", "cn-beijing", &tenant),
-        ("es-x", "7.10.2", "cn-hangzhou", &other),
+    let version = engine.version.as_str();
+    for (id, engine, region, owner) in [
+        ("es-a", engine.clone(), "cn-hangzhou", &tenant),
+        ("es-b", engine.clone(), "cn-hangzhou", &tenant),
+        ("es-c", older, "cn-hangzhou", &tenant),
+        ("es-d", TestEngine::essim("elasticsearch", "8.11.1"), "cn-hangzhou", &tenant),
+        ("es-e", TestEngine::essim("elasticsearch", version), "cn-beijing", &tenant),
+        ("es-x", TestEngine::essim("elasticsearch", version), "cn-hangzhou", &other),
     ] {
-        let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("elasticsearch", version));
+        let essim = engine.start(dir.path(), &repo_root, &[]);
         let body =
             json!({"project_id": owner.project_id, "id": id, "name": id, "endpoint": essim.url, "region": region});
         snapkeep.admin("POST", "/clusters", Some(body));
@@ -95,8 +118,9 @@ fn reference_repositories_through_both_sdks() {
         &[("CLUSTER_URL", &essims[0].url), ("REPO_ROOT", repo_root.to_str().unwrap()), ("SNAPSHOT", "before-move")],
     );
     assert!(out.contains("repos ok"), "{out}");
+    let SearchCluster::Essim(other_tenants) = &essims[5] else { unreachable!("es-x is essim") };
     assert!(
-        essims[5].requests().iter().all(|(_, path, _)| !path.starts_with("/_snapshot")),
+        other_tenants.requests().iter().all(|(_, path, _)| !path.starts_with("/_snapshot")),
         "another tenant's cluster was never touched"
     );
 }
