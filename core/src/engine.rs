@@ -217,6 +217,9 @@ pub enum EngineErrorKind {
     SnapshotRestore,
     RepositoryVerification,
     RepositoryReadonly,
+    /// A change to a repository that a snapshot, restore or delete is using (OpenSearch refuses
+    /// any; Elasticsearch a new location).
+    RepositoryInUse,
     Security,
     /// Data read back does not match what was written (a checksum or size differs).
     Integrity,
@@ -242,7 +245,7 @@ impl EngineError {
             Self::Unreachable(_) | Self::Timeout => true,
             Self::Protocol(_) => false,
             Self::Api { status, kind, .. } => match kind {
-                EngineErrorKind::ConcurrentSnapshotExecution => true,
+                EngineErrorKind::ConcurrentSnapshotExecution | EngineErrorKind::RepositoryInUse => true,
                 EngineErrorKind::Other(_) => *status >= 500 || *status == 429,
                 _ => false,
             },

@@ -39,6 +39,13 @@ impl Profile {
         self.is_opensearch() || self.es_at_least(7, 8)
     }
 
+    /// Any change to a repository a snapshot is using is refused, even one that changes nothing
+    /// (OpenSearch 2.19: `RepositoriesService.ensureRepositoryNotInUse`); Elasticsearch 7.17
+    /// takes new settings and refuses only a new location.
+    pub fn repository_locked_while_in_use(&self) -> bool {
+        self.is_opensearch()
+    }
+
     /// More than one snapshot operation at a time (ES 7.9+, OpenSearch).
     pub fn concurrent_snapshots(&self) -> bool {
         self.is_opensearch() || self.es_at_least(7, 9)

@@ -28,12 +28,14 @@ pub fn put(sim: &mut Sim, name: &str, req: &Request) -> EsResult<Value> {
     let readonly = json_bool(settings.get("readonly"), false);
     if let Some(existing) = sim.state.repositories.get(name) {
         let in_use = sim.state.running.iter().any(|r| r.repository == name);
-        if in_use && (existing.location != location || existing.readonly != readonly) {
-            return Err(EsError::new(
-                500,
-                "illegal_state_exception",
-                format!("trying to modify or unregister repository [{name}] that is currently used"),
-            ));
+        let locked = sim.profile.repository_locked_while_in_use();
+        if in_use && (locked || existing.location != location || existing.readonly != readonly) {
+            let reason = if locked {
+                "trying to modify or unregister repository that is currently used".to_owned()
+            } else {
+                format!("trying to modify or unregister repository [{name}] that is currently used")
+            };
+            return Err(EsError::new(500, "illegal_state_exception", reason));
         }
     }
     if req.flag("verify", true) {

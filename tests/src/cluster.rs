@@ -58,11 +58,26 @@ impl ClusterClient {
 
     /// Creates an index with `shards` shards and `docs` documents, searchable at once.
     pub fn load_index(&self, index: &str, shards: u32, docs: usize) {
+        self.load_index_with_noise(index, shards, docs, 0);
+    }
+
+    /// As `load_index`, each document also carrying `noise` bytes that do not compress (hex of
+    /// a fixed pseudo-random sequence), so snapshots and restores of it take time under a throttle.
+    pub fn load_index_with_noise(&self, index: &str, shards: u32, docs: usize, noise: usize) {
         let settings = json!({"settings": {"number_of_shards": shards, "number_of_replicas": 0}});
         self.ok("PUT", &format!("/{index}"), Some(settings));
+        let mut state = 0x9E37_79B9_7F4A_7C15_u64;
         let mut bulk = String::new();
         for i in 0..docs {
-            bulk.push_str(&format!("{{\"index\":{{\"_index\":\"{index}\",\"_id\":\"{i}\"}}}}\n{{\"n\":{i},\"text\":\"document number {i} of {index}, padded to take some room on disk\"}}\n"));
+            let noise: String = (0..noise.div_ceil(16))
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    format!("{state:016x}")
+                })
+                .collect();
+            bulk.push_str(&format!("{{\"index\":{{\"_index\":\"{index}\",\"_id\":\"{i}\"}}}}\n{{\"n\":{i},\"text\":\"document number {i} of {index}, padded to take some room on disk\",\"noise\":\"{noise}\"}}\n"));
         }
         let response = self
             .request("POST", "/_bulk?refresh=true")

@@ -1,10 +1,12 @@
 //! Parsers of the engines' answers: the error envelope, SnapshotInfo, `_status`, `_recovery`,
 //! `_cat/indices` and `GET /`.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 use snapkeep_core::{
-    EngineError, EngineErrorKind, EngineFlavor, EngineInfo, EngineVersion, IndexState, RecoveryStage, ShardRecovery,
-    SnapshotInfo, SnapshotState,
+    EngineError, EngineErrorKind, EngineFlavor, EngineInfo, EngineVersion, IndexState, RecoveryStage, RepositorySpec,
+    ShardRecovery, SnapshotInfo, SnapshotState,
 };
 
 /// A non-2xx answer as a typed error.
@@ -31,6 +33,7 @@ pub fn error(status: u16, body: &[u8]) -> EngineError {
         _ if reason.contains("repository is readonly") || reason.contains("readonly repository") => {
             EngineErrorKind::RepositoryReadonly
         }
+        "illegal_state_exception" if reason.contains("that is currently used") => EngineErrorKind::RepositoryInUse,
         _ => EngineErrorKind::Other(if kind_name.is_empty() { format!("http_{status}") } else { kind_name }),
     };
     EngineError::Api { status, kind, reason }
@@ -65,6 +68,43 @@ pub fn root(body: &Value) -> Result<EngineInfo, EngineError> {
     }
     let cluster_name = body.get("cluster_name").and_then(Value::as_str).unwrap_or_default().to_owned();
     Ok(EngineInfo { flavor, version, cluster_name })
+}
+
+/// A repository as `GET _snapshot/{name}` shows it: its type and settings, every value as the
+/// string the engine keeps (`"compress": "true"`, `"max_snapshot_bytes_per_sec": "40mb"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    pub kind: String,
+    pub settings: BTreeMap<String, String>,
+}
+
+/// Settings that only throttle; every other setting says where and how the repository is kept.
+const THROTTLES: [&str; 2] = ["max_snapshot_bytes_per_sec", "max_restore_bytes_per_sec"];
+
+impl Registration {
+    /// What snapkeep would register: JSON values as the engines keep them (strings).
+    pub fn of(spec: &RepositorySpec) -> Self {
+        let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+        Self { kind: spec.kind.clone(), settings: spec.settings.iter().map(|(k, v)| (k.clone(), text(v))).collect() }
+    }
+
+    /// The same type and settings apart from the throttles.
+    pub fn same_place(&self, other: &Self) -> bool {
+        self.kind == other.kind && self.place().eq(other.place())
+    }
+
+    fn place(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.settings.iter().filter(|(k, _)| !THROTTLES.contains(&k.as_str()))
+    }
+}
+
+/// The repository `name` of a `GET _snapshot/{name}` answer.
+pub fn registration(body: &Value, name: &str) -> Result<Registration, EngineError> {
+    let entry = body.get(name).ok_or_else(|| protocol("repository in the answer"))?;
+    let kind = entry.get("type").and_then(Value::as_str).ok_or_else(|| protocol("repository type"))?;
+    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+    let settings = entry.get("settings").and_then(Value::as_object).into_iter().flatten();
+    Ok(Registration { kind: kind.to_owned(), settings: settings.map(|(k, v)| (k.clone(), text(v))).collect() })
 }
 
 /// One SnapshotInfo object.
@@ -191,6 +231,32 @@ mod tests {
             error(400, br#"{"error":"no handler found for uri"}"#).to_string(),
             "cluster answered 400 Other(\"http_400\"): no handler found for uri"
         );
+    }
+
+    #[test]
+    fn registrations_compare_as_the_engine_keeps_them() {
+        let answer = json!({"r": {"type": "fs", "settings": {"location": "/repo/c", "compress": "true", "max_snapshot_bytes_per_sec": "40mb"}}});
+        let registered = registration(&answer, "r").unwrap();
+        let spec = |rate: &str| RepositorySpec {
+            name: "r".into(),
+            kind: "fs".into(),
+            settings: json!({"location": "/repo/c", "compress": true, "max_snapshot_bytes_per_sec": rate})
+                .as_object()
+                .unwrap()
+                .clone(),
+            bucket: None,
+        };
+        assert_eq!(Registration::of(&spec("40mb")), registered, "booleans compare as the engine's strings");
+        let throttled = Registration::of(&spec("1kb"));
+        assert!(throttled != registered && throttled.same_place(&registered), "a throttle is not a new place");
+        let mut moved = spec("40mb");
+        moved.settings.insert("location".into(), json!("/repo/other"));
+        assert!(!Registration::of(&moved).same_place(&registered));
+        assert!(registration(&json!({}), "r").is_err());
+        let in_use = br#"{"error":{"type":"illegal_state_exception","reason":"trying to modify or unregister repository that is currently used"},"status":500}"#;
+        let e = error(500, in_use);
+        assert_eq!(e.kind(), Some(&EngineErrorKind::RepositoryInUse));
+        assert!(e.is_transient());
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use snapkeep_tests::{Essim, EssimOptions, Snapkeep, wait_for};
+use snapkeep_tests::{Essim, EssimOptions, OPENSEARCH_2, Snapkeep, TestEngine, wait_for};
 
 const FAST: u64 = 50 * 1024 * 1024;
 const SLOW: u64 = 12 * 1024;
@@ -124,4 +124,61 @@ fn a_crash_right_after_an_engine_call_never_repeats_it() {
     });
     assert_eq!(sent(&essim, "DELETE", "/_snapshot/snapkeep/created-then-crashed"), 1);
     assert!(essim.snapshot_names("snapkeep").is_empty());
+}
+
+/// SIGKILL of snapkeep while a real engine runs a throttled snapshot and a throttled restore it
+/// started: after the restart the snapshot completes once, the restore ends `success` with the
+/// snapshot's documents, and nothing is left running.
+#[test]
+fn a_crash_mid_snapshot_and_mid_restore_on_a_real_engine() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let engine = TestEngine::real(OPENSEARCH_2).start(dir.path(), &repo_root, &[]);
+    engine.load_index_with_noise("orders", 2, 200, 400);
+    let original = engine.documents("orders");
+    let mut snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+    let tenant = snapkeep.tenant("crash");
+    snapkeep.register(&tenant, "os", &engine);
+    let wait = Duration::from_secs(120);
+    let base = snapkeep.create_snapshot(&tenant, "os", "base", "orders");
+    assert_eq!(snapkeep.await_snapshot(&tenant, "os", "base", wait)["status"], "COMPLETED");
+
+    // A new index (a snapshot of unchanged data copies nothing) and the base's 100 KB, at 8 KB/s
+    // each way: both run for seconds.
+    engine.load_index_with_noise("events", 1, 300, 400);
+    let throttle = json!({"maxSnapshotBytesPerSeconds": "8kb", "maxRestoreBytesPerSeconds": "8kb"});
+    let (status, body) = snapkeep.css(&tenant, "POST", "/clusters/os/index_snapshot/setting", Some(throttle));
+    assert_eq!(status, 200, "{body}");
+    snapkeep.create_snapshot(&tenant, "os", "crash-1", "events");
+    wait_for("the snapshot to run on the engine", wait, || {
+        engine.running_snapshots("snapkeep").contains(&"crash-1".to_owned()).then_some(())
+    });
+    let (status, body) = snapkeep.css(
+        &tenant,
+        "POST",
+        &format!("/clusters/os/index_snapshot/{base}/restore"),
+        Some(json!({"targetCluster": "os", "renamePattern": "(.+)", "renameReplacement": "copy_$1"})),
+    );
+    assert_eq!(status, 201, "{body}");
+    wait_for("the restore to run on the engine", wait, || {
+        let (status, recovery) = engine.call("GET", "/copy_orders/_recovery", None);
+        (status == 200 && recovery["copy_orders"]["shards"].as_array().is_some_and(|s| !s.is_empty())).then_some(())
+    });
+    assert!(engine.running_snapshots("snapkeep").contains(&"crash-1".to_owned()), "still running at the crash");
+
+    snapkeep.kill();
+    snapkeep.restart();
+    let done = snapkeep.await_snapshot(&tenant, "os", "crash-1", wait);
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    let restored = snapkeep.await_restore(&tenant, "os", "base", wait);
+    assert_eq!(restored["restoreStatus"], "success", "{restored}");
+    assert_eq!(engine.documents("copy_orders"), original, "the restored copy holds the snapshot's documents");
+    let mut names = engine.snapshot_names("snapkeep");
+    names.sort();
+    assert_eq!(names, ["base", "crash-1"], "each snapshot once on the engine");
+    let listed: Vec<_> = snapkeep.backups(&tenant, "os").into_iter().map(|b| b["name"].clone()).collect();
+    assert_eq!(listed.len(), 2, "each snapshot once in the catalog: {listed:?}");
+    let (status, body) = snapkeep.css(&tenant, "GET", "/clusters/os", None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["actions"], json!([]), "nothing runs any more");
 }
