@@ -71,6 +71,14 @@ pub enum Location {
 }
 
 impl Location {
+    /// Whether the location is there (object storage: always; its bucket is checked on use).
+    pub fn exists(&self) -> bool {
+        match self {
+            Self::Fs(path) => path.is_dir(),
+            Self::S3 { .. } => true,
+        }
+    }
+
     fn describe(&self) -> String {
         match self {
             Self::Fs(path) => path.display().to_string(),
@@ -185,11 +193,18 @@ impl BlobStore {
     /// Checks the place can be used: readable, and writable unless read-only. A read-only
     /// folder must already exist (opening a filesystem store would create it).
     /// Verification as the engines do it: a writable repository must take a probe blob; a
-    /// read-only one is not checked at all, even when its location is gone
-    /// (`BlobStoreRepository.startVerification` returns at once for read-only repositories).
-    pub fn verify(location: &Location, repo: &str, readonly: bool) -> EsResult<()> {
+    /// read-only one is not written to, and only checked to exist where `location_checked`
+    /// (OpenSearch; Elasticsearch's `BlobStoreRepository.startVerification` returns at once).
+    pub fn verify(location: &Location, repo: &str, readonly: bool, location_checked: bool) -> EsResult<()> {
         if readonly {
-            return Ok(());
+            return match location_checked && !location.exists() {
+                true => Err(EsError::new(
+                    500,
+                    "repository_verification_exception",
+                    format!("[{repo}] path  is not accessible on cluster-manager node"),
+                )),
+                false => Ok(()),
+            };
         }
         Self::open(location)?.check(repo)
     }

@@ -46,6 +46,12 @@ impl Profile {
         self.is_opensearch()
     }
 
+    /// A read-only `fs` repository's location must exist: verification and listings fail
+    /// without it (OpenSearch 2.19); Elasticsearch 7.17 verifies nothing and lists it as empty.
+    pub fn readonly_location_checked(&self) -> bool {
+        self.is_opensearch()
+    }
+
     /// More than one snapshot operation at a time (ES 7.9+, OpenSearch).
     pub fn concurrent_snapshots(&self) -> bool {
         self.is_opensearch() || self.es_at_least(7, 9)

@@ -38,13 +38,16 @@ pub fn put(sim: &mut Sim, name: &str, req: &Request) -> EsResult<Value> {
             return Err(EsError::new(500, "illegal_state_exception", reason));
         }
     }
-    if req.flag("verify", true) {
-        BlobStore::verify(&location, name, readonly)?;
-    }
+    // The engines register first and verify after: a repository that fails verification stays
+    // registered, and the answer is the verification's error.
+    let verified = match req.flag("verify", true) {
+        true => BlobStore::verify(&location, name, readonly, sim.profile.readonly_location_checked()),
+        false => Ok(()),
+    };
     let repository = Repository { kind, settings, location, readonly, uuid: uuid::Uuid::new_v4().simple().to_string() };
     sim.state.repositories.insert(name.to_owned(), repository);
     sim.save();
-    Ok(json!({"acknowledged": true}))
+    verified.map(|()| json!({"acknowledged": true}))
 }
 
 /// An `s3` repository: `bucket` and `base_path` through the node's `client` (default `default`).
@@ -131,7 +134,7 @@ pub fn delete(sim: &mut Sim, name: &str) -> EsResult<Value> {
 
 pub fn verify(sim: &Sim, name: &str) -> EsResult<Value> {
     let repo = lookup(sim, name)?;
-    BlobStore::verify(&repo.location, name, repo.readonly)?;
+    BlobStore::verify(&repo.location, name, repo.readonly, sim.profile.readonly_location_checked())?;
     Ok(json!({"nodes": {sim.cluster_uuid.clone(): {"name": "essim-node-1"}}}))
 }
 
@@ -160,9 +163,18 @@ pub fn lookup<'a>(sim: &'a Sim, name: &str) -> EsResult<&'a Repository> {
     sim.state.repositories.get(name).ok_or_else(|| EsError::repository_missing(name))
 }
 
-/// The blobs of a registered repository.
+/// The blobs of a registered repository. A read-only location that is gone cannot be read
+/// where the engine checks it (OpenSearch: it cannot tell the repository's generation).
 pub fn open_blobs(sim: &Sim, name: &str) -> EsResult<BlobStore> {
-    BlobStore::open(&lookup(sim, name)?.location)
+    let repo = lookup(sim, name)?;
+    if repo.readonly && sim.profile.readonly_location_checked() && !repo.location.exists() {
+        return Err(EsError::new(
+            500,
+            "repository_exception",
+            format!("[{name}] Could not determine repository generation from root blobs"),
+        ));
+    }
+    BlobStore::open(&repo.location)
 }
 
 /// The blobs of a registered repository that may be written.

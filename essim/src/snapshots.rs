@@ -294,7 +294,14 @@ fn merge(target: &mut Value, extra: Value) {
 }
 
 pub fn get(sim: &Sim, repo: &str, expr: &str, req: &Request) -> EsResult<Value> {
-    let store = open_blobs(sim, repo)?;
+    let store = match open_blobs(sim, repo) {
+        // Since 7.14 a missing repository is a failure inside a 200 answer (several may be asked).
+        Err(e) if sim.profile.paginated_get() && e.kind == "repository_missing_exception" => {
+            let failure = json!({"type": e.kind, "reason": e.reason});
+            return Ok(json!({"snapshots": [], "failures": {repo: failure}, "total": 0, "remaining": 0}));
+        }
+        other => other?,
+    };
     let running: Vec<&RunningSnapshot> = sim.state.running.iter().filter(|r| r.repository == repo).collect();
     let mut rendered = Vec::new();
     if expr == "_current" {

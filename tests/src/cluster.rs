@@ -46,7 +46,8 @@ impl ClusterClient {
 
     /// Any call; returns status and JSON body.
     pub fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        self.try_call(method, path, body).unwrap_or_else(|e| panic!("{method} {}{path}: {e}\n{}", self.url, (self.diagnose)()))
+        self.try_call(method, path, body)
+            .unwrap_or_else(|e| panic!("{method} {}{path}: {e}\n{}", self.url, (self.diagnose)()))
     }
 
     /// A call that must answer 2xx; returns the body.

@@ -156,7 +156,10 @@ impl RealEngine {
         let client = ClusterClient::new(format!("http://127.0.0.1:{port}"), None, diagnose);
         wait_for(&format!("{} to answer GET /", engine.name()), Duration::from_secs(120), || {
             assert!(!process.has_exited(), "{} exited:\n{}", engine.name(), process.log_text());
-            client.try_call("GET", "/_cluster/health?wait_for_status=yellow&timeout=1s", None).ok().filter(|(s, _)| *s == 200)
+            client
+                .try_call("GET", "/_cluster/health?wait_for_status=yellow&timeout=1s", None)
+                .ok()
+                .filter(|(s, _)| *s == 200)
         });
         Self { process, home, client }
     }

@@ -5,6 +5,7 @@ mod integration {
     mod admin;
     mod alibaba;
     mod authentication;
+    mod conformance;
     mod css_lifecycle;
     mod css_validation;
     mod dws;

@@ -133,15 +133,27 @@ pub fn snapshot_info(v: &Value) -> Result<SnapshotInfo, EngineError> {
     })
 }
 
+/// The snapshots list of a `GET _snapshot/{repo}/{names}` answer. Elasticsearch 7.14+ answers a
+/// missing repository with 200 and the error under `failures.{repo}`: that is the error.
+fn snapshot_list(body: &Value) -> Result<&Vec<Value>, EngineError> {
+    if let Some((_, failure)) = body.get("failures").and_then(Value::as_object).and_then(|f| f.iter().next()) {
+        let status =
+            if failure.get("type").and_then(Value::as_str) == Some("repository_missing_exception") { 404 } else { 500 };
+        let envelope = serde_json::json!({ "error": failure });
+        return Err(error(status, envelope.to_string().as_bytes()));
+    }
+    body.get("snapshots").and_then(Value::as_array).ok_or_else(|| protocol("snapshots list"))
+}
+
 /// The one snapshot of a `GET _snapshot/{repo}/{name}` answer.
 pub fn single_snapshot(body: &Value, name: &str) -> Result<Option<SnapshotInfo>, EngineError> {
-    let list = body.get("snapshots").and_then(Value::as_array).ok_or_else(|| protocol("snapshots list"))?;
+    let list = snapshot_list(body)?;
     list.iter().map(snapshot_info).find(|s| s.as_ref().map_or(true, |s| s.name == name)).transpose()
 }
 
 /// The names in a `GET _snapshot/{repo}/{names}` answer.
 pub fn snapshot_names(body: &Value) -> Result<Vec<String>, EngineError> {
-    let list = body.get("snapshots").and_then(Value::as_array).ok_or_else(|| protocol("snapshots list"))?;
+    let list = snapshot_list(body)?;
     list.iter()
         .map(|s| s.get("snapshot").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| protocol("snapshot name")))
         .collect()
@@ -293,6 +305,10 @@ mod tests {
         assert!(single_snapshot(&json!({"snapshots":[]}), "s").unwrap().is_none());
         assert_eq!(snapshot_names(&running).unwrap(), vec!["s"]);
         assert!(snapshot_names(&json!({})).is_err());
+        let missing = json!({"snapshots":[],"failures":{"r":{"type":"repository_missing_exception","reason":"[r] missing"}},"total":0,"remaining":0});
+        let e = single_snapshot(&missing, "s").unwrap_err();
+        assert_eq!((e.kind(), e.is_transient()), (Some(&EngineErrorKind::RepositoryMissing), false));
+        assert_eq!(snapshot_names(&missing).unwrap_err().kind(), Some(&EngineErrorKind::RepositoryMissing));
         assert!(snapshot_info(&json!({"snapshot":"s","state":"WEIRD"})).is_err());
     }
 

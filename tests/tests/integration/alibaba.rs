@@ -64,7 +64,10 @@ fn settings_and_client_token_snapshots(engine: TestEngine, kind: StorageKind) {
     let catalog = storage.repository_catalog("es-cn-test01").expect("the instance's repository");
     assert!(catalog.contains(&made[0]), "the snapshot is recorded in the instance's own place: {catalog}");
     let objects = storage.repository_keys("es-cn-test01");
-    assert!(objects.iter().any(|k| k.starts_with("snapshots/") || k.starts_with("indices/")), "with its data: {objects:?}");
+    assert!(
+        objects.iter().any(|k| k.starts_with("snapshots/") || k.starts_with("indices/")),
+        "with its data: {objects:?}"
+    );
 }
 
 #[test]

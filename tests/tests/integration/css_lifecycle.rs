@@ -34,7 +34,11 @@ fn lifecycle(engine: TestEngine, kind: StorageKind) {
     assert!(out.contains("lifecycle ok"), "{out}");
     // The snapshot data went to the cluster's own place (`<base path>/<cluster id>/`), and is gone.
     let objects = storage.repository_objects("search-1");
-    assert!(storage.repository_catalog("search-1").is_some(), "repository written in the cluster's place: {:?}", objects.keys());
+    assert!(
+        storage.repository_catalog("search-1").is_some(),
+        "repository written in the cluster's place: {:?}",
+        objects.keys()
+    );
     assert!(
         !objects.keys().any(|k| k.starts_with("snapshots/") || k.starts_with("snap-")),
         "no snapshot left after delete: {:?}",
