@@ -121,7 +121,8 @@ impl Snapkeep {
             return Ok(false);
         }
         let snapshots = self.store.list_snapshots(&source.id).await?;
-        let newest = snapshots.into_iter().filter(|s| s.status.is_restorable()).max_by_key(|s| s.created_at);
+        let restorable = snapshots.into_iter().filter(|s| s.status.is_restorable() && !s.deleting);
+        let newest = restorable.max_by_key(|s| s.created_at);
         let Some(newest) = newest else { return Ok(true) };
         Ok(engine.get_snapshot(name, &newest.name).await.is_ok_and(|found| found.is_some()))
     }

@@ -190,13 +190,12 @@ impl BlobStore {
         Ok((blobs, bytes))
     }
 
-    /// Checks the place can be used: readable, and writable unless read-only. A read-only
-    /// folder must already exist (opening a filesystem store would create it).
     /// Verification as the engines do it: a writable repository must take a probe blob; a
     /// read-only one is not written to, and only checked to exist where `location_checked`
     /// (OpenSearch; Elasticsearch's `BlobStoreRepository.startVerification` returns at once).
     pub fn verify(location: &Location, repo: &str, readonly: bool, location_checked: bool) -> EsResult<()> {
         if readonly {
+            // OpenSearch's own message: the path is left empty.
             return match location_checked && !location.exists() {
                 true => Err(EsError::new(
                     500,

@@ -40,16 +40,24 @@ impl Profile {
     }
 
     /// Any change to a repository a snapshot is using is refused, even one that changes nothing
-    /// (OpenSearch 2.19: `RepositoriesService.ensureRepositoryNotInUse`); Elasticsearch 7.17
-    /// takes new settings and refuses only a new location.
+    /// (`RepositoriesService.ensureRepositoryNotInUse`: OpenSearch 1.3–2.19, Elasticsearch before
+    /// 7.14, seen on 7.10.2 and 7.13.4); Elasticsearch 7.14+ takes new settings in place and
+    /// refuses only a new location (seen on 7.14.2, 7.16.3, 7.17.29).
     pub fn repository_locked_while_in_use(&self) -> bool {
-        self.is_opensearch()
+        self.is_opensearch() || !self.es_at_least(7, 14)
     }
 
     /// A read-only `fs` repository's location must exist: verification and listings fail
-    /// without it (OpenSearch 2.19); Elasticsearch 7.17 verifies nothing and lists it as empty.
+    /// without it (OpenSearch 1.3–2.19, Elasticsearch up to 7.11); Elasticsearch 7.12+ verifies
+    /// nothing of a read-only repository and lists a missing one as empty (seen on 7.11.2, 7.12.1).
     pub fn readonly_location_checked(&self) -> bool {
-        self.is_opensearch()
+        self.is_opensearch() || !self.es_at_least(7, 12)
+    }
+
+    /// A repository whose verification failed stays registered (OpenSearch 1.3–2.19, Elasticsearch
+    /// 7.12+ registers first); Elasticsearch 7.10 registers nothing then.
+    pub fn keeps_unverified_registration(&self) -> bool {
+        self.is_opensearch() || self.es_at_least(7, 12)
     }
 
     /// More than one snapshot operation at a time (ES 7.9+, OpenSearch).

@@ -2,7 +2,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::blobs::{BlobStore, Location};
+use crate::blobs::{BlobStore, Catalog, Location};
 
 use serde_json::{Map, Value, json};
 
@@ -33,17 +33,20 @@ pub fn put(sim: &mut Sim, name: &str, req: &Request) -> EsResult<Value> {
             let reason = if locked {
                 "trying to modify or unregister repository that is currently used".to_owned()
             } else {
-                format!("trying to modify or unregister repository [{name}] that is currently used")
+                format!("trying to modify or unregister repository [{name}] that is currently used (snapshot is in progress)")
             };
             return Err(EsError::new(500, "illegal_state_exception", reason));
         }
     }
-    // The engines register first and verify after: a repository that fails verification stays
-    // registered, and the answer is the verification's error.
+    // Where the engine registers first and verifies after, a repository that fails verification
+    // stays registered, and the answer is the verification's error.
     let verified = match req.flag("verify", true) {
         true => BlobStore::verify(&location, name, readonly, sim.profile.readonly_location_checked()),
         false => Ok(()),
     };
+    if verified.is_err() && !sim.profile.keeps_unverified_registration() {
+        return verified.map(|()| Value::Null);
+    }
     let repository = Repository { kind, settings, location, readonly, uuid: uuid::Uuid::new_v4().simple().to_string() };
     sim.state.repositories.insert(name.to_owned(), repository);
     sim.save();
@@ -163,18 +166,27 @@ pub fn lookup<'a>(sim: &'a Sim, name: &str) -> EsResult<&'a Repository> {
     sim.state.repositories.get(name).ok_or_else(|| EsError::repository_missing(name))
 }
 
-/// The blobs of a registered repository. A read-only location that is gone cannot be read
-/// where the engine checks it (OpenSearch: it cannot tell the repository's generation).
+/// The blobs of a registered repository.
 pub fn open_blobs(sim: &Sim, name: &str) -> EsResult<BlobStore> {
+    BlobStore::open(&lookup(sim, name)?.location)
+}
+
+/// The snapshot catalog of a registered repository. A read-only location that is gone is never
+/// created by reading it: Elasticsearch lists it as empty, OpenSearch cannot tell the
+/// repository's generation.
+pub fn read_catalog(sim: &Sim, name: &str) -> EsResult<Catalog> {
     let repo = lookup(sim, name)?;
-    if repo.readonly && sim.profile.readonly_location_checked() && !repo.location.exists() {
-        return Err(EsError::new(
-            500,
-            "repository_exception",
-            format!("[{name}] Could not determine repository generation from root blobs"),
-        ));
+    if repo.readonly && !repo.location.exists() {
+        if sim.profile.readonly_location_checked() {
+            return Err(EsError::new(
+                500,
+                "repository_exception",
+                format!("[{name}] Could not determine repository generation from root blobs"),
+            ));
+        }
+        return Ok(Catalog::default());
     }
-    BlobStore::open(&repo.location)
+    BlobStore::open(&repo.location)?.read_catalog()
 }
 
 /// The blobs of a registered repository that may be written.

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::blobs::{IndexBlob, ShardFailure, StoredSnapshot};
 use crate::error::{EsError, EsResult};
-use crate::repositories::{lookup, open_blobs, open_writable_blobs};
+use crate::repositories::{lookup, open_blobs, open_writable_blobs, read_catalog};
 use crate::request::{Request, json_bool, json_list};
 use crate::sim::{Recovery, RunningSnapshot, Sim, resolve_names};
 
@@ -49,7 +49,7 @@ pub async fn create(sim: &std::sync::Mutex<Sim>, repo: &str, name: &str, req: &R
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         let sim = sim.lock().expect("sim lock");
         if !sim.state.running.iter().any(|r| r.repository == repo && r.name == name) {
-            let catalog = open_blobs(&sim, repo)?.read_catalog()?;
+            let catalog = read_catalog(&sim, repo)?;
             let stored = catalog
                 .snapshots
                 .iter()
@@ -294,7 +294,7 @@ fn merge(target: &mut Value, extra: Value) {
 }
 
 pub fn get(sim: &Sim, repo: &str, expr: &str, req: &Request) -> EsResult<Value> {
-    let store = match open_blobs(sim, repo) {
+    let catalog = match read_catalog(sim, repo) {
         // Since 7.14 a missing repository is a failure inside a 200 answer (several may be asked).
         Err(e) if sim.profile.paginated_get() && e.kind == "repository_missing_exception" => {
             let failure = json!({"type": e.kind, "reason": e.reason});
@@ -307,7 +307,6 @@ pub fn get(sim: &Sim, repo: &str, expr: &str, req: &Request) -> EsResult<Value> 
     if expr == "_current" {
         rendered.extend(running.iter().map(|r| render_running(sim, r)));
     } else {
-        let catalog = store.read_catalog()?;
         let mut names: Vec<String> = catalog.snapshots.iter().map(|s| s.name.clone()).collect();
         names.extend(running.iter().map(|r| r.name.clone()));
         let selected = resolve_names(&names, expr, req.flag("ignore_unavailable", false))
@@ -337,7 +336,7 @@ pub fn status(sim: &Sim, repo: Option<&str>, expr: Option<&str>, req: &Request) 
         return Ok(json!({"snapshots": running.map(|r| running_status(sim, r)).collect::<Vec<_>>()}));
     };
     let running: Vec<&RunningSnapshot> = running.collect();
-    let catalog = open_blobs(sim, repo)?.read_catalog()?;
+    let catalog = read_catalog(sim, repo)?;
     let mut out = Vec::new();
     for name in expr.split(',') {
         if let Some(r) = running.iter().find(|r| r.name == name) {
@@ -489,8 +488,7 @@ pub async fn restore(sim: &std::sync::Mutex<Sim>, repo: &str, name: &str, req: &
 }
 
 fn start_restore(sim: &mut Sim, repo: &str, name: &str, req: &Request) -> EsResult<Vec<String>> {
-    let store = open_blobs(sim, repo)?;
-    let catalog = store.read_catalog()?;
+    let catalog = read_catalog(sim, repo)?;
     let snapshot =
         catalog.snapshots.iter().find(|s| s.name == name).ok_or_else(|| EsError::snapshot_missing(repo, name))?;
     let fail = |reason: String| {
@@ -541,6 +539,7 @@ fn start_restore(sim: &mut Sim, repo: &str, name: &str, req: &Request) -> EsResu
     let now = Sim::now_ms();
     let restore_uuid = uuid::Uuid::new_v4().simple().to_string();
     let stuck = sim.state.faults.stuck;
+    let store = open_blobs(sim, repo)?;
     for (index, target) in &mapping {
         let (blob, bytes) = store.read_index_blob(&snapshot.uuid, index)?;
         let recovery = Recovery {

@@ -879,14 +879,20 @@ mod tests {
         assert_eq!(expired.len(), 2, "released and due");
     }
 
-    #[tokio::test]
-    async fn operations_for_a_snapshot_need_its_expected_version() {
-        let (store, _dir) = store().await;
-        seed(&store).await;
+    /// Snapshot `s1` created by operation `o1`, then being deleted by `o2`; returns both versions.
+    async fn created_then_deleting(store: &SqliteStore) -> (Snapshot, Snapshot) {
+        seed(store).await;
         let s = snapshot("s1", "snap");
         store.insert_snapshot_with_operation(&s, &operation("o1", "s1", 0)).await.unwrap();
         let deleting = Snapshot { deleting: true, updated_at: at(10), ..s.clone() };
         store.insert_operation_for(&deleting, at(0), &operation("o2", "s1", 0)).await.unwrap();
+        (s, deleting)
+    }
+
+    #[tokio::test]
+    async fn operations_for_a_snapshot_need_its_expected_version() {
+        let (store, _dir) = store().await;
+        let (_, deleting) = created_then_deleting(&store).await;
         let err = store.insert_operation_for(&deleting, at(0), &operation("o3", "s1", 0)).await.unwrap_err();
         assert!(matches!(err, StoreError::Conflict(_)));
         assert!(store.get_operation("o3").await.unwrap().is_none());
@@ -902,11 +908,7 @@ mod tests {
     #[tokio::test]
     async fn a_step_never_brings_back_a_removed_snapshot_nor_clears_a_delete() {
         let (store, _dir) = store().await;
-        seed(&store).await;
-        let s = snapshot("s1", "snap");
-        store.insert_snapshot_with_operation(&s, &operation("o1", "s1", 0)).await.unwrap();
-        let deleting = Snapshot { deleting: true, updated_at: at(10), ..s.clone() };
-        store.insert_operation_for(&deleting, at(0), &operation("o2", "s1", 0)).await.unwrap();
+        let (s, _) = created_then_deleting(&store).await;
         let mut create = store.get_operation("o1").await.unwrap().unwrap();
         let progressed = Snapshot { status: SnapshotStatus::Building, total_shards: Some(3), ..s.clone() };
         store.checkpoint_operation(&create, &SnapshotChange::update(progressed)).await.unwrap();

@@ -160,7 +160,9 @@ impl SearchEngine for HttpEngine {
     }
 
     /// Registers (and verifies) the repository unless the cluster already has it exactly so.
-    /// OpenSearch refuses any change to a repository in use, even one that changes nothing; a
+    /// The engines keep a registration whose verification failed; it is removed again, so a
+    /// repeated call verifies anew instead of finding it in place. OpenSearch (and Elasticsearch
+    /// before 7.14) refuses any change to a repository in use, even one that changes nothing; a
     /// throttle-only change refused so leaves the repository in the same place, so the caller
     /// proceeds and the throttle applies at the next registration.
     async fn put_repository(&self, repository: &RepositorySpec) -> Result<(), EngineError> {
@@ -172,6 +174,12 @@ impl SearchEngine for HttpEngine {
         let body = json!({"type": repository.kind, "settings": repository.settings});
         let path = format!("/_snapshot/{}?verify=true", segment(&repository.name));
         match self.call(Method::PUT, &path, Some(&body)).await {
+            Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryVerification) => {
+                if let Err(cleanup) = self.delete_repository(&repository.name).await {
+                    tracing::warn!(repository = %repository.name, error = %cleanup, "could not remove a repository that failed verification");
+                }
+                Err(e)
+            }
             Err(e)
                 if e.kind() == Some(&EngineErrorKind::RepositoryInUse)
                     && registered.is_some_and(|r| r.same_place(&wanted)) =>

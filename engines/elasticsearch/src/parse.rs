@@ -84,8 +84,8 @@ const THROTTLES: [&str; 2] = ["max_snapshot_bytes_per_sec", "max_restore_bytes_p
 impl Registration {
     /// What snapkeep would register: JSON values as the engines keep them (strings).
     pub fn of(spec: &RepositorySpec) -> Self {
-        let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
-        Self { kind: spec.kind.clone(), settings: spec.settings.iter().map(|(k, v)| (k.clone(), text(v))).collect() }
+        let settings = spec.settings.iter().map(|(k, v)| (k.clone(), setting_text(v))).collect();
+        Self { kind: spec.kind.clone(), settings }
     }
 
     /// The same type and settings apart from the throttles.
@@ -102,9 +102,13 @@ impl Registration {
 pub fn registration(body: &Value, name: &str) -> Result<Registration, EngineError> {
     let entry = body.get(name).ok_or_else(|| protocol("repository in the answer"))?;
     let kind = entry.get("type").and_then(Value::as_str).ok_or_else(|| protocol("repository type"))?;
-    let text = |v: &Value| v.as_str().map_or_else(|| v.to_string(), str::to_owned);
     let settings = entry.get("settings").and_then(Value::as_object).into_iter().flatten();
-    Ok(Registration { kind: kind.to_owned(), settings: settings.map(|(k, v)| (k.clone(), text(v))).collect() })
+    Ok(Registration { kind: kind.to_owned(), settings: settings.map(|(k, v)| (k.clone(), setting_text(v))).collect() })
+}
+
+/// A setting's value as the engines keep it: strings as they are, anything else in JSON.
+fn setting_text(value: &Value) -> String {
+    value.as_str().map_or_else(|| value.to_string(), str::to_owned)
 }
 
 /// One SnapshotInfo object.

@@ -269,6 +269,7 @@ fn script(side: &mut Side) {
     side.see("read-only lists", error_shape(side.block(d.existing_snapshots("ro", &names(&["snap-1"])))));
     let gone = side.fs_repository("ro-gone", "vanished", json!({"readonly": true}));
     side.see("put read-only at a missing location", error_shape(side.block(d.put_repository(&gone))));
+    side.see("put it again (verified anew)", error_shape(side.block(d.put_repository(&gone))));
     side.see(
         "list read-only at a missing location",
         error_shape(side.block(d.existing_snapshots("ro-gone", &names(&["snap-1"])))),
@@ -285,8 +286,6 @@ fn conformance(real: TestEngine) {
         script(side);
     }
     let [essim, engine] = &sides;
-    let steps = |s: &Side| s.observed.iter().map(|(step, _)| step.clone()).collect::<Vec<_>>();
-    assert_eq!(steps(essim), steps(engine), "both sides ran the same script");
     let divergences: Vec<String> = essim
         .observed
         .iter()
@@ -311,6 +310,12 @@ fn essim_answers_as_opensearch_2() {
 #[test]
 fn essim_answers_as_elasticsearch_7() {
     conformance(TestEngine::real(ELASTICSEARCH_7));
+}
+
+/// Before 7.14 a repository in use cannot even be re-registered unchanged.
+#[test]
+fn essim_answers_as_elasticsearch_7_10() {
+    conformance(TestEngine::real(("elasticsearch", "7.10.2")));
 }
 
 #[test]
