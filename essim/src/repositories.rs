@@ -33,7 +33,9 @@ pub fn put(sim: &mut Sim, name: &str, req: &Request) -> EsResult<Value> {
             let reason = if locked {
                 "trying to modify or unregister repository that is currently used".to_owned()
             } else {
-                format!("trying to modify or unregister repository [{name}] that is currently used (snapshot is in progress)")
+                format!(
+                    "trying to modify or unregister repository [{name}] that is currently used (snapshot is in progress)"
+                )
             };
             return Err(EsError::new(500, "illegal_state_exception", reason));
         }

@@ -39,6 +39,16 @@ def engine(method, path, body=None):
         return e.code, json.loads(e.read() or b"null")
 
 
+def engine_bulk(ndjson):
+    """Sends a `_bulk` body to the search cluster, refreshing; returns (status, json)."""
+    request = urllib.request.Request(
+        os.environ["CLUSTER_URL"] + "/_bulk?refresh=true", data=ndjson.encode(), method="POST",
+        headers={"content-type": "application/x-ndjson"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return response.status, json.loads(response.read())
+
+
 def wait_for(what, check, timeout=60.0):
     deadline = time.time() + timeout
     while True:

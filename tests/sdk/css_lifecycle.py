@@ -4,8 +4,10 @@ index refused, then done with replace_exist_indices; a throttle that reaches the
 settings; a running snapshot deleted (aborted on the cluster); the finished one deleted. Restored
 documents are compared with the originals, not only counted.
 
-Env: SNAPKEEP_URL/PROJECT/AK/SK, CLUSTER_URL, CLUSTER_ID, INDEX, FLAVOR, VERSION."""
+Env: SNAPKEEP_URL/PROJECT/AK/SK, CLUSTER_URL, CLUSTER_ID, INDEX, FLAVOR, VERSION, RUNNING_THROTTLE
+(the snapshot rate that keeps a 100 KB snapshot running while it is deleted)."""
 
+import json
 import os
 
 from huaweicloudsdkcss.v1 import (
@@ -13,7 +15,7 @@ from huaweicloudsdkcss.v1 import (
     RestoreSnapshotReq, RestoreSnapshotRequest, UpdateSnapshotSettingReq, UpdateSnapshotSettingRequest,
 )
 
-from common import check, css_client, documents, engine, expect_error, wait_for
+from common import check, css_client, documents, engine, engine_bulk, expect_error, wait_for
 
 client = css_client()
 cluster = os.environ["CLUSTER_ID"]
@@ -45,6 +47,12 @@ def throttle(rate):
     client.update_snapshot_setting(UpdateSnapshotSettingRequest(
         cluster_id=cluster, body=UpdateSnapshotSettingReq(max_snapshot_bytes_per_seconds=rate),
     ))
+
+
+def running_on_cluster():
+    status, found = engine("GET", "/_snapshot/snapkeep/_current")
+    check(status == 200, f"listing running snapshots answered {status}: {found}")
+    return [s["snapshot"] for s in found["snapshots"]]
 
 
 def snapshots_on_cluster():
@@ -91,17 +99,28 @@ restore(snapshot_id, replace_exist_indices=True)
 check(documents(index) == original, "replace_exist_indices brought the snapshot's documents back")
 
 # --- a throttle reaches the repository; a running snapshot is deleted ------------------------------------
-throttle("1kb")
-running_id = create("running_002")
-running = wait_for("the throttled snapshot to run on the cluster",
-                   lambda: "running_002" in snapshots_on_cluster() and backup(running_id))
-check(running.status == "BUILDING", f"a throttled snapshot is still running: {running.status}")
+# A new index of incompressible documents: a snapshot of data already snapshotted copies nothing and
+# would end at once whatever the throttle.
+fresh = index + "-fresh"
+lines = []
+for i in range(100):
+    lines.append(json.dumps({"index": {"_index": fresh, "_id": str(i)}}))
+    lines.append(json.dumps({"n": i, "noise": os.urandom(500).hex()}))
+status, bulk = engine_bulk("\n".join(lines) + "\n")
+check(status == 200 and not bulk["errors"], f"loading {fresh} answered {status}")
+throttle(os.environ["RUNNING_THROTTLE"])
+running_id = client.create_snapshot(CreateSnapshotRequest(
+    cluster_id=cluster, body=CreateSnapshotReq(name="running_002", indices=fresh),
+)).backup.id
+wait_for("the throttled snapshot to run on the cluster", lambda: "running_002" in running_on_cluster())
+check(backup(running_id).status == "BUILDING", f"a running snapshot is listed BUILDING: {backup(running_id)}")
 status, repository = engine("GET", "/_snapshot/snapkeep")
-check(status == 200 and repository["snapkeep"]["settings"].get("max_snapshot_bytes_per_sec") == "1kb",
+check(status == 200 and repository["snapkeep"]["settings"].get("max_snapshot_bytes_per_sec") == os.environ["RUNNING_THROTTLE"],
       f"the repository's settings carry the throttle: {repository}")
 client.delete_snapshot(DeleteSnapshotRequest(cluster_id=cluster, snapshot_id=running_id))
 wait_for("the running snapshot to leave the list", lambda: backup(running_id) is None)
 wait_for("the running snapshot to leave the cluster", lambda: "running_002" not in snapshots_on_cluster())
+check("running_002" not in running_on_cluster(), "it no longer runs on the cluster")
 throttle("0")
 
 # --- delete the finished snapshot ---------------------------------------------------------------------

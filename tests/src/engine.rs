@@ -70,16 +70,11 @@ impl TestEngine {
         if self.real {
             SearchCluster::Real(RealEngine::start(self, dir, repo_root, settings))
         } else {
-            let flavor = leak(&self.flavor);
-            let mut options = EssimOptions::new(flavor, leak(&self.version));
-            options.settings = settings.to_vec();
+            let options =
+                EssimOptions { settings: settings.to_vec(), ..EssimOptions::new(&self.flavor, &self.version) };
             SearchCluster::Essim(Essim::start(dir, repo_root, &options))
         }
     }
-}
-
-fn leak(s: &str) -> &'static str {
-    Box::leak(s.to_owned().into_boxed_str())
 }
 
 /// A running cluster of either kind.
@@ -99,11 +94,10 @@ impl std::ops::Deref for SearchCluster {
     }
 }
 
-/// A real single-node engine process, killed on drop.
+/// A real single-node engine process (`path.home` under the test's folder, its output in
+/// `engine.log` there), killed on drop.
 pub struct RealEngine {
-    process: Process,
-    /// `path.home`: data, logs and `engine.log`.
-    pub home: PathBuf,
+    _process: Process,
     client: ClusterClient,
 }
 
@@ -119,6 +113,8 @@ impl std::ops::Deref for RealEngine {
 #[derive(Clone)]
 struct Launcher {
     java: String,
+    /// JVM options, the same `scripts/engine start` uses.
+    options: Vec<String>,
     classpath: String,
     main: String,
 }
@@ -134,7 +130,7 @@ impl RealEngine {
             std::fs::create_dir_all(&home).expect("engine home");
             let mut command = Command::new(&launcher.java);
             command
-                .args(["-Xms512m", "-Xmx512m", "-XX:+UseSerialGC", "--enable-native-access=ALL-UNNAMED"])
+                .args(&launcher.options)
                 .arg("-cp")
                 .arg(&launcher.classpath)
                 .arg(&launcher.main)
@@ -150,7 +146,6 @@ impl RealEngine {
             Process::spawn(command, home.join("engine.log"))
         };
         let (mut process, port) = spawn_listening(spawn, Duration::from_secs(120));
-        let home = process.log.parent().expect("log in the home").to_path_buf();
         let log = process.log.clone();
         let diagnose = Box::new(move || tail(&std::fs::read_to_string(&log).unwrap_or_default(), 60));
         let client = ClusterClient::new(format!("http://127.0.0.1:{port}"), None, diagnose);
@@ -161,12 +156,7 @@ impl RealEngine {
                 .ok()
                 .filter(|(s, _)| *s == 200)
         });
-        Self { process, home, client }
-    }
-
-    /// SIGKILL, as a crash would.
-    pub fn kill(&mut self) {
-        self.process.kill();
+        Self { _process: process, client }
     }
 }
 
@@ -195,6 +185,7 @@ fn launcher(engine: &TestEngine) -> Launcher {
     let read = |name: &str| std::fs::read_to_string(folder.join(name)).expect("launcher file").trim().to_owned();
     let launcher = Launcher {
         java: read("java"),
+        options: read("options").split_whitespace().map(str::to_owned).collect(),
         classpath: format!("{}:{}", folder.join("classes").display(), read("classpath")),
         main: read("main"),
     };

@@ -13,8 +13,8 @@ use crate::processes::{Process, binary, spawn_listening};
 #[derive(Debug, Clone)]
 pub struct EssimOptions {
     /// `elasticsearch` or `opensearch`.
-    pub flavor: &'static str,
-    pub version: &'static str,
+    pub flavor: String,
+    pub version: String,
     pub rate_bytes_per_sec: u64,
     pub path_prefix: Option<&'static str>,
     pub basic_auth: Option<&'static str>,
@@ -25,10 +25,10 @@ pub struct EssimOptions {
 }
 
 impl EssimOptions {
-    pub fn new(flavor: &'static str, version: &'static str) -> Self {
+    pub fn new(flavor: &str, version: &str) -> Self {
         Self {
-            flavor,
-            version,
+            flavor: flavor.to_owned(),
+            version: version.to_owned(),
             rate_bytes_per_sec: 64 * 1024,
             path_prefix: None,
             basic_auth: None,
@@ -77,9 +77,9 @@ impl Essim {
                 .arg("--path-repo")
                 .arg(repo_root)
                 .arg("--flavor")
-                .arg(options.flavor)
+                .arg(&options.flavor)
                 .arg("--version")
-                .arg(options.version)
+                .arg(&options.version)
                 .arg("--rate-bytes-per-sec")
                 .arg(options.rate_bytes_per_sec.to_string());
             if let Some(prefix) = options.path_prefix {

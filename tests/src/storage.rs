@@ -37,7 +37,7 @@ impl TestStorage {
     }
 
     /// Simulator options whose nodes have this storage's S3 client.
-    pub fn essim_options(&self, flavor: &'static str, version: &'static str) -> EssimOptions {
+    pub fn essim_options(&self, flavor: &str, version: &str) -> EssimOptions {
         let mut options = EssimOptions::new(flavor, version);
         options.settings = self.engine_settings();
         options

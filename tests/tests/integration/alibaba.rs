@@ -27,12 +27,12 @@ fn settings_and_client_token_snapshots_on_real_elasticsearch() {
 fn settings_and_client_token_snapshots(engine: TestEngine, kind: StorageKind) {
     let dir = tempfile::tempdir().unwrap();
     let storage = TestStorage::start(kind, dir.path());
-    let essim = storage.start_engine(&engine, dir.path());
-    essim.load_index("orders", 1, 10);
+    let cluster = storage.start_engine(&engine, dir.path());
+    cluster.load_index("orders", 1, 10);
     let mut snapkeep = Snapkeep::start(dir.path(), &storage.repo_root, &[]);
     let tenant = snapkeep.tenant("aliyun");
     storage.attach(&snapkeep, &tenant);
-    snapkeep.register(&tenant, "es-cn-test01", &essim);
+    snapkeep.register(&tenant, "es-cn-test01", &cluster);
     let out =
         run_sdk_script("ali_snapshots.py", &snapkeep, &tenant, &[("INSTANCE_ID", "es-cn-test01"), ("PHASE", "first")]);
     assert!(out.contains("first ok"), "{out}");
@@ -60,7 +60,7 @@ fn settings_and_client_token_snapshots(engine: TestEngine, kind: StorageKind) {
     wait_for("the snapshot to complete", Duration::from_secs(30), || {
         (snapkeep.backups(&tenant, "es-cn-test01")[0]["status"] == "COMPLETED").then_some(())
     });
-    assert_eq!(essim.snapshot_names("snapkeep"), made, "one snapshot on the cluster");
+    assert_eq!(cluster.snapshot_names("snapkeep"), made, "one snapshot on the cluster");
     let catalog = storage.repository_catalog("es-cn-test01").expect("the instance's repository");
     assert!(catalog.contains(&made[0]), "the snapshot is recorded in the instance's own place: {catalog}");
     let objects = storage.repository_keys("es-cn-test01");
@@ -72,7 +72,7 @@ fn settings_and_client_token_snapshots(engine: TestEngine, kind: StorageKind) {
 
 #[test]
 fn reference_repositories_through_both_sdks() {
-    reference_repositories(TestEngine::chosen("elasticsearch", "7.10.2"), TestEngine::essim("elasticsearch", "6.8.23"));
+    reference_repositories(TestEngine::essim("elasticsearch", "7.10.2"), TestEngine::essim("elasticsearch", "6.8.23"));
 }
 
 /// The reference repository between two real clusters: the target restores from it and the
@@ -91,7 +91,7 @@ fn reference_repositories(engine: TestEngine, older: TestEngine) {
     let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
     let tenant = snapkeep.tenant("aliyun");
     let other = snapkeep.tenant("someone-else");
-    let mut essims = Vec::new();
+    let mut clusters = Vec::new();
     let version = engine.version.as_str();
     for (id, engine, region, owner) in [
         ("es-a", engine.clone(), "cn-hangzhou", &tenant),
@@ -101,15 +101,15 @@ fn reference_repositories(engine: TestEngine, older: TestEngine) {
         ("es-e", TestEngine::essim("elasticsearch", version), "cn-beijing", &tenant),
         ("es-x", TestEngine::essim("elasticsearch", version), "cn-hangzhou", &other),
     ] {
-        let essim = engine.start(dir.path(), &repo_root, &[]);
+        let cluster = engine.start(dir.path(), &repo_root, &[]);
         let body =
-            json!({"project_id": owner.project_id, "id": id, "name": id, "endpoint": essim.url, "region": region});
+            json!({"project_id": owner.project_id, "id": id, "name": id, "endpoint": cluster.url, "region": region});
         snapkeep.admin("POST", "/clusters", Some(body));
-        essims.push(essim);
+        clusters.push(cluster);
     }
     // Each source has a repository folder with a snapshot in it.
-    essims[1].load_index("orders", 1, 25);
-    essims[2].load_index("orders", 1, 5);
+    clusters[1].load_index("orders", 1, 25);
+    clusters[2].load_index("orders", 1, 5);
     for (id, name) in [("es-b", "before-move"), ("es-c", "old-one")] {
         snapkeep.create_snapshot(&tenant, id, name, "orders");
         assert_eq!(snapkeep.await_snapshot(&tenant, id, name, Duration::from_secs(30))["status"], "COMPLETED");
@@ -118,10 +118,10 @@ fn reference_repositories(engine: TestEngine, older: TestEngine) {
         "ali_repos.py",
         &snapkeep,
         &tenant,
-        &[("CLUSTER_URL", &essims[0].url), ("REPO_ROOT", repo_root.to_str().unwrap()), ("SNAPSHOT", "before-move")],
+        &[("CLUSTER_URL", &clusters[0].url), ("REPO_ROOT", repo_root.to_str().unwrap()), ("SNAPSHOT", "before-move")],
     );
     assert!(out.contains("repos ok"), "{out}");
-    let SearchCluster::Essim(other_tenants) = &essims[5] else { unreachable!("es-x is essim") };
+    let SearchCluster::Essim(other_tenants) = &clusters[5] else { unreachable!("es-x is essim") };
     assert!(
         other_tenants.requests().iter().all(|(_, path, _)| !path.starts_with("/_snapshot")),
         "another tenant's cluster was never touched"

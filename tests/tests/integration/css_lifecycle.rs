@@ -18,6 +18,10 @@ fn lifecycle(engine: TestEngine, kind: StorageKind) {
     storage.attach(&snapkeep, &tenant);
     let registered = snapkeep.register(&tenant, "search-1", &cluster);
     let (flavor, version) = (engine.flavor.as_str(), engine.version.as_str());
+    // OpenSearch's S3 repository finishes the file it is uploading before an abort takes effect
+    // (at 1 KB/s a delete of the running snapshot answered after 8 minutes): a gentler throttle
+    // there, which still keeps the snapshot running for seconds.
+    let running_throttle = if engine.real && kind == StorageKind::S3 { "50kb" } else { "1kb" };
     assert_eq!((registered["engine"].as_str(), registered["version"].as_str()), (Some(flavor), Some(version)));
     let out = run_sdk_script(
         "css_lifecycle.py",
@@ -29,6 +33,7 @@ fn lifecycle(engine: TestEngine, kind: StorageKind) {
             ("INDEX", "logs-2026"),
             ("FLAVOR", flavor),
             ("VERSION", version),
+            ("RUNNING_THROTTLE", running_throttle),
         ],
     );
     assert!(out.contains("lifecycle ok"), "{out}");
@@ -54,12 +59,12 @@ fn lifecycle(engine: TestEngine, kind: StorageKind) {
 
 #[test]
 fn lifecycle_on_elasticsearch_6_8() {
-    lifecycle(TestEngine::chosen("elasticsearch", "6.8.23"), StorageKind::Fs);
+    lifecycle(TestEngine::essim("elasticsearch", "6.8.23"), StorageKind::Fs);
 }
 
 #[test]
 fn lifecycle_on_elasticsearch_7_10() {
-    lifecycle(TestEngine::chosen("elasticsearch", "7.10.2"), StorageKind::Fs);
+    lifecycle(TestEngine::essim("elasticsearch", "7.10.2"), StorageKind::Fs);
 }
 
 #[test]
@@ -69,7 +74,7 @@ fn lifecycle_on_elasticsearch_7_10_in_s3() {
 
 #[test]
 fn lifecycle_on_elasticsearch_8() {
-    lifecycle(TestEngine::chosen("elasticsearch", "8.11.1"), StorageKind::Fs);
+    lifecycle(TestEngine::essim("elasticsearch", "8.11.1"), StorageKind::Fs);
 }
 
 #[test]
@@ -79,17 +84,18 @@ fn lifecycle_on_elasticsearch_8_in_s3() {
 
 #[test]
 fn lifecycle_on_opensearch_1_3() {
-    lifecycle(TestEngine::chosen("opensearch", "1.3.14"), StorageKind::Fs);
-}
-
-#[test]
-fn lifecycle_on_opensearch_2() {
-    lifecycle(TestEngine::chosen("opensearch", "2.11.0"), StorageKind::Fs);
+    lifecycle(TestEngine::essim("opensearch", "1.3.14"), StorageKind::Fs);
 }
 
 #[test]
 fn lifecycle_on_opensearch_2_in_s3() {
     lifecycle(TestEngine::essim("opensearch", "2.11.0"), StorageKind::S3);
+}
+
+/// essim as OpenSearch 2.11, or the real engine `SNAPKEEP_TEST_ENGINE` names.
+#[test]
+fn lifecycle_on_the_chosen_engine() {
+    lifecycle(TestEngine::chosen("opensearch", "2.11.0"), StorageKind::Fs);
 }
 
 #[test]

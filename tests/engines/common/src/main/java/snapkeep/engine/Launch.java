@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * What every engine launcher shares: the command line, the node's fixed test settings, and the
@@ -39,6 +40,40 @@ public final class Launch {
         System.setProperty("es.set.netty.runtime.available.processors", "false");
         Map<String, String> settings = new LinkedHashMap<>();
         Map<String, String> secure = new LinkedHashMap<>();
+        Path home = parse(args, settings, secure);
+        Map<String, String> all = defaults(home);
+        all.putAll(settings);
+        // The distributions pass their config folder as a system property, and plugins read it
+        // (repository-s3 points the AWS SDK's profile files there).
+        Path config = Files.createDirectories(home.resolve("config"));
+        System.setProperty("opensearch.path.conf", config.toString());
+        System.setProperty("es.path.conf", config.toString());
+        Files.createDirectories(Path.of(all.get("path.data")));
+        Files.createDirectories(Path.of(all.get("path.logs")));
+        // The hook is in place before the node starts, so no SIGTERM after the start is missed
+        // (one during the start ends the JVM with nothing to close); main then waits, as the
+        // engines' own bootstrap does, because the node's threads are daemons.
+        AtomicReference<Node> node = new AtomicReference<>();
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try {
+                Node started = node.get();
+                if (started != null) {
+                    started.close();
+                }
+            } catch (Exception e) {
+                e.printStackTrace();
+            } finally {
+                stopped.countDown();
+            }
+        }));
+        node.set(starter.start(all, secure));
+        System.out.println("snapkeep-engine: started on 127.0.0.1:" + all.get("http.port"));
+        stopped.await();
+    }
+
+    /** Reads the command line into {@code settings} and {@code secure}; returns the home folder. */
+    private static Path parse(String[] args, Map<String, String> settings, Map<String, String> secure) {
         Path home = null;
         for (int i = 0; i < args.length; i++) {
             String value = i + 1 < args.length ? args[i + 1] : null;
@@ -53,28 +88,7 @@ public final class Launch {
         if (home == null || !settings.containsKey("http.port")) {
             throw new IllegalArgumentException("usage: --home DIR --port PORT [--setting key=value ...]");
         }
-        Map<String, String> all = defaults(home);
-        all.putAll(settings);
-        // The distributions pass their config folder as a system property, and plugins read it
-        // (repository-s3 points the AWS SDK's profile files there).
-        Path config = Files.createDirectories(home.resolve("config"));
-        System.setProperty("opensearch.path.conf", config.toString());
-        System.setProperty("es.path.conf", config.toString());
-        Files.createDirectories(Path.of(all.get("path.data")));
-        Files.createDirectories(Path.of(all.get("path.logs")));
-        Node node = starter.start(all, secure);
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            try {
-                node.close();
-            } catch (Exception e) {
-                e.printStackTrace();
-            } finally {
-                stopped.countDown();
-            }
-        }));
-        System.out.println("snapkeep-engine: started on 127.0.0.1:" + all.get("http.port"));
-        stopped.await();
+        return home;
     }
 
     private static String required(String flag, String value) {
