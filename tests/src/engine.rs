@@ -140,8 +140,16 @@ impl RealEngine {
                 .arg(port.to_string())
                 .arg("--setting")
                 .arg(format!("path.repo={}", repo_root.display()));
-            for setting in settings {
+            // Keystore entries go through a file, as `scripts/engine` passes them.
+            let (secure, plain): (Vec<&String>, Vec<&String>) = settings.iter().partition(|s| is_secure(s));
+            for setting in plain {
                 command.arg("--setting").arg(setting);
+            }
+            if !secure.is_empty() {
+                let keystore = home.join("keystore.properties");
+                let lines: String = secure.iter().map(|s| format!("{s}\n")).collect();
+                std::fs::write(&keystore, lines).expect("keystore file");
+                command.arg("--keystore-file").arg(keystore);
             }
             Process::spawn(command, home.join("engine.log"))
         };
@@ -158,6 +166,12 @@ impl RealEngine {
         });
         Self { _process: process, client }
     }
+}
+
+/// Settings the engines keep in their keystore (`s3.client.NAME.secret_key`, …).
+fn is_secure(setting: &str) -> bool {
+    let key = setting.split_once('=').map_or(setting, |(key, _)| key);
+    [".access_key", ".secret_key", ".session_token"].iter().any(|suffix| key.ends_with(suffix))
 }
 
 fn tail(text: &str, lines: usize) -> String {

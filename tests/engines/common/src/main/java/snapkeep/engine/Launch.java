@@ -11,7 +11,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * What every engine launcher shares: the command line, the node's fixed test settings, and the
  * lifecycle (start, then block until SIGTERM closes the node).
  *
- * <p>Command line: {@code --home DIR --port PORT [--setting key=value ...]}. {@code DIR} becomes
+ * <p>Command line: {@code --home DIR --port PORT [--setting key=value ...] [--keystore-file FILE]}
+ * (a file of {@code key=value} lines). {@code DIR} becomes
  * {@code path.home}; {@code path.data} and {@code path.logs} default to folders under it. Settings
  * given later win, so any default below can be overridden.
  */
@@ -81,6 +82,7 @@ public final class Launch {
                 case "--home" -> home = Path.of(required("--home", value)).toAbsolutePath();
                 case "--port" -> settings.put("http.port", required("--port", value));
                 case "--setting" -> put(required("--setting", value), settings, secure);
+                case "--keystore-file" -> readKeystore(Path.of(required("--keystore-file", value)), settings, secure);
                 default -> throw new IllegalArgumentException("unknown argument " + args[i]);
             }
             i++;
@@ -89,6 +91,19 @@ public final class Launch {
             throw new IllegalArgumentException("usage: --home DIR --port PORT [--setting key=value ...]");
         }
         return home;
+    }
+
+    /** Reads {@code key=value} lines (keystore entries kept off the command line). */
+    private static void readKeystore(Path file, Map<String, String> settings, Map<String, String> secure) {
+        try {
+            for (String line : Files.readAllLines(file)) {
+                if (!line.isBlank()) {
+                    put(line, settings, secure);
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage(), e);
+        }
     }
 
     private static String required(String flag, String value) {
