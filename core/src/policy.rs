@@ -187,6 +187,7 @@ impl QuartzCron {
                 format!("{expression:?} has {fields} fields; Quartz takes 6 or 7"),
             ));
         }
+        Self::check_day_fields(expression)?;
         let cron = croner::parser::CronParser::builder()
             .seconds(croner::parser::Seconds::Required)
             .year(croner::parser::Year::Optional)
@@ -201,6 +202,27 @@ impl QuartzCron {
         cron.find_next_occurrence(&Utc::now(), false)
             .map_err(|_| CoreError::invalid("quartz", format!("{expression:?} never fires")))?;
         Ok(Self { expression: expression.to_owned(), cron })
+    }
+
+    /// Quartz takes a day-of-month or a day-of-week, never both: exactly one of the two fields
+    /// is `?` (`CronExpression` refuses both given, "Support for specifying both a day-of-week
+    /// AND a day-of-month parameter is not implemented", and both `?`). A cron library would
+    /// fire on either day instead.
+    fn check_day_fields(expression: &str) -> Result<(), CoreError> {
+        let fields: Vec<&str> = expression.split_whitespace().collect();
+        match (fields[3] == "?", fields[5] == "?") {
+            (true, false) | (false, true) => Ok(()),
+            (false, false) => Err(CoreError::invalid(
+                "quartz",
+                format!("{expression:?} gives both a day-of-month and a day-of-week; Quartz needs '?' in one of them"),
+            )),
+            (true, true) => Err(CoreError::invalid(
+                "quartz",
+                format!(
+                    "{expression:?} has '?' in both day fields; Quartz takes it in day-of-month or day-of-week only"
+                ),
+            )),
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -422,6 +444,35 @@ mod tests {
         let stored = serde_json::to_string(&quartz("0 0 01 ? * * *")).unwrap();
         assert_eq!(serde_json::from_str::<Schedule>(&stored).unwrap(), quartz("0 0 01 ? * * *"));
         assert!(serde_json::from_str::<Schedule>(r#"{"Quartz":"nonsense"}"#).is_err());
+    }
+
+    /// The examples of Quartz's CronTrigger tutorial, each with its next fire after Monday
+    /// 2026-11-30 12:00:00 UTC (worked out rule by rule, not by the cron library), and the
+    /// forms Quartz refuses.
+    #[test]
+    fn quartz_fires_as_the_quartz_documentation_says() {
+        let after = utc("2026-11-30T12:00:00Z");
+        for (expression, next) in [
+            ("0 0 12 * * ?", "2026-12-01T12:00:00Z"),
+            ("0 15 10 ? * *", "2026-12-01T10:15:00Z"),
+            ("0 * 14 * * ?", "2026-11-30T14:00:00Z"),
+            ("0 0/5 14,18 * * ?", "2026-11-30T14:00:00Z"),
+            ("0 0-5 14 * * ?", "2026-11-30T14:00:00Z"),
+            ("0 10,44 14 ? 3 WED", "2027-03-03T14:10:00Z"),
+            ("0 15 10 ? * MON-FRI", "2026-12-01T10:15:00Z"),
+            ("0 15 10 15 * ?", "2026-12-15T10:15:00Z"),
+            ("0 15 10 L * ?", "2026-12-31T10:15:00Z"),
+            ("0 15 10 ? * 6L", "2026-12-25T10:15:00Z"),
+            ("0 15 10 ? * 6#3", "2026-12-18T10:15:00Z"),
+            ("0 0 12 1/5 * ?", "2026-12-01T12:00:00Z"),
+            ("0 11 11 11 11 ?", "2027-11-11T11:11:00Z"),
+        ] {
+            assert_eq!(quartz(expression).next_after(after), utc(next), "{expression}");
+        }
+        for refused in ["0 0 1 15 * MON", "0 0 12 * * *", "0 0 12 ? * ?", "0 0 1 15 * MON *"] {
+            let error = QuartzCron::parse(refused).unwrap_err().to_string();
+            assert!(error.contains("day-of-month"), "{refused}: {error}");
+        }
     }
 
     #[test]

@@ -44,7 +44,7 @@ answer = old.call(request)
 check(answer["Result"]["Enable"] is True and answer["Result"]["QuartzRegex"] == "0 0/30 * * * ?", f"old SDK describe: {answer}")
 
 # --- setting errors, and they change nothing -----------------------------------------------------
-for bad in ["0 0 1 * *", "0 0 25 ? * * *", "every day", "0 0 1 ? * * 1999"]:
+for bad in ["0 0 1 * *", "0 0 25 ? * * *", "every day", "0 0 1 ? * * 1999", "0 0 1 15 * MON", "0 0 1 ? * ?"]:
     tea_error(lambda: new.update_snapshot_setting(instance, models.UpdateSnapshotSettingRequest(body=json.dumps({"enable": True, "quartzRegex": bad}))), 400, "InvalidParameter")
 tea_error(lambda: new.update_snapshot_setting(instance, models.UpdateSnapshotSettingRequest(body=json.dumps({"enable": True}))), 400, "InvalidParameter")
 tea_error(lambda: new.update_snapshot_setting(instance, models.UpdateSnapshotSettingRequest(body=json.dumps({"enable": "maybe"}))), 400, "InvalidParameter")

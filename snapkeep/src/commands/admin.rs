@@ -9,14 +9,14 @@ use serde_json::{Value, json};
 
 #[derive(Debug, Args)]
 pub struct AdminArgs {
-    /// snapkeep's address.
-    #[arg(long, env = "SNAPKEEP_SERVER", default_value = "http://127.0.0.1:8080")]
+    /// snapkeep's address (before or after the command, as every global flag).
+    #[arg(long, global = true, env = "SNAPKEEP_SERVER", default_value = "http://127.0.0.1:8080")]
     server: String,
     /// Admin bearer token (default: SNAPKEEP_ADMIN_TOKEN, else `<data-dir>/admin.token`).
-    #[arg(long)]
+    #[arg(long, global = true)]
     token: Option<String>,
     /// Data directory of a local snapkeep, to read its generated admin token.
-    #[arg(long, env = "SNAPKEEP_DATA_DIR", default_value = "snapkeep-data")]
+    #[arg(long, global = true, env = "SNAPKEEP_DATA_DIR", default_value = "snapkeep-data")]
     data_dir: PathBuf,
     /// Print JSON instead of tables.
     #[arg(long, global = true)]

@@ -247,3 +247,25 @@ fn the_openapi_document_describes_the_live_api() {
     }
     assert_eq!(operations, 23, "every operation was tried");
 }
+
+/// The CLI takes its global flags after the command too (`admin cluster list --token …`), and a
+/// log written to a file carries no terminal colour codes.
+#[test]
+fn global_flags_after_the_command_and_plain_logs_in_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let snapkeep = Snapkeep::start(dir.path(), &dir.path().join("repositories"), &[]);
+    let token = snapkeep.admin_token();
+    snapkeep.tenant("after-the-command");
+    let out = Command::new(snapkeep_tests::binary("snapkeep"))
+        .args(["admin", "project", "list", "--json", "--server", &snapkeep.url, "--token", &token])
+        .env_remove("SNAPKEEP_ADMIN_TOKEN")
+        .env("SNAPKEEP_DATA_DIR", dir.path().join("nowhere"))
+        .output()
+        .expect("run the CLI");
+    assert!(out.status.success(), "flags after the command: {}", String::from_utf8_lossy(&out.stderr));
+    let listed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(listed.to_string().contains("after-the-command"), "the project is listed: {listed}");
+    let log = snapkeep.log_text();
+    assert!(log.contains("snapkeep listening"), "{log}");
+    assert!(!log.contains('\u{1b}'), "no colour codes in a log file: {log}");
+}
