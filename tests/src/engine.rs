@@ -120,7 +120,7 @@ struct Launcher {
 }
 
 impl RealEngine {
-    /// Starts the engine and waits until `GET /` answers its version; panics with the reason
+    /// Starts the engine and waits until its cluster is at least yellow; panics with the reason
     /// (Maven's or the engine's output) when it cannot.
     pub fn start(engine: &TestEngine, dir: &Path, repo_root: &Path, settings: &[String]) -> Self {
         let launcher = launcher(engine);
