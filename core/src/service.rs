@@ -276,7 +276,9 @@ impl Snapkeep {
 
     /// A manual snapshot named `<instance id>_<yyyyMMddHHmmss>` (the Alibaba dialect), made at most
     /// once per `client_token` within 24 h: a repeated token answers with the first snapshot,
-    /// also when it is still running or snapkeep restarted in between.
+    /// also when it is still running or snapkeep restarted in between. Distinct requests never
+    /// collide: when another snapshot holds this second's name, the name takes the next free
+    /// second (up to a minute later), keeping Alibaba's format.
     pub async fn create_instance_snapshot(
         &self,
         project_id: &str,
@@ -286,21 +288,39 @@ impl Snapkeep {
         if let Some(token) = client_token {
             validate::client_token(token)?;
         }
-        let instance_name = |cluster: &Cluster, now| NameStyle::Instance.name("", &cluster.id, now);
-        let (cluster, snapshot, operation) =
-            self.manual_snapshot(project_id, cluster_id, instance_name, String::new(), String::new()).await?;
-        let taken = name_taken(&snapshot.name);
+        let mut later = 0;
+        loop {
+            let instance_name = |cluster: &Cluster, now: DateTime<Utc>| {
+                NameStyle::Instance.name("", &cluster.id, now + chrono::Duration::seconds(later))
+            };
+            let (cluster, snapshot, operation) =
+                self.manual_snapshot(project_id, cluster_id, instance_name, String::new(), String::new()).await?;
+            match self.insert_instance_snapshot(&cluster, &snapshot, &operation, client_token).await {
+                Err(StoreError::Conflict(_)) if later < INSTANCE_NAME_SECONDS => later += 1,
+                Err(e) => return Err(name_taken(&snapshot.name)(e)),
+                Ok(None) => return Ok(snapshot),
+                Ok(Some(earlier)) => {
+                    return self.store.get_snapshot(&earlier).await?.ok_or(CoreError::NotFound(NotFound::Snapshot));
+                }
+            }
+        }
+    }
+
+    /// Writes an instance snapshot, once per client token; `Some(id)` of the snapshot an earlier
+    /// request with the same token made.
+    async fn insert_instance_snapshot(
+        &self,
+        cluster: &Cluster,
+        snapshot: &Snapshot,
+        operation: &Operation,
+        client_token: Option<&str>,
+    ) -> Result<Option<String>, StoreError> {
         let Some(token) = client_token else {
-            self.store.insert_snapshot_with_operation(&snapshot, &operation).await.map_err(taken)?;
-            return Ok(snapshot);
+            return self.store.insert_snapshot_with_operation(snapshot, operation).await.map(|()| None);
         };
         let key = format!("{}/{}/CreateSnapshot/{token}", cluster.project_id, cluster.id);
-        let window = chrono::Duration::hours(CLIENT_TOKEN_HOURS);
-        let not_before = snapshot.created_at - window;
-        match self.store.insert_snapshot_once(&snapshot, &operation, &key, not_before).await.map_err(taken)? {
-            None => Ok(snapshot),
-            Some(earlier) => self.store.get_snapshot(&earlier).await?.ok_or(CoreError::NotFound(NotFound::Snapshot)),
-        }
+        let not_before = snapshot.created_at - chrono::Duration::hours(CLIENT_TOKEN_HOURS);
+        self.store.insert_snapshot_once(snapshot, operation, &key, not_before).await
     }
 
     /// The catalog of a cluster's snapshots, newest first, with the cluster and its snapshot
@@ -529,3 +549,6 @@ fn name_taken(name: &str) -> impl Fn(StoreError) -> CoreError + '_ {
 
 /// How long a client token keeps answering with its first result.
 const CLIENT_TOKEN_HOURS: i64 = 24;
+
+/// How many seconds later an instance snapshot's name may move when its own second is taken.
+const INSTANCE_NAME_SECONDS: i64 = 60;

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use serde_json::json;
+use snapkeep_core::Scheduling;
 use snapkeep_tests::{
-    ELASTICSEARCH_7, SearchCluster, Snapkeep, StorageKind, TestEngine, TestStorage, run_sdk_script, wait_for,
+    ELASTICSEARCH_7, InProcess, SearchCluster, Snapkeep, StorageKind, TestEngine, TestStorage, run_sdk_script, wait_for,
 };
 
 #[test]
@@ -126,4 +127,24 @@ fn reference_repositories(engine: TestEngine, older: TestEngine) {
         other_tenants.requests().iter().all(|(_, path, _)| !path.starts_with("/_snapshot")),
         "another tenant's cluster was never touched"
     );
+}
+
+/// Distinct CreateSnapshot requests in the same second never collide: the second takes the next
+/// free second's name, in Alibaba's format; a repeated ClientToken still answers with its first.
+#[test]
+fn instance_snapshots_in_the_same_second_get_distinct_names() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-23T00:30:00Z").unwrap().to_utc();
+    let sk = rt.block_on(InProcess::open(dir.path(), &dir.path().join("repos"), Scheduling::default(), at));
+    let project = rt.block_on(sk.project("aliyun"));
+    rt.block_on(sk.offline_cluster(&project, "es-cn-same"));
+    let create = |token: Option<&str>| rt.block_on(sk.core.create_instance_snapshot(&project.id, "es-cn-same", token));
+    let first = create(Some("token-a")).expect("first");
+    let second = create(Some("token-b")).expect("another token in the same second");
+    let third = create(None).expect("no token, same second");
+    let names = [&first.name, &second.name, &third.name];
+    assert_eq!(names, ["es-cn-same_20261123003000", "es-cn-same_20261123003001", "es-cn-same_20261123003002"]);
+    assert_eq!(create(Some("token-b")).expect("repeat").id, second.id, "a repeated token answers with its first");
+    assert_eq!(rt.block_on(sk.snapshots("es-cn-same")).len(), 3);
 }
