@@ -157,7 +157,7 @@ impl Reconciler {
             }
         };
         if op.phase.is_terminal() {
-            tracing::info!(operation = %op.id, kind = op.kind.as_str(), phase = op.phase.as_str(), error = op.last_error.as_deref().unwrap_or(""), "operation finished");
+            log_finished(&op, &change);
         }
         self.core.store.save_step(&op, &change).await?;
         Ok(op)
@@ -429,6 +429,23 @@ impl Reconciler {
                 SnapshotChange::update(Snapshot { restore_status: RestoreStatus::Failed, updated_at: now, ..s })
             }
         })
+    }
+}
+
+/// One line per finished operation with its snapshot's own status: INFO when it did what was
+/// asked, WARN with the reason when it failed or finished with one (a PART_FAILED snapshot).
+fn log_finished(op: &Operation, change: &SnapshotChange) {
+    let status = match change {
+        SnapshotChange::Update(snapshot) => snapshot.status.as_str(),
+        _ => "",
+    };
+    let (id, kind, phase) = (&op.id, op.kind.as_str(), op.phase.as_str());
+    let error = op.last_error.as_deref().unwrap_or("");
+    let partial = matches!(change, SnapshotChange::Update(s) if s.status == SnapshotStatus::PartFailed);
+    if op.phase == OperationPhase::Failed || partial || !error.is_empty() {
+        tracing::warn!(operation = %id, kind, phase, snapshot_status = status, error, "operation finished");
+    } else {
+        tracing::info!(operation = %id, kind, phase, snapshot_status = status, "operation finished");
     }
 }
 

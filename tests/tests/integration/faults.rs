@@ -64,6 +64,12 @@ fn errors_and_timeouts_are_retried_and_failures_end_correctly() {
         (Some("PART_FAILED"), Some(2), Some(1)),
         "{partial}"
     );
+    let log = snapkeep.log_text();
+    let finished = log.lines().find(|l| l.contains("operation finished") && l.contains("PART_FAILED"));
+    assert!(
+        finished.is_some_and(|line| line.contains("WARN") && line.contains("snapshot_status=\"PART_FAILED\"")),
+        "a partial snapshot is logged as a warning with its status: {finished:?}"
+    );
 
     // A request the engine refuses for good is not retried: the snapshot fails with its reason.
     essim.set_faults(json!({}));
