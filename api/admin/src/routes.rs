@@ -12,7 +12,7 @@ use axum::{Json, Router, middleware};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use snapkeep_api_gateway::{Gateway, guard};
+use snapkeep_api_gateway::{Created, Gateway, guard};
 use snapkeep_core::{AccessKey, AuditQuery, Cluster, NewCluster, Project, Snapkeep};
 
 use crate::auth::Admin;
@@ -89,8 +89,9 @@ fn cluster_view(c: &Cluster) -> Value {
     })
 }
 
-pub(crate) fn created(value: Value) -> Answer {
-    Ok((StatusCode::CREATED, Json(value)).into_response())
+/// 201 with the new resource's view; `id` (what the path does not name) goes to the audit.
+pub(crate) fn created(id: &str, value: Value) -> Answer {
+    Ok(Created::mark((StatusCode::CREATED, Json(value)).into_response(), id))
 }
 
 #[derive(Deserialize)]
@@ -101,7 +102,7 @@ struct NewProject {
 
 async fn create_project(State(core): State<Snapkeep>, payload: Result<Json<NewProject>, JsonRejection>) -> Answer {
     let project = core.create_project(&body(payload)?.name).await?;
-    created(project_view(&project))
+    created(&project.id, project_view(&project))
 }
 
 async fn list_projects(State(core): State<Snapkeep>) -> Answer {
@@ -120,7 +121,7 @@ async fn delete_project(State(core): State<Snapkeep>, Path(id): Path<String>) ->
 
 async fn create_key(State(core): State<Snapkeep>, Path(project_id): Path<String>) -> Answer {
     let (key, secret) = core.create_access_key(&project_id).await?;
-    created(new_key_view(&key, secret))
+    created(&key.access_key, new_key_view(&key, secret))
 }
 
 async fn list_keys(State(core): State<Snapkeep>, Path(project_id): Path<String>) -> Answer {
@@ -162,7 +163,7 @@ async fn rotate_key(
     };
     let grace = Duration::seconds(rotation.grace_seconds.unwrap_or(DEFAULT_ROTATION_GRACE_SECONDS));
     let (key, secret) = core.rotate_access_key(&access_key, grace).await?;
-    created(new_key_view(&key, secret))
+    created(&key.access_key, new_key_view(&key, secret))
 }
 
 #[derive(Deserialize)]
@@ -211,7 +212,7 @@ async fn create_cluster(State(core): State<Snapkeep>, payload: Result<Json<Clust
             region: r.region,
         })
         .await?;
-    created(cluster_view(&cluster))
+    created(&cluster.id, cluster_view(&cluster))
 }
 
 #[derive(Deserialize)]

@@ -79,7 +79,7 @@ pub(crate) async fn create_profile(
             verify: r.verify.unwrap_or(true),
         })
         .await?;
-    created(profile_view(&profile))
+    created(&profile.name, profile_view(&profile))
 }
 
 pub(crate) async fn list_profiles(State(core): State<Snapkeep>, Path(project_id): Path<String>) -> Answer {

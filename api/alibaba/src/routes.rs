@@ -10,7 +10,7 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use snapkeep_api_gateway::{Gateway, guard};
+use snapkeep_api_gateway::{Created, Gateway, guard};
 use snapkeep_core::{Schedule, Snapkeep, SnapshotConfig};
 
 use crate::body;
@@ -54,8 +54,9 @@ async fn create_snapshot(
     Path(instance_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, AliError> {
-    core.create_instance_snapshot(&project, &instance_id, query.get("ClientToken").map(String::as_str)).await?;
-    Ok(answer(json!(true)))
+    let snapshot =
+        core.create_instance_snapshot(&project, &instance_id, query.get("ClientToken").map(String::as_str)).await?;
+    Ok(Created::mark(answer(json!(true)), &snapshot.name))
 }
 
 /// Enable, schedule and indices of a configuration, for both casings the API uses.
@@ -106,7 +107,7 @@ async fn add_repository(
     let map = body::object(&headers, &bytes)?;
     let source = body::string(&map, "repoPath")?.ok_or_else(|| AliError::invalid("repoPath is required."))?;
     core.add_shared_repository(&project, &instance_id, source).await?;
-    Ok(answer(json!(true)))
+    Ok(Created::mark(answer(json!(true)), source))
 }
 
 async fn delete_repository(

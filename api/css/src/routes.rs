@@ -10,7 +10,7 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post, put};
 use serde_json::json;
-use snapkeep_api_gateway::{Gateway, guard};
+use snapkeep_api_gateway::{Created, Gateway, guard};
 use snapkeep_core::{CoreError, NotFound, PolicyInput, Snapkeep};
 
 use crate::body;
@@ -45,7 +45,8 @@ async fn create_snapshot(
 ) -> Result<Response, CssError> {
     let input = body::create_snapshot(&bytes)?;
     let snapshot = core.create_snapshot(&project_id, &cluster_id, input).await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"backup": {"id": snapshot.id, "name": snapshot.name}}))).into_response())
+    let answer = (StatusCode::CREATED, axum::Json(json!({"backup": {"id": snapshot.id, "name": snapshot.name}})));
+    Ok(Created::mark(answer.into_response(), &snapshot.id))
 }
 
 async fn list_snapshots(

@@ -10,7 +10,7 @@ use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
-use snapkeep_api_gateway::{Gateway, guard};
+use snapkeep_api_gateway::{Created, Gateway, guard};
 use snapkeep_core::{Cluster, CoreError, Snapkeep, Snapshot, SnapshotConfig};
 
 use crate::body;
@@ -39,7 +39,8 @@ async fn create_snapshot(
 ) -> Result<Response, DwsError> {
     let (cluster_id, name, description) = body::create(&bytes)?;
     let snapshot = core.create_database_snapshot(&project_id, &cluster_id, &name, description.as_deref()).await?;
-    Ok(axum::Json(json!({"snapshot": {"id": snapshot.id}})).into_response())
+    let answer = axum::Json(json!({"snapshot": {"id": snapshot.id}})).into_response();
+    Ok(Created::mark(answer, &format!("{cluster_id}/{}", snapshot.id)))
 }
 
 /// What a cluster's snapshots are shown with: its policy and the progress of its running ones,
@@ -97,7 +98,8 @@ async fn restore_cluster(
 ) -> Result<Response, DwsError> {
     let input = body::restore(&bytes)?;
     let (cluster_id, job_id) = core.restore_to_new_cluster(&project_id, &snapshot_id, input).await?;
-    Ok(axum::Json(json!({"cluster": {"id": cluster_id}, "job_id": job_id})).into_response())
+    let answer = axum::Json(json!({"cluster": {"id": cluster_id}, "job_id": job_id})).into_response();
+    Ok(Created::mark(answer, &cluster_id))
 }
 
 /// `limit` (> 0) and `offset` (a page index ≥ 0), `sort_key` (`started`, `name`, `size`) and

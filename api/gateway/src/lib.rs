@@ -25,6 +25,19 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorCode(pub &'static str);
 
+/// What a call created that its path does not name (a registered cluster's id, a new snapshot's
+/// id), carried in the response's extensions: the audit entry's target ends with it.
+#[derive(Debug, Clone)]
+pub struct Created(pub String);
+
+impl Created {
+    /// `response` marked as having created `id`.
+    pub fn mark(mut response: Response, id: &str) -> Response {
+        response.extensions_mut().insert(Self(id.to_owned()));
+        response
+    }
+}
+
 /// What a dialect tells the gateway: its name, its actions, how it authenticates and renders.
 pub trait Dialect: Clone + Send + Sync + 'static {
     /// The name in the audit log, the metrics and the logs.
@@ -154,7 +167,10 @@ impl<D: Dialect> Gateway<D> {
             Some(ErrorCode(code)) => (*code).to_owned(),
             None => status.as_u16().to_string(),
         };
-        let target: Vec<&str> = params.iter().filter(|(k, _)| k != "project_id").map(|(_, v)| v.as_str()).collect();
+        let mut target: Vec<&str> = params.iter().filter(|(k, _)| k != "project_id").map(|(_, v)| v.as_str()).collect();
+        if let Some(Created(id)) = response.extensions().get::<Created>() {
+            target.push(id);
+        }
         let action = D::ACTIONS
             .iter()
             .find(|(m, r, _)| m == method && *r == route)

@@ -269,3 +269,28 @@ fn global_flags_after_the_command_and_plain_logs_in_files() {
     assert!(log.contains("snapkeep listening"), "{log}");
     assert!(!log.contains('\u{1b}'), "no colour codes in a log file: {log}");
 }
+
+/// Every audit entry names what its call acted on, also what the call created and its path does
+/// not name: a registered cluster, a project, a key, a new snapshot.
+#[test]
+fn audit_entries_name_what_a_call_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("opensearch", "2.11.0"));
+    essim.load_index("docs", 1, 5);
+    let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+    let tenant = snapkeep.tenant("audited");
+    snapkeep.register(&tenant, "search-1", &essim);
+    let snapshot = snapkeep.create_snapshot(&tenant, "search-1", "audited-one", "docs");
+    let entries = snapkeep.admin("GET", "/audit?limit=100", None)["entries"].as_array().unwrap().clone();
+    let target = |action: &str| {
+        let entry = entries.iter().find(|e| e["action"] == action);
+        entry
+            .map(|e| e["target"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_else(|| panic!("{action} in {entries:?}"))
+    };
+    assert_eq!(target("RegisterCluster"), "search-1");
+    assert_eq!(target("CreateProject"), tenant.project_id);
+    assert_eq!(target("CreateAccessKey"), format!("{}/{}", tenant.project_id, tenant.access_key));
+    assert_eq!(target("CreateSnapshot"), format!("search-1/{snapshot}"));
+}
