@@ -436,12 +436,13 @@ impl Reconciler {
 /// asked, WARN with the reason when it failed or finished with one (a PART_FAILED snapshot).
 fn log_finished(op: &Operation, change: &SnapshotChange) {
     let status = match change {
-        SnapshotChange::Update(snapshot) => snapshot.status.as_str(),
-        _ => "",
+        SnapshotChange::Update(snapshot) => Some(snapshot.status),
+        _ => None,
     };
     let (id, kind, phase) = (&op.id, op.kind.as_str(), op.phase.as_str());
     let error = op.last_error.as_deref().unwrap_or("");
-    let partial = matches!(change, SnapshotChange::Update(s) if s.status == SnapshotStatus::PartFailed);
+    let partial = status == Some(SnapshotStatus::PartFailed);
+    let status = status.map_or("", SnapshotStatus::as_str);
     if op.phase == OperationPhase::Failed || partial || !error.is_empty() {
         tracing::warn!(operation = %id, kind, phase, snapshot_status = status, error, "operation finished");
     } else {

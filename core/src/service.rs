@@ -288,15 +288,17 @@ impl Snapkeep {
         if let Some(token) = client_token {
             validate::client_token(token)?;
         }
+        let instance_name = |cluster: &Cluster, now| NameStyle::Instance.name("", &cluster.id, now);
+        let (cluster, mut snapshot, operation) =
+            self.manual_snapshot(project_id, cluster_id, instance_name, String::new(), String::new()).await?;
         let mut later = 0;
         loop {
-            let instance_name = |cluster: &Cluster, now: DateTime<Utc>| {
-                NameStyle::Instance.name("", &cluster.id, now + chrono::Duration::seconds(later))
-            };
-            let (cluster, snapshot, operation) =
-                self.manual_snapshot(project_id, cluster_id, instance_name, String::new(), String::new()).await?;
             match self.insert_instance_snapshot(&cluster, &snapshot, &operation, client_token).await {
-                Err(StoreError::Conflict(_)) if later < INSTANCE_NAME_SECONDS => later += 1,
+                Err(StoreError::Conflict(_)) if later < INSTANCE_NAME_SECONDS => {
+                    later += 1;
+                    let at = snapshot.created_at + chrono::Duration::seconds(later);
+                    snapshot.name = NameStyle::Instance.name("", &cluster.id, at);
+                }
                 Err(e) => return Err(name_taken(&snapshot.name)(e)),
                 Ok(None) => return Ok(snapshot),
                 Ok(Some(earlier)) => {

@@ -20,6 +20,11 @@ pub fn error(status: u16, body: &[u8]) -> EngineError {
         Some(Value::String(s)) => (String::new(), s.clone()),
         _ => (String::new(), String::from_utf8_lossy(body).chars().take(500).collect()),
     };
+    typed(status, kind_name, reason)
+}
+
+/// An error of the engine's own `type` and `reason`, as the kind snapkeep acts on.
+fn typed(status: u16, kind_name: String, reason: String) -> EngineError {
     let kind = match kind_name.as_str() {
         "snapshot_missing_exception" => EngineErrorKind::SnapshotMissing,
         "repository_missing_exception" => EngineErrorKind::RepositoryMissing,
@@ -141,10 +146,10 @@ pub fn snapshot_info(v: &Value) -> Result<SnapshotInfo, EngineError> {
 /// missing repository with 200 and the error under `failures.{repo}`: that is the error.
 fn snapshot_list(body: &Value) -> Result<&Vec<Value>, EngineError> {
     if let Some((_, failure)) = body.get("failures").and_then(Value::as_object).and_then(|f| f.iter().next()) {
-        let status =
-            if failure.get("type").and_then(Value::as_str) == Some("repository_missing_exception") { 404 } else { 500 };
-        let envelope = serde_json::json!({ "error": failure });
-        return Err(error(status, envelope.to_string().as_bytes()));
+        let text = |key: &str| failure.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+        let kind_name = text("type");
+        let status = if kind_name == "repository_missing_exception" { 404 } else { 500 };
+        return Err(typed(status, kind_name, text("reason")));
     }
     body.get("snapshots").and_then(Value::as_array).ok_or_else(|| protocol("snapshots list"))
 }
