@@ -120,8 +120,15 @@ impl Snapkeep {
         Ok(Caller { project_id: Some(key.project_id), access_key: key.access_key })
     }
 
-    /// An Alibaba request signed with ACS3-HMAC-SHA256 or ROA v1.
-    pub async fn authenticate_alibaba(&self, request: &SignedRequest<'_>) -> Result<Caller, CoreError> {
+    /// An Alibaba request signed with ACS3-HMAC-SHA256 or ROA v1. `answered_once` says the dialect
+    /// answers a repeat of this very request with its first answer without doing it again (a
+    /// CreateSnapshot with a `ClientToken`): an identical retry of the older SDKs, which sign ROA
+    /// without a nonce, is then let through instead of being refused as a replay.
+    pub async fn authenticate_alibaba(
+        &self,
+        request: &SignedRequest<'_>,
+        answered_once: bool,
+    ) -> Result<Caller, CoreError> {
         if request.header("x-acs-security-token").is_some() {
             return Err(refused(AuthFailure::TemporaryCredentials));
         }
@@ -135,8 +142,9 @@ impl Snapkeep {
         let replay_key = match request.header("x-acs-signature-nonce") {
             Some(nonce) => Some(nonce.to_owned()),
             // The older SDKs sign ROA requests without a nonce: a change is then known by its
-            // signature (a replay repeats it); a read is bounded by the date window only.
-            None if roa && request.method != "GET" => Some(format!("signature:{authorization}")),
+            // signature (a replay repeats it) unless a repeat is answered once; a read is bounded
+            // by the date window only.
+            None if roa && request.method != "GET" && !answered_once => Some(format!("signature:{authorization}")),
             None if roa => None,
             None => return Err(refused(AuthFailure::MissingNonce)),
         };

@@ -121,13 +121,18 @@ impl Snapkeep {
             (true, None) => return Err(CoreError::invalid("quartzRegex", "is required when enable is true")),
             (_, Some(expression)) => {
                 let schedule = Schedule::Quartz(Box::new(QuartzCron::parse(expression)?));
-                config.policy = SnapshotPolicy {
-                    enabled: enable,
-                    prefix: cluster.id.to_lowercase(),
-                    schedule,
-                    keepday: ALIBABA_KEEP_DAYS,
-                    indices: String::new(),
-                    name_style: NameStyle::Instance,
+                // A policy set before (in any dialect) keeps its prefix, indices and retention.
+                config.policy = if config.policy == SnapshotPolicy::default() {
+                    SnapshotPolicy {
+                        enabled: enable,
+                        prefix: cluster.id.to_lowercase(),
+                        schedule,
+                        keepday: ALIBABA_KEEP_DAYS,
+                        indices: String::new(),
+                        name_style: NameStyle::Instance,
+                    }
+                } else {
+                    SnapshotPolicy { enabled: enable, schedule, ..config.policy }
                 };
             }
             (false, None) => config.policy.enabled = false,
@@ -267,7 +272,7 @@ impl Snapkeep {
         Ok(won.then(|| Fired { cluster_id: cluster.id, slot, lag: now - fire.next.fire_at }))
     }
 
-    /// Deletes expired and failed automatic snapshots, one batch operation per cluster.
+    /// Deletes automatic snapshots past their retention, one batch operation per cluster.
     pub async fn apply_retention(&self) -> Result<usize, CoreError> {
         let now = self.clock.now();
         let expired = self.store.expired_automatic(now, self.scheduling.batch * 4).await?;

@@ -18,7 +18,7 @@ use crate::model::{
     Cluster, NewClusterTarget, Operation, OperationKind, OperationPhase, RestoreParams, RestoreStatus, Snapshot,
     SnapshotKind, SnapshotStatus,
 };
-use crate::operations::{Reconciler, Step, StepError, failed};
+use crate::operations::{Reconciler, Step, StepError, failed, restore_ended};
 use crate::physical::{BackupRequest, DatabaseEngine, NewServer, TransferProgress};
 use crate::policy::{NameStyle, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy};
 use crate::service::{Snapkeep, ensure_restorable};
@@ -187,6 +187,8 @@ impl Snapkeep {
             return Err(CoreError::ClusterNameTaken(input.name));
         }
         let target = NewClusterTarget { id: uuid::Uuid::new_v4().to_string(), name: input.name, port };
+        let server = NewServer { cluster_id: target.id.clone(), port };
+        self.databases()?.check_new_server(&server).await.map_err(|e| CoreError::RestoreRefused(e.to_string()))?;
         let params = RestoreParams {
             source_cluster_id: source.id.clone(),
             new_cluster: Some(target.clone()),
@@ -194,7 +196,8 @@ impl Snapkeep {
         };
         let now = self.clock.now();
         let expected = snapshot.updated_at;
-        let updated = Snapshot { restore_status: RestoreStatus::Restoring, updated_at: now, ..snapshot };
+        let updated =
+            Snapshot { restore_status: RestoreStatus::Restoring, restore_failure: None, updated_at: now, ..snapshot };
         let operation = self.new_operation(OperationKind::RestoreSnapshot, &updated, &source.id, Some(params), now);
         self.store.insert_operation_for(&updated, expected, &operation).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::RestoreInProgress(source.id.clone()),
@@ -416,13 +419,12 @@ impl Reconciler {
         let target = op.restore.as_ref().and_then(|p| p.new_cluster.clone());
         let target = target.ok_or_else(|| StepError::Invalid("restore operation without its new cluster".into()))?;
         let server = NewServer { cluster_id: target.id.clone(), port: target.port };
-        let restored_status = |status| Snapshot { restore_status: status, updated_at: now, ..snapshot.clone() };
         if self.core.store.get_cluster(&target.id).await?.is_some() {
-            let change = SnapshotChange::update(restored_status(RestoreStatus::Success));
+            let change = SnapshotChange::update(restore_ended(snapshot, None, now));
             return Ok(Step::Finish { succeeded: true, error: None, change });
         }
         if op.phase == OperationPhase::Submitted {
-            engine.discard_restore(&server).await?;
+            engine.discard_restored(&server.cluster_id).await?;
         }
         let location =
             snapshot.location.clone().ok_or_else(|| StepError::Invalid("the snapshot has no objects".into()))?;
@@ -435,8 +437,9 @@ impl Reconciler {
         let restored = match outcome {
             Ok(restored) => restored,
             Err(e) => {
-                let change = SnapshotChange::update(restored_status(RestoreStatus::Failed));
-                return Ok(Step::Finish { succeeded: false, error: Some(e.to_string()), change });
+                let reason = e.to_string();
+                let change = SnapshotChange::update(restore_ended(snapshot, Some(&reason), now));
+                return Ok(Step::Finish { succeeded: false, error: Some(reason), change });
             }
         };
         let cluster = Cluster {
@@ -456,7 +459,7 @@ impl Reconciler {
         Ok(Step::Finish {
             succeeded: true,
             error: None,
-            change: SnapshotChange::update(restored_status(RestoreStatus::Success)),
+            change: SnapshotChange::update(restore_ended(snapshot, None, now)),
         })
     }
 

@@ -205,7 +205,8 @@ pub struct ShardRecovery {
     pub started_ms: i64,
 }
 
-/// The engine's own error type names snapkeep acts on.
+/// What an engine's error means to snapkeep. Each driver documents which of its engine's errors
+/// become which kind; `EngineError::is_transient` says which kinds are retried.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EngineErrorKind {
     SnapshotMissing,
@@ -213,10 +214,20 @@ pub enum EngineErrorKind {
     IndexNotFound,
     InvalidSnapshotName,
     SnapshotNameInUse,
-    ConcurrentSnapshotExecution,
+    /// Another snapshot, delete or restore holds what this request needs; it frees up by itself.
+    Busy,
     SnapshotRestore,
     RepositoryVerification,
     RepositoryReadonly,
+    /// The cluster cannot use the repository as registered (a location outside `path.repo`, an
+    /// unknown repository type, a missing setting): nothing changes until someone fixes it.
+    RepositoryUnusable,
+    /// The request itself is wrong (an invalid argument, a replacement naming a missing group),
+    /// whatever HTTP status the engine gave it.
+    BadRequest,
+    /// The engine failed in a way asking again cannot change (a missing privilege, a local file,
+    /// a server that does not start).
+    Unrecoverable,
     /// A change to a repository that a snapshot, restore or delete is using (OpenSearch refuses
     /// any; Elasticsearch a new location).
     RepositoryInUse,
@@ -245,7 +256,7 @@ impl EngineError {
             Self::Unreachable(_) | Self::Timeout => true,
             Self::Protocol(_) => false,
             Self::Api { status, kind, .. } => match kind {
-                EngineErrorKind::ConcurrentSnapshotExecution | EngineErrorKind::RepositoryInUse => true,
+                EngineErrorKind::Busy | EngineErrorKind::RepositoryInUse => true,
                 EngineErrorKind::Other(_) => *status >= 500 || *status == 429,
                 _ => false,
             },
@@ -330,10 +341,14 @@ mod tests {
         let api = |status, kind| EngineError::Api { status, kind, reason: String::new() };
         assert!(EngineError::Timeout.is_transient());
         assert!(EngineError::Unreachable("x".into()).is_transient());
-        assert!(api(503, EngineErrorKind::ConcurrentSnapshotExecution).is_transient());
+        assert!(api(503, EngineErrorKind::Busy).is_transient());
         assert!(api(500, EngineErrorKind::Other("x".into())).is_transient());
         assert!(!api(500, EngineErrorKind::SnapshotRestore).is_transient());
         assert!(!api(400, EngineErrorKind::InvalidSnapshotName).is_transient());
         assert!(!api(404, EngineErrorKind::Other("x".into())).is_transient());
+        assert!(api(429, EngineErrorKind::Other("x".into())).is_transient());
+        assert!(!api(500, EngineErrorKind::RepositoryUnusable).is_transient());
+        assert!(!api(500, EngineErrorKind::BadRequest).is_transient());
+        assert!(api(500, EngineErrorKind::RepositoryInUse).is_transient());
     }
 }

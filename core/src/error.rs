@@ -77,6 +77,9 @@ pub enum CoreError {
     ClusterBusy(String),
     #[error("cannot register the cluster: {0}")]
     ClusterUnusable(String),
+    /// The cluster refused to register or verify its repository at the proposed location.
+    #[error("the cluster cannot use the repository: {0}")]
+    RepositoryRefused(String),
     #[error("not authenticated: {0}")]
     Unauthenticated(#[from] crate::authenticate::AuthFailure),
     #[error("project {0} already has two active access keys; disable or delete one first")]

@@ -40,8 +40,8 @@ pub use error::{CoreError, NotFound};
 pub use master_key::{rotate_master_key, verify_master_key};
 pub use metrics::Metrics;
 pub use model::{
-    AccessKey, Cluster, KeyState, NewCluster, NewClusterTarget, Operation, OperationKind, OperationPhase, Project,
-    RestoreParams, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
+    AccessKey, Cluster, ClusterFailures, KeyState, LastFailure, NewCluster, NewClusterTarget, Operation, OperationKind,
+    OperationPhase, Project, RestoreParams, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
 };
 pub use operations::{OperationTimeouts, Reconciler, RetryPolicy};
 pub use physical::{BackupRequest, BackupSummary, DatabaseEngine, NewServer, RestoredServer, TransferProgress};

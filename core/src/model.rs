@@ -197,6 +197,8 @@ pub struct Snapshot {
     pub failure_reason: Option<String>,
     pub deleting: bool,
     pub restore_status: RestoreStatus,
+    /// Why the last restore of this snapshot failed; cleared when another one starts.
+    pub restore_failure: Option<String>,
     /// For automatic snapshots: the schedule slot it was taken for (retention counts from it).
     pub scheduled_for: Option<DateTime<Utc>>,
     /// Bytes the snapshot holds in storage, once known (snapshots snapkeep takes itself).
@@ -205,6 +207,25 @@ pub struct Snapshot {
     pub location: Option<SnapshotLocation>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A cluster's failures at a glance (`Snapkeep::cluster_failures`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterFailures {
+    pub last: Option<LastFailure>,
+    /// Automatic snapshots in the catalog by how they ended.
+    pub automatic_completed: usize,
+    pub automatic_part_failed: usize,
+    pub automatic_failed: usize,
+}
+
+/// The most recent failed operation of a cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastFailure {
+    pub operation_id: String,
+    pub kind: OperationKind,
+    pub reason: String,
+    pub at: DateTime<Utc>,
 }
 
 /// What a durable operation does.

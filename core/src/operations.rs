@@ -157,7 +157,8 @@ impl Reconciler {
             }
         };
         if op.phase.is_terminal() {
-            log_finished(&op, &change);
+            let outcome = log_finished(&op, &change);
+            self.core.metrics().count_finished(op.kind.as_str(), outcome);
         }
         self.core.store.save_step(&op, &change).await?;
         Ok(op)
@@ -331,14 +332,14 @@ impl Reconciler {
             !shards.is_empty() && shards.iter().all(|r| r.stage == RecoveryStage::Done)
         });
         if all_targets_done {
-            let updated = Snapshot { restore_status: RestoreStatus::Success, updated_at: now, ..snapshot };
-            return Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::update(updated) });
+            let change = SnapshotChange::update(restore_ended(snapshot, None, now));
+            return Ok(Step::Finish { succeeded: true, error: None, change });
         }
         let marker = Some(format!("{}:{}", ours.len(), ours.iter().map(|r| r.recovered_bytes).sum::<u64>()));
         if self.is_stuck(op, marker, now) {
             let reason = self.stuck_reason();
-            let updated = Snapshot { restore_status: RestoreStatus::Failed, updated_at: now, ..snapshot };
-            return Ok(Step::Finish { succeeded: false, error: Some(reason), change: SnapshotChange::update(updated) });
+            let change = SnapshotChange::update(restore_ended(snapshot, Some(&reason), now));
+            return Ok(Step::Finish { succeeded: false, error: Some(reason), change });
         }
         Ok(Step::Wait(SnapshotChange::Keep))
     }
@@ -425,16 +426,15 @@ impl Reconciler {
             (OperationKind::DeleteSnapshot, Some(s)) => {
                 SnapshotChange::update(Snapshot { deleting: false, updated_at: now, ..s })
             }
-            (OperationKind::RestoreSnapshot, Some(s)) => {
-                SnapshotChange::update(Snapshot { restore_status: RestoreStatus::Failed, updated_at: now, ..s })
-            }
+            (OperationKind::RestoreSnapshot, Some(s)) => SnapshotChange::update(restore_ended(s, Some(reason), now)),
         })
     }
 }
 
 /// One line per finished operation with its snapshot's own status: INFO when it did what was
 /// asked, WARN with the reason when it failed or finished with one (a PART_FAILED snapshot).
-fn log_finished(op: &Operation, change: &SnapshotChange) {
+/// Returns the outcome: `succeeded`, `part_failed` or `failed`.
+fn log_finished(op: &Operation, change: &SnapshotChange) -> &'static str {
     let status = match change {
         SnapshotChange::Update(snapshot) => Some(snapshot.status),
         _ => None,
@@ -447,6 +447,11 @@ fn log_finished(op: &Operation, change: &SnapshotChange) {
         tracing::warn!(operation = %id, kind, phase, snapshot_status = status, error, "operation finished");
     } else {
         tracing::info!(operation = %id, kind, phase, snapshot_status = status, "operation finished");
+    }
+    match (op.phase, partial) {
+        (OperationPhase::Failed, _) => "failed",
+        (_, true) => "part_failed",
+        _ => "succeeded",
     }
 }
 
@@ -509,6 +514,16 @@ fn apply_info(snapshot: Snapshot, info: &SnapshotInfo, now: DateTime<Utc>) -> Sn
     }
 }
 
+/// The snapshot's restore ended: succeeded, or failed for `failure`, which callers then see.
+pub(crate) fn restore_ended(snapshot: Snapshot, failure: Option<&str>, now: DateTime<Utc>) -> Snapshot {
+    Snapshot {
+        restore_status: if failure.is_some() { RestoreStatus::Failed } else { RestoreStatus::Success },
+        restore_failure: failure.map(str::to_owned),
+        updated_at: now,
+        ..snapshot
+    }
+}
+
 /// The snapshot ended failed for `reason`.
 pub(crate) fn failed(snapshot: Snapshot, reason: &str, now: DateTime<Utc>) -> Snapshot {
     Snapshot {
@@ -560,6 +575,7 @@ mod tests {
             failure_reason: None,
             deleting: false,
             restore_status: RestoreStatus::None,
+            restore_failure: None,
             scheduled_for: None,
             size_bytes: None,
             location: None,

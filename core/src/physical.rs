@@ -110,8 +110,13 @@ pub trait DatabaseEngine: Send + Sync {
         server: &NewServer,
         progress: &TransferProgress,
     ) -> Result<RestoredServer, EngineError>;
-    /// Stops and removes what an interrupted restore left behind.
-    async fn discard_restore(&self, server: &NewServer) -> Result<(), EngineError>;
+    /// Checks what a restore into `server` needs before anything is downloaded (its port free on
+    /// the restore address). Errors: a permanent `EngineError` naming what is in the way.
+    async fn check_new_server(&self, server: &NewServer) -> Result<(), EngineError>;
+    /// Stops the server a restore started for `cluster_id` and removes its directory: what an
+    /// interrupted restore left behind, or a restored cluster being deleted. A cluster the engine
+    /// did not restore has neither, which is not an error.
+    async fn discard_restored(&self, cluster_id: &str) -> Result<(), EngineError>;
 }
 
 #[cfg(test)]

@@ -2,8 +2,9 @@
 //! their validation rules, and the schedule arithmetic that tells when the next snapshot is due.
 //!
 //! Retention (`keepday`) is counted in **days**: an automatic snapshot taken for the slot at time
-//! S is deleted at the first retention pass at or after S + keepday × 24 h. Failed automatic
-//! snapshots are not kept at all. Manual snapshots are never deleted by retention.
+//! S is deleted at the first retention pass at or after S + keepday × 24 h, whether it completed
+//! or failed: a failed one stays listed with its reason until then, so a policy failing every hour
+//! shows. Manual snapshots are never deleted by retention.
 
 use std::sync::LazyLock;
 
@@ -137,6 +138,31 @@ impl Schedule {
     }
 
     /// The CSS frequency and period, for a CSS schedule.
+    /// The same slots as a 7-field Quartz expression evaluated in UTC, how a dialect that speaks
+    /// Quartz (Alibaba) shows a schedule set in CSS terms: `00:00 GMT+08:00` daily is
+    /// `0 0 16 ? * * *`, and a weekly slot moves to the UTC weekday it falls on.
+    pub fn as_quartz(&self) -> String {
+        let (frequency, period) = match self {
+            Self::Quartz(cron) => return cron.as_str().to_owned(),
+            Self::Css { frequency, period } => (*frequency, *period),
+        };
+        let local_minutes = i64::from(period.hour) * 60 - i64::from(period.offset_minutes);
+        let (days, minutes) = (local_minutes.div_euclid(24 * 60), local_minutes.rem_euclid(24 * 60));
+        let (hour, minute) = (minutes / 60, minutes % 60);
+        match frequency {
+            Frequency::Hour => format!("0 {minute} * ? * * *"),
+            Frequency::Day => format!("0 {minute} {hour} ? * * *"),
+            Frequency::Weekly(day) => {
+                let utc_day = match days {
+                    d if d < 0 => day.pred(),
+                    d if d > 0 => day.succ(),
+                    _ => day,
+                };
+                format!("0 {minute} {hour} ? * {} *", utc_day.to_string().to_uppercase())
+            }
+        }
+    }
+
     pub fn as_css(&self) -> Option<(Frequency, Period)> {
         match self {
             Self::Css { frequency, period } => Some((*frequency, *period)),
@@ -408,6 +434,30 @@ pub fn agency(value: &str) -> Result<(), CoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A CSS schedule and its Quartz rendering fire at the same instants, zones and weekdays
+    /// crossing midnight included.
+    #[test]
+    fn css_schedules_read_the_same_as_quartz() {
+        let start = Utc.with_ymd_and_hms(2026, 11, 20, 7, 13, 0).unwrap();
+        let cases = [
+            (Frequency::Day, "00:00 GMT+08:00", "0 0 16 ? * * *"),
+            (Frequency::Weekly(Weekday::Mon), "02:00 GMT+08:00", "0 0 18 ? * SUN *"),
+            (Frequency::Weekly(Weekday::Sat), "22:00 GMT-05:00", "0 0 3 ? * SUN *"),
+            (Frequency::Hour, "00:00 GMT+05:30", "0 30 * ? * * *"),
+            (Frequency::Day, "13:00 GMT+00:00", "0 0 13 ? * * *"),
+        ];
+        for (frequency, period, quartz) in cases {
+            let css = Schedule::css(frequency, Period::parse(period).unwrap());
+            assert_eq!(css.as_quartz(), quartz, "{period}");
+            let cron = Schedule::Quartz(Box::new(QuartzCron::parse(quartz).unwrap()));
+            let (mut a, mut b) = (start, start);
+            for _ in 0..20 {
+                (a, b) = (css.next_after(a), cron.next_after(b));
+                assert_eq!(a, b, "{quartz}");
+            }
+        }
+    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::engine::EngineError;
 use crate::error::{CoreError, NotFound};
 use crate::model::Cluster;
 use crate::policy::{self, SnapshotSettings};
@@ -172,7 +173,31 @@ impl Snapkeep {
         }
         let target = self.target(&location)?;
         self.repositories.storage.check_writable(&target).await?;
-        Ok(self.repositories.storage.create_path(&target).await?)
+        self.repositories.storage.create_path(&target).await?;
+        self.check_on_cluster(cluster, &location, settings).await
+    }
+
+    /// Has a search cluster register the repository at `location` under a scratch name and
+    /// verify it, then removes that registration: the engine's refusal (a location outside
+    /// `path.repo`, a missing `s3` client) reaches the caller before anything is accepted.
+    /// Errors: `RepositoryRefused` with the engine's reason; `Engine` when it cannot be asked.
+    async fn check_on_cluster(
+        &self,
+        cluster: &Cluster,
+        location: &RepositoryLocation,
+        settings: &SnapshotSettings,
+    ) -> Result<(), CoreError> {
+        if cluster.flavor.is_database() {
+            return Ok(());
+        }
+        let engine = self.engine_for(cluster)?;
+        let scratch = repository_spec(self.repositories.names.check(), location, false, settings);
+        let registered = engine.put_repository(&scratch).await;
+        let removed = engine.delete_repository(&scratch.name).await;
+        match registered {
+            Err(e) if !e.is_transient() => Err(CoreError::RepositoryRefused(refusal_reason(&e))),
+            other => Ok(other.and(removed)?),
+        }
     }
 
     /// The registration of a cluster's own repository with its current settings.
@@ -201,9 +226,17 @@ impl Snapkeep {
     }
 
     /// Forgets a cluster; with `purge_storage`, first deletes everything in its repository. A
-    /// purge that fails leaves the cluster registered, so it can be repeated.
+    /// purge that fails leaves the cluster registered, so it can be repeated. A PostgreSQL cluster
+    /// snapkeep restored has its server stopped and its directory removed first (refused while
+    /// operations run); a registered server of one's own is only forgotten.
     pub async fn delete_cluster(&self, id: &str, purge_storage: bool) -> Result<Option<u64>, CoreError> {
         let cluster = self.cluster(id).await?;
+        if cluster.flavor.is_database() {
+            if !self.store.open_operations(Some(id)).await?.is_empty() {
+                return Err(CoreError::ClusterBusy(id.to_owned()));
+            }
+            self.databases()?.discard_restored(id).await?;
+        }
         let purged = if purge_storage {
             if !self.store.open_operations(Some(id)).await?.is_empty() {
                 return Err(CoreError::ClusterBusy(id.to_owned()));
@@ -248,5 +281,13 @@ impl Snapkeep {
             credentials,
             path: location.path.clone(),
         })
+    }
+}
+
+/// What the engine said, without the driver's framing.
+fn refusal_reason(e: &EngineError) -> String {
+    match e {
+        EngineError::Api { reason, .. } => reason.clone(),
+        other => other.to_string(),
     }
 }

@@ -35,6 +35,12 @@ impl RepositoryNames {
     pub fn shared(&self, source: &Cluster) -> String {
         format!("aliyun_snapshot_from_{}", source.id.to_lowercase())
     }
+
+    /// The scratch name under which a proposed location is registered, verified and removed
+    /// again, so the check never touches the repository a running snapshot uses.
+    pub fn check(&self) -> String {
+        format!("{}_check", self.own)
+    }
 }
 
 /// The registration of the repository at `location`, with `settings`' throttles.

@@ -1,9 +1,10 @@
 //! Which indices a restore brings back, under which names, and which clusters may receive them.
 
-use regex::Regex;
+use snapkeep_rename::Rename;
 
 use crate::engine::{EngineFlavor, EngineVersion};
 use crate::error::CoreError;
+use crate::validate;
 
 /// The indices of a snapshot a restore selects, and the name each gets on the target.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -14,7 +15,9 @@ pub struct RestorePlan {
 
 impl RestorePlan {
     /// Selects from `snapshot_indices` those matching `requested` (names or `*` patterns; empty
-    /// selects all) and renames them with the Java-style `rename` pair, as the engine will.
+    /// selects all) and renames them with the `rename` pair as the engine will (`snapkeep_rename`).
+    /// Errors: `Invalid` for a name not in the snapshot, a replacement the engine would refuse,
+    /// and a target that is not a valid index name or that two indices would share.
     pub fn new(
         snapshot_indices: &[String],
         requested: &[String],
@@ -31,22 +34,28 @@ impl RestorePlan {
             return Err(CoreError::invalid("indices", "no index of the snapshot matches"));
         }
         let rename = rename
-            .map(|(pattern, replacement)| {
-                Regex::new(pattern)
-                    .map(|re| (re, java_replacement(replacement)))
-                    .map_err(|e| CoreError::invalid("rename_pattern", e.to_string()))
-            })
-            .transpose()?;
-        let mapping = selected
-            .into_iter()
-            .map(|index| {
-                let target = match &rename {
-                    Some((re, replacement)) => re.replace_all(index, replacement.as_str()).into_owned(),
-                    None => index.clone(),
-                };
-                (index.clone(), target)
-            })
-            .collect();
+            .map(|(pattern, replacement)| Rename::new(pattern, replacement))
+            .transpose()
+            .map_err(|e| CoreError::invalid("rename_pattern", e.to_string()))?;
+        let mut mapping: Vec<(String, String)> = Vec::with_capacity(selected.len());
+        for index in selected {
+            let target = match &rename {
+                Some(rename) => {
+                    rename.apply(index).map_err(|e| CoreError::invalid("rename_replacement", e.to_string()))?
+                }
+                None => index.clone(),
+            };
+            validate::index_name(&target).map_err(|why| {
+                CoreError::invalid("rename_replacement", format!("renames [{index}] to [{target}], which {why}"))
+            })?;
+            if let Some((other, _)) = mapping.iter().find(|(_, t)| *t == target) {
+                return Err(CoreError::invalid(
+                    "rename_replacement",
+                    format!("renames both [{other}] and [{index}] to [{target}]"),
+                ));
+            }
+            mapping.push((index.clone(), target));
+        }
         Ok(Self { mapping })
     }
 
@@ -85,27 +94,6 @@ fn wildcard_match(pattern: &str, name: &str) -> bool {
     true
 }
 
-/// Java's `$1` group references in Rust regex syntax (`${1}`), so `$1_x` keeps its meaning.
-fn java_replacement(replacement: &str) -> String {
-    let mut out = String::with_capacity(replacement.len() + 4);
-    let mut chars = replacement.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
-            out.push_str("${");
-            while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
-                out.push(d);
-                chars.next();
-            }
-            out.push('}');
-        } else if c == '$' {
-            out.push_str("$$");
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +128,30 @@ mod tests {
         let rename = ("(.+)".to_owned(), "$1_copy".to_owned());
         let plan = RestorePlan::new(&snap, &names(&["other"]), Some(&rename)).unwrap();
         assert_eq!(plan.targets(), names(&["other_copy"]));
+        let rename = ("(i)(x)".to_owned(), "c$10".to_owned());
+        assert_eq!(RestorePlan::new(&names(&["ix"]), &[], Some(&rename)).unwrap().targets(), names(&["ci0"]));
+    }
+
+    /// Targets the engine would refuse or compute differently are refused before anything is sent.
+    #[test]
+    fn refuses_missing_groups_invalid_and_colliding_targets() {
+        let refused = |indices: &[&str], pattern: &str, replacement: &str| {
+            let rename = (pattern.to_owned(), replacement.to_owned());
+            match RestorePlan::new(&names(indices), &[], Some(&rename)) {
+                Err(CoreError::Invalid { field, message }) => format!("{field}: {message}"),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(refused(&["logs-a"], "logs-a", "copy-$1"), "rename_replacement: No group 1");
+        assert_eq!(
+            refused(&["logs-a"], "logs-a", ""),
+            "rename_replacement: renames [logs-a] to [], which must not be empty"
+        );
+        assert!(refused(&["logs-a"], "logs", "_x").contains("must not start with '_'"));
+        assert_eq!(
+            refused(&["logs-a", "logs-b"], "logs-.", "copy"),
+            "rename_replacement: renames both [logs-a] and [logs-b] to [copy]"
+        );
     }
 
     #[test]

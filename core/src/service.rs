@@ -12,12 +12,12 @@ use crate::engine::{EngineConnector, EngineEndpoint, SearchEngine};
 use crate::error::{CoreError, NotFound};
 use crate::metrics::Metrics;
 use crate::model::{
-    Cluster, NewCluster, Operation, OperationKind, OperationPhase, Project, RestoreParams, RestoreStatus, Snapshot,
-    SnapshotKind, SnapshotStatus,
+    Cluster, ClusterFailures, LastFailure, NewCluster, Operation, OperationKind, OperationPhase, Project,
+    RestoreParams, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
 };
 use crate::operations::OperationTimeouts;
 use crate::physical::DatabaseEngine;
-use crate::policy::{NameStyle, SnapshotConfig};
+use crate::policy::{NameStyle, SnapshotConfig, SnapshotSettings};
 use crate::profiles::Repositories;
 use crate::restore_plan::{RestorePlan, can_restore_into};
 use crate::secrets::Cipher;
@@ -182,6 +182,7 @@ impl Snapkeep {
             version: info.version,
             created_at: self.clock.now(),
         };
+        self.check_location(&cluster, &SnapshotSettings::default()).await?;
         self.store.insert_cluster(&cluster).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::ClusterIdTaken(cluster.id.clone()),
             other => other.into(),
@@ -206,6 +207,31 @@ impl Snapkeep {
             self.project(project_id).await?;
         }
         Ok(self.store.list_clusters(project_id).await?)
+    }
+
+    /// What has failed on a cluster: its last failed operation and how its automatic snapshots
+    /// ended, failures counted apart from successes (they stay listed until retention removes them).
+    pub async fn cluster_failures(&self, cluster: &Cluster) -> Result<ClusterFailures, CoreError> {
+        let last = self.store.last_failed_operation(&cluster.id).await?;
+        let automatic: Vec<Snapshot> = self
+            .store
+            .list_snapshots(&cluster.id)
+            .await?
+            .into_iter()
+            .filter(|s| s.kind == SnapshotKind::Automatic)
+            .collect();
+        let count = |status| automatic.iter().filter(|s| s.status == status).count();
+        Ok(ClusterFailures {
+            last: last.map(|op| LastFailure {
+                operation_id: op.id,
+                kind: op.kind,
+                reason: op.last_error.unwrap_or_default(),
+                at: op.finished_at.unwrap_or(op.created_at),
+            }),
+            automatic_completed: count(SnapshotStatus::Completed),
+            automatic_part_failed: count(SnapshotStatus::PartFailed),
+            automatic_failed: count(SnapshotStatus::Failed),
+        })
     }
 
     /// Where and how to reach a registered cluster, with its credentials decrypted.
@@ -419,7 +445,8 @@ impl Snapkeep {
         };
         let now = self.clock.now();
         let expected = snapshot.updated_at;
-        let updated = Snapshot { restore_status: RestoreStatus::Restoring, updated_at: now, ..snapshot };
+        let updated =
+            Snapshot { restore_status: RestoreStatus::Restoring, restore_failure: None, updated_at: now, ..snapshot };
         let operation = self.new_operation(OperationKind::RestoreSnapshot, &updated, &target.id, Some(params), now);
         self.store.insert_operation_for(&updated, expected, &operation).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::RestoreInProgress(target.id.clone()),
@@ -491,6 +518,7 @@ impl Snapkeep {
             failure_reason: None,
             deleting: false,
             restore_status: RestoreStatus::None,
+            restore_failure: None,
             scheduled_for,
             size_bytes: None,
             location: None,

@@ -114,6 +114,8 @@ pub trait Store: AccessStore + Send + Sync {
     /// Open operations of a cluster (or of every cluster).
     async fn open_operations(&self, cluster_id: Option<&str>) -> Result<Vec<Operation>, StoreError>;
     async fn get_operation(&self, id: &str) -> Result<Option<Operation>, StoreError>;
+    /// The cluster's most recently finished failed operation.
+    async fn last_failed_operation(&self, cluster_id: &str) -> Result<Option<Operation>, StoreError>;
     async fn get_snapshots(&self, ids: &[String]) -> Result<Vec<Snapshot>, StoreError>;
 
     async fn get_snapshot_config(&self, cluster_id: &str) -> Result<Option<SnapshotConfig>, StoreError>;

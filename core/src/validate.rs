@@ -65,7 +65,7 @@ pub fn rename(pattern: Option<&str>, replacement: Option<&str>) -> Result<Option
     }
     match (non_empty(pattern), non_empty(replacement)) {
         (Some(p), Some(r)) => {
-            Regex::new(p)
+            snapkeep_rename::Rename::new(p, r)
                 .map_err(|e| CoreError::invalid("rename_pattern", format!("is not a valid regular expression: {e}")))?;
             Ok(Some((p.to_owned(), r.to_owned())))
         }
@@ -73,6 +73,31 @@ pub fn rename(pattern: Option<&str>, replacement: Option<&str>) -> Result<Option
         (Some(_), None) => Err(CoreError::invalid("rename_replacement", "must be set together with rename_pattern")),
         (None, Some(_)) => Err(CoreError::invalid("rename_pattern", "must be set together with rename_replacement")),
     }
+}
+
+/// An index name as the engines create one (`MetadataCreateIndexService.validateIndexOrAliasName`):
+/// not empty, lowercase, at most 255 bytes, none of `\/*?"<>| ,#:`, not starting with `_`, `-` or
+/// `+`, not `.` or `..`. The error says what the name breaks.
+pub fn index_name(name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if let Some(c) = name.chars().find(|c| "\\/*?\"<>| ,#:".contains(*c)) {
+        return Err(format!("must not contain {c:?}"));
+    }
+    if name.chars().any(char::is_uppercase) {
+        return Err("must be lowercase".into());
+    }
+    if let Some(c) = name.chars().next().filter(|c| "_-+".contains(*c)) {
+        return Err(format!("must not start with '{c}'"));
+    }
+    if name == "." || name == ".." {
+        return Err("must not be '.' or '..'".into());
+    }
+    if name.len() > 255 {
+        return Err("must be at most 255 bytes".into());
+    }
+    Ok(())
 }
 
 /// Splits a validated index list into its names or patterns.
@@ -226,6 +251,22 @@ mod tests {
         assert_eq!(field_of(rename(Some("a,b"), Some("c"))), "rename_pattern");
         assert_eq!(field_of(rename(Some("a"), Some("B"))), "rename_replacement");
         assert_eq!(field_of(rename(Some("index_(.+"), Some("x"))), "rename_pattern");
+    }
+
+    #[test]
+    fn index_names_follow_the_engines_rule() {
+        assert_eq!(index_name("logs-2024.06"), Ok(()));
+        for (name, why) in [
+            ("", "must not be empty"),
+            ("a b", "must not contain ' '"),
+            ("a:b", "must not contain ':'"),
+            ("Logs", "must be lowercase"),
+            ("-logs", "must not start with '-'"),
+            ("..", "must not be '.' or '..'"),
+        ] {
+            assert_eq!(index_name(name), Err(why.to_owned()), "{name}");
+        }
+        assert!(index_name(&"a".repeat(256)).is_err());
     }
 
     #[test]

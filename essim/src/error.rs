@@ -10,6 +10,8 @@ pub struct EsError {
     pub status: StatusCode,
     pub kind: &'static str,
     pub reason: String,
+    /// The wrapped exception (`caused_by`), as `(type, reason)`; it is then the root cause.
+    pub cause: Option<(&'static str, String)>,
 }
 
 pub type EsResult<T> = Result<T, EsError>;
@@ -20,7 +22,14 @@ impl EsError {
             status: StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             kind,
             reason: reason.into(),
+            cause: None,
         }
+    }
+
+    /// The same fault as the engines answer it when it stops a repository's creation: wrapped in
+    /// `[name] failed to create repository` (`RepositoriesService.createRepository`).
+    pub fn creating_repository(self, name: &str) -> Self {
+        Self { reason: format!("[{name}] failed to create repository"), cause: Some((self.kind, self.reason)), ..self }
     }
 
     pub fn snapshot_missing(repo: &str, snapshot: &str) -> Self {
@@ -46,11 +55,17 @@ impl EsError {
 
 impl IntoResponse for EsError {
     fn into_response(self) -> Response {
-        let cause = json!({"type": self.kind, "reason": self.reason});
-        let body = json!({
-            "error": {"root_cause": [cause], "type": self.kind, "reason": self.reason},
-            "status": self.status.as_u16(),
-        });
+        let mut error = json!({"type": self.kind, "reason": self.reason});
+        let root = match &self.cause {
+            Some((kind, reason)) => {
+                let cause = json!({"type": kind, "reason": reason});
+                error["caused_by"] = cause.clone();
+                cause
+            }
+            None => json!({"type": self.kind, "reason": self.reason}),
+        };
+        error["root_cause"] = json!([root]);
+        let body = json!({"error": error, "status": self.status.as_u16()});
         (self.status, axum::Json(body)).into_response()
     }
 }

@@ -9,14 +9,20 @@ use crate::error::{EsError, EsResult};
 use crate::request::Request;
 use crate::sim::{Index, Recovery, Sim};
 
-fn check_index_name(name: &str) -> EsResult<()> {
-    let bad = name.is_empty()
-        || name.starts_with(['_', '-', '+'])
-        || name.chars().any(|c| c.is_uppercase() || "\\/*?\"<>| ,#:".contains(c));
-    if bad {
-        return Err(EsError::new(400, "invalid_index_name_exception", format!("Invalid index name [{name}]")));
-    }
-    Ok(())
+/// The engines' index name rule, refused with their messages.
+pub fn check_index_name(name: &str) -> EsResult<()> {
+    let why = if name.is_empty() {
+        "must not be empty".to_owned()
+    } else if let Some(c) = name.chars().find(|c| "\\/*?\"<>| ,#:".contains(*c)) {
+        format!("must not contain '{c}'")
+    } else if name.chars().any(char::is_uppercase) {
+        "must be lowercase".to_owned()
+    } else if name.starts_with(['_', '-', '+']) {
+        "must not start with '_', '-', or '+'".to_owned()
+    } else {
+        return Ok(());
+    };
+    Err(EsError::new(400, "invalid_index_name_exception", format!("Invalid index name [{name}], {why}")))
 }
 
 fn new_index(shards: u32, replicas: u32) -> Index {

@@ -102,6 +102,17 @@ impl Profile {
         }
     }
 
+    /// The error type for a request line over `http.max_initial_line_length` (4 KB): Netty's
+    /// `TooLongHttpLineException` since Netty 4.1.94 (seen on Elasticsearch 7.17.29, OpenSearch
+    /// 1.3.20–3.3), its parent `TooLongFrameException` before (seen on Elasticsearch 7.10.2).
+    pub fn long_line_error(&self) -> &'static str {
+        if self.is_opensearch() || self.es_at_least(7, 17) {
+            "too_long_http_line_exception"
+        } else {
+            "too_long_frame_exception"
+        }
+    }
+
     pub fn default_shards(&self) -> u32 {
         if self.flavor == Flavor::Elasticsearch && self.parsed.0 < 7 { 5 } else { 1 }
     }

@@ -15,7 +15,7 @@ pub fn put(sim: &mut Sim, name: &str, req: &Request) -> EsResult<Value> {
     let kind = body.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
     let settings: Map<String, Value> = body.get("settings").and_then(Value::as_object).cloned().unwrap_or_default();
     let location = match kind.as_str() {
-        "fs" => Location::Fs(resolve_location(sim, name, &settings)?),
+        "fs" => Location::Fs(resolve_location(sim, name, &settings).map_err(|e| e.creating_repository(name))?),
         "s3" => s3_location(sim, name, &settings)?,
         _ => {
             return Err(EsError::new(
@@ -60,7 +60,9 @@ fn s3_location(sim: &Sim, name: &str, settings: &Map<String, Value>) -> EsResult
     let setting = |key: &str| settings.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
     let bucket = setting("bucket");
     if bucket.is_empty() {
-        return Err(EsError::new(500, "repository_exception", format!("[{name}] No bucket defined for s3 repository")));
+        let missing =
+            EsError::new(500, "repository_exception", format!("[{name}] No bucket defined for s3 repository"));
+        return Err(missing.creating_repository(name));
     }
     let client = Some(setting("client")).filter(|c| !c.is_empty()).unwrap_or_else(|| "default".into());
     let client = sim.settings.s3_client(name, &client)?;

@@ -20,6 +20,9 @@ use crate::sim::Sim;
 use crate::{indices, repositories, snapshots};
 
 const MAX_BODY: usize = 64 * 1024 * 1024;
+/// The engines' `http.max_initial_line_length` default: the longest request line
+/// (`METHOD SP target SP HTTP/1.1`) they read, in bytes.
+const MAX_INITIAL_LINE: usize = 4096;
 const MAX_LOG: usize = 200_000;
 
 /// One served request, as `GET /_essim/requests` lists it.
@@ -47,6 +50,12 @@ pub async fn handle(State(app): State<Arc<App>>, req: axum::extract::Request) ->
     let Some((path, (sim, inner))) = routed else {
         return EsError::new(404, "not_found", format!("no handler found for uri [{raw_path}]")).into_response();
     };
+    let line = parts.method.as_str().len() + parts.uri.path_and_query().map_or(1, |p| p.as_str().len()) + 10;
+    if line > MAX_INITIAL_LINE {
+        let kind = sim.lock().expect("sim lock").profile.long_line_error();
+        return EsError::new(400, kind, format!("An HTTP line is larger than {MAX_INITIAL_LINE} bytes."))
+            .into_response();
+    }
     let body = match to_bytes(body, MAX_BODY).await {
         Ok(b) => b.to_vec(),
         Err(e) => return EsError::bad_request(e.to_string()).into_response(),

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
+use snapkeep_rename::{Rename, RenameError};
 
 use crate::blobs::{Catalog, IndexBlob, ShardFailure, StoredSnapshot};
 use crate::error::{EsError, EsResult};
@@ -517,9 +518,10 @@ fn start_restore(sim: &mut Sim, repo: &str, name: &str, req: &Request) -> EsResu
     let mut mapping: Vec<(String, String)> = Vec::new();
     for index in &selected {
         let target = match &rename {
-            Some((re, replacement)) => re.replace_all(index, replacement.as_str()).into_owned(),
+            Some(rename) => rename.apply(index).map_err(rename_error)?,
             None => index.clone(),
         };
+        crate::indices::check_index_name(&target)?;
         if let Some((other, _)) = mapping.iter().find(|(_, t)| *t == target) {
             return Err(fail(format!("indices [{other}] and [{index}] are renamed into the same index [{target}]")));
         }
@@ -572,14 +574,21 @@ fn start_restore(sim: &mut Sim, repo: &str, name: &str, req: &Request) -> EsResu
     Ok(mapping.into_iter().map(|(_, target)| target).collect())
 }
 
-/// The engines' rename rule: a Java regex and a replacement with `$1` group references.
-fn rename_rule(body: &Value) -> EsResult<Option<(regex::Regex, String)>> {
+/// The engines' rename rule (`snapkeep_rename`), when both halves are given.
+fn rename_rule(body: &Value) -> EsResult<Option<Rename>> {
     let pattern = body.get("rename_pattern").and_then(Value::as_str);
     let replacement = body.get("rename_replacement").and_then(Value::as_str);
     let (Some(pattern), Some(replacement)) = (pattern, replacement) else { return Ok(None) };
-    let re = regex::Regex::new(pattern).map_err(|e| EsError::bad_request(format!("invalid rename_pattern: {e}")))?;
-    let converted = regex::Regex::new(r"\$(\d+)").expect("valid regex").replace_all(replacement, "$${$1}").into_owned();
-    Ok(Some((re, converted)))
+    Rename::new(pattern, replacement).map(Some).map_err(rename_error)
+}
+
+/// A rename failure as the engines answer it: Java's exception type and message.
+fn rename_error(e: RenameError) -> EsError {
+    match e {
+        RenameError::Pattern(_) => EsError::new(400, "pattern_syntax_exception", e.to_string()),
+        RenameError::NoGroup(_) => EsError::new(500, "index_out_of_bounds_exception", e.to_string()),
+        RenameError::Replacement(_) => EsError::bad_request(e.to_string()),
+    }
 }
 
 pub fn clone(sim: &mut Sim, repo: &str, source: &str, target: &str, req: &Request) -> EsResult<Value> {

@@ -97,3 +97,32 @@ fn init_logging(format: &str) {
         builder.init();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    /// Every command and every argument says what it is in `--help`.
+    #[test]
+    fn every_command_and_flag_has_help() {
+        fn undocumented(command: &clap::Command, path: &str, out: &mut Vec<String>) {
+            for sub in command.get_subcommands() {
+                let here = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() {
+                    out.push(here.clone());
+                }
+                undocumented(sub, &here, out);
+            }
+            for arg in command.get_arguments().filter(|a| !matches!(a.get_id().as_str(), "help" | "version")) {
+                if arg.get_help().is_none() {
+                    out.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        undocumented(&Cli::command(), "snapkeep", &mut missing);
+        assert!(missing.is_empty(), "no help for: {missing:?}");
+    }
+}

@@ -167,6 +167,7 @@ fn snapshot_from(row: &SqliteRow) -> Result<Snapshot, StoreError> {
         deleting: row.try_get::<i64, _>("deleting").map_err(backend)? != 0,
         restore_status: RestoreStatus::parse(&restore_status)
             .ok_or_else(|| corrupt("restore status", &restore_status))?,
+        restore_failure: row.try_get("restore_failure").map_err(backend)?,
         created_at: time(row.try_get("created_at").map_err(backend)?),
         updated_at: time(row.try_get("updated_at").map_err(backend)?),
         scheduled_for: row.try_get::<Option<i64>, _>("scheduled_for").map_err(backend)?.map(time),
@@ -206,12 +207,12 @@ fn operation_from(row: &SqliteRow) -> Result<Operation, StoreError> {
     })
 }
 
-const SNAPSHOT_COLUMNS: &str = "id, project_id, cluster_id, name, description, requested_indices, indices, kind, status, repository, engine_version, total_shards, failed_shards, start_time_ms, end_time_ms, failure_reason, deleting, restore_status, created_at, updated_at, scheduled_for, size_bytes, location";
+const SNAPSHOT_COLUMNS: &str = "id, project_id, cluster_id, name, description, requested_indices, indices, kind, status, repository, engine_version, total_shards, failed_shards, start_time_ms, end_time_ms, failure_reason, deleting, restore_status, created_at, updated_at, scheduled_for, size_bytes, location, restore_failure";
 /// Inserts a snapshot or rewrites it by id; never replaces another row (names stay unique).
 static SNAPSHOT_UPSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let updates: Vec<String> = SNAPSHOT_COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
     format!(
-        "INSERT INTO snapshots ({SNAPSHOT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET {}",
+        "INSERT INTO snapshots ({SNAPSHOT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET {}",
         updates.join(", ")
     )
 });
@@ -260,6 +261,7 @@ async fn write_snapshot(tx: &mut Transaction<'_, Sqlite>, s: &Snapshot) -> Resul
         .bind(s.scheduled_for.map(ms))
         .bind(s.size_bytes.map(|b| b as i64))
         .bind(s.location.as_ref().map(|l| serde_json::to_string(l).expect("locations serialize")))
+        .bind(&s.restore_failure)
         .execute(&mut **tx)
         .await
         .map_err(write_error("snapshot name per cluster"))?;
@@ -519,6 +521,18 @@ impl Store for SqliteStore {
         row.as_ref().map(operation_from).transpose()
     }
 
+    async fn last_failed_operation(&self, cluster_id: &str) -> Result<Option<Operation>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations WHERE cluster_id = ? AND phase = 'failed'
+             ORDER BY finished_at DESC LIMIT 1"
+        ))
+        .bind(cluster_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        row.as_ref().map(operation_from).transpose()
+    }
+
     async fn get_snapshots(&self, ids: &[String]) -> Result<Vec<Snapshot>, StoreError> {
         let mut out = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
@@ -645,8 +659,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "SELECT s.* FROM snapshots s JOIN snapshot_configs c ON c.cluster_id = s.cluster_id
              WHERE s.kind = 'auto' AND s.deleting = 0 AND s.restore_status != 'restoring'
-               AND (s.status = 'FAILED'
-                    OR (s.status IN ('COMPLETED', 'PART_FAILED') AND s.scheduled_for + c.keepday * 86400000 <= ?))
+               AND s.status IN ('COMPLETED', 'PART_FAILED', 'FAILED') AND s.scheduled_for + c.keepday * 86400000 <= ?
              ORDER BY s.cluster_id, s.scheduled_for LIMIT ?",
         )
         .bind(ms(now))
@@ -818,6 +831,7 @@ mod tests {
             failure_reason: None,
             deleting: false,
             restore_status: RestoreStatus::None,
+            restore_failure: None,
             scheduled_for: None,
             size_bytes: None,
             location: None,

@@ -72,6 +72,10 @@ expect_error(lambda: restore(good.id, target_cluster=cluster, rename_replacement
 expect_error(lambda: restore(good.id, target_cluster=cluster, rename_pattern="a,b", rename_replacement="c"), 400, "CSS.0001", "rename_pattern")
 expect_error(lambda: restore(good.id, target_cluster=cluster, rename_pattern="x", rename_replacement="Y"), 400, "CSS.0001", "rename_replacement")
 expect_error(lambda: restore(good.id, target_cluster=cluster, rename_pattern="(unclosed", rename_replacement="x"), 400, "CSS.0001", "rename_pattern")
+# Target names computed as the engines compute them (Java's Matcher.replaceAll), refused before sending.
+expect_error(lambda: restore(good.id, target_cluster=cluster, rename_pattern=index, rename_replacement="copy-$1"), 400, "CSS.0001", "No group 1")
+expect_error(lambda: restore(good.id, target_cluster=cluster, rename_pattern=index, rename_replacement="_copy"), 400, "CSS.0001", "must not start with '_'")
+expect_error(lambda: restore(good.id, target_cluster=cluster, rename_pattern=index, rename_replacement="copy$x"), 400, "CSS.0001", "Illegal group reference")
 expect_error(lambda: restore(good.id, target_cluster=cluster, indices="Bad"), 400, "CSS.0001", "indices")
 expect_error(lambda: restore(good.id, target_cluster=cluster, indices="not-in-snapshot"), 400, "CSS.0001", "not in the snapshot")
 expect_error(lambda: restore(good.id, target_cluster=other_cluster), 404, "CSS.3027", "target")

@@ -33,6 +33,7 @@ impl Dialect for Admin {
         &self,
         _core: &Snapkeep,
         request: &SignedRequest<'_>,
+        _route: &str,
         _path_params: &[(String, String)],
     ) -> Result<Caller, CoreError> {
         let presented = request.header("authorization").and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();

@@ -43,6 +43,7 @@ impl From<CoreError> for AdminError {
             }
             CoreError::ProjectNotEmpty(_) | CoreError::ClusterBusy(_) => Self::new(S::CONFLICT, "in_use", message),
             CoreError::ClusterUnusable(_) => Self::new(S::UNPROCESSABLE_ENTITY, "cluster_unusable", message),
+            CoreError::RepositoryRefused(_) => Self::new(S::UNPROCESSABLE_ENTITY, "repository_refused", message),
             CoreError::StorageProfileExists(_) => Self::new(S::CONFLICT, "already_exists", message),
             CoreError::StorageProfileInUse { .. } => Self::new(S::CONFLICT, "in_use", message),
             CoreError::UnknownStorageProfile(_) => Self::new(S::BAD_REQUEST, "invalid_argument", message),

@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use snapkeep_api_gateway::{Created, Gateway, guard};
-use snapkeep_core::{AccessKey, AuditQuery, Cluster, NewCluster, Project, Snapkeep};
+use snapkeep_core::{AccessKey, AuditQuery, Cluster, ClusterFailures, NewCluster, Project, Snapkeep};
 
 use crate::auth::Admin;
 use crate::error::AdminError;
@@ -86,6 +86,20 @@ fn cluster_view(c: &Cluster) -> Value {
         "id": c.id, "project_id": c.project_id, "name": c.name, "endpoint": c.endpoint,
         "engine": c.flavor.as_str(), "version": c.version.to_string(), "region": c.region,
         "username": c.username, "has_password": c.password_encrypted.is_some(), "created_at": c.created_at,
+    })
+}
+
+/// The last failed operation with its reason, and automatic snapshots by how they ended.
+fn failures_view(f: &ClusterFailures) -> Value {
+    let last = f
+        .last
+        .as_ref()
+        .map(|l| json!({"operation_id": l.operation_id, "operation": l.kind.as_str(), "reason": l.reason, "at": l.at}));
+    json!({
+        "last": last,
+        "automatic_snapshots": {
+            "completed": f.automatic_completed, "part_failed": f.automatic_part_failed, "failed": f.automatic_failed,
+        },
     })
 }
 
@@ -231,6 +245,7 @@ async fn show_cluster(State(core): State<Snapkeep>, Path(id): Path<String>) -> A
     let cluster = core.cluster(&id).await?;
     let mut view = cluster_view(&cluster);
     view["repository"] = storage::repository_view(&core.repository_usage(&cluster).await?);
+    view["failures"] = failures_view(&core.cluster_failures(&cluster).await?);
     Ok(Json(view).into_response())
 }
 

@@ -17,10 +17,18 @@ pub fn show(id: Uuid) -> String {
     id.hyphenated().to_string().to_uppercase()
 }
 
+/// CreateSnapshot: a repeated `ClientToken` gets the first call's answer (`create_instance_snapshot`).
+const CREATE_SNAPSHOT: &str = "/openapi/instances/{instance_id}/snapshots";
+
+/// Whether the query carries a non-empty `ClientToken`.
+fn has_client_token(query: &str) -> bool {
+    url::form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "ClientToken" && !v.is_empty())
+}
+
 impl Dialect for Alibaba {
     const NAME: &'static str = "alibaba";
     const ACTIONS: &'static [(Method, &'static str, &'static str)] = &[
-        (Method::POST, "/openapi/instances/{instance_id}/snapshots", "CreateSnapshot"),
+        (Method::POST, CREATE_SNAPSHOT, "CreateSnapshot"),
         (Method::POST, "/openapi/instances/{instance_id}/snapshot-repos", "AddSnapshotRepo"),
         (Method::DELETE, "/openapi/instances/{instance_id}/snapshot-repos", "DeleteSnapshotRepo"),
         (Method::POST, "/openapi/instances/{instance_id}/snapshot-setting", "UpdateSnapshotSetting"),
@@ -31,9 +39,11 @@ impl Dialect for Alibaba {
         &self,
         core: &Snapkeep,
         request: &SignedRequest<'_>,
+        route: &str,
         _path_params: &[(String, String)],
     ) -> Result<Caller, CoreError> {
-        core.authenticate_alibaba(request).await
+        let answered_once = route == CREATE_SNAPSHOT && has_client_token(request.query);
+        core.authenticate_alibaba(request, answered_once).await
     }
 
     fn reject(&self, error: CoreError) -> Response {

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use snapkeep_api_gateway::{Created, Gateway, guard};
-use snapkeep_core::{Schedule, Snapkeep, SnapshotConfig};
+use snapkeep_core::{Snapkeep, SnapshotConfig, SnapshotPolicy};
 
 use crate::body;
 use crate::dialect::Alibaba;
@@ -59,11 +59,13 @@ async fn create_snapshot(
     Ok(Created::mark(answer(json!(true)), &snapshot.name))
 }
 
-/// Enable, schedule and indices of a configuration, for both casings the API uses.
+/// Enable, schedule and indices of a configuration, for both casings the API uses. A schedule
+/// set in CSS terms shows as the Quartz expression with the same slots.
 fn setting(config: &SnapshotConfig) -> (bool, String, Vec<String>) {
-    let quartz = match &config.policy.schedule {
-        Schedule::Quartz(cron) => cron.as_str().to_owned(),
-        Schedule::Css { .. } => DEFAULT_QUARTZ.to_owned(),
+    let quartz = if config.policy == SnapshotPolicy::default() {
+        DEFAULT_QUARTZ.to_owned()
+    } else {
+        config.policy.schedule.as_quartz()
     };
     let indices = snapkeep_core::validate::split_indices(&config.policy.indices);
     (config.settings.enabled && config.policy.enabled, quartz, indices)

@@ -33,6 +33,7 @@ impl Dialect for Css {
         &self,
         core: &Snapkeep,
         request: &SignedRequest<'_>,
+        _route: &str,
         path_params: &[(String, String)],
     ) -> Result<Caller, CoreError> {
         authenticate_huawei_project(core, request, path_params).await

@@ -30,6 +30,7 @@ impl Dialect for Dws {
         &self,
         core: &Snapkeep,
         request: &SignedRequest<'_>,
+        _route: &str,
         path_params: &[(String, String)],
     ) -> Result<Caller, CoreError> {
         authenticate_huawei_project(core, request, path_params).await

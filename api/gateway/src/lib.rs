@@ -46,11 +46,12 @@ pub trait Dialect: Clone + Send + Sync + 'static {
     /// (method, route template, the vendor's name of the action) of every mutating route.
     const ACTIONS: &'static [(Method, &'static str, &'static str)];
 
-    /// Who signed `request`; `path_params` are the route's parameters.
+    /// Who signed `request` to `route` (the matched template); `path_params` are its parameters.
     fn authenticate(
         &self,
         core: &Snapkeep,
         request: &SignedRequest<'_>,
+        route: &str,
         path_params: &[(String, String)],
     ) -> impl Future<Output = Result<Caller, CoreError>> + Send;
 
@@ -129,7 +130,7 @@ impl<D: Dialect> Gateway<D> {
             headers: &headers,
             body: &bytes,
         };
-        let caller = match self.dialect.authenticate(&self.core, &signed, &params).await {
+        let caller = match self.dialect.authenticate(&self.core, &signed, route, &params).await {
             Ok(caller) => caller,
             Err(error) => return self.refuse(&parts.method, route, error),
         };

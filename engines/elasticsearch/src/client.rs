@@ -13,8 +13,14 @@ use snapkeep_core::{
 
 use crate::parse;
 
-/// Names per request in batched calls (delete, close, recovery), well under URL limits.
+/// Names per request in batched calls (delete, close, recovery).
 const BATCH: usize = 100;
+
+/// The longest comma list of names a request path carries, in bytes once encoded. With the
+/// method, the endpoint's path prefix, the rest of the path and ` HTTP/1.1`, the request line
+/// stays under the engines' `http.max_initial_line_length` (4 KB by default), which they answer
+/// with `400 too_long_http_line_exception`.
+const MAX_LIST_BYTES: usize = 3072;
 
 /// Makes `HttpEngine`s sharing one connection pool.
 #[derive(Clone)]
@@ -87,6 +93,25 @@ fn segment(s: &str) -> String {
 
 fn list(names: &[String]) -> String {
     segment(&names.join(","))
+}
+
+/// `names` in runs of at most `limit` whose encoded comma list fits `MAX_LIST_BYTES`.
+fn batches(names: &[String], limit: usize) -> Vec<&[String]> {
+    let mut runs = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, name) in names.iter().enumerate() {
+        let more = segment(name).len() + usize::from(i > start);
+        if i > start && (i - start == limit || bytes + more > MAX_LIST_BYTES) {
+            runs.push(&names[start..i]);
+            (start, bytes) = (i, segment(name).len());
+        } else {
+            bytes += more;
+        }
+    }
+    if start < names.len() {
+        runs.push(&names[start..]);
+    }
+    runs
 }
 
 fn transport(e: &reqwest::Error) -> EngineError {
@@ -228,7 +253,7 @@ impl SearchEngine for HttpEngine {
 
     async fn existing_snapshots(&self, repository: &str, names: &[String]) -> Result<Vec<String>, EngineError> {
         let mut found = Vec::new();
-        for chunk in names.chunks(BATCH) {
+        for chunk in batches(names, BATCH) {
             let path = format!("/_snapshot/{}/{}?ignore_unavailable=true", segment(repository), list(chunk));
             found.extend(parse::snapshot_names(&self.call(Method::GET, &path, None).await?)?);
         }
@@ -245,7 +270,7 @@ impl SearchEngine for HttpEngine {
 
     async fn delete_snapshots(&self, repository: &str, names: &[String]) -> Result<(), EngineError> {
         let batch = if self.capabilities.multi_delete { BATCH } else { 1 };
-        for chunk in names.chunks(batch) {
+        for chunk in batches(names, batch) {
             self.delete_batch(repository, chunk).await?;
         }
         Ok(())
@@ -278,7 +303,7 @@ impl SearchEngine for HttpEngine {
     }
 
     async fn close_indices(&self, names: &[String]) -> Result<(), EngineError> {
-        for chunk in names.chunks(BATCH) {
+        for chunk in batches(names, BATCH) {
             self.call(Method::POST, &format!("/{}/_close", list(chunk)), None).await?;
         }
         Ok(())
@@ -286,7 +311,7 @@ impl SearchEngine for HttpEngine {
 
     async fn recovery(&self, names: &[String]) -> Result<Vec<ShardRecovery>, EngineError> {
         let mut out = Vec::new();
-        for chunk in names.chunks(BATCH) {
+        for chunk in batches(names, BATCH) {
             let body =
                 self.call(Method::GET, &format!("/{}/_recovery?ignore_unavailable=true", list(chunk)), None).await?;
             out.extend(parse::recovery(&body)?);
@@ -304,5 +329,18 @@ mod tests {
         assert_eq!(segment("a,b*"), "a,b*");
         assert_eq!(segment("a/b c"), "a%2Fb%20c");
         assert_eq!(segment("ä"), "%C3%A4");
+    }
+
+    /// The field report's restore: 105 indices with 47-character names made a 4 821-byte line.
+    #[test]
+    fn batches_keep_every_name_list_under_the_line_limit() {
+        let names: Vec<String> = (0..105).map(|i| format!("{:0>47}", format!("logs-{i}"))).collect();
+        let runs = batches(&names, BATCH);
+        assert!(runs.len() > 1);
+        assert!(runs.iter().all(|run| list(run).len() <= MAX_LIST_BYTES && run.len() <= BATCH));
+        assert_eq!(runs.concat(), names, "every name once, in order");
+        let wide: Vec<String> = (0..10).map(|i| format!("ä{i}")).collect();
+        assert_eq!(batches(&wide, 3).iter().map(|r| r.len()).collect::<Vec<_>>(), [3, 3, 3, 1]);
+        assert!(batches(&[], BATCH).is_empty());
     }
 }

@@ -9,40 +9,73 @@ use snapkeep_core::{
     ShardRecovery, SnapshotInfo, SnapshotState,
 };
 
-/// A non-2xx answer as a typed error.
+/// A non-2xx answer as a typed error. The reason carries the `caused_by` chain, where the
+/// engines put the real cause (`[r] failed to create repository` is caused by a location outside
+/// `path.repo`).
 pub fn error(status: u16, body: &[u8]) -> EngineError {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     let (kind_name, reason) = match parsed.as_ref().and_then(|v| v.get("error")) {
-        Some(Value::Object(e)) => (
-            e.get("type").and_then(Value::as_str).unwrap_or_default().to_owned(),
-            e.get("reason").and_then(Value::as_str).unwrap_or_default().to_owned(),
-        ),
+        Some(e @ Value::Object(_)) => {
+            (e.get("type").and_then(Value::as_str).unwrap_or_default().to_owned(), reason_chain(e))
+        }
         Some(Value::String(s)) => (String::new(), s.clone()),
         _ => (String::new(), String::from_utf8_lossy(body).chars().take(500).collect()),
     };
     typed(status, kind_name, reason)
 }
 
-/// An error of the engine's own `type` and `reason`, as the kind snapkeep acts on.
+/// `reason`, then each distinct `caused_by.reason` below it, joined by `: `.
+fn reason_chain(error: &Value) -> String {
+    let mut reasons: Vec<&str> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        if let Some(reason) = e.get("reason").and_then(Value::as_str).filter(|r| !reasons.contains(r)) {
+            reasons.push(reason);
+        }
+        next = e.get("caused_by");
+    }
+    reasons.join(": ")
+}
+
+/// An error of the engine's own `type` and `reason`, as the kind snapkeep acts on: the table in
+/// this crate's documentation, row by row.
 fn typed(status: u16, kind_name: String, reason: String) -> EngineError {
+    let says = |words: &[&str]| words.iter().any(|w| reason.contains(w));
     let kind = match kind_name.as_str() {
         "snapshot_missing_exception" => EngineErrorKind::SnapshotMissing,
         "repository_missing_exception" => EngineErrorKind::RepositoryMissing,
         "index_not_found_exception" => EngineErrorKind::IndexNotFound,
         "invalid_snapshot_name_exception" => EngineErrorKind::InvalidSnapshotName,
         "snapshot_name_already_in_use_exception" => EngineErrorKind::SnapshotNameInUse,
-        "concurrent_snapshot_execution_exception" => EngineErrorKind::ConcurrentSnapshotExecution,
+        "concurrent_snapshot_execution_exception" | "snapshot_in_progress_exception" => EngineErrorKind::Busy,
+        "snapshot_restore_exception" if says(&["already running"]) => EngineErrorKind::Busy,
         "snapshot_restore_exception" => EngineErrorKind::SnapshotRestore,
         "repository_verification_exception" => EngineErrorKind::RepositoryVerification,
         "security_exception" => EngineErrorKind::Security,
-        _ if reason.contains("repository is readonly") || reason.contains("readonly repository") => {
-            EngineErrorKind::RepositoryReadonly
-        }
-        "illegal_state_exception" if reason.contains("that is currently used") => EngineErrorKind::RepositoryInUse,
+        _ if says(&["repository is readonly", "readonly repository"]) => EngineErrorKind::RepositoryReadonly,
+        "repository_exception" if says(&UNUSABLE_REPOSITORY) => EngineErrorKind::RepositoryUnusable,
+        "illegal_state_exception" if says(&["that is currently used"]) => EngineErrorKind::RepositoryInUse,
+        "illegal_argument_exception"
+        | "index_out_of_bounds_exception"
+        | "action_request_validation_exception"
+        | "invalid_index_name_exception"
+        | "pattern_syntax_exception"
+        | "parse_exception"
+        | "x_content_parse_exception" => EngineErrorKind::BadRequest,
         _ => EngineErrorKind::Other(if kind_name.is_empty() { format!("http_{status}") } else { kind_name }),
     };
     EngineError::Api { status, kind, reason }
 }
+
+/// What a `repository_exception` says when the cluster cannot use the repository as registered
+/// (the engines' `FsRepository`, `RepositoriesService` and `S3Repository` messages).
+const UNUSABLE_REPOSITORY: [&str; 5] = [
+    "failed to create repository",
+    "doesn't match any of the locations specified by path.repo",
+    "does not exist",
+    "missing location",
+    "No bucket defined",
+];
 
 fn protocol(what: &str) -> EngineError {
     EngineError::Protocol(format!("missing or malformed {what}"))
@@ -252,6 +285,146 @@ mod tests {
             error(400, br#"{"error":"no handler found for uri"}"#).to_string(),
             "cluster answered 400 Other(\"http_400\"): no handler found for uri"
         );
+    }
+
+    /// One case per row of the table in the crate's documentation, with the engines' own bodies.
+    #[test]
+    fn every_engine_error_is_classified_as_the_table_says() {
+        use EngineErrorKind as K;
+        let body = |kind: &str, reason: &str| format!(r#"{{"error":{{"type":"{kind}","reason":"{reason}"}}}}"#);
+        let rows: [(u16, String, K, bool); 24] = [
+            (404, body("snapshot_missing_exception", "[r:s] is missing"), K::SnapshotMissing, false),
+            (404, body("repository_missing_exception", "[r] missing"), K::RepositoryMissing, false),
+            (404, body("index_not_found_exception", "no such index [x]"), K::IndexNotFound, false),
+            (
+                400,
+                body("invalid_snapshot_name_exception", "[r:S] Invalid snapshot name [S], must be lowercase"),
+                K::InvalidSnapshotName,
+                false,
+            ),
+            (
+                400,
+                body("snapshot_name_already_in_use_exception", "[r:s] snapshot with the same name already exists"),
+                K::SnapshotNameInUse,
+                false,
+            ),
+            (
+                503,
+                body(
+                    "concurrent_snapshot_execution_exception",
+                    "[r:s] cannot delete - another snapshot is currently being deleted",
+                ),
+                K::Busy,
+                true,
+            ),
+            (
+                400,
+                body("snapshot_in_progress_exception", "Cannot close indices that are being snapshotted: [[x]]"),
+                K::Busy,
+                true,
+            ),
+            (
+                500,
+                body("snapshot_restore_exception", "[r:s] Restore process is already running in this cluster"),
+                K::Busy,
+                true,
+            ),
+            (
+                500,
+                body(
+                    "snapshot_restore_exception",
+                    "[r:s] cannot restore index [x] because an open index with same name already exists in the cluster",
+                ),
+                K::SnapshotRestore,
+                false,
+            ),
+            (
+                500,
+                body("repository_verification_exception", "[r] path  is not accessible on master node"),
+                K::RepositoryVerification,
+                false,
+            ),
+            (
+                403,
+                body("security_exception", "action [cluster:admin/snapshot/create] is unauthorized"),
+                K::Security,
+                false,
+            ),
+            (
+                500,
+                body("repository_exception", "[r] cannot create snapshot in a readonly repository"),
+                K::RepositoryReadonly,
+                false,
+            ),
+            (
+                500,
+                body("repository_exception", "[r] repository type [s3] does not exist"),
+                K::RepositoryUnusable,
+                false,
+            ),
+            (500, body("repository_exception", "[r] missing location"), K::RepositoryUnusable, false),
+            (
+                500,
+                body("repository_exception", "[r] No bucket defined for s3 repository"),
+                K::RepositoryUnusable,
+                false,
+            ),
+            (
+                500,
+                body("illegal_state_exception", "trying to modify or unregister repository [r] that is currently used"),
+                K::RepositoryInUse,
+                true,
+            ),
+            (400, body("illegal_argument_exception", "[r] invalid rename pattern"), K::BadRequest, false),
+            (500, body("index_out_of_bounds_exception", "No group 1"), K::BadRequest, false),
+            (
+                400,
+                body("invalid_index_name_exception", "Invalid index name [_c], must not start with '_', '-', or '+'"),
+                K::BadRequest,
+                false,
+            ),
+            (400, body("pattern_syntax_exception", "Unclosed group near index 1"), K::BadRequest, false),
+            (
+                400,
+                body("action_request_validation_exception", "Validation Failed: 1: indices patterns are empty;"),
+                K::BadRequest,
+                false,
+            ),
+            (
+                500,
+                body("repository_exception", "[r] could not read repository data from index blob"),
+                K::Other("repository_exception".into()),
+                true,
+            ),
+            (
+                429,
+                body("circuit_breaking_exception", "[parent] Data too large"),
+                K::Other("circuit_breaking_exception".into()),
+                true,
+            ),
+            (
+                403,
+                body("cluster_block_exception", "index [x] blocked by: [FORBIDDEN/8/index write (api)];"),
+                K::Other("cluster_block_exception".into()),
+                false,
+            ),
+        ];
+        for (status, answer, kind, transient) in rows {
+            let e = error(status, answer.as_bytes());
+            assert_eq!((e.kind(), e.is_transient()), (Some(&kind), transient), "{answer}");
+        }
+        let gateway = error(502, b"<html>Bad Gateway</html>");
+        assert_eq!((gateway.kind(), gateway.is_transient()), (Some(&K::Other("http_502".into())), true));
+    }
+
+    #[test]
+    fn a_wrapped_cause_is_part_of_the_reason_and_decides_the_kind() {
+        let outside = br#"{"error":{"root_cause":[{"type":"repository_exception","reason":"[x] location [/elsewhere] doesn't match any of the locations specified by path.repo"}],"type":"repository_exception","reason":"[x] failed to create repository","caused_by":{"type":"repository_exception","reason":"[x] location [/elsewhere] doesn't match any of the locations specified by path.repo"}},"status":500}"#;
+        let e = error(500, outside);
+        assert_eq!((e.kind(), e.is_transient()), (Some(&EngineErrorKind::RepositoryUnusable), false));
+        assert!(e.to_string().ends_with(
+            "[x] failed to create repository: [x] location [/elsewhere] doesn't match any of the locations specified by path.repo"
+        ));
     }
 
     #[test]

@@ -29,6 +29,8 @@ pub enum PgError {
     Local(String),
     #[error("starting the restored server: {0}")]
     Start(String),
+    #[error("the restored server's port is not free: {0}")]
+    PortUnavailable(String),
 }
 
 impl PgError {
@@ -41,19 +43,69 @@ impl PgError {
     }
 }
 
+/// SQLSTATE classes of faults that clear by themselves: connection exceptions (`08`),
+/// transaction rollbacks (`40`), insufficient resources (`53`, too many connections) and operator
+/// intervention (`57`, a server starting or shutting down).
+const TRANSIENT_SQLSTATE_CLASSES: [&str; 4] = ["08", "40", "53", "57"];
+
+/// How each fault becomes an engine error, and so whether it is retried:
+///
+/// | fault | kind | retried |
+/// |---|---|---|
+/// | `Unreachable`, `Timeout`, storage `Unavailable` | `Unreachable` / `Timeout` | yes |
+/// | `Server` with SQLSTATE class 08, 40, 53, 57 | `Other("postgres")`, 503 | yes |
+/// | `Auth`, `Tls` | `Security` | no |
+/// | `Integrity` | `Integrity` | no |
+/// | `Config`, `Unsupported` | `BadRequest` | no |
+/// | `Server` with any other SQLSTATE (`42501` a missing privilege), `Protocol`, other storage faults, `Local`, `Start`, `PortUnavailable` | `Unrecoverable` | no |
 impl From<PgError> for EngineError {
     fn from(e: PgError) -> Self {
-        match e {
-            PgError::Unreachable(m) => Self::Unreachable(m),
+        let api = |status, kind| Self::Api { status, kind, reason: e.to_string() };
+        match &e {
+            PgError::Unreachable(m) => Self::Unreachable(m.clone()),
             PgError::Timeout => Self::Timeout,
             PgError::Storage(StorageError::Unavailable(m)) => Self::Unreachable(format!("storage: {m}")),
-            PgError::Auth(_) | PgError::Tls(_) => {
-                Self::Api { status: 401, kind: EngineErrorKind::Security, reason: e.to_string() }
+            PgError::Server { code, .. } if TRANSIENT_SQLSTATE_CLASSES.iter().any(|c| code.starts_with(c)) => {
+                api(503, EngineErrorKind::Other("postgres".into()))
             }
-            PgError::Integrity(_) => Self::Api { status: 500, kind: EngineErrorKind::Integrity, reason: e.to_string() },
-            other => {
-                Self::Api { status: 500, kind: EngineErrorKind::Other("postgres".into()), reason: other.to_string() }
-            }
+            PgError::Auth(_) | PgError::Tls(_) => api(401, EngineErrorKind::Security),
+            PgError::Integrity(_) => api(500, EngineErrorKind::Integrity),
+            PgError::Config(_) | PgError::Unsupported(_) => api(400, EngineErrorKind::BadRequest),
+            _ => api(500, EngineErrorKind::Unrecoverable),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One case per row of the table on `From<PgError>`.
+    #[test]
+    fn faults_are_retried_only_when_they_clear_by_themselves() {
+        let server = |code: &str| PgError::Server { code: code.into(), message: "m".into() };
+        let rows: Vec<(PgError, bool)> = vec![
+            (PgError::Unreachable("refused".into()), true),
+            (PgError::Timeout, true),
+            (PgError::Storage(StorageError::Unavailable("503".into())), true),
+            (server("53300"), true),
+            (server("57P03"), true),
+            (server("08006"), true),
+            (server("40001"), true),
+            (PgError::Auth("password".into()), false),
+            (PgError::Tls("certificate".into()), false),
+            (PgError::Integrity("checksum".into()), false),
+            (PgError::Config("sslmode".into()), false),
+            (PgError::Unsupported("PostgreSQL 14".into()), false),
+            (server("42501"), false),
+            (PgError::Protocol("eof".into()), false),
+            (PgError::Local("disk full".into()), false),
+            (PgError::Start("pg_ctl".into()), false),
+            (PgError::PortUnavailable("127.0.0.1:5432".into()), false),
+        ];
+        for (fault, transient) in rows {
+            let text = fault.to_string();
+            assert_eq!(EngineError::from(fault).is_transient(), transient, "{text}");
         }
     }
 }

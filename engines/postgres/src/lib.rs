@@ -53,8 +53,8 @@ impl PostgresEngine {
         Self { area, tuning }
     }
 
-    fn cluster_dir(&self, server: &NewServer) -> PathBuf {
-        self.area.root.join(&server.cluster_id)
+    fn cluster_dir(&self, cluster_id: &str) -> PathBuf {
+        self.area.root.join(cluster_id)
     }
 
     async fn restore_into(
@@ -63,6 +63,7 @@ impl PostgresEngine {
         server: &NewServer,
         progress: &TransferProgress,
     ) -> Result<RestoredServer, PgError> {
+        self.check_port(server.port)?;
         let manifest = restore::read_manifest(objects.as_ref()).await?;
         let local = self.area.binaries.major_version()?;
         if manifest.server_version_num / 10_000 != local {
@@ -71,7 +72,7 @@ impl PostgresEngine {
                 manifest.server_version
             )));
         }
-        let dir = self.cluster_dir(server);
+        let dir = self.cluster_dir(&server.cluster_id);
         if dir.exists() {
             return Err(PgError::Local(format!("{} already exists", dir.display())));
         }
@@ -83,8 +84,17 @@ impl PostgresEngine {
         Ok(RestoredServer { url: format!("postgres://{}:{}/postgres", self.area.listen, server.port) })
     }
 
-    async fn discard(&self, server: &NewServer) -> Result<(), PgError> {
-        let dir = self.cluster_dir(server);
+    /// Whether a new server could listen on `port` of the restore address: checked before the
+    /// download, so a busy port costs no transfer.
+    fn check_port(&self, port: u16) -> Result<(), PgError> {
+        match std::net::TcpListener::bind((self.area.listen.as_str(), port)) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(PgError::PortUnavailable(format!("{}:{port}: {e}", self.area.listen))),
+        }
+    }
+
+    async fn discard(&self, cluster_id: &str) -> Result<(), PgError> {
+        let dir = self.cluster_dir(cluster_id);
         let data = dir.join("data");
         if data.join("postmaster.pid").exists() {
             self.area.binaries.stop(&data).await?;
@@ -147,7 +157,7 @@ impl DatabaseEngine for PostgresEngine {
         match self.restore_into(objects, server, progress).await {
             Ok(restored) => Ok(restored),
             Err(e) => {
-                if let Err(cleanup) = self.discard(server).await {
+                if let Err(cleanup) = self.discard(&server.cluster_id).await {
                     tracing::warn!(cluster = %server.cluster_id, error = %cleanup, "could not remove a failed restore");
                 }
                 Err(e.into())
@@ -155,7 +165,11 @@ impl DatabaseEngine for PostgresEngine {
         }
     }
 
-    async fn discard_restore(&self, server: &NewServer) -> Result<(), EngineError> {
-        Ok(self.discard(server).await?)
+    async fn check_new_server(&self, server: &NewServer) -> Result<(), EngineError> {
+        Ok(self.check_port(server.port)?)
+    }
+
+    async fn discard_restored(&self, cluster_id: &str) -> Result<(), EngineError> {
+        Ok(self.discard(cluster_id).await?)
     }
 }

@@ -51,7 +51,10 @@ impl ServerBinaries {
             .output()
             .await
             .map_err(|e| PgError::Start(e.to_string()))?;
-        checked("pg_ctl start", output).map(drop).map_err(|e| PgError::Start(format!("{e}; see {}", log.display())))
+        // The log goes with the directory of a failed restore, so the reason carries its end.
+        checked("pg_ctl start", output)
+            .map(drop)
+            .map_err(|e| PgError::Start(format!("{e}; server log: {}", log_tail(log))))
     }
 
     /// Stops a server at once (it is being discarded).
@@ -78,6 +81,16 @@ impl ServerBinaries {
         command
     }
 }
+
+/// The last lines of a server log, joined on one line.
+fn log_tail(log: &Path) -> String {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join(" | ")
+}
+
+/// How many of a failed server's last log lines its error carries.
+const LOG_TAIL_LINES: usize = 5;
 
 fn checked(what: &str, output: Output) -> Result<Output, PgError> {
     if output.status.success() {

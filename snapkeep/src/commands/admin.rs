@@ -41,11 +41,13 @@ enum Resource {
     Storage(StorageCommand),
     /// The audit log of mutating calls, oldest first.
     Audit {
+        /// Only this project's entries.
         #[arg(long)]
         project: Option<String>,
         /// Only entries after this id (the `next` of a previous page).
         #[arg(long)]
         after: Option<i64>,
+        /// At most this many entries.
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
@@ -53,15 +55,22 @@ enum Resource {
 
 #[derive(Debug, Subcommand)]
 enum ProjectCommand {
+    /// Create a project; prints its id.
     Create {
+        /// A display name, unique among projects.
         #[arg(long)]
         name: String,
     },
+    /// Every project.
     List,
+    /// One project.
     Show {
+        /// The project's id.
         id: String,
     },
+    /// Delete a project without clusters (and its keys and storage profiles).
     Delete {
+        /// The project's id.
         id: String,
     },
 }
@@ -70,29 +79,41 @@ enum ProjectCommand {
 enum KeyCommand {
     /// Make a key; the secret is shown this once.
     Create {
+        /// The project the key signs for.
         #[arg(long)]
         project: String,
     },
+    /// A project's keys (never their secrets).
     List {
+        /// The project's id.
         #[arg(long)]
         project: String,
     },
+    /// One key: its project, state and expiry.
     Show {
+        /// The access key (AK).
         access_key: String,
     },
+    /// Delete a key; requests it signs are refused at once.
     Delete {
+        /// The access key (AK).
         access_key: String,
     },
     /// Stop a key signing requests, at once.
     Disable {
+        /// The access key (AK).
         access_key: String,
     },
+    /// Let a disabled key sign again.
     Enable {
+        /// The access key (AK).
         access_key: String,
     },
     /// Make a new key for the key's project; the old one keeps signing for the grace period.
     Rotate {
+        /// The access key (AK) to replace.
         access_key: String,
+        /// Seconds the old key keeps signing.
         #[arg(long, default_value_t = 86400)]
         grace_seconds: i64,
     },
@@ -100,33 +121,44 @@ enum KeyCommand {
 
 #[derive(Debug, Subcommand)]
 enum ClusterCommand {
-    /// Register a cluster (snapkeep contacts it first).
+    /// Register a cluster (snapkeep contacts it and checks its repository first).
     Create {
+        /// The project that owns it.
         #[arg(long)]
         project: String,
+        /// A display name.
         #[arg(long)]
         name: String,
         /// Base URL, possibly with a path prefix.
         #[arg(long)]
         endpoint: String,
+        /// The id the dialects use (CSS cluster_id, Alibaba InstanceId); a UUID by default.
         #[arg(long)]
         id: Option<String>,
+        /// Region shown to the dialects (default: `region` of the configuration).
         #[arg(long)]
         region: Option<String>,
+        /// User for basic authentication (Elasticsearch/OpenSearch) or the role (PostgreSQL).
         #[arg(long)]
         username: Option<String>,
         /// Name of the environment variable holding the password (never pass it as an argument).
         #[arg(long, requires = "username")]
         password_env: Option<String>,
     },
+    /// Registered clusters.
     List {
+        /// Only this project's clusters.
         #[arg(long)]
         project: Option<String>,
     },
+    /// One cluster: engine, version, where its repository lives, its last failure.
     Show {
+        /// The cluster's id.
         id: String,
     },
+    /// Forget a cluster (a PostgreSQL cluster snapkeep restored is stopped and removed).
     Delete {
+        /// The cluster's id.
         id: String,
         /// Also delete every object of the cluster's repository (kept by default).
         #[arg(long)]
@@ -138,17 +170,22 @@ enum ClusterCommand {
 enum StorageCommand {
     /// Create a profile; its bucket and base path are checked first unless --no-verify.
     Create {
+        /// The project it belongs to.
         #[arg(long)]
         project: String,
+        /// Its name (the CSS `agency` that selects it).
         #[arg(long)]
         name: String,
         /// s3, oss, obs or fs.
         #[arg(long)]
         kind: String,
+        /// Object storage endpoint URL.
         #[arg(long)]
         endpoint: Option<String>,
+        /// Object storage region.
         #[arg(long)]
         region: Option<String>,
+        /// Object storage bucket.
         #[arg(long)]
         bucket: Option<String>,
         /// Key prefix (object storage) or absolute root directory (fs).
@@ -157,6 +194,7 @@ enum StorageCommand {
         /// Path-style (true) or virtual-host (false) addressing.
         #[arg(long)]
         path_style: Option<bool>,
+        /// Access key id for the storage.
         #[arg(long)]
         access_key_id: Option<String>,
         /// Name of the environment variable holding the secret key (never pass it as an argument).
@@ -165,27 +203,38 @@ enum StorageCommand {
         /// Make it the project's default.
         #[arg(long)]
         default: bool,
+        /// Store it without checking the bucket and base path.
         #[arg(long)]
         no_verify: bool,
     },
+    /// A project's profiles (never their secrets).
     List {
+        /// The project's id.
         #[arg(long)]
         project: String,
     },
+    /// One profile, with the engine client settings clusters need for it.
     Show {
+        /// The project's id.
         #[arg(long)]
         project: String,
+        /// The profile's name.
         name: String,
     },
+    /// Delete a profile no cluster's repository is in.
     Delete {
+        /// The project's id.
         #[arg(long)]
         project: String,
+        /// The profile's name.
         name: String,
     },
     /// Make a profile the project's default.
     Default {
+        /// The project's id.
         #[arg(long)]
         project: String,
+        /// The profile's name.
         name: String,
     },
 }

@@ -108,6 +108,9 @@ fn reference_repositories(engine: TestEngine, older: TestEngine) {
         snapkeep.admin("POST", "/clusters", Some(body));
         clusters.push(cluster);
     }
+    // Registration checks each cluster's repository; nothing after it may touch another tenant's.
+    let SearchCluster::Essim(other_tenants) = &clusters[5] else { unreachable!("es-x is essim") };
+    let registered = other_tenants.requests().len();
     // Each source has a repository folder with a snapshot in it.
     clusters[1].load_index("orders", 1, 25);
     clusters[2].load_index("orders", 1, 5);
@@ -122,9 +125,8 @@ fn reference_repositories(engine: TestEngine, older: TestEngine) {
         &[("CLUSTER_URL", &clusters[0].url), ("REPO_ROOT", repo_root.to_str().unwrap()), ("SNAPSHOT", "before-move")],
     );
     assert!(out.contains("repos ok"), "{out}");
-    let SearchCluster::Essim(other_tenants) = &clusters[5] else { unreachable!("es-x is essim") };
     assert!(
-        other_tenants.requests().iter().all(|(_, path, _)| !path.starts_with("/_snapshot")),
+        other_tenants.requests()[registered..].iter().all(|(_, path, _)| !path.starts_with("/_snapshot")),
         "another tenant's cluster was never touched"
     );
 }
@@ -147,4 +149,40 @@ fn instance_snapshots_in_the_same_second_get_distinct_names() {
     assert_eq!(names, ["es-cn-same_20261123003000", "es-cn-same_20261123003001", "es-cn-same_20261123003002"]);
     assert_eq!(create(Some("token-b")).expect("repeat").id, second.id, "a repeated token answers with its first");
     assert_eq!(rt.block_on(sk.snapshots("es-cn-same")).len(), 3);
+}
+
+/// One cluster, two dialects, one schedule: a CSS daily policy shows in Alibaba terms as the
+/// Quartz expression with the same slots, and an Alibaba schedule change keeps the CSS prefix,
+/// indices and retention it does not mention.
+#[test]
+fn a_css_schedule_reads_the_same_in_alibaba_and_an_alibaba_change_keeps_the_rest() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339("2026-11-23T00:30:00Z").unwrap().to_utc();
+    let sk = rt.block_on(InProcess::open(dir.path(), &dir.path().join("repos"), Scheduling::default(), at));
+    let project = rt.block_on(sk.project("both"));
+    rt.block_on(sk.offline_cluster(&project, "es-cn-both"));
+    let css = snapkeep_core::PolicyInput {
+        enable: Some("true".into()),
+        prefix: Some("nightly".into()),
+        frequency: Some("DAY".into()),
+        period: Some("00:00 GMT+08:00".into()),
+        keepday: Some(30),
+        indices: Some("logs-*".into()),
+        ..Default::default()
+    };
+    rt.block_on(sk.core.set_policy(&project.id, "es-cn-both", css)).unwrap();
+    let (_, config) = rt.block_on(sk.core.snapshot_config(&project.id, "es-cn-both")).unwrap();
+    assert_eq!(config.policy.schedule.as_quartz(), "0 0 16 ? * * *", "midnight at +08:00 is 16:00 UTC");
+
+    let changed = rt.block_on(sk.core.set_quartz_schedule(&project.id, "es-cn-both", true, Some("0 0 3 ? * * *")));
+    let policy = changed.unwrap().policy;
+    assert_eq!(policy.schedule.as_quartz(), "0 0 3 ? * * *");
+    assert_eq!(
+        (policy.prefix.as_str(), policy.indices.as_str(), policy.keepday),
+        ("nightly", "logs-*", 30),
+        "what the Alibaba call did not mention is kept"
+    );
+    let fresh = rt.block_on(sk.core.set_quartz_schedule(&project.id, "es-cn-both", false, None)).unwrap();
+    assert!(!fresh.policy.enabled && fresh.policy.prefix == "nightly");
 }

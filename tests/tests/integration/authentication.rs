@@ -182,16 +182,24 @@ fn alibaba_refuses_every_unauthenticated_call_and_refuses_replays() {
     let (status, body) = snapkeep.send(&old_sdk);
     assert_eq!(status, 200, "{body}");
     assert_eq!(snapkeep.send(&old_sdk).1["Code"], "SignatureNonceUsed");
+    // Its identical retry of a call that carries a ClientToken gets the first answer, once.
+    let mut retried = Wire::plain("POST", "/openapi/instances/es-a/snapshots?ClientToken=retry-1", Vec::new());
+    retried.set("x-acs-action", "CreateSnapshot");
+    retried.sign_roa(alpha.key(), Utc::now() + chrono::Duration::seconds(2), None);
+    let (first, second) = (snapkeep.send(&retried), snapkeep.send(&retried));
+    assert_eq!((first.0, second.0), (200, 200), "{first:?} {second:?}");
     let mut read = Wire::plain("GET", "/openapi/instances/es-a/snapshot-setting", Vec::new());
     read.sign_roa(alpha.key(), Utc::now(), None);
     assert_eq!((snapkeep.send(&read).0, snapkeep.send(&read).0), (200, 200));
 
-    wait_for("both accepted snapshots", std::time::Duration::from_secs(30), || {
-        (snapkeep.backups(&alpha, "es-a").len() == 2).then_some(())
+    wait_for("the three accepted snapshots", std::time::Duration::from_secs(30), || {
+        (snapkeep.backups(&alpha, "es-a").len() == 3).then_some(())
     });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(snapkeep.backups(&alpha, "es-a").len(), 3, "the retry made no second snapshot");
     assert_eq!(metric(&snapkeep, "alibaba", "nonce_used"), 2, "counted since the restart");
     let actions: Vec<Value> = audit(&snapkeep, &alpha.project_id).iter().map(|e| e["action"].clone()).collect();
-    assert_eq!(actions, [json!("CreateSnapshot"), json!("CreateSnapshot")]);
+    assert_eq!(actions, vec![json!("CreateSnapshot"); 4]);
 }
 
 fn uuid() -> String {

@@ -136,6 +136,18 @@ fn script(side: &mut Side) {
     };
     side.see("put repository outside path.repo", error_shape(side.block(d.put_repository(&outside))));
     side.raw("get missing repository", "GET", "/_snapshot/outside", None, &[]);
+    let causes = [
+        "/error/type",
+        "/error/reason",
+        "/error/caused_by/type",
+        "/error/caused_by/reason",
+        "/error/root_cause/0/reason",
+    ];
+    let body = json!({"type": "fs", "settings": outside.settings});
+    side.raw("put repository outside path.repo raw", "PUT", "/_snapshot/outside", Some(body), &causes);
+    side.raw("put repository without a location", "PUT", "/_snapshot/outside", Some(json!({"type": "fs"})), &causes);
+    let unknown = json!({"type": "hdfs", "settings": {}});
+    side.raw("put repository of an unknown type", "PUT", "/_snapshot/outside", Some(unknown), &causes);
     side.see("verify own", error_shape(side.block(d.verify_repository("own")).map(drop)));
     side.raw("verify own raw", "POST", "/_snapshot/own/_verify", None, &[]);
     side.see("verify missing", error_shape(side.block(d.verify_repository("nope"))));
@@ -210,6 +222,21 @@ fn script(side: &mut Side) {
     // Restores: over an open index refused; renamed, with its recovery and documents.
     let whole = RestoreRequest { indices: names(&["logs-a"]), ..RestoreRequest::default() };
     side.see("restore over an open index", error_shape(side.block(d.restore_snapshot("own", "snap-1", &whole))));
+    let renaming = |pattern: &str, replacement: &str| RestoreRequest {
+        rename_pattern: Some(pattern.into()),
+        rename_replacement: Some(replacement.into()),
+        ..whole.clone()
+    };
+    for (step, pattern, replacement) in [
+        ("restore naming a missing group", "logs-a", "copy-$1"),
+        ("restore with an illegal group reference", "logs-a", "copy-$x"),
+        ("restore into an invalid index name", "logs-a", "_copy"),
+        ("restore with an invalid pattern", "(", "copy"),
+    ] {
+        let body = json!({"indices": "logs-a", "rename_pattern": pattern, "rename_replacement": replacement});
+        side.raw(step, "POST", "/_snapshot/own/snap-1/_restore", Some(body), &[]);
+        side.see(step, error_shape(side.block(d.restore_snapshot("own", "snap-1", &renaming(pattern, replacement)))));
+    }
     let renamed = RestoreRequest {
         rename_pattern: Some("(.+)".into()),
         rename_replacement: Some("copy_$1".into()),
@@ -244,6 +271,9 @@ fn script(side: &mut Side) {
     ];
     side.raw("recovery raw", "GET", "/copy_logs-a/_recovery?ignore_unavailable=true", None, &pointers);
     side.raw("recovery of a missing index", "GET", "/nope/_recovery", None, &[]);
+    let fits = format!("/{}/_recovery", "x".repeat(4096 - "GET /_recovery HTTP/1.1".len()));
+    side.raw("a request line of exactly 4 KB", "GET", &fits, None, &[]);
+    side.raw("a request line over 4 KB", "GET", &format!("{fits}x"), None, &["/error/reason"]);
     let same = side.cluster.documents("copy_logs-a") == side.cluster.documents("logs-a");
     side.see("restored documents equal the originals", same);
 

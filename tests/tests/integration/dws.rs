@@ -124,6 +124,12 @@ fn a_database_restored_through_the_dws_sdk_reads_back_identical() {
     assert!(before.contains(" 0 bad,"), "{before}");
     assert_eq!(psql(&restored_url, "SELECT pg_is_in_recovery()"), "f", "the restored server is a primary");
 
+    // Deleting the restored cluster stops its server and removes its directory.
+    let (status, body) = setup.snapkeep.call("DELETE", &format!("/admin/v1/clusters/{restored}"), None, Auth::Admin);
+    assert_eq!(status, 204, "{body}");
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "the restored server was stopped");
+    assert!(!setup.restores.data_dir(restored).parent().unwrap().exists(), "its directory was removed");
+
     let objects = setup.snapshot_objects(kept);
     assert!(objects.contains(&format!("{kept}/manifest.json")), "{objects:?}");
     assert!(objects.contains(&format!("{kept}/base.tar.zst.000001")), "{objects:?}");
@@ -170,6 +176,17 @@ fn a_damaged_part_is_caught_before_the_restored_server_starts() {
     let middle = part.len() / 2;
     part[middle] ^= 0x40;
     setup.storage.put_repository_object("warehouse", &key, part);
+
+    // A port already taken is refused before anything is downloaded, with no job and no trace.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = busy.local_addr().unwrap().port();
+    let body = json!({"restore": {"name": "into-busy-port", "port": taken}});
+    let (status, refused) = setup.dws("POST", &format!("/snapshots/{id}/actions"), Some(body));
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["error_msg"].as_str().unwrap_or_default().contains(&format!("127.0.0.1:{taken}")), "{refused}");
+    let clusters = setup.snapkeep.admin("GET", "/clusters", None);
+    assert!(!clusters.to_string().contains("into-busy-port"), "no cluster for a refused restore: {clusters}");
+    drop(busy);
 
     let port = free_port();
     let (cluster, ended) = setup.restore(&id, "from-damaged", port);

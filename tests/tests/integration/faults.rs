@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use snapkeep_tests::{Essim, EssimOptions, Snapkeep};
+use snapkeep_tests::{Auth, Essim, EssimOptions, Snapkeep};
 
 #[test]
 fn errors_and_timeouts_are_retried_and_failures_end_correctly() {
@@ -71,6 +71,29 @@ fn errors_and_timeouts_are_retried_and_failures_end_correctly() {
         "a partial snapshot is logged as a warning with its status: {finished:?}"
     );
 
+    // A restore the engine refuses (the snapshot lost a shard of the index): the reason is where
+    // the CSS caller looks, and the cluster view shows it as the last failure.
+    essim.set_faults(json!({}));
+    let id = partial["id"].as_str().unwrap().to_owned();
+    let body = json!({"target_cluster": "es", "rename_pattern": "events", "rename_replacement": "events_partial"});
+    let (status, answer) =
+        snapkeep.css(&tenant, "POST", &format!("/clusters/es/index_snapshot/{id}/restore"), Some(body));
+    assert_eq!(status, 201, "{answer}");
+    let refused = snapkeep.await_restore(&tenant, "es", "one-shard-lost", wait);
+    assert_eq!(refused["restoreStatus"], "failed", "{refused}");
+    let reason = refused["failReason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("restore failed:") && reason.contains("wasn't fully snapshotted"), "{refused}");
+    let view = snapkeep.admin("GET", "/clusters/es", None);
+    let last = &view["failures"]["last"];
+    assert_eq!(last["operation"], "restore_snapshot", "{view}");
+    assert!(last["reason"].as_str().unwrap_or_default().contains("wasn't fully snapshotted"), "{view}");
+    let metrics = snapkeep.call("GET", "/metrics", None, Auth::Anonymous).1;
+    let text = metrics.as_str().unwrap_or_default().to_owned();
+    assert!(
+        text.contains("snapkeep_operations_finished_total{operation=\"restore_snapshot\",outcome=\"failed\"} 1"),
+        "{text}"
+    );
+
     // A request the engine refuses for good is not retried: the snapshot fails with its reason.
     essim.set_faults(json!({}));
     snapkeep.create_snapshot(&tenant, "es", "missing-index", "no-such-index");
@@ -80,4 +103,68 @@ fn errors_and_timeouts_are_retried_and_failures_end_correctly() {
     let attempts =
         essim.requests().iter().filter(|(m, p, _)| m == "PUT" && p == "/_snapshot/snapkeep/missing-index").count();
     assert_eq!(attempts, 1, "a permanent refusal is not retried");
+}
+
+/// A repository location outside the cluster's `path.repo`: registration is refused with the
+/// engine's reason and leaves nothing behind; a snapshot that meets it later (snapkeep's storage
+/// root moved) fails at once with that reason instead of retrying until its deadline.
+#[test]
+fn a_repository_the_cluster_refuses_is_refused_at_registration_and_fails_snapshots_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("elasticsearch", "7.10.2"));
+    essim.load_index("events", 1, 20);
+    let mut snapkeep = Snapkeep::start(dir.path(), &elsewhere, &[]);
+    let tenant = snapkeep.tenant("refused");
+    let cluster = json!({"project_id": tenant.project_id, "id": "es", "name": "es", "endpoint": essim.url});
+    let (status, body) = snapkeep.call("POST", "/admin/v1/clusters", Some(cluster), Auth::Admin);
+    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("repository_refused")), "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("doesn't match any of the locations specified by path.repo"), "{body}");
+    let listed = snapkeep.admin("GET", &format!("/clusters?project_id={}", tenant.project_id), None);
+    assert_eq!(listed["clusters"], json!([]), "nothing was registered");
+    assert_eq!(essim.ok("GET", "/_snapshot", None), json!({}), "no repository left on the cluster");
+
+    snapkeep.restart_with(&[("SNAPKEEP_STORAGE_ROOT", repo_root.to_str().unwrap())]);
+    snapkeep.register(&tenant, "es", &essim);
+    snapkeep.restart_with(&[("SNAPKEEP_STORAGE_ROOT", elsewhere.to_str().unwrap())]);
+    snapkeep.create_snapshot(&tenant, "es", "first", "events");
+    let failed = snapkeep.await_snapshot(&tenant, "es", "first", Duration::from_secs(30));
+    assert_eq!(failed["status"], "FAILED", "{failed}");
+    let reason = failed["failReason"].as_str().unwrap_or_default();
+    assert!(reason.contains("path.repo"), "the engine's reason reaches the caller: {failed}");
+    let attempts = essim.requests().iter().filter(|(m, p, _)| m == "PUT" && p == "/_snapshot/snapkeep").count();
+    assert_eq!(attempts, 1, "a permanent refusal is not retried");
+}
+
+/// A restore over 105 existing indices with 47-character names: the indices are closed and
+/// watched in requests whose lines stay under the engines' 4 KB limit (essim enforces it), and
+/// the restore succeeds.
+#[test]
+fn long_index_lists_are_split_under_the_request_line_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("opensearch", "2.19.6"));
+    let names: Vec<String> = (0..105).map(|i| format!("{:0>47}", format!("metrics-{i}"))).collect();
+    for name in &names {
+        essim.load_index(name, 1, 1);
+    }
+    let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+    let tenant = snapkeep.tenant("wide");
+    snapkeep.register(&tenant, "os", &essim);
+    let id = snapkeep.create_snapshot(&tenant, "os", "wide", "*metrics-*");
+    let wait = Duration::from_secs(60);
+    assert_eq!(snapkeep.await_snapshot(&tenant, "os", "wide", wait)["status"], "COMPLETED");
+    let body = json!({"target_cluster": "os", "replace_exist_indices": true});
+    let (status, answer) =
+        snapkeep.css(&tenant, "POST", &format!("/clusters/os/index_snapshot/{id}/restore"), Some(body));
+    assert_eq!(status, 201, "{answer}");
+    let restored = snapkeep.await_restore(&tenant, "os", "wide", wait);
+    assert_eq!(restored["restoreStatus"], "success", "{restored}");
+    let closes: Vec<_> =
+        essim.requests().into_iter().filter(|(m, p, _)| m == "POST" && p.ends_with("/_close")).collect();
+    assert!(closes.len() > 1 && closes.iter().all(|(_, p, s)| *s == 200 && p.len() < 4000), "{closes:?}");
+    assert!(essim.requests().iter().all(|(_, _, s)| *s != 400), "no request was refused");
 }
