@@ -22,7 +22,7 @@ use crate::operations::{Reconciler, Step, StepError, failed, restore_ended};
 use crate::physical::{BackupRequest, DatabaseEngine, NewServer, TransferProgress};
 use crate::policy::{NameStyle, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy};
 use crate::service::{Snapkeep, ensure_restorable};
-use crate::storage::{ObjectPath, RepositoryLocation, SnapshotLocation, StorageProfile};
+use crate::storage::{ObjectPath, SnapshotLocation};
 use crate::store::{SnapshotChange, StoreError};
 use crate::validate;
 
@@ -270,12 +270,7 @@ impl Snapkeep {
         project_id: &str,
         location: &SnapshotLocation,
     ) -> Result<(Arc<dyn ObjectPath>, crate::storage::StorageTarget), CoreError> {
-        let profile = if location.profile == crate::storage::LOCAL_PROFILE {
-            StorageProfile::local(project_id, &self.repositories.local_root)
-        } else {
-            self.storage_profile(project_id, &location.profile).await?
-        };
-        let place = RepositoryLocation { profile, bucket: location.bucket.clone(), path: location.path.clone() };
+        let place = self.place_of(project_id, location).await?;
         let target = self.target(&place)?;
         Ok((self.repositories.storage.open(&target)?, target))
     }

@@ -10,6 +10,7 @@ mod clock;
 mod engine;
 mod error;
 mod keys;
+mod locations;
 mod master_key;
 mod metrics;
 mod model;

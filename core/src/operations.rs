@@ -20,6 +20,7 @@ use crate::error::CoreError;
 use crate::model::{
     Cluster, Operation, OperationKind, OperationPhase, RestoreParams, RestoreStatus, Snapshot, SnapshotStatus,
 };
+use crate::repository::RepositorySpec;
 use crate::service::Snapkeep;
 use crate::store::SnapshotChange;
 
@@ -178,9 +179,8 @@ impl Reconciler {
         }
         match (op.kind, snapshot) {
             (OperationKind::DeleteSnapshots, _) => {
-                let names: Vec<String> =
-                    self.core.store.get_snapshots(&op.batch).await?.into_iter().map(|s| s.name).collect();
-                self.delete_remaining(op, &cluster, engine, &names).await
+                let snapshots = self.core.store.get_snapshots(&op.batch).await?;
+                self.delete_remaining(op, &cluster, engine, &snapshots).await
             }
             (kind, None) => Ok(Step::Finish {
                 succeeded: kind == OperationKind::DeleteSnapshot,
@@ -191,7 +191,7 @@ impl Reconciler {
                 self.step_create(op, snapshot, &cluster, engine, now).await
             }
             (OperationKind::DeleteSnapshot, Some(snapshot)) => {
-                self.delete_remaining(op, &cluster, engine, &[snapshot.name]).await
+                self.delete_remaining(op, &cluster, engine, &[snapshot]).await
             }
             (OperationKind::RestoreSnapshot, Some(snapshot)) => {
                 self.step_restore(op, snapshot, &cluster, engine, now).await
@@ -199,30 +199,53 @@ impl Reconciler {
         }
     }
 
-    /// Deletes whichever of `names` the cluster still holds, in as few requests as its version
-    /// allows; the operation is done when none is left. Used for one snapshot and for batches.
+    /// Deletes whichever of `snapshots` the cluster still holds, each from the repository it was
+    /// written to, in as few requests as its version allows; the operation is done when none is
+    /// left. Used for one snapshot and for batches.
     async fn delete_remaining(
         &self,
         op: &mut Operation,
         cluster: &Cluster,
         engine: &dyn SearchEngine,
-        names: &[String],
+        snapshots: &[Snapshot],
     ) -> Result<Step, StepError> {
-        let repository = self.core.own_repository(cluster).await?;
-        let existing = match engine.existing_snapshots(&repository.name, names).await {
-            Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => {
-                engine.put_repository(&repository).await?;
-                return Ok(Step::Wait(SnapshotChange::Keep));
+        let mut left = false;
+        for (repository, names) in self.by_repository(cluster, snapshots).await? {
+            let existing = match engine.existing_snapshots(&repository.name, &names).await {
+                Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => {
+                    engine.put_repository(&repository).await?;
+                    return Ok(Step::Wait(SnapshotChange::Keep));
+                }
+                other => other?,
+            };
+            if !existing.is_empty() {
+                engine.delete_snapshots(&repository.name, &existing).await?;
+                self.failpoint("after-delete-sent");
+                left = true;
             }
-            other => other?,
-        };
-        if existing.is_empty() {
+        }
+        if !left {
             return Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::Remove });
         }
-        engine.delete_snapshots(&repository.name, &existing).await?;
-        self.failpoint("after-delete-sent");
         op.phase = OperationPhase::Submitted;
         Ok(Step::Wait(SnapshotChange::Keep))
+    }
+
+    /// The snapshots' names grouped by the (writable) repository that reaches each.
+    async fn by_repository(
+        &self,
+        cluster: &Cluster,
+        snapshots: &[Snapshot],
+    ) -> Result<Vec<(RepositorySpec, Vec<String>)>, CoreError> {
+        let mut groups: Vec<(RepositorySpec, Vec<String>)> = Vec::new();
+        for snapshot in snapshots {
+            let repository = self.core.repository_of(cluster, snapshot, true).await?;
+            match groups.iter_mut().find(|(r, _)| r.name == repository.name) {
+                Some((_, names)) => names.push(snapshot.name.clone()),
+                None => groups.push((repository, vec![snapshot.name.clone()])),
+            }
+        }
+        Ok(groups)
     }
 
     async fn step_create(
@@ -233,7 +256,7 @@ impl Reconciler {
         engine: &dyn SearchEngine,
         now: DateTime<Utc>,
     ) -> Result<Step, StepError> {
-        let repository = self.core.own_repository(cluster).await?;
+        let repository = self.core.repository_of(cluster, &snapshot, true).await?;
         let observed = match engine.get_snapshot(&repository.name, &snapshot.name).await {
             Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => None,
             other => other?,
@@ -252,7 +275,9 @@ impl Reconciler {
                 self.failpoint("after-create-sent");
                 op.phase = OperationPhase::Submitted;
                 op.progress_at = now;
-                Ok(Step::Wait(SnapshotChange::Keep))
+                let recorded = self.with_location(cluster, snapshot.clone()).await?;
+                let change = if recorded == snapshot { SnapshotChange::Keep } else { SnapshotChange::update(recorded) };
+                Ok(Step::Wait(change))
             }
             (_, None) => Ok(Step::Finish {
                 succeeded: false,
@@ -281,7 +306,7 @@ impl Reconciler {
                     }
                     return Ok(Step::Wait(SnapshotChange::Keep));
                 }
-                let updated = apply_info(snapshot, &info, now);
+                let updated = apply_info(self.with_location(cluster, snapshot).await?, &info, now);
                 Ok(Step::Finish {
                     succeeded: updated.status != SnapshotStatus::Failed,
                     error: updated.failure_reason.clone(),
@@ -289,6 +314,16 @@ impl Reconciler {
                 })
             }
         }
+    }
+
+    /// The snapshot with its repository location recorded: where the cluster's repository is
+    /// when its create is sent (or, after a crash right after sending, when it is first seen).
+    async fn with_location(&self, cluster: &Cluster, snapshot: Snapshot) -> Result<Snapshot, CoreError> {
+        if snapshot.location.is_some() {
+            return Ok(snapshot);
+        }
+        let location = Some(self.core.current_snapshot_location(cluster).await?);
+        Ok(Snapshot { location, ..snapshot })
     }
 
     async fn step_restore(
@@ -352,11 +387,7 @@ impl Reconciler {
         engine: &dyn SearchEngine,
     ) -> Result<(), StepError> {
         let source = self.core.cluster(&params.source_cluster_id).await?;
-        let repository = if source.id == target.id {
-            self.core.own_repository(&source).await?
-        } else {
-            self.core.shared_repository(&source, target).await?
-        };
+        let repository = self.core.restore_repository(&source, target, snapshot).await?;
         engine.put_repository(&repository).await?;
         if params.replace_existing {
             let open: Vec<String> = engine

@@ -200,13 +200,6 @@ impl Snapkeep {
         }
     }
 
-    /// The registration of a cluster's own repository with its current settings.
-    pub(crate) async fn own_repository(&self, cluster: &Cluster) -> Result<RepositorySpec, CoreError> {
-        let settings = self.settings_of(cluster).await?;
-        let location = self.repository_location(cluster, &settings).await?;
-        Ok(repository_spec(self.repositories.names.own.clone(), &location, false, &settings))
-    }
-
     /// `source`'s repository as `target` registers it: read-only, with `target`'s throttles.
     pub(crate) async fn shared_repository(
         &self,

@@ -428,11 +428,7 @@ impl Snapkeep {
         if !input.replace_existing {
             self.refuse_open_collisions(&target, &targets).await?;
         }
-        let repository = if source.id == target.id {
-            self.repositories.names.own.clone()
-        } else {
-            self.repositories.names.shared(&source)
-        };
+        let repository = self.restore_repository(&source, &target, &snapshot).await?.name;
         let params = RestoreParams {
             source_cluster_id: source.id.clone(),
             indices: plan.mapping.iter().map(|(index, _)| index.clone()).collect(),

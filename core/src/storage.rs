@@ -173,7 +173,8 @@ pub enum StorageError {
     ObjectMissing(String),
 }
 
-/// Where a snapshot snapkeep takes itself is written: the profile (by name), bucket and path.
+/// Where a snapshot is written: the profile (by name), bucket and path. For a snapshot snapkeep
+/// takes itself, its own folder; for an engine's snapshot, the repository that holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotLocation {
     pub profile: String,

@@ -22,7 +22,7 @@ pub use engine::{ELASTICSEARCH_7, OPENSEARCH_2, OPENSEARCH_S3, RealEngine, Searc
 pub use essim::{Essim, EssimOptions};
 pub use inprocess::InProcess;
 pub use postgres::{RestoreArea, TestPostgres, TlsCertificates, fingerprint, load, open_tempdir, psql};
-pub use processes::{binary, free_port};
+pub use processes::{Process, binary, free_port, workspace_root};
 pub use python::run_sdk_script;
 pub use s3::{S3_ACCESS_KEY, S3_SECRET_KEY, S3Server};
 pub use snapkeep::{Auth, Snapkeep, Tenant};

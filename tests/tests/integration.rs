@@ -11,6 +11,7 @@ mod integration {
     mod dws;
     mod essim;
     mod faults;
+    mod readme;
     mod restart;
     mod retention;
     mod scheduler;

@@ -139,3 +139,46 @@ fn an_s3_server_going_away_mid_snapshot_fails_that_snapshot_only() {
     let done = fleet.snapkeep.await_snapshot(&fleet.tenant, "alpha", "after-outage", Duration::from_secs(60));
     assert_eq!(done["status"], "COMPLETED", "{done}");
 }
+
+/// A snapshot stays where it was written when the cluster's repository moves (another base
+/// path): it is still listed, restored from there with every document, and deleted there, while
+/// new snapshots go to the new place.
+#[test]
+fn snapshots_taken_before_a_location_change_restore_and_delete_where_they_were_written() {
+    let fleet = fleet();
+    let (snapkeep, tenant, wait) = (&fleet.snapkeep, &fleet.tenant, Duration::from_secs(60));
+    let before = snapkeep.create_snapshot(tenant, "alpha", "alpha-before", "orders");
+    assert_eq!(snapkeep.await_snapshot(tenant, "alpha", "alpha-before", wait)["status"], "COMPLETED");
+    let old_keys = fleet.storage.repository_keys("alpha");
+    assert!(!old_keys.is_empty(), "written under the first base path");
+
+    let (status, body) = settings(&fleet, json!({"base_path": "moved"}));
+    assert_eq!(status, 200, "{body}");
+    snapkeep.create_snapshot(tenant, "alpha", "alpha-after", "orders");
+    assert_eq!(snapkeep.await_snapshot(tenant, "alpha", "alpha-after", wait)["status"], "COMPLETED");
+    assert_eq!(fleet.storage.repository_keys("alpha"), old_keys, "the new snapshot went to the new place");
+
+    let body = json!({"target_cluster": "alpha", "rename_pattern": "orders", "rename_replacement": "orders_before"});
+    let path = format!("/clusters/alpha/index_snapshot/{before}/restore");
+    let (status, answer) = snapkeep.css(tenant, "POST", &path, Some(body));
+    assert_eq!(status, 201, "{answer}");
+    let restored = snapkeep.await_restore(tenant, "alpha", "alpha-before", wait);
+    assert_eq!(restored["restoreStatus"], "success", "{restored}");
+    assert_eq!(fleet.alpha.count("orders_before"), 400, "every document came back");
+    let body = json!({"target_cluster": "beta", "rename_pattern": "orders", "rename_replacement": "orders_of_alpha"});
+    let (status, answer) = snapkeep.css(tenant, "POST", &path, Some(body));
+    assert_eq!(status, 201, "{answer}");
+    let restored = snapkeep.await_restore(tenant, "alpha", "alpha-before", wait);
+    assert_eq!(restored["restoreStatus"], "success", "{restored}");
+    assert_eq!(fleet.beta.count("orders_of_alpha"), 400, "and into another cluster, read-only");
+
+    let (status, answer) = snapkeep.css(tenant, "DELETE", &format!("/clusters/alpha/index_snapshot/{before}"), None);
+    assert_eq!(status, 200, "{answer}");
+    wait_for("the earlier snapshot to be deleted", wait, || {
+        snapkeep.backup(tenant, "alpha", "alpha-before").is_none().then_some(())
+    });
+    let catalog = fleet.storage.repository_objects("alpha").remove("index.json").unwrap_or_default();
+    assert!(!String::from_utf8_lossy(&catalog).contains("alpha-before"), "deleted where it was written");
+    assert!(fleet.storage.repository_keys("alpha").len() < old_keys.len(), "its data is gone from there");
+    assert!(snapkeep.backup(tenant, "alpha", "alpha-after").is_some_and(|b| b["status"] == "COMPLETED"));
+}

@@ -1,0 +1,130 @@
+//! Which repository registration reaches a snapshot of a search cluster. Each snapshot
+//! remembers the repository location it was written to; after the cluster's storage settings
+//! move its repository (another `basePath`, bucket or profile), its earlier snapshots stay where
+//! they were written, and are reached there: under the cluster's own repository name while it
+//! still points there, else under a name derived from the location: `<own>_<12 hex digits>` for
+//! deletes (writable), `<own>_readonly_<12 hex digits>` for restores into the same cluster and
+//! `<shared>_<12 hex digits>` for restores into another (read-only). A registration never changes
+//! between read-only and writable, so a delete never waits on a restore's registration.
+
+use sha2::{Digest, Sha256};
+
+use crate::error::CoreError;
+use crate::model::{Cluster, Snapshot};
+use crate::repository::{RepositorySpec, repository_spec};
+use crate::service::Snapkeep;
+use crate::storage::{LOCAL_PROFILE, RepositoryLocation, SnapshotLocation, StorageProfile};
+
+impl Snapkeep {
+    /// The registration on `cluster` that reaches its own `snapshot`: its own repository when the
+    /// snapshot is where that repository is now (or recorded no location), else one at the
+    /// snapshot's location under a derived name, read-only unless `writable`.
+    pub(crate) async fn repository_of(
+        &self,
+        cluster: &Cluster,
+        snapshot: &Snapshot,
+        writable: bool,
+    ) -> Result<RepositorySpec, CoreError> {
+        let settings = self.settings_of(cluster).await?;
+        let current = self.repository_location(cluster, &settings).await?;
+        let own = &self.repositories.names.own;
+        match self.moved_from(snapshot, &current).await? {
+            Some(place) if writable => Ok(repository_spec(derived(own, &place), &place, false, &settings)),
+            Some(place) => Ok(repository_spec(derived(&format!("{own}_readonly"), &place), &place, true, &settings)),
+            None => Ok(repository_spec(own.clone(), &current, false, &settings)),
+        }
+    }
+
+    /// The registration on `target` that a restore of `source`'s `snapshot` reads: the source's
+    /// repository when `target` is the source, else the source's repository (or the snapshot's
+    /// earlier location) read-only under the shared name, with `target`'s throttles.
+    pub(crate) async fn restore_repository(
+        &self,
+        source: &Cluster,
+        target: &Cluster,
+        snapshot: &Snapshot,
+    ) -> Result<RepositorySpec, CoreError> {
+        if source.id == target.id {
+            return self.repository_of(source, snapshot, false).await;
+        }
+        let current = self.repository_location(source, &self.settings_of(source).await?).await?;
+        let shared = self.repositories.names.shared(source);
+        let throttles = self.settings_of(target).await?;
+        match self.moved_from(snapshot, &current).await? {
+            Some(place) => Ok(repository_spec(derived(&shared, &place), &place, true, &throttles)),
+            None => Ok(repository_spec(shared, &current, true, &throttles)),
+        }
+    }
+
+    /// Where the cluster's repository is now, as a snapshot records it.
+    pub(crate) async fn current_snapshot_location(&self, cluster: &Cluster) -> Result<SnapshotLocation, CoreError> {
+        let location = self.repository_location(cluster, &self.settings_of(cluster).await?).await?;
+        Ok(recorded(&location))
+    }
+
+    /// The snapshot's recorded location when it is not `current`.
+    async fn moved_from(
+        &self,
+        snapshot: &Snapshot,
+        current: &RepositoryLocation,
+    ) -> Result<Option<RepositoryLocation>, CoreError> {
+        match &snapshot.location {
+            Some(location) if *location != recorded(current) => {
+                Ok(Some(self.place_of(&snapshot.project_id, location).await?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// A recorded location with its profile's settings and credentials (the built-in `local`
+    /// profile, or one of the project's).
+    pub(crate) async fn place_of(
+        &self,
+        project_id: &str,
+        location: &SnapshotLocation,
+    ) -> Result<RepositoryLocation, CoreError> {
+        let profile = if location.profile == LOCAL_PROFILE {
+            StorageProfile::local(project_id, &self.repositories.local_root)
+        } else {
+            self.storage_profile(project_id, &location.profile).await?
+        };
+        Ok(RepositoryLocation { profile, bucket: location.bucket.clone(), path: location.path.clone() })
+    }
+}
+
+/// A repository location as a snapshot records it: the profile by name, bucket and path.
+pub(crate) fn recorded(location: &RepositoryLocation) -> SnapshotLocation {
+    SnapshotLocation {
+        profile: location.profile.name.clone(),
+        bucket: location.bucket.clone(),
+        path: location.path.clone(),
+    }
+}
+
+/// `<base>_<first 12 hex digits of the SHA-256 of profile, bucket and path>`: the same location
+/// always gets the same name, another one another name.
+fn derived(base: &str, place: &RepositoryLocation) -> String {
+    let key = format!("{}\n{}\n{}", place.profile.name, place.bucket.as_deref().unwrap_or(""), place.path);
+    let digest = hex::encode(Sha256::digest(key.as_bytes()));
+    format!("{base}_{}", &digest[..12])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_names_are_stable_lowercase_and_differ_by_location() {
+        let place = |bucket: Option<&str>, path: &str| RepositoryLocation {
+            profile: StorageProfile::local("p", "/repos"),
+            bucket: bucket.map(str::to_owned),
+            path: path.to_owned(),
+        };
+        let a = derived("snapkeep", &place(None, "/repos/c1"));
+        assert_eq!(a, derived("snapkeep", &place(None, "/repos/c1")));
+        assert!(a.starts_with("snapkeep_") && a.len() == "snapkeep_".len() + 12);
+        assert!(a.chars().all(|c| !c.is_uppercase()));
+        assert_ne!(a, derived("snapkeep", &place(None, "/repos/moved/c1")));
+        assert_ne!(a, derived("snapkeep", &place(Some("b"), "/repos/c1")));
+    }
+}
