@@ -197,7 +197,7 @@ impl Snapkeep {
         let now = self.clock.now();
         let expected = snapshot.updated_at;
         let updated =
-            Snapshot { restore_status: RestoreStatus::Restoring, restore_failure: None, updated_at: now, ..snapshot };
+            Snapshot { restore_status: RestoreStatus::Restoring, operation_failure: None, updated_at: now, ..snapshot };
         let operation = self.new_operation(OperationKind::RestoreSnapshot, &updated, &source.id, Some(params), now);
         self.store.insert_operation_for(&updated, expected, &operation).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::RestoreInProgress(source.id.clone()),

@@ -56,6 +56,22 @@ impl Snapkeep {
         }
     }
 
+    /// Every place that holds the cluster's snapshots, each once: where its repository is now and
+    /// every other location its snapshots recorded (earlier repositories, backup folders).
+    /// Errors: a recorded location whose profile is gone.
+    pub(crate) async fn cluster_places(&self, cluster: &Cluster) -> Result<Vec<RepositoryLocation>, CoreError> {
+        let current = self.repository_location(cluster, &self.settings_of(cluster).await?).await?;
+        let mut places = vec![current];
+        for location in self.store.snapshot_locations(&cluster.id).await? {
+            let place = self.place_of(&cluster.project_id, &location).await?;
+            // A backup's folder inside a repository already listed is that repository's.
+            if !places.iter().any(|p| p.overlaps(&place) && place.path.starts_with(&p.path)) {
+                places.push(place);
+            }
+        }
+        Ok(places)
+    }
+
     /// Where the cluster's repository is now, as a snapshot records it.
     pub(crate) async fn current_snapshot_location(&self, cluster: &Cluster) -> Result<SnapshotLocation, CoreError> {
         let location = self.repository_location(cluster, &self.settings_of(cluster).await?).await?;
@@ -93,7 +109,7 @@ impl Snapkeep {
 }
 
 /// A repository location as a snapshot records it: the profile by name, bucket and path.
-pub(crate) fn recorded(location: &RepositoryLocation) -> SnapshotLocation {
+fn recorded(location: &RepositoryLocation) -> SnapshotLocation {
     SnapshotLocation {
         profile: location.profile.name.clone(),
         bucket: location.bucket.clone(),

@@ -197,8 +197,9 @@ pub struct Snapshot {
     pub failure_reason: Option<String>,
     pub deleting: bool,
     pub restore_status: RestoreStatus,
-    /// Why the last restore of this snapshot failed; cleared when another one starts.
-    pub restore_failure: Option<String>,
+    /// Why the last restore or delete of this snapshot failed (`restore failed: …`, `delete
+    /// failed: …`); cleared when another restore or delete of it starts.
+    pub operation_failure: Option<String>,
     /// For automatic snapshots: the schedule slot it was taken for (retention counts from it).
     pub scheduled_for: Option<DateTime<Utc>>,
     /// Bytes the snapshot holds in storage, once known (snapshots snapkeep takes itself).

@@ -454,9 +454,12 @@ impl Reconciler {
             (OperationKind::DeleteSnapshots, _) => SnapshotChange::Release,
             (_, None) => SnapshotChange::Keep,
             (OperationKind::CreateSnapshot, Some(s)) => SnapshotChange::update(failed(s, reason, now)),
-            (OperationKind::DeleteSnapshot, Some(s)) => {
-                SnapshotChange::update(Snapshot { deleting: false, updated_at: now, ..s })
-            }
+            (OperationKind::DeleteSnapshot, Some(s)) => SnapshotChange::update(Snapshot {
+                deleting: false,
+                operation_failure: Some(format!("delete failed: {reason}")),
+                updated_at: now,
+                ..s
+            }),
             (OperationKind::RestoreSnapshot, Some(s)) => SnapshotChange::update(restore_ended(s, Some(reason), now)),
         })
     }
@@ -549,7 +552,7 @@ fn apply_info(snapshot: Snapshot, info: &SnapshotInfo, now: DateTime<Utc>) -> Sn
 pub(crate) fn restore_ended(snapshot: Snapshot, failure: Option<&str>, now: DateTime<Utc>) -> Snapshot {
     Snapshot {
         restore_status: if failure.is_some() { RestoreStatus::Failed } else { RestoreStatus::Success },
-        restore_failure: failure.map(str::to_owned),
+        operation_failure: failure.map(|reason| format!("restore failed: {reason}")),
         updated_at: now,
         ..snapshot
     }
@@ -606,7 +609,7 @@ mod tests {
             failure_reason: None,
             deleting: false,
             restore_status: RestoreStatus::None,
-            restore_failure: None,
+            operation_failure: None,
             scheduled_for: None,
             size_bytes: None,
             location: None,

@@ -109,12 +109,12 @@ impl Snapkeep {
         Ok(self.store.set_default_storage_profile(project_id, name).await?)
     }
 
-    /// Deletes a profile; refused while a cluster's repository is in it.
+    /// Deletes a profile; refused while a cluster's repository, or any of its snapshots, is in it.
     pub async fn delete_storage_profile(&self, project_id: &str, name: &str) -> Result<(), CoreError> {
         let profile = self.storage_profile(project_id, name).await?;
         for cluster in self.store.list_clusters(Some(project_id)).await? {
-            let settings = self.settings_of(&cluster).await?;
-            if self.repository_location(&cluster, &settings).await.is_ok_and(|l| l.profile.id == profile.id) {
+            let places = self.cluster_places(&cluster).await?;
+            if places.iter().any(|place| place.profile.id == profile.id) {
                 return Err(CoreError::StorageProfileInUse { profile: profile.name, cluster: cluster.id });
             }
         }
@@ -155,16 +155,21 @@ impl Snapkeep {
         Ok(RepositoryLocation { profile, bucket, path })
     }
 
-    /// Checks a proposed location: it must not overlap another cluster's repository, and the
-    /// storage must accept writes there.
+    /// Checks a proposed location: it must not overlap any place holding another cluster's
+    /// snapshots (its repository, or where earlier snapshots stay after a move), and the storage
+    /// must accept writes there.
     pub(crate) async fn check_location(&self, cluster: &Cluster, settings: &SnapshotSettings) -> Result<(), CoreError> {
         let location = self.repository_location(cluster, settings).await?;
         for other in self.store.list_clusters(None).await? {
             if other.id == cluster.id {
                 continue;
             }
-            let theirs = self.settings_of(&other).await?;
-            if self.repository_location(&other, &theirs).await.is_ok_and(|l| l.overlaps(&location)) {
+            // A recorded location whose profile is gone cannot be compared; the current one can.
+            let places = match self.cluster_places(&other).await {
+                Ok(places) => places,
+                Err(_) => self.current_location(&other).await.into_iter().collect(),
+            };
+            if places.iter().any(|place| place.overlaps(&location)) {
                 return Err(CoreError::invalid(
                     "base_path",
                     format!("{} would overlap the repository of another cluster", location.path),
@@ -218,8 +223,9 @@ impl Snapkeep {
         Ok(RepositoryUsage { location, bytes })
     }
 
-    /// Forgets a cluster; with `purge_storage`, first deletes everything in its repository. A
-    /// purge that fails leaves the cluster registered, so it can be repeated. A PostgreSQL cluster
+    /// Forgets a cluster; with `purge_storage`, first deletes everything in its repository and in
+    /// every earlier location its snapshots stay in. A purge that fails leaves the cluster
+    /// registered, so it can be repeated. A PostgreSQL cluster
     /// snapkeep restored has its server stopped and its directory removed first (refused while
     /// operations run); a registered server of one's own is only forgotten.
     pub async fn delete_cluster(&self, id: &str, purge_storage: bool) -> Result<Option<u64>, CoreError> {
@@ -234,8 +240,11 @@ impl Snapkeep {
             if !self.store.open_operations(Some(id)).await?.is_empty() {
                 return Err(CoreError::ClusterBusy(id.to_owned()));
             }
-            let location = self.current_location(&cluster).await?;
-            Some(self.repositories.storage.remove_path(&self.target(&location)?).await?)
+            let mut purged = 0;
+            for place in self.cluster_places(&cluster).await? {
+                purged += self.repositories.storage.remove_path(&self.target(&place)?).await?;
+            }
+            Some(purged)
         } else {
             None
         };

@@ -36,10 +36,11 @@ impl RepositoryNames {
         format!("aliyun_snapshot_from_{}", source.id.to_lowercase())
     }
 
-    /// The scratch name under which a proposed location is registered, verified and removed
-    /// again, so the check never touches the repository a running snapshot uses.
+    /// A new scratch name under which a proposed location is registered, verified and removed
+    /// again: `<own>_check_<12 random hex digits>`, so the check never touches a repository a
+    /// running snapshot uses, nor one of the cluster's owner that happens to have a fixed name.
     pub fn check(&self) -> String {
-        format!("{}_check", self.own)
+        format!("{}_check_{}", self.own, &uuid::Uuid::new_v4().simple().to_string()[..12])
     }
 }
 

@@ -390,7 +390,7 @@ impl Snapkeep {
         }
         let now = self.clock.now();
         let expected = snapshot.updated_at;
-        let updated = Snapshot { deleting: true, updated_at: now, ..snapshot };
+        let updated = Snapshot { deleting: true, operation_failure: None, updated_at: now, ..snapshot };
         let operation = self.new_operation(OperationKind::DeleteSnapshot, &updated, &cluster.id, None, now);
         self.store.insert_operation_for(&updated, expected, &operation).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::SnapshotBeingDeleted,
@@ -442,7 +442,7 @@ impl Snapkeep {
         let now = self.clock.now();
         let expected = snapshot.updated_at;
         let updated =
-            Snapshot { restore_status: RestoreStatus::Restoring, restore_failure: None, updated_at: now, ..snapshot };
+            Snapshot { restore_status: RestoreStatus::Restoring, operation_failure: None, updated_at: now, ..snapshot };
         let operation = self.new_operation(OperationKind::RestoreSnapshot, &updated, &target.id, Some(params), now);
         self.store.insert_operation_for(&updated, expected, &operation).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::RestoreInProgress(target.id.clone()),
@@ -514,7 +514,7 @@ impl Snapkeep {
             failure_reason: None,
             deleting: false,
             restore_status: RestoreStatus::None,
-            restore_failure: None,
+            operation_failure: None,
             scheduled_for,
             size_bytes: None,
             location: None,

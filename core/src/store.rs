@@ -9,7 +9,7 @@ use crate::audit::{AuditEntry, AuditQuery};
 use crate::model::{AccessKey, Cluster, Operation, Project, Snapshot};
 use crate::policy::SnapshotConfig;
 use crate::secrets::Cipher;
-use crate::storage::StorageProfile;
+use crate::storage::{SnapshotLocation, StorageProfile};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -76,6 +76,8 @@ pub trait Store: AccessStore + Send + Sync {
 
     async fn get_snapshot(&self, id: &str) -> Result<Option<Snapshot>, StoreError>;
     async fn list_snapshots(&self, cluster_id: &str) -> Result<Vec<Snapshot>, StoreError>;
+    /// The distinct locations the cluster's snapshots recorded.
+    async fn snapshot_locations(&self, cluster_id: &str) -> Result<Vec<SnapshotLocation>, StoreError>;
 
     /// Records a new snapshot and the operation that creates it, atomically. Conflict when the
     /// cluster already has a snapshot of that name.

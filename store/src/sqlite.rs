@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use snapkeep_core::{
     Cluster, DueFire, EngineFlavor, EngineVersion, NextFire, Operation, OperationKind, OperationPhase, Project,
-    RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotKind, SnapshotStatus, StorageProfile, Store,
-    StoreError,
+    RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotKind, SnapshotLocation, SnapshotStatus,
+    StorageProfile, Store, StoreError,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
@@ -167,7 +167,7 @@ fn snapshot_from(row: &SqliteRow) -> Result<Snapshot, StoreError> {
         deleting: row.try_get::<i64, _>("deleting").map_err(backend)? != 0,
         restore_status: RestoreStatus::parse(&restore_status)
             .ok_or_else(|| corrupt("restore status", &restore_status))?,
-        restore_failure: row.try_get("restore_failure").map_err(backend)?,
+        operation_failure: row.try_get("operation_failure").map_err(backend)?,
         created_at: time(row.try_get("created_at").map_err(backend)?),
         updated_at: time(row.try_get("updated_at").map_err(backend)?),
         scheduled_for: row.try_get::<Option<i64>, _>("scheduled_for").map_err(backend)?.map(time),
@@ -207,7 +207,7 @@ fn operation_from(row: &SqliteRow) -> Result<Operation, StoreError> {
     })
 }
 
-const SNAPSHOT_COLUMNS: &str = "id, project_id, cluster_id, name, description, requested_indices, indices, kind, status, repository, engine_version, total_shards, failed_shards, start_time_ms, end_time_ms, failure_reason, deleting, restore_status, created_at, updated_at, scheduled_for, size_bytes, location, restore_failure";
+const SNAPSHOT_COLUMNS: &str = "id, project_id, cluster_id, name, description, requested_indices, indices, kind, status, repository, engine_version, total_shards, failed_shards, start_time_ms, end_time_ms, failure_reason, deleting, restore_status, created_at, updated_at, scheduled_for, size_bytes, location, operation_failure";
 /// Inserts a snapshot or rewrites it by id; never replaces another row (names stay unique).
 static SNAPSHOT_UPSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let updates: Vec<String> = SNAPSHOT_COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
@@ -261,7 +261,7 @@ async fn write_snapshot(tx: &mut Transaction<'_, Sqlite>, s: &Snapshot) -> Resul
         .bind(s.scheduled_for.map(ms))
         .bind(s.size_bytes.map(|b| b as i64))
         .bind(s.location.as_ref().map(|l| serde_json::to_string(l).expect("locations serialize")))
-        .bind(&s.restore_failure)
+        .bind(&s.operation_failure)
         .execute(&mut **tx)
         .await
         .map_err(write_error("snapshot name per cluster"))?;
@@ -419,6 +419,17 @@ impl Store for SqliteStore {
             snapshot_from,
         )
         .await
+    }
+
+    async fn snapshot_locations(&self, cluster_id: &str) -> Result<Vec<SnapshotLocation>, StoreError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT DISTINCT location FROM snapshots WHERE cluster_id = ? AND location IS NOT NULL ORDER BY location",
+        )
+        .bind(cluster_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.iter().map(|text| serde_json::from_str(text).map_err(|_| corrupt("snapshot location", text))).collect()
     }
 
     async fn insert_snapshot_with_operation(
@@ -831,7 +842,7 @@ mod tests {
             failure_reason: None,
             deleting: false,
             restore_status: RestoreStatus::None,
-            restore_failure: None,
+            operation_failure: None,
             scheduled_for: None,
             size_bytes: None,
             location: None,

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use snapkeep_core::{Cluster, RestoreStatus, Snapshot, SnapshotConfig, SnapshotKind, SnapshotPolicy};
+use snapkeep_core::{Cluster, Snapshot, SnapshotConfig, SnapshotKind, SnapshotPolicy};
 
 fn css_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S").to_string()
@@ -40,13 +40,10 @@ pub fn backup(cluster: &Cluster, config: &SnapshotConfig, s: &Snapshot) -> Value
     })
 }
 
-/// Why the last restore failed while `restoreStatus` is `failed`, else why the snapshot failed:
-/// CSS has one field for both, and `restoreStatus: failed` alone leaves the caller guessing.
+/// Why the last restore or delete of the snapshot failed, else why the snapshot itself failed:
+/// CSS has one field for all of them, and `restoreStatus: failed` alone leaves the caller guessing.
 fn fail_reason(s: &Snapshot) -> Option<String> {
-    match (&s.restore_failure, s.restore_status) {
-        (Some(restore), RestoreStatus::Failed) => Some(format!("restore failed: {restore}")),
-        _ => s.failure_reason.clone(),
-    }
+    s.operation_failure.clone().or_else(|| s.failure_reason.clone())
 }
 
 /// Frequency and period as CSS shows them; `null` for a schedule set as a Quartz expression in

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use serde_json::json;
-use snapkeep_tests::{Auth, Essim, EssimOptions, Snapkeep};
+use snapkeep_tests::{Auth, Essim, EssimOptions, Snapkeep, wait_for};
 
 #[test]
 fn errors_and_timeouts_are_retried_and_failures_end_correctly() {
@@ -94,6 +94,17 @@ fn errors_and_timeouts_are_retried_and_failures_end_correctly() {
         "{text}"
     );
 
+    // A delete the engine refuses: the snapshot stays listed, with why the delete failed.
+    essim.set_faults(json!({"fail_next": 1, "error_status": 403, "path_contains": "one-shard-lost"}));
+    let (status, answer) = snapkeep.css(&tenant, "DELETE", &format!("/clusters/es/index_snapshot/{id}"), None);
+    assert_eq!(status, 200, "{answer}");
+    let kept = wait_for("the refused delete to end", wait, || {
+        snapkeep
+            .backup(&tenant, "es", "one-shard-lost")
+            .filter(|b| b["failReason"].as_str().is_some_and(|r| r.starts_with("delete failed:")))
+    });
+    assert_eq!(kept["status"], "PART_FAILED", "{kept}");
+
     // A request the engine refuses for good is not retried: the snapshot fails with its reason.
     essim.set_faults(json!({}));
     snapkeep.create_snapshot(&tenant, "es", "missing-index", "no-such-index");
@@ -127,8 +138,14 @@ fn a_repository_the_cluster_refuses_is_refused_at_registration_and_fails_snapsho
     assert_eq!(listed["clusters"], json!([]), "nothing was registered");
     assert_eq!(essim.ok("GET", "/_snapshot", None), json!({}), "no repository left on the cluster");
 
+    // The check never touches a repository of the cluster's owner, whatever its name.
+    let theirs = json!({"type": "fs", "settings": {"location": repo_root.join("theirs")}});
+    essim.ok("PUT", "/_snapshot/snapkeep_check", Some(theirs.clone()));
     snapkeep.restart_with(&[("SNAPKEEP_STORAGE_ROOT", repo_root.to_str().unwrap())]);
     snapkeep.register(&tenant, "es", &essim);
+    let registered = essim.ok("GET", "/_snapshot", None);
+    assert_eq!(registered.as_object().map(|r| r.keys().collect::<Vec<_>>()), Some(vec![&"snapkeep_check".to_owned()]));
+    assert_eq!(registered["snapkeep_check"]["settings"]["location"], theirs["settings"]["location"]);
     snapkeep.restart_with(&[("SNAPKEEP_STORAGE_ROOT", elsewhere.to_str().unwrap())]);
     snapkeep.create_snapshot(&tenant, "es", "first", "events");
     let failed = snapkeep.await_snapshot(&tenant, "es", "first", Duration::from_secs(30));

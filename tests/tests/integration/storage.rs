@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use snapkeep_tests::{Auth, Essim, S3_ACCESS_KEY, Snapkeep, StorageKind, TEST_BUCKET, Tenant, TestStorage, wait_for};
+use snapkeep_tests::{
+    Auth, Essim, S3_ACCESS_KEY, Snapkeep, StorageKind, TEST_BASE_PATH, TEST_BUCKET, Tenant, TestStorage, wait_for,
+};
 
 struct Fleet {
     storage: TestStorage,
@@ -149,6 +151,8 @@ fn snapshots_taken_before_a_location_change_restore_and_delete_where_they_were_w
     let (snapkeep, tenant, wait) = (&fleet.snapkeep, &fleet.tenant, Duration::from_secs(60));
     let before = snapkeep.create_snapshot(tenant, "alpha", "alpha-before", "orders");
     assert_eq!(snapkeep.await_snapshot(tenant, "alpha", "alpha-before", wait)["status"], "COMPLETED");
+    snapkeep.create_snapshot(tenant, "alpha", "alpha-kept", "orders");
+    assert_eq!(snapkeep.await_snapshot(tenant, "alpha", "alpha-kept", wait)["status"], "COMPLETED");
     let old_keys = fleet.storage.repository_keys("alpha");
     assert!(!old_keys.is_empty(), "written under the first base path");
 
@@ -181,4 +185,19 @@ fn snapshots_taken_before_a_location_change_restore_and_delete_where_they_were_w
     assert!(!String::from_utf8_lossy(&catalog).contains("alpha-before"), "deleted where it was written");
     assert!(fleet.storage.repository_keys("alpha").len() < old_keys.len(), "its data is gone from there");
     assert!(snapkeep.backup(tenant, "alpha", "alpha-after").is_some_and(|b| b["status"] == "COMPLETED"));
+
+    // The old place still holds alpha-kept: no other cluster may move into it.
+    let beta_into_old = json!({"base_path": format!("{TEST_BASE_PATH}/alpha")});
+    let (status, body) =
+        fleet.snapkeep.css(tenant, "POST", "/clusters/beta/index_snapshot/setting", Some(beta_into_old));
+    assert_eq!((status, body["error_code"].as_str()), (400, Some("CSS.0001")), "{body}");
+
+    // A purge removes the cluster's objects in every place, and nothing of beta's.
+    let beta_before = fleet.storage.repository_objects("beta");
+    let purged = snapkeep.admin("DELETE", "/clusters/alpha?purge_storage=true", None);
+    assert!(purged["purged_objects"].as_u64() > Some(0), "{purged}");
+    assert_eq!(fleet.storage.repository_keys("alpha"), Vec::<String>::new(), "the old place is empty");
+    let s3 = fleet.storage.s3.as_ref().unwrap();
+    assert_eq!(s3.keys(TEST_BUCKET, "moved/alpha/"), Vec::<String>::new(), "the new place is empty");
+    assert_eq!(fleet.storage.repository_objects("beta"), beta_before);
 }
