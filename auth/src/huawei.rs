@@ -3,7 +3,9 @@
 //! `Authorization: SDK-HMAC-SHA256 Access=<AK>, SignedHeaders=a;b, Signature=<hex>`;
 //! canonical request = METHOD, URI (each segment decoded then encoded, always ending in `/`),
 //! sorted query, the signed headers `name:trimmed value` in list order, the list, and the body's
-//! hex SHA-256 (or the `X-Sdk-Content-Sha256` value). String to sign =
+//! hex SHA-256. The SDKs put an `X-Sdk-Content-Sha256` value there instead when they send one;
+//! here the hash is always the received body's, and such a header must equal it, so no header can
+//! vouch for another body. String to sign =
 //! `SDK-HMAC-SHA256\n<X-Sdk-Date>\n<hex sha256(canonical)>`; signature = hex HMAC-SHA256(SK).
 
 use crate::canonical::{check_hmac_sha256, key_values, sha256_hex, signed_headers, sorted_query};
@@ -61,10 +63,10 @@ fn canonical_request(request: &SignedRequest<'_>, signed: &[String]) -> Result<S
     }
     let query = sorted_query(request.query);
     let headers = signed_headers(request, signed)?;
-    let body_hash = match request.header("x-sdk-content-sha256") {
-        Some(literal) => literal.to_owned(),
-        None => sha256_hex(request.body),
-    };
+    let body_hash = sha256_hex(request.body);
+    if request.header("x-sdk-content-sha256").is_some_and(|claimed| !claimed.eq_ignore_ascii_case(&body_hash)) {
+        return Err(AuthError::BodyMismatch("X-Sdk-Content-Sha256"));
+    }
     Ok(format!("{}\n{uri}\n{query}\n{headers}\n{}\n{body_hash}", request.method, signed.join(";")))
 }
 
@@ -103,6 +105,29 @@ mod tests {
         assert_eq!(
             get.verify(&request("GET", "/path", "limit=1", &[], b""), b"SecretKey"),
             Err(AuthError::MissingSignedHeader("x-sdk-date".into()))
+        );
+    }
+
+    /// A header claiming the signed body's hash does not let another body through.
+    #[test]
+    fn the_body_received_is_the_one_hashed() {
+        let signed_body = b"{\"Name\":\"test\",\"Id\":1}\n";
+        let claim = sha256_hex(signed_body);
+        let headers =
+            vec![("X-Sdk-Date".to_owned(), "20060102T150405Z".to_owned()), ("X-Sdk-Content-Sha256".to_owned(), claim)];
+        let post = HuaweiSdkHmac::parse("SDK-HMAC-SHA256 Access=AccessKey, SignedHeaders=x-sdk-date, Signature=cecc2af119b18ab70b4d094c0750f3b42c02f254903179a0fc2cc72fc9db4f59").unwrap();
+        post.verify(&request("POST", "/path", "key=value", &headers, signed_body), b"SecretKey").unwrap();
+        assert_eq!(
+            post.verify(&request("POST", "/path", "key=value", &headers, b"{\"enable\":false}"), b"SecretKey"),
+            Err(AuthError::BodyMismatch("X-Sdk-Content-Sha256"))
+        );
+        let unsigned_payload = vec![
+            ("X-Sdk-Date".to_owned(), "20060102T150405Z".to_owned()),
+            ("X-Sdk-Content-Sha256".to_owned(), "UNSIGNED-PAYLOAD".to_owned()),
+        ];
+        assert_eq!(
+            post.verify(&request("POST", "/path", "key=value", &unsigned_payload, signed_body), b"SecretKey"),
+            Err(AuthError::BodyMismatch("X-Sdk-Content-Sha256"))
         );
     }
 

@@ -45,6 +45,13 @@ pub enum AuthError {
     MissingSignedHeader(String),
     #[error("the signature does not match")]
     Mismatch,
+    /// A header claims a body hash (`X-Sdk-Content-Sha256`, `Content-MD5`) that the body received
+    /// does not have.
+    #[error("the body received is not the one signed: {0} differs")]
+    BodyMismatch(&'static str),
+    /// The scheme as used does not cover the body (ROA v1 without `Content-MD5`).
+    #[error("the signature does not cover the body: send Content-MD5 or sign with ACS3")]
+    UnsignedBody,
 }
 
 /// Compares two signatures without revealing where they differ.

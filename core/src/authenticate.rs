@@ -59,6 +59,9 @@ pub enum AuthFailure {
     TemporaryCredentials,
     #[error("the admin bearer token is missing or wrong")]
     BadToken,
+    /// The body received is not the one signed, or the signature does not cover it.
+    #[error("{0}")]
+    UnboundBody(AuthError),
 }
 
 impl AuthFailure {
@@ -78,6 +81,7 @@ impl AuthFailure {
             Self::ProjectMismatch => "project_mismatch",
             Self::TemporaryCredentials => "temporary_credentials",
             Self::BadToken => "bad_token",
+            Self::UnboundBody(_) => "unbound_body",
         }
     }
 }
@@ -89,6 +93,7 @@ impl From<AuthError> for AuthFailure {
             AuthError::Malformed(what) => Self::Malformed(what),
             AuthError::MissingSignedHeader(_) => Self::Malformed("a signed header is missing"),
             AuthError::Mismatch => Self::SignatureMismatch(None),
+            e @ (AuthError::BodyMismatch(_) | AuthError::UnsignedBody) => Self::UnboundBody(e),
         }
     }
 }

@@ -58,6 +58,9 @@ old_error(lambda: old.call(request), 404, "InstanceNotFound")
 tea_error(lambda: tea(ak="NOSUCHKEY", sk="x").describe_snapshot_setting(instance), 400, "InvalidAccessKeyId.NotFound")
 tea_error(lambda: tea(sk="not-the-secret").describe_snapshot_setting(instance), 400, "SignatureDoesNotMatch")
 tea_error(lambda: tea(sk="not-the-secret", v1=True).describe_snapshot_setting(instance), 400, "SignatureDoesNotMatch")
+# The Tea SDK's ROA mode sends a body without Content-MD5: its signature does not cover the body.
+unbound = models.UpdateSnapshotSettingRequest(body=json.dumps({"enable": False}))
+tea_error(lambda: v1.update_snapshot_setting(instance, unbound), 400, "InvalidParameter.ContentMD5")
 old_error(lambda: Old(sk="not-the-secret").call(request), 400, "SignatureDoesNotMatch")
 off = new.update_snapshot_setting(instance, models.UpdateSnapshotSettingRequest(body=json.dumps({"enable": False}))).body.result
 check(off.enable is False and off.quartz_regex == "0 0/30 * * * ?", f"turning off keeps the schedule: {off}")

@@ -103,6 +103,9 @@ fn refusal(failure: &AuthFailure) -> AliError {
             (S::BAD_REQUEST, "MissingSignatureNonce", "SignatureNonce is mandatory and must be signed.")
         }
         AuthFailure::NonceUsed => (S::BAD_REQUEST, "SignatureNonceUsed", "Specified signature nonce was used already."),
+        AuthFailure::UnboundBody(_) => {
+            (S::BAD_REQUEST, "InvalidParameter.ContentMD5", "The request body is not covered by the signature.")
+        }
         AuthFailure::TemporaryCredentials => (
             S::BAD_REQUEST,
             "InvalidSecurityToken.NotSupported",
@@ -110,7 +113,9 @@ fn refusal(failure: &AuthFailure) -> AliError {
         ),
     };
     let detail = match failure {
-        AuthFailure::Malformed(_) | AuthFailure::Expired(_) => format!("{message} ({failure})"),
+        AuthFailure::Malformed(_) | AuthFailure::Expired(_) | AuthFailure::UnboundBody(_) => {
+            format!("{message} ({failure})")
+        }
         // As the gateway words it: the older SDKs read the string after the colon.
         AuthFailure::SignatureMismatch(Some(signed)) => format!("{message} server string to sign is:{signed}"),
         _ => message.to_owned(),

@@ -3,8 +3,11 @@
 //! rotated and deleted; refusals are counted in the metrics, mutating calls are in the audit log,
 //! and no secret reaches the log.
 
+use base64::Engine as _;
 use chrono::{Duration, Utc};
+use md5::{Digest as _, Md5};
 use serde_json::{Value, json};
+use sha2::Sha256;
 use snapkeep_tests::signers::{Key, Wire};
 use snapkeep_tests::{Auth, Essim, EssimOptions, Snapkeep, Tenant, wait_for};
 
@@ -66,11 +69,16 @@ fn css_refuses_every_unauthenticated_call_and_changes_nothing() {
     temporary.sign_huawei(alpha.key(), &host, Some(a), now);
     let mut malformed = css_create(a, "es-a", "refused");
     malformed.set("authorization", "SDK-HMAC-SHA256 Access=AK");
+    // An unsigned header claiming the signed body's hash, with another body under the signature.
+    let mut vouched = signed(alpha.key(), a, now);
+    vouched.set("x-sdk-content-sha256", &hex::encode(Sha256::digest(&vouched.body)));
+    vouched.body = serde_json::to_vec(&json!({"name": "swapped", "indices": "logs"})).unwrap();
     let cases = [
         ("unsigned", css_create(a, "es-a", "refused"), 401, "APIGW.0301", "not signed"),
         ("malformed", malformed, 401, "APIGW.0301", "malformed"),
         ("wrong secret", signed(wrong_secret, a, now), 401, "APIGW.0301", "signature does not match"),
         ("tampered body", tampered, 401, "APIGW.0301", "signature does not match"),
+        ("body vouched for by an unsigned hash", vouched, 401, "APIGW.0301", "not the one signed"),
         ("unknown key", signed(unknown, a, now), 401, "APIGW.0301", "does not exist"),
         ("stale date", signed(alpha.key(), a, now - Duration::minutes(16)), 401, "APIGW.0301", "15 minutes"),
         ("future date", signed(alpha.key(), a, now + Duration::minutes(16)), 401, "APIGW.0301", "15 minutes"),
@@ -142,6 +150,19 @@ fn alibaba_refuses_every_unauthenticated_call_and_refuses_replays() {
     let mut temporary = ali_create("es-a");
     temporary.set("x-acs-security-token", "sts-token");
     temporary.sign_acs3(alpha.key(), &host, now, &uuid());
+    // ROA v1 binds a body only through Content-MD5: a swap under it, or a body without it.
+    let setting = |body: &[u8], md5: bool| {
+        let mut wire = Wire::plain("POST", "/openapi/instances/es-a/snapshot-setting", body.to_vec());
+        wire.set("content-type", "application/json");
+        if md5 {
+            wire.set("content-md5", &base64::engine::general_purpose::STANDARD.encode(Md5::digest(body)));
+        }
+        wire.set("x-acs-action", "UpdateSnapshotSetting");
+        wire.sign_roa(alpha.key(), now, Some(&uuid()));
+        wire
+    };
+    let mut swapped = setting(br#"{"enable":true,"quartzRegex":"0 0 1 ? * * *"}"#, true);
+    swapped.body = br#"{"enable":false}"#.to_vec();
     let mut unsigned_nonce = acs3(alpha.key(), now, &uuid());
     let authorization = unsigned_nonce.authorization().replace("x-acs-signature-nonce;", "");
     unsigned_nonce.set("authorization", &authorization);
@@ -154,6 +175,12 @@ fn alibaba_refuses_every_unauthenticated_call_and_refuses_replays() {
         ("ROA stale date", roa(alpha.key(), now - Duration::minutes(16)), "InvalidTimeStamp.Expired"),
         ("temporary credentials", temporary, "InvalidSecurityToken.NotSupported"),
         ("nonce not signed", unsigned_nonce, "MissingSignatureNonce"),
+        ("ROA body swapped under its Content-MD5", swapped, "InvalidParameter.ContentMD5"),
+        (
+            "ROA body without Content-MD5",
+            setting(br#"{"enable":true,"quartzRegex":"0 0 1 ? * * *"}"#, false),
+            "InvalidParameter.ContentMD5",
+        ),
         ("another tenant's instance", acs3(beta.key(), now, &uuid()), "InstanceNotFound"),
     ];
     for (case, wire, code) in cases {
@@ -164,6 +191,8 @@ fn alibaba_refuses_every_unauthenticated_call_and_refuses_replays() {
     assert_eq!(missing["Code"], "InstanceNotFound", "another tenant's instance answers as a missing one");
     assert!(snapkeep.backups(&alpha, "es-a").is_empty(), "no refused call made a snapshot");
     assert!(snapshot_requests(&essim).is_empty(), "no refused call reached the cluster");
+    let (_, setting_now) = snapkeep.call("GET", "/openapi/instances/es-a/snapshot-setting", None, Auth::Acs3(&alpha));
+    assert_eq!(setting_now["Result"]["Enable"], false, "no refused call changed the settings: {setting_now}");
 
     // A signed request is taken once; its replay is refused, also after a restart.
     let once = acs3(alpha.key(), Utc::now(), &uuid());
