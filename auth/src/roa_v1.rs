@@ -36,6 +36,12 @@ impl RoaV1 {
         Ok(Self { access_key: access_key.to_owned(), signature })
     }
 
+    /// The signature's bytes in hex: what identifies the signed content however the header was
+    /// spaced, for replay protection of requests without a nonce.
+    pub fn signature_hex(&self) -> String {
+        hex::encode(&self.signature)
+    }
+
     /// Checks the body against `Content-MD5`, then the signature against `secret`.
     pub fn verify(&self, request: &SignedRequest<'_>, secret: &[u8]) -> Result<(), AuthError> {
         match request.header("content-md5") {

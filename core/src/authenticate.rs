@@ -138,20 +138,24 @@ impl Snapkeep {
             return Err(refused(AuthFailure::TemporaryCredentials));
         }
         let authorization = request.header("authorization").ok_or_else(|| refused(AuthFailure::Unsigned))?;
-        let roa = authorization.starts_with("acs ");
-        let key = if roa {
-            self.verify_roa(request, authorization).await?
+        let (key, roa_signature) = if authorization.starts_with("acs ") {
+            let (key, signature) = self.verify_roa(request, authorization).await?;
+            (key, Some(signature))
         } else {
-            self.verify_acs3(request, authorization).await?
+            (self.verify_acs3(request, authorization).await?, None)
         };
-        let replay_key = match request.header("x-acs-signature-nonce") {
-            Some(nonce) => Some(nonce.to_owned()),
+        // Replays are recognised by what was signed, never by how a header was spelled: the
+        // nonce as the signature covers it (trimmed), or the signature's own bytes.
+        let replay_key = match (request.header("x-acs-signature-nonce"), roa_signature) {
+            (Some(nonce), _) => Some(nonce.trim().to_owned()),
             // The older SDKs sign ROA requests without a nonce: a change is then known by its
             // signature (a replay repeats it) unless a repeat is answered once; a read is bounded
             // by the date window only.
-            None if roa && request.method != "GET" && !answered_once => Some(format!("signature:{authorization}")),
-            None if roa => None,
-            None => return Err(refused(AuthFailure::MissingNonce)),
+            (None, Some(signature)) if request.method != "GET" && !answered_once => {
+                Some(format!("signature:{signature}"))
+            }
+            (None, Some(_)) => None,
+            (None, None) => return Err(refused(AuthFailure::MissingNonce)),
         };
         if let Some(replay_key) = replay_key {
             self.use_nonce(&key, &replay_key).await?;
@@ -160,7 +164,12 @@ impl Snapkeep {
     }
 
     /// ROA v1: the key, date and signature; a mismatch names the string the server signed.
-    async fn verify_roa(&self, request: &SignedRequest<'_>, authorization: &str) -> Result<AccessKey, CoreError> {
+    /// Returns the key and the signature's bytes in hex.
+    async fn verify_roa(
+        &self,
+        request: &SignedRequest<'_>,
+        authorization: &str,
+    ) -> Result<(AccessKey, String), CoreError> {
         let signature = RoaV1::parse(authorization).map_err(refused)?;
         let key = self.signing_key(&signature.access_key).await?;
         let date = request.header("date").and_then(|d| DateTime::parse_from_rfc2822(d).ok());
@@ -169,7 +178,7 @@ impl Snapkeep {
             AuthError::Mismatch => refused(AuthFailure::SignatureMismatch(Some(RoaV1::string_to_sign(request)))),
             other => refused(other),
         })?;
-        Ok(key)
+        Ok((key, signature.signature_hex()))
     }
 
     /// ACS3: the nonce and date must be signed; then the key, date and signature.

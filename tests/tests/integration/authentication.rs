@@ -211,6 +211,12 @@ fn alibaba_refuses_every_unauthenticated_call_and_refuses_replays() {
     let (status, body) = snapkeep.send(&old_sdk);
     assert_eq!(status, 200, "{body}");
     assert_eq!(snapkeep.send(&old_sdk).1["Code"], "SignatureNonceUsed");
+    let mut respaced = old_sdk.clone();
+    respaced.set("authorization", &old_sdk.authorization().replacen("acs ", "acs  ", 1));
+    assert_eq!(snapkeep.send(&respaced).1["Code"], "SignatureNonceUsed", "another spelling of the same signature");
+    let mut padded = once.clone();
+    padded.set("x-acs-signature-nonce", &format!("{} ", once.header("x-acs-signature-nonce").unwrap()));
+    assert_eq!(snapkeep.send(&padded).1["Code"], "SignatureNonceUsed", "the same nonce as the signature covers it");
     // Its identical retry of a call that carries a ClientToken gets the first answer, once.
     let mut retried = Wire::plain("POST", "/openapi/instances/es-a/snapshots?ClientToken=retry-1", Vec::new());
     retried.set("x-acs-action", "CreateSnapshot");
@@ -226,7 +232,7 @@ fn alibaba_refuses_every_unauthenticated_call_and_refuses_replays() {
     });
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(snapkeep.backups(&alpha, "es-a").len(), 3, "the retry made no second snapshot");
-    assert_eq!(metric(&snapkeep, "alibaba", "nonce_used"), 2, "counted since the restart");
+    assert_eq!(metric(&snapkeep, "alibaba", "nonce_used"), 4, "counted since the restart");
     let actions: Vec<Value> = audit(&snapkeep, &alpha.project_id).iter().map(|e| e["action"].clone()).collect();
     assert_eq!(actions, vec![json!("CreateSnapshot"); 4]);
 }
