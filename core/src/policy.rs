@@ -395,7 +395,9 @@ pub fn byte_rate(field: &'static str, value: &str) -> Result<String, CoreError> 
 }
 
 /// A base path: ≤512 characters, no leading `/`, no leading or trailing `.`, none of
-/// `\:*?"<>|'{}`, no `//` runs longer than two and no `..`.
+/// `\:*?"<>|'{}`, no `//` runs longer than two, no `..` and no `.` segment. What passes is in
+/// normal form once `storage::join_path` drops its empty segments, so locations compared as
+/// strings are the places the storage resolves (`a/./b` would be `a/b` on a filesystem).
 pub fn base_path(value: &str) -> Result<(), CoreError> {
     let bad = |why: &str| Err(CoreError::invalid("base_path", why.to_owned()));
     if value.chars().count() > 512 {
@@ -412,6 +414,9 @@ pub fn base_path(value: &str) -> Result<(), CoreError> {
     }
     if value.contains("..") || value.contains("///") {
         return bad("must not contain '..' or more than two consecutive '/'");
+    }
+    if value.split('/').any(|segment| segment == ".") {
+        return bad("must not contain a '.' segment");
     }
     Ok(())
 }

@@ -68,11 +68,9 @@ impl Snapkeep {
             }
             (Some(storage::endpoint(endpoint)?), Some(bucket))
         } else {
-            if !base_path.starts_with('/') || base_path.split('/').any(|s| s == "..") {
-                return Err(CoreError::invalid("base_path", "an fs profile needs the absolute root directory"));
-            }
             (None, None)
         };
+        let base_path = if kind.is_object() { base_path } else { storage::fs_root(&base_path)? };
         if new.access_key_id.is_some() != new.secret_access_key.is_some() {
             return Err(CoreError::invalid("secret_access_key", "access_key_id and secret_access_key go together"));
         }

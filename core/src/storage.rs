@@ -256,6 +256,20 @@ pub fn endpoint(value: &str) -> Result<String, CoreError> {
     Ok(value.trim_end_matches('/').to_owned())
 }
 
+/// An `fs` profile's root in normal form: absolute, without `.`, `..` or empty segments (one
+/// trailing `/` is dropped), so that locations under it compare as the filesystem resolves them.
+pub fn fs_root(value: &str) -> Result<String, CoreError> {
+    let root = value.strip_suffix('/').filter(|r| !r.is_empty()).unwrap_or(value);
+    let normal = root.starts_with('/') && root[1..].split('/').all(|s| !matches!(s, "" | "." | ".."));
+    if !normal || root == "/" {
+        return Err(CoreError::invalid(
+            "base_path",
+            "an fs profile needs the absolute root directory in normal form (no '.', '..' or '//')",
+        ));
+    }
+    Ok(root.to_owned())
+}
+
 /// Joins path parts with single `/`, dropping empty parts and outer slashes.
 pub fn join_path(parts: &[&str]) -> String {
     parts.iter().flat_map(|p| p.split('/')).filter(|segment| !segment.is_empty()).collect::<Vec<_>>().join("/")
@@ -264,6 +278,58 @@ pub fn join_path(parts: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Where a filesystem puts a path: `.` and empty segments dropped, `..` stepping up.
+    fn resolve(path: &str) -> String {
+        let mut out: Vec<&str> = Vec::new();
+        for segment in path.split('/') {
+            match segment {
+                "" | "." => {}
+                ".." => {
+                    out.pop();
+                }
+                other => out.push(other),
+            }
+        }
+        out.join("/")
+    }
+
+    fn inside(a: &str, b: &str) -> bool {
+        a == b || a.starts_with(&format!("{b}/"))
+    }
+
+    proptest::proptest! {
+        /// Whatever the spelling, an accepted base path joined is already the place the storage
+        /// resolves, so two clusters' accepted locations overlap as strings exactly when their
+        /// places do.
+        #[test]
+        fn accepted_locations_overlap_as_strings_exactly_when_their_places_do(
+            a in "[ab./]{1,12}", b in "[ab./]{1,12}",
+        ) {
+            if crate::policy::base_path(&a).is_ok() && crate::policy::base_path(&b).is_ok() {
+                let (x, y) = (join_path(&[&a, "c1"]), join_path(&[&b, "c2"]));
+                proptest::prop_assert_eq!(&x, &resolve(&format!("{a}/c1")));
+                let (rx, ry) = (resolve(&format!("{a}/c1")), resolve(&format!("{b}/c2")));
+                proptest::prop_assert_eq!(inside(&x, &y) || inside(&y, &x), inside(&rx, &ry) || inside(&ry, &rx));
+            }
+        }
+
+        /// An accepted `fs` root is its resolved directory.
+        #[test]
+        fn accepted_fs_roots_are_their_resolved_directory(root in "/[ab./]{0,12}") {
+            if let Ok(normal) = fs_root(&root) {
+                proptest::prop_assert_eq!(normal, format!("/{}", resolve(&root)));
+            }
+        }
+    }
+
+    #[test]
+    fn spellings_of_one_place_are_refused_not_compared() {
+        assert!(crate::policy::base_path("shared/./a-ov").is_err());
+        assert!(crate::policy::base_path("shared/a-ov").is_ok());
+        assert!(fs_root("/srv/./repos").is_err() && fs_root("/srv//repos").is_err() && fs_root("/srv/../x").is_err());
+        assert_eq!(fs_root("/srv/repos/").unwrap(), "/srv/repos");
+    }
 
     fn location(endpoint: &str, bucket: &str, path: &str) -> RepositoryLocation {
         let mut profile = StorageProfile::local("p", "/unused");

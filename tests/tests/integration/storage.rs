@@ -81,6 +81,9 @@ fn refused_storage_settings_change_nothing_and_never_touch_another_cluster() {
     let (status, body) = settings(&fleet, json!({"base_path": "css_repository/beta"}));
     assert_eq!((status, body["error_code"].as_str()), (400, Some("CSS.0001")), "{body}");
     assert!(body["error_msg"].as_str().unwrap().contains("overlap"), "{body}");
+    // The same place spelled another way.
+    let (status, body) = settings(&fleet, json!({"base_path": "css_repository/./beta"}));
+    assert_eq!((status, body["error_code"].as_str()), (400, Some("CSS.0001")), "{body}");
 
     // An unwritable base path, on a filesystem profile: a file stands where the folder must go.
     let root = fleet.storage.repo_root.join("shared");
