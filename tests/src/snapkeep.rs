@@ -139,6 +139,14 @@ impl Snapkeep {
         wait_for("snapkeep to crash at its failpoint", timeout, || process.has_exited().then_some(()));
     }
 
+    /// The service's peak resident memory so far, in bytes (`VmHWM` of `/proc/<pid>/status`).
+    pub fn peak_resident_bytes(&self) -> u64 {
+        let pid = self.process.as_ref().expect("running").pid();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
+        line.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()).expect("kB") * 1024
+    }
+
     pub fn log_text(&self) -> String {
         self.process.as_ref().map(Process::log_text).unwrap_or_default()
     }

@@ -16,6 +16,10 @@ use crate::parse;
 /// Names per request in batched calls (delete, close, recovery).
 const BATCH: usize = 100;
 
+/// The largest answer read from a cluster, in bytes; a larger one is refused while it streams in,
+/// so a cluster (or whatever answers at its address) cannot make snapkeep hold more.
+const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
 /// The longest comma list of names a request path carries, in bytes once encoded. With the
 /// method, the endpoint's path prefix, the rest of the path and ` HTTP/1.1`, the request line
 /// stays under the engines' `http.max_initial_line_length` (4 KB by default), which they answer
@@ -30,8 +34,10 @@ pub struct HttpEngineConnector {
 
 impl HttpEngineConnector {
     /// `timeout` bounds every request; a cluster that does not answer in time is retried later.
+    /// Redirects are never followed: an engine call goes to the registered address or nowhere.
     pub fn new(timeout: Duration) -> Result<Self, EngineError> {
         let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .user_agent(concat!("snapkeep/", env!("CARGO_PKG_VERSION")))
@@ -59,9 +65,9 @@ impl EngineConnector for HttpEngineConnector {
             Err(EngineError::Api { status, .. }) => Err(EngineError::Protocol(format!(
                 "GET / answered HTTP {status}: not an Elasticsearch or OpenSearch endpoint"
             ))),
-            Err(EngineError::Protocol(_)) => Err(EngineError::Protocol(
-                "GET / did not answer JSON: not an Elasticsearch or OpenSearch endpoint".into(),
-            )),
+            Err(EngineError::Protocol(why)) => Err(EngineError::Protocol(format!(
+                "GET / failed ({why}): not an Elasticsearch or OpenSearch endpoint"
+            ))),
             other => parse::root(&other?),
         }
     }
@@ -114,6 +120,30 @@ fn batches(names: &[String], limit: usize) -> Vec<&[String]> {
     runs
 }
 
+/// A redirect, named with where it pointed: snapkeep follows none.
+fn redirected(status: u16, response: &reqwest::Response) -> EngineError {
+    let location = response.headers().get(reqwest::header::LOCATION).and_then(|l| l.to_str().ok()).unwrap_or("");
+    EngineError::Protocol(format!(
+        "the cluster answered HTTP {status} redirecting to {location:?}; snapkeep follows no redirects, register the address that answers"
+    ))
+}
+
+/// The answer's body, refused once it exceeds `MAX_ANSWER_BYTES` (by its length or as it streams).
+async fn read_bounded(mut response: reqwest::Response) -> Result<Vec<u8>, EngineError> {
+    let too_large = || EngineError::Protocol(format!("the answer is larger than {MAX_ANSWER_BYTES} bytes"));
+    if response.content_length().is_some_and(|length| length > MAX_ANSWER_BYTES as u64) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| transport(&e))? {
+        if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
 fn transport(e: &reqwest::Error) -> EngineError {
     if e.is_timeout() {
         EngineError::Timeout
@@ -142,7 +172,10 @@ impl HttpEngine {
         }
         let response = request.send().await.map_err(|e| transport(&e))?;
         let status = response.status().as_u16();
-        let bytes = response.bytes().await.map_err(|e| transport(&e))?;
+        if response.status().is_redirection() {
+            return Err(redirected(status, &response));
+        }
+        let bytes = read_bounded(response).await?;
         tracing::debug!(%method, path = path_and_query, status, "engine request");
         if !(200..300).contains(&status) {
             return Err(parse::error(status, &bytes));

@@ -185,3 +185,66 @@ fn long_index_lists_are_split_under_the_request_line_limit() {
     assert!(closes.len() > 1 && closes.iter().all(|(_, p, s)| *s == 200 && p.len() < 4000), "{closes:?}");
     assert!(essim.requests().iter().all(|(_, _, s)| *s != 400), "no request was refused");
 }
+
+/// Serves `answers` raw HTTP answers on a loopback port, one per connection, each after reading
+/// the request's head; `body` streams after the head when given, in 1 MiB chunks.
+fn raw_server(answers: Vec<(String, usize)>) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for (head, body_bytes) in answers {
+            let Ok((stream, _)) = listener.accept() else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let mut stream = stream;
+            if stream.write_all(head.as_bytes()).is_err() {
+                continue;
+            }
+            let chunk = format!("100000\r\n{}\r\n", " ".repeat(0x100000));
+            for _ in 0..body_bytes / 0x100000 {
+                if stream.write_all(chunk.as_bytes()).is_err() {
+                    break;
+                }
+            }
+            let _ = stream.write_all(b"0\r\n\r\n");
+        }
+    });
+    port
+}
+
+/// Engine calls follow no redirect (the answer names it) and read no answer past their limit,
+/// with the service's memory staying bounded while 160 MiB stream at it.
+#[test]
+fn cluster_answers_are_bounded_and_redirects_not_followed() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("elasticsearch", "7.10.2"));
+    let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[("SNAPKEEP_ENGINE_TIMEOUT_SECS", "60")]);
+    let tenant = snapkeep.tenant("bounded");
+    let redirect = format!("HTTP/1.1 307 Temporary Redirect\r\nLocation: {}/\r\nContent-Length: 0\r\n\r\n", essim.url);
+    let flood = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".to_owned();
+    let port = raw_server(vec![(redirect, 0), (flood, 160 * 0x100000)]);
+    let register = |id: &str| {
+        let body = json!({"project_id": tenant.project_id, "id": id, "name": id, "endpoint": format!("http://127.0.0.1:{port}")});
+        snapkeep.call("POST", "/admin/v1/clusters", Some(body), Auth::Admin)
+    };
+
+    let (status, body) = register("redirected");
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("follows no redirects"), "{body}");
+    assert!(essim.requests().iter().all(|(_, path, _)| path != "/"), "the redirect was not followed");
+
+    let before = snapkeep.peak_resident_bytes();
+    let (status, body) = register("flooded");
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("larger than"), "{body}");
+    let grown = snapkeep.peak_resident_bytes().saturating_sub(before);
+    println!("peak resident memory grew by {} MiB while a 160 MiB answer streamed in", grown / 0x100000);
+    assert!(grown < 100 * 0x100000, "memory stays bounded: grew {grown} bytes");
+    let listed = snapkeep.admin("GET", &format!("/clusters?project_id={}", tenant.project_id), None);
+    assert_eq!(listed["clusters"], json!([]));
+}
