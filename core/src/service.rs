@@ -148,11 +148,15 @@ impl Snapkeep {
 
     // ----- clusters -----
 
-    /// Registers a cluster after contacting it and learning its engine and version.
+    /// Registers a cluster after contacting it and learning its engine and version. Credentials
+    /// written into the endpoint URL are moved into the sealed fields (`validate::credentials_in_url`).
     pub async fn register_cluster(&self, new: NewCluster) -> Result<Cluster, CoreError> {
         self.project(&new.project_id).await?;
         validate::display_name("name", &new.name)?;
         validate::endpoint(&new.endpoint)?;
+        let (endpoint, username, password) =
+            validate::credentials_in_url(&new.endpoint, new.username.clone(), new.password.clone())?;
+        let new = NewCluster { endpoint, username, password, ..new };
         if let Some(id) = &new.id {
             validate::resource_id("id", id)?;
         }

@@ -100,6 +100,32 @@ pub fn index_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Moves a password written into an endpoint URL (`https://user:pass@host`,
+/// `postgres://user:pass@host/db`) out of it: returns the URL without its user part and the user
+/// and password, which are then sealed like any other, so the URL stored and shown holds none.
+/// Errors: a password both in the URL and given apart, or a user in the URL other than
+/// `username`.
+pub fn credentials_in_url(
+    endpoint: &str,
+    username: Option<String>,
+    password: Option<String>,
+) -> Result<(String, Option<String>, Option<String>), CoreError> {
+    let Ok(mut url) = url::Url::parse(endpoint) else { return Ok((endpoint.to_owned(), username, password)) };
+    let Some(in_url) = url.password() else { return Ok((endpoint.to_owned(), username, password)) };
+    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let (user, secret) = (decode(url.username()), decode(in_url));
+    if password.is_some() {
+        return Err(CoreError::invalid("endpoint", "holds a password, and one was given apart: give it once, apart"));
+    }
+    if username.as_ref().is_some_and(|u| *u != user) {
+        return Err(CoreError::invalid("endpoint", "names another user than username"));
+    }
+    let _ = url.set_password(None);
+    let _ = url.set_username("");
+    let stripped = url.as_str().trim_end_matches('/').to_owned();
+    Ok((stripped, Some(user), Some(secret)))
+}
+
 /// Splits a validated index list into its names or patterns.
 pub fn split_indices(value: &str) -> Vec<String> {
     value.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
@@ -267,6 +293,19 @@ mod tests {
             assert_eq!(index_name(name), Err(why.to_owned()), "{name}");
         }
         assert!(index_name(&"a".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn passwords_in_urls_move_to_the_sealed_fields() {
+        let moved = credentials_in_url("https://elastic:s%40cret@es.local:9200", None, None).unwrap();
+        assert_eq!(moved, ("https://es.local:9200".into(), Some("elastic".into()), Some("s@cret".into())));
+        let pg = credentials_in_url("postgres://backup:pw@db1:5432/postgres?sslmode=require", None, None).unwrap();
+        assert_eq!(pg.0, "postgres://db1:5432/postgres?sslmode=require");
+        assert_eq!((pg.1.as_deref(), pg.2.as_deref()), (Some("backup"), Some("pw")));
+        let plain = credentials_in_url("postgres://postgres@127.0.0.1:5432/db", None, None).unwrap();
+        assert_eq!(plain, ("postgres://postgres@127.0.0.1:5432/db".into(), None, None), "a user alone stays");
+        assert_eq!(field_of(credentials_in_url("http://u:p@h", None, Some("q".into()))), "endpoint");
+        assert_eq!(field_of(credentials_in_url("http://u:p@h", Some("v".into()), None)), "endpoint");
     }
 
     #[test]

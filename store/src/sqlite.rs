@@ -27,9 +27,28 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
+/// Creates `path` as an empty file of mode `0600` when missing, and makes an existing catalog and
+/// its `-wal`/`-shm` files `0600`.
+fn owner_only(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let failed = |e: std::io::Error| StoreError::Backend(format!("{}: {e}", path.display()));
+    std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path).map_err(failed)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let file = std::path::PathBuf::from(format!("{}{suffix}", path.display()));
+        if file.exists() {
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).map_err(failed)?;
+        }
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the database at `path`.
+    /// Opens (or creates) the catalog at `path`. The file, and the WAL and shared-memory files
+    /// SQLite makes beside it with the same mode, are readable by the owner only (`0600`): they
+    /// hold sealed secrets, nonces and the audit log.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        owner_only(path)?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .map_err(backend)?
             .create_if_missing(true)

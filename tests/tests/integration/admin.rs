@@ -294,3 +294,32 @@ fn audit_entries_name_what_a_call_created() {
     assert_eq!(target("CreateAccessKey"), format!("{}/{}", tenant.project_id, tenant.access_key));
     assert_eq!(target("CreateSnapshot"), format!("search-1/{snapshot}"));
 }
+
+/// A password written into a cluster's URL is sealed like any other and never shown or stored in
+/// clear; the catalog and its WAL are readable by the owner only.
+#[test]
+fn passwords_in_endpoint_urls_are_sealed_and_the_catalog_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("elasticsearch", "7.10.2"));
+    let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+    let tenant = snapkeep.tenant("sealed");
+    let secret = "in-the-url-s3cret";
+    let endpoint = essim.url.replace("http://", &format!("http://elastic:{secret}@"));
+    let body = json!({"project_id": tenant.project_id, "id": "es", "name": "es", "endpoint": endpoint});
+    let created = snapkeep.admin("POST", "/clusters", Some(body));
+    let shown = snapkeep.admin("GET", "/clusters/es", None);
+    for view in [&created, &shown] {
+        assert_eq!(view["endpoint"], json!(essim.url), "{view}");
+        assert_eq!((&view["username"], &view["has_password"]), (&json!("elastic"), &json!(true)), "{view}");
+        assert!(!view.to_string().contains(secret), "{view}");
+    }
+    for name in ["snapkeep.db", "snapkeep.db-wal"] {
+        let file = snapkeep.data_dir.join(name);
+        let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert!(!String::from_utf8_lossy(&bytes).contains(secret), "{name} holds the password in clear");
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{name} is {mode:o}");
+    }
+}
