@@ -190,6 +190,9 @@ impl Reconciler {
             (OperationKind::CreateSnapshot, Some(snapshot)) => {
                 self.step_create(op, snapshot, &cluster, engine, now).await
             }
+            (OperationKind::DeleteSnapshot, Some(_)) if self.create_unsent(op).await? => {
+                Ok(Step::Wait(SnapshotChange::Keep))
+            }
             (OperationKind::DeleteSnapshot, Some(snapshot)) => {
                 self.delete_remaining(op, &cluster, engine, &[snapshot]).await
             }
@@ -197,6 +200,19 @@ impl Reconciler {
                 self.step_restore(op, snapshot, &cluster, engine, now).await
             }
         }
+    }
+
+    /// Whether the snapshot a delete is for still has its create unsent (`Pending`): the delete
+    /// waits for it, since the engine may be taking it right now without showing it yet. The
+    /// create, seeing the snapshot being deleted, does not send it. Once sent, the snapshot is on
+    /// the engine and the delete aborts it there.
+    async fn create_unsent(&self, delete: &Operation) -> Result<bool, CoreError> {
+        let open = self.core.store.open_operations(Some(&delete.cluster_id)).await?;
+        Ok(open.iter().any(|op| {
+            op.kind == OperationKind::CreateSnapshot
+                && op.snapshot_id == delete.snapshot_id
+                && op.phase == OperationPhase::Pending
+        }))
     }
 
     /// Deletes whichever of `snapshots` the cluster still holds, each from the repository it was
@@ -262,6 +278,11 @@ impl Reconciler {
             other => other?,
         };
         match (op.phase, observed) {
+            (OperationPhase::Pending, None) if snapshot.deleting => Ok(Step::Finish {
+                succeeded: false,
+                error: Some("deleted before it was taken".into()),
+                change: SnapshotChange::Keep,
+            }),
             (OperationPhase::Pending, None) => {
                 engine.put_repository(&repository).await?;
                 let request = SnapshotRequest {

@@ -65,9 +65,9 @@ impl EngineConnector for HttpEngineConnector {
             Err(EngineError::Api { status, .. }) => Err(EngineError::Protocol(format!(
                 "GET / answered HTTP {status}: not an Elasticsearch or OpenSearch endpoint"
             ))),
-            Err(EngineError::Protocol(why)) => Err(EngineError::Protocol(format!(
-                "GET / failed ({why}): not an Elasticsearch or OpenSearch endpoint"
-            ))),
+            Err(EngineError::Protocol(why)) => {
+                Err(EngineError::Protocol(format!("GET / failed ({why}): not an Elasticsearch or OpenSearch endpoint")))
+            }
             other => parse::root(&other?),
         }
     }

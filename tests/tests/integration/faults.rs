@@ -248,3 +248,27 @@ fn cluster_answers_are_bounded_and_redirects_not_followed() {
     let listed = snapkeep.admin("GET", &format!("/clusters?project_id={}", tenant.project_id), None);
     assert_eq!(listed["clusters"], json!([]));
 }
+
+/// A delete sent right after its snapshot's create, 200 times: each delete waits for the create
+/// it follows or aborts it on the engine, and at the end the catalog and the engine agree.
+#[test]
+fn create_then_delete_at_once_leaves_catalog_and_engine_equal() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("opensearch", "2.19.6"));
+    essim.set_rate(50 * 1024 * 1024);
+    essim.load_index("events", 1, 20);
+    let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+    let tenant = snapkeep.tenant("pairs");
+    snapkeep.register(&tenant, "os", &essim);
+    for i in 0..200 {
+        let id = snapkeep.create_snapshot(&tenant, "os", &format!("pair-{i:03}"), "events");
+        let (status, body) = snapkeep.css(&tenant, "DELETE", &format!("/clusters/os/index_snapshot/{id}"), None);
+        assert_eq!(status, 200, "pair {i}: {body}");
+    }
+    let settled = wait_for("every pair to settle", Duration::from_secs(180), || {
+        let listed = snapkeep.backups(&tenant, "os");
+        (listed.is_empty() && essim.running_snapshots("snapkeep").is_empty()).then(|| essim.snapshot_names("snapkeep"))
+    });
+    assert_eq!(settled, Vec::<String>::new(), "the engine keeps no snapshot the catalog forgot");
+}
