@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -142,8 +142,30 @@ impl Extractor {
     }
 }
 
+impl Extractor {
+    /// Refuses an entry that would be written through a link: no directory on its way from the
+    /// root may be a symbolic link (the archive's own, or anything else found there).
+    fn check_no_link_on_the_way(&self, relative: &str) -> Result<(), PgError> {
+        let mut prefix = self.root.clone();
+        let parts: Vec<&str> = relative.split('/').filter(|p| !p.is_empty()).collect();
+        for part in &parts[..parts.len().saturating_sub(1)] {
+            prefix.push(part);
+            if fs::symlink_metadata(&prefix).is_ok_and(|m| m.file_type().is_symlink()) {
+                return Err(PgError::Integrity(format!("{relative} would be written through the link {part}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where PostgreSQL keeps links in a data directory: `pg_tblspc/<tablespace oid>`.
+fn is_tablespace_link(path: &str) -> bool {
+    path.strip_prefix("pg_tblspc/").is_some_and(|oid| !oid.is_empty() && oid.bytes().all(|b| b.is_ascii_digit()))
+}
+
 impl TarVisitor for Extractor {
     fn entry(&mut self, header: &EntryHeader) -> Result<(), PgError> {
+        self.check_no_link_on_the_way(&header.path)?;
         let path = self.root.join(&header.path);
         let mode = fs::Permissions::from_mode(header.mode & 0o7777);
         match header.kind {
@@ -151,11 +173,26 @@ impl TarVisitor for Extractor {
                 fs::create_dir_all(&path).map_err(|e| PgError::local(path.display(), e))?;
                 fs::set_permissions(&path, mode).map_err(|e| PgError::local(path.display(), e))
             }
-            EntryKind::Symlink => {
+            EntryKind::Symlink if is_tablespace_link(&header.path) => {
                 std::os::unix::fs::symlink(&header.link, &path).map_err(|e| PgError::local(path.display(), e))
             }
+            EntryKind::Symlink => {
+                Err(PgError::Integrity(format!("{} is a link; only pg_tblspc/<oid> may be one", header.path)))
+            }
             EntryKind::File => {
-                let file = File::create(&path).map_err(|e| PgError::local(path.display(), e))?;
+                if !self.expected.contains_key(&header.path) {
+                    return Err(PgError::Integrity(format!(
+                        "{} is in the archive but not in the manifest",
+                        header.path
+                    )));
+                }
+                // A new file only: never one already there, never through a link in its place.
+                let file = fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(&path)
+                    .map_err(|e| PgError::local(path.display(), e))?;
                 file.set_permissions(mode).map_err(|e| PgError::local(path.display(), e))?;
                 self.open = Some(BufWriter::with_capacity(1 << 20, file));
                 Ok(())
@@ -223,6 +260,37 @@ mod tests {
         let files = [FileEntry { path: "global/pg_control".into(), bytes: 5, crc32c: crc32c::crc32c(b"hello") }];
         feed(dir.path(), &files, &archive(b"hello")).unwrap();
         assert_eq!(fs::read(dir.path().join("global/pg_control")).unwrap(), b"hello");
+    }
+
+    /// A link other than a tablespace's is refused, and nothing is written through any link:
+    /// an archive (and manifest) crafted to write outside the data directory fails, and the
+    /// outside stays untouched.
+    #[test]
+    fn nothing_is_written_through_a_link() {
+        let outside = tempfile::tempdir().unwrap();
+        let evil = |link_name: &str| {
+            let mut link = header_block(link_name, EntryKind::Symlink, 0);
+            link[157..157 + outside.path().as_os_str().len()]
+                .copy_from_slice(outside.path().as_os_str().as_encoded_bytes());
+            let sum: u64 =
+                link.iter().enumerate().map(|(i, b)| if (148..156).contains(&i) { 32 } else { u64::from(*b) }).sum();
+            link[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+            let mut tar = header_block("pg_tblspc", EntryKind::Directory, 0);
+            tar.extend(link);
+            tar.extend(header_block(&format!("{link_name}/PG_VERSION"), EntryKind::File, 3));
+            tar.extend(b"16\n");
+            tar.extend(vec![0u8; 512 - 3]);
+            tar.extend(vec![0u8; 1024]);
+            tar
+        };
+        for link_name in ["evil", "pg_tblspc/16384"] {
+            let dir = tempfile::tempdir().unwrap();
+            let files =
+                [FileEntry { path: format!("{link_name}/PG_VERSION"), bytes: 3, crc32c: crc32c::crc32c(b"16\n") }];
+            let refused = feed(dir.path(), &files, &evil(link_name));
+            assert!(matches!(&refused, Err(PgError::Integrity(_))), "{link_name}: {refused:?}");
+            assert!(!outside.path().join("PG_VERSION").exists(), "{link_name}: written outside");
+        }
     }
 
     #[test]
