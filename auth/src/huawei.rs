@@ -44,6 +44,12 @@ impl HuaweiSdkHmac {
         }
     }
 
+    /// The signature as sent (lowercase hex): what identifies the signed request, whose scheme
+    /// carries no nonce, for replay protection.
+    pub fn signature(&self) -> &str {
+        &self.signature
+    }
+
     /// Checks the signature against `secret`; the `X-Sdk-Date` header must be signed.
     pub fn verify(&self, request: &SignedRequest<'_>, secret: &[u8]) -> Result<(), AuthError> {
         if !self.signed_headers.iter().any(|h| h == "x-sdk-date") {

@@ -16,6 +16,7 @@ use snapkeep_auth::{Acs3, AuthError, HuaweiSdkHmac, RoaV1, SignedRequest};
 use crate::error::CoreError;
 use crate::model::{AccessKey, KeyState};
 use crate::service::Snapkeep;
+use crate::store::{RequestClaim, RequestOutcome};
 
 /// The default and the bounds of the allowed clock skew of a signed request.
 pub const DEFAULT_MAX_SKEW: Duration = Duration::minutes(15);
@@ -27,6 +28,10 @@ pub struct Caller {
     /// The key's project; none for the admin token.
     pub project_id: Option<String>,
     pub access_key: String,
+    /// What identifies the request for replay purposes when its scheme has no nonce (a Huawei
+    /// signature): the gateway answers a mutating replay with the first answer
+    /// (`Snapkeep::claim_request`).
+    pub signature: Option<String>,
 }
 
 /// Why a request was not authenticated.
@@ -122,7 +127,8 @@ impl Snapkeep {
         if key.project_id != path_project || header_project != path_project {
             return Err(refused(AuthFailure::ProjectMismatch));
         }
-        Ok(Caller { project_id: Some(key.project_id), access_key: key.access_key })
+        let signature = Some(signature.signature().to_owned());
+        Ok(Caller { project_id: Some(key.project_id), access_key: key.access_key, signature })
     }
 
     /// An Alibaba request signed with ACS3-HMAC-SHA256 or ROA v1. `answered_once` says the dialect
@@ -160,7 +166,7 @@ impl Snapkeep {
         if let Some(replay_key) = replay_key {
             self.use_nonce(&key, &replay_key).await?;
         }
-        Ok(Caller { project_id: Some(key.project_id), access_key: key.access_key })
+        Ok(Caller { project_id: Some(key.project_id), access_key: key.access_key, signature: None })
     }
 
     /// ROA v1: the key, date and signature; a mismatch names the string the server signed.
@@ -212,6 +218,21 @@ impl Snapkeep {
             return Err(refused(AuthFailure::Expired(self.max_skew.num_minutes())));
         }
         Ok(())
+    }
+
+    /// Claims a mutating request signed without a nonce, for as long as a nonce is remembered:
+    /// `New` (execute it, then `record_outcome`), `Running`, or `Answered` with its first answer.
+    pub async fn claim_request(&self, caller: &Caller, signature: &str) -> Result<RequestClaim, CoreError> {
+        let now = self.clock.now();
+        let forget_before = now - self.max_skew * 2;
+        Ok(self.store.claim_request(&caller.access_key, signature, now, forget_before).await?)
+    }
+
+    /// Records the answer a claimed request got, for its replays.
+    pub async fn record_outcome(&self, caller: &Caller, signature: &str, outcome: &RequestOutcome) {
+        if let Err(e) = self.store.record_outcome(&caller.access_key, signature, outcome).await {
+            tracing::error!(error = %e, "could not record a request's outcome; a replay of it will be refused as running");
+        }
     }
 
     /// Remembers a verified request's nonce for twice the skew window (a request dated at the

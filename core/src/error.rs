@@ -75,6 +75,9 @@ pub enum CoreError {
     ProjectNotEmpty(String),
     #[error("cluster {0} still has snapshots being created, deleted or restored")]
     ClusterBusy(String),
+    /// A replay of a signed request that is still being executed.
+    #[error("the same signed request is being executed; a repeat once it ends gets its answer")]
+    RequestRunning,
     #[error("cannot register the cluster: {0}")]
     ClusterUnusable(String),
     /// The cluster refused to register or verify its repository at the proposed location.

@@ -60,4 +60,4 @@ pub use storage::{
     LOCAL_PROFILE, NewStorageProfile, ObjectPath, ObjectStorage, RepositoryLocation, SnapshotLocation,
     StorageCredentials, StorageError, StorageKind, StorageProfile, StorageTarget,
 };
-pub use store::{AccessStore, DueFire, NextFire, SnapshotChange, Store, StoreError};
+pub use store::{AccessStore, DueFire, NextFire, RequestClaim, RequestOutcome, SnapshotChange, Store, StoreError};

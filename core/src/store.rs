@@ -24,6 +24,25 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// What claiming a signed request found (`AccessStore::claim_request`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestClaim {
+    /// Not seen before: execute it and record its outcome.
+    New,
+    /// Seen before and still executing.
+    Running,
+    /// Seen before, with the answer it got.
+    Answered(RequestOutcome),
+}
+
+/// The answer a request got: status, content type and body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestOutcome {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
 /// What a finished operation step does to its snapshot (or, for a batch, its snapshots).
 #[derive(Debug, Clone, PartialEq)]
 pub enum SnapshotChange {
@@ -205,6 +224,23 @@ pub trait AccessStore: Send + Sync {
 
     /// Remembers a request nonce of a key; `false` when it was already remembered. Nonces seen
     /// before `forget_before` are forgotten in the same transaction.
+    /// Claims a mutating request signed without a nonce, by key and signature, forgetting claims
+    /// older than `forget_before`: a new one is claimed, one seen before answers with its outcome
+    /// (`None` while it still runs).
+    async fn claim_request(
+        &self,
+        access_key: &str,
+        signature: &str,
+        seen_at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<RequestClaim, StoreError>;
+    /// Records the answer a claimed request got.
+    async fn record_outcome(
+        &self,
+        access_key: &str,
+        signature: &str,
+        outcome: &RequestOutcome,
+    ) -> Result<(), StoreError>;
     async fn remember_nonce(
         &self,
         access_key: &str,

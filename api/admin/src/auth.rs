@@ -38,7 +38,7 @@ impl Dialect for Admin {
     ) -> Result<Caller, CoreError> {
         let presented = request.header("authorization").and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
         if !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(self.0.as_bytes())) {
-            Ok(Caller { project_id: None, access_key: "admin".to_owned() })
+            Ok(Caller { project_id: None, access_key: "admin".to_owned(), signature: None })
         } else {
             Err(CoreError::Unauthenticated(AuthFailure::BadToken))
         }

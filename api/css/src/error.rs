@@ -73,6 +73,7 @@ impl From<CoreError> for CssError {
                 Self::new(S::CONFLICT, "CSS.0043", format!("A snapshot named {name} already exists."))
             }
             CoreError::SnapshotBeingDeleted => Self::new(S::BAD_REQUEST, "CSS.3016", "The snapshot is being deleted."),
+            e @ CoreError::RequestRunning => Self::new(S::CONFLICT, "CSS.0029", format!("{e}.")),
             CoreError::RestoreInProgress(cluster) => {
                 Self::new(S::CONFLICT, "CSS.3004", format!("A restore is in progress on cluster {cluster}."))
             }

@@ -55,7 +55,10 @@ impl From<CoreError> for DwsError {
             CoreError::ClusterNameTaken(name) => {
                 Self::new(S::CONFLICT, "DWS.5050", format!("The cluster name {name} already exists."))
             }
-            e @ (CoreError::SnapshotBeingDeleted | CoreError::SnapshotNotReady | CoreError::RestoreInProgress(_)) => {
+            e @ (CoreError::SnapshotBeingDeleted
+            | CoreError::SnapshotNotReady
+            | CoreError::RestoreInProgress(_)
+            | CoreError::RequestRunning) => {
                 Self::new(S::CONFLICT, "DWS.0011", format!("Another operation is in progress: {e}."))
             }
             e @ (CoreError::SnapshotUnusable(_) | CoreError::SnapshotsDisabled) => {

@@ -10,16 +10,21 @@ use std::future::Future;
 
 use axum::body::Body;
 use axum::extract::{MatchedPath, RawPathParams, Request, State};
-use axum::http::Method;
 use axum::http::StatusCode;
+use axum::http::{Method, header};
 use axum::middleware::Next;
-use axum::response::Response;
-use snapkeep_core::{AuditEntry, AuthFailure, Caller, CoreError, SignedRequest, Snapkeep};
+use axum::response::{IntoResponse, Response};
+use snapkeep_core::{
+    AuditEntry, AuthFailure, Caller, CoreError, RequestClaim, RequestOutcome, SignedRequest, Snapkeep,
+};
 
 pub use request_id::{request_id, with_request_id};
 
 /// The largest request body a dialect reads.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The largest answer of a mutating request kept for its replays, in bytes (they are a few hundred).
+const MAX_REMEMBERED_BYTES: usize = 16 << 20;
 
 /// The error code a dialect answered with, carried in the response's extensions for the audit.
 #[derive(Debug, Clone, Copy)]
@@ -136,12 +141,35 @@ impl<D: Dialect> Gateway<D> {
         };
         parts.extensions.insert(caller.clone());
         let method = parts.method.clone();
-        let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+        // A scheme without a nonce: a mutating request is executed once, its replays get its answer.
+        let replay = caller.signature.clone().filter(|_| is_mutating(&method));
+        if let Some(signature) = &replay {
+            match self.core.claim_request(&caller, signature).await {
+                Ok(RequestClaim::New) => {}
+                Ok(RequestClaim::Running) => return self.dialect.reject(CoreError::RequestRunning),
+                Ok(RequestClaim::Answered(outcome)) => return replayed(outcome),
+                Err(error) => return self.dialect.reject(error),
+            }
+        }
+        let mut response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+        if let Some(signature) = &replay {
+            response = self.remember(&caller, signature, response).await;
+        }
         if is_mutating(&method) {
             let entry = self.audit_entry(&method, route, &params, caller, &response);
             self.core.record_audit(entry).await;
         }
         response
+    }
+
+    /// Records the answer of a claimed request, and gives it on.
+    async fn remember(&self, caller: &Caller, signature: &str, response: Response) -> Response {
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, MAX_REMEMBERED_BYTES).await.unwrap_or_default();
+        let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let outcome = RequestOutcome { status: parts.status.as_u16(), content_type, body: bytes.to_vec() };
+        self.core.record_outcome(caller, signature, &outcome).await;
+        Response::from_parts(parts, Body::from(bytes))
     }
 
     fn refuse(&self, method: &Method, route: &str, error: CoreError) -> Response {
@@ -189,6 +217,16 @@ impl<D: Dialect> Gateway<D> {
             request_id: self.dialect.show_request_id(request_id()),
         }
     }
+}
+
+/// The first answer of a request, given again to its replay.
+fn replayed(outcome: RequestOutcome) -> Response {
+    let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, outcome.body).into_response();
+    if let Some(value) = outcome.content_type.and_then(|t| header::HeaderValue::from_str(&t).ok()) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
 }
 
 fn is_mutating(method: &Method) -> bool {

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use snapkeep_core::{AccessKey, AccessStore, AuditEntry, AuditQuery, Cipher, StoreError};
+use snapkeep_core::{AccessKey, AccessStore, AuditEntry, AuditQuery, Cipher, RequestClaim, RequestOutcome, StoreError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
 
@@ -132,6 +132,72 @@ impl AccessStore for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn claim_request(
+        &self,
+        access_key: &str,
+        signature: &str,
+        seen_at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<RequestClaim, StoreError> {
+        let mut tx = self.write().await.map_err(backend)?;
+        sqlx::query("DELETE FROM request_outcomes WHERE seen_at < ?")
+            .bind(ms(forget_before))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let inserted =
+            sqlx::query("INSERT OR IGNORE INTO request_outcomes (access_key, signature, seen_at) VALUES (?, ?, ?)")
+                .bind(access_key)
+                .bind(signature)
+                .bind(ms(seen_at))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?
+                .rows_affected();
+        let claim = if inserted == 1 {
+            RequestClaim::New
+        } else {
+            let row = sqlx::query(
+                "SELECT status, content_type, body FROM request_outcomes WHERE access_key = ? AND signature = ?",
+            )
+            .bind(access_key)
+            .bind(signature)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+            match row.try_get::<Option<i64>, _>("status").map_err(backend)? {
+                None => RequestClaim::Running,
+                Some(status) => RequestClaim::Answered(RequestOutcome {
+                    status: status as u16,
+                    content_type: row.try_get("content_type").map_err(backend)?,
+                    body: row.try_get::<Option<Vec<u8>>, _>("body").map_err(backend)?.unwrap_or_default(),
+                }),
+            }
+        };
+        tx.commit().await.map_err(backend)?;
+        Ok(claim)
+    }
+
+    async fn record_outcome(
+        &self,
+        access_key: &str,
+        signature: &str,
+        outcome: &RequestOutcome,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE request_outcomes SET status = ?, content_type = ?, body = ? WHERE access_key = ? AND signature = ?",
+        )
+        .bind(i64::from(outcome.status))
+        .bind(&outcome.content_type)
+        .bind(&outcome.body)
+        .bind(access_key)
+        .bind(signature)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         Ok(())
     }
 

@@ -388,3 +388,35 @@ fn the_master_key_rotates_in_one_step_and_a_wrong_key_is_refused() {
     assert_eq!(snapkeep.backups(&tenant, "os").len(), 1);
     assert!(snapkeep.log_text().contains("finished a master-key rotation"));
 }
+
+/// Huawei signatures carry no nonce: a change replayed within the skew window gets its first
+/// answer and is not executed again (a second snapshot, a second restore).
+#[test]
+fn a_replayed_huawei_change_gets_its_first_answer_and_runs_once() {
+    let (_dir, essim, snapkeep, alpha, _beta) = setup("elasticsearch", "7.10.2");
+    let (a, wait) = (alpha.project_id.as_str(), std::time::Duration::from_secs(30));
+    let mut create = css_create(a, "es-a", "replayed");
+    create.sign_huawei(alpha.key(), &snapkeep.host(), Some(a), Utc::now());
+    let first = snapkeep.send(&create);
+    assert_eq!(first.0, 201, "{:?}", first.1);
+    assert_eq!(snapkeep.send(&create), first, "the replay gets the first answer");
+    let done = snapkeep.await_snapshot(&alpha, "es-a", "replayed", wait);
+    assert_eq!(done["status"], "COMPLETED", "{done}");
+    assert_eq!(snapkeep.backups(&alpha, "es-a").len(), 1, "one snapshot");
+
+    let id = done["id"].as_str().unwrap();
+    let body = json!({"target_cluster": "es-a", "rename_pattern": "logs", "rename_replacement": "logs_back"});
+    let mut restore = Wire::plain(
+        "POST",
+        &format!("/v1.0/{a}/clusters/es-a/index_snapshot/{id}/restore"),
+        body.to_string().into_bytes(),
+    );
+    restore.set("content-type", "application/json");
+    restore.sign_huawei(alpha.key(), &snapkeep.host(), Some(a), Utc::now());
+    let first = snapkeep.send(&restore);
+    assert_eq!(first.0, 201, "{:?}", first.1);
+    assert_eq!(snapkeep.send(&restore), first);
+    assert_eq!(snapkeep.await_restore(&alpha, "es-a", "replayed", wait)["restoreStatus"], "success");
+    let restores = essim.requests().into_iter().filter(|(m, p, _)| m == "POST" && p.ends_with("/_restore")).count();
+    assert_eq!(restores, 1, "the restore ran once");
+}
