@@ -15,6 +15,11 @@ use snapkeep_engine_postgres::{ServerBinaries, Tuning};
 #[serde(default, rename_all = "kebab-case", deny_unknown_fields)]
 pub struct Config {
     pub listen: String,
+    /// HTTP connections served at once; more wait until one closes.
+    pub http_max_connections: usize,
+    /// Seconds a connection may take to send a request's headers, or stay idle between
+    /// requests, before it is closed.
+    pub http_header_timeout_secs: u64,
     pub data_dir: PathBuf,
     /// Root of the shared-filesystem repositories, as the clusters see it (their `path.repo`).
     pub storage_root: Option<PathBuf>,
@@ -72,6 +77,8 @@ pub struct Config {
 /// Keys settable from the environment (all of them).
 const KEYS: &[&str] = &[
     "listen",
+    "http-max-connections",
+    "http-header-timeout-secs",
     "data-dir",
     "storage-root",
     "repository-name",
@@ -112,6 +119,8 @@ impl Default for Config {
         let scheduling = Scheduling::default();
         Self {
             listen: "127.0.0.1:8080".into(),
+            http_max_connections: 1024,
+            http_header_timeout_secs: 30,
             data_dir: PathBuf::from("snapkeep-data"),
             storage_root: None,
             repository_name: "snapkeep".into(),

@@ -3,6 +3,7 @@
 
 mod commands;
 mod config;
+mod http;
 mod master_key;
 mod serve;
 

@@ -96,7 +96,11 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let listener =
         tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), storage_root = %config.storage_root().display(), "snapkeep listening");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+    let limits = crate::http::Limits {
+        max_connections: config.http_max_connections.max(1),
+        header_read_timeout: Duration::from_secs(config.http_header_timeout_secs.max(1)),
+    };
+    crate::http::serve(listener, app, limits, shutdown_signal()).await?;
     tracing::info!("HTTP server stopped; stopping the reconciler");
     let _ = stop.send(true);
     worker.await?;

@@ -6,6 +6,7 @@ changes anything.
 Env: SNAPKEEP_URL/PROJECT/AK/SK, CLUSTER_ID."""
 
 import os
+import time
 
 from huaweicloudsdkcss.v1 import (
     CreateAutoCreatePolicyRequest, ListClustersDetailsRequest, SetRDSBackupCnfReq, ShowAutoCreatePolicyRequest,
@@ -100,6 +101,9 @@ check((policy.bucket, policy.base_path, policy.agency, policy.max_snapshot_bytes
 client.stop_snapshot(StopSnapshotRequest(cluster_id=cluster))
 d = detail()
 check(d.backup_available is False and d.snapshot_policy.backup_enable is False, f"disabled {d}")
+# The same call signed in the same second is the same signed request, answered once (a replay);
+# a second later it is a new call.
+time.sleep(1.1)
 expect_error(lambda: client.stop_snapshot(StopSnapshotRequest(cluster_id=cluster)), 415, "CSS.0004")
 check(detail().backup_available is False, "disabling twice changed nothing")
 client.start_auto_setting(StartAutoSettingRequest(cluster_id=cluster))

@@ -6,6 +6,7 @@ Prints {"kept", "deleted", "restored_cluster"} for the Rust side to check storag
 
 import json
 import os
+import time
 
 from huaweicloudsdkdws.v2 import (
     BackupStrategyRequest, CheckSnapshotReq, CheckSnapshotRequest, CreateSnapshotPolicyRequest,
@@ -78,6 +79,7 @@ for _ in range(300):
     __import__("time").sleep(0.1)
 else:
     raise AssertionError("the deleted snapshot is still listed")
+time.sleep(1.1)  # a new signed request, not a replay of the first delete (signatures have 1 s resolution)
 expect_error(lambda: client.delete_snapshot(DeleteSnapshotRequest(snapshot_id=deleted)), 400, "DWS.5111")
 
 # The policy: one full cluster strategy with a Quartz schedule, and its retention.
@@ -102,6 +104,7 @@ expect_error(lambda: put_policy(7, [BackupStrategyRequest(policy_name="broken", 
 assert client.list_snapshot_policy(ListSnapshotPolicyRequest(cluster_id=cluster)).keep_day == 7, "refusals change nothing"
 client.delete_snapshot_policy(DeleteSnapshotPolicyRequest(cluster_id=cluster, id=strategy.policy_id))
 assert client.list_snapshot_policy(ListSnapshotPolicyRequest(cluster_id=cluster)).backup_strategies == []
+time.sleep(1.1)  # the same delete a second later: a new request, refused
 expect_error(lambda: client.delete_snapshot_policy(DeleteSnapshotPolicyRequest(cluster_id=cluster, id="nightly-full")),
              403, "DWS.0015")
 

@@ -139,6 +139,12 @@ impl Snapkeep {
         wait_for("snapkeep to crash at its failpoint", timeout, || process.has_exited().then_some(()));
     }
 
+    /// Whether `/healthz` answers 200 now (on a new connection).
+    pub fn try_health(&self) -> bool {
+        let http = Client::builder().timeout(Duration::from_secs(5)).build().expect("http client");
+        http.get(format!("{}/healthz", self.url)).send().is_ok_and(|r| r.status().is_success())
+    }
+
     /// The service's peak resident memory so far, in bytes (`VmHWM` of `/proc/<pid>/status`).
     pub fn peak_resident_bytes(&self) -> u64 {
         let pid = self.process.as_ref().expect("running").pid();

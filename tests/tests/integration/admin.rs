@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use snapkeep_tests::{Auth, Essim, EssimOptions, Snapkeep};
+use snapkeep_tests::{Auth, Essim, EssimOptions, Snapkeep, wait_for};
 
 fn cli(snapkeep: &Snapkeep, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(snapkeep_tests::binary("snapkeep"));
@@ -322,4 +322,47 @@ fn passwords_in_endpoint_urls_are_sealed_and_the_catalog_is_private() {
         let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{name} is {mode:o}");
     }
+}
+
+/// Connections are bounded: an idle or slow-header connection is closed after the header timeout,
+/// at most `http-max-connections` are served at once (the rest wait in the listen backlog), and
+/// the service keeps answering, with its memory bounded, while 150 connections try to hold it.
+#[test]
+fn idle_and_slow_connections_are_closed_and_capped() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let snapkeep = Snapkeep::start(
+        dir.path(),
+        &dir.path().join("repositories"),
+        &[("SNAPKEEP_HTTP_HEADER_TIMEOUT_SECS", "1"), ("SNAPKEEP_HTTP_MAX_CONNECTIONS", "64")],
+    );
+    let before = snapkeep.peak_resident_bytes();
+    let opened = std::time::Instant::now();
+    let mut held: Vec<std::net::TcpStream> = (0..150)
+        .map(|i| {
+            let mut stream = std::net::TcpStream::connect(snapkeep.host()).unwrap();
+            if i % 2 == 0 {
+                // Slow headers: a request that never finishes its head.
+                stream.write_all(b"POST /v1.0/p/clusters/c/index_snapshot HTTP/1.1\r\nHost: x\r\n").unwrap();
+            }
+            stream
+        })
+        .collect();
+    let mut buffer = [0u8; 1024];
+    for (kind, stream) in ["slow-header", "idle"].into_iter().zip(held.iter_mut()) {
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let read = stream.read(&mut buffer);
+        assert!(read.is_ok(), "the server closed (or answered) the {kind} connection: {read:?}");
+        println!("the {kind} connection was closed within {:?} of its opening", opened.elapsed());
+    }
+    assert!(opened.elapsed() < Duration::from_secs(5));
+    let started = std::time::Instant::now();
+    let health = wait_for("the service to answer while connections pile up", Duration::from_secs(30), || {
+        snapkeep.try_health().then_some(started.elapsed())
+    });
+    println!("/healthz answered {health:?} after 150 idle or slow connections were opened");
+    let grown = snapkeep.peak_resident_bytes().saturating_sub(before);
+    println!("peak resident memory grew by {} MiB", grown / 0x100000);
+    assert!(grown < 64 * 0x100000, "memory stays bounded: grew {grown} bytes");
+    drop(held);
 }
