@@ -114,6 +114,33 @@ impl Snapkeep {
         request: &SignedRequest<'_>,
         path_project: &str,
     ) -> Result<Caller, CoreError> {
+        let (signature, key) = self.huawei_head(request).await?;
+        signature.verify(request, self.cipher.open(&key.secret_encrypted)?.as_bytes()).map_err(refused)?;
+        let header_project = request.header("x-project-id").unwrap_or(path_project);
+        if key.project_id != path_project || header_project != path_project {
+            return Err(refused(AuthFailure::ProjectMismatch));
+        }
+        let signature = Some(signature.signature().to_owned());
+        Ok(Caller { project_id: Some(key.project_id), access_key: key.access_key, signature })
+    }
+
+    /// What the headers alone tell of a signed request, checked before its body is read so that an
+    /// unsigned, malformed, stale or unknown-key request costs no body: the scheme's Authorization
+    /// parses, its key signs now, and its date is within the skew. The signature itself (which
+    /// covers the body) is checked by `authenticate_huawei` / `authenticate_alibaba` after.
+    pub async fn precheck_signature(&self, request: &SignedRequest<'_>) -> Result<(), CoreError> {
+        let authorization = request.header("authorization").ok_or_else(|| refused(AuthFailure::Unsigned))?;
+        if authorization.starts_with("SDK-HMAC-SHA256") {
+            self.huawei_head(request).await.map(drop)
+        } else if authorization.starts_with("acs ") {
+            self.roa_head(request, authorization).await.map(drop)
+        } else {
+            self.acs3_head(request, authorization).await.map(drop)
+        }
+    }
+
+    /// A Huawei request's headers: no temporary credentials, a parsed signature, its key, its date.
+    async fn huawei_head(&self, request: &SignedRequest<'_>) -> Result<(HuaweiSdkHmac, AccessKey), CoreError> {
         if request.header("x-security-token").is_some() {
             return Err(refused(AuthFailure::TemporaryCredentials));
         }
@@ -122,13 +149,38 @@ impl Snapkeep {
         let key = self.signing_key(&signature.access_key).await?;
         let date = request.header("x-sdk-date").and_then(|d| parse_date(d, "%Y%m%dT%H%M%SZ"));
         self.check_skew(date)?;
-        signature.verify(request, self.cipher.open(&key.secret_encrypted)?.as_bytes()).map_err(refused)?;
-        let header_project = request.header("x-project-id").unwrap_or(path_project);
-        if key.project_id != path_project || header_project != path_project {
-            return Err(refused(AuthFailure::ProjectMismatch));
+        Ok((signature, key))
+    }
+
+    /// A ROA v1 request's headers: a parsed signature, its key, its date.
+    async fn roa_head(
+        &self,
+        request: &SignedRequest<'_>,
+        authorization: &str,
+    ) -> Result<(RoaV1, AccessKey), CoreError> {
+        let signature = RoaV1::parse(authorization).map_err(refused)?;
+        let key = self.signing_key(&signature.access_key).await?;
+        let date = request.header("date").and_then(|d| DateTime::parse_from_rfc2822(d).ok());
+        self.check_skew(date.map(|d| d.to_utc()))?;
+        Ok((signature, key))
+    }
+
+    /// An ACS3 request's headers: a signature signing its nonce and date, its key, its date.
+    async fn acs3_head(
+        &self,
+        request: &SignedRequest<'_>,
+        authorization: &str,
+    ) -> Result<(Acs3, AccessKey), CoreError> {
+        let signature = Acs3::parse(authorization).map_err(refused)?;
+        if !signature.signed_headers.iter().any(|h| h == "x-acs-signature-nonce") {
+            return Err(refused(AuthFailure::MissingNonce));
         }
-        let signature = Some(signature.signature().to_owned());
-        Ok(Caller { project_id: Some(key.project_id), access_key: key.access_key, signature })
+        if !signature.signed_headers.iter().any(|h| h == "x-acs-date") {
+            return Err(refused(AuthFailure::BadDate));
+        }
+        let key = self.signing_key(&signature.access_key).await?;
+        self.check_skew(request.header("x-acs-date").and_then(|d| parse_date(d, "%Y-%m-%dT%H:%M:%SZ")))?;
+        Ok((signature, key))
     }
 
     /// An Alibaba request signed with ACS3-HMAC-SHA256 or ROA v1. `answered_once` says the dialect
@@ -176,10 +228,7 @@ impl Snapkeep {
         request: &SignedRequest<'_>,
         authorization: &str,
     ) -> Result<(AccessKey, String), CoreError> {
-        let signature = RoaV1::parse(authorization).map_err(refused)?;
-        let key = self.signing_key(&signature.access_key).await?;
-        let date = request.header("date").and_then(|d| DateTime::parse_from_rfc2822(d).ok());
-        self.check_skew(date.map(|d| d.to_utc()))?;
+        let (signature, key) = self.roa_head(request, authorization).await?;
         signature.verify(request, self.cipher.open(&key.secret_encrypted)?.as_bytes()).map_err(|e| match e {
             AuthError::Mismatch => refused(AuthFailure::SignatureMismatch(Some(RoaV1::string_to_sign(request)))),
             other => refused(other),
@@ -189,15 +238,7 @@ impl Snapkeep {
 
     /// ACS3: the nonce and date must be signed; then the key, date and signature.
     async fn verify_acs3(&self, request: &SignedRequest<'_>, authorization: &str) -> Result<AccessKey, CoreError> {
-        let signature = Acs3::parse(authorization).map_err(refused)?;
-        if !signature.signed_headers.iter().any(|h| h == "x-acs-signature-nonce") {
-            return Err(refused(AuthFailure::MissingNonce));
-        }
-        if !signature.signed_headers.iter().any(|h| h == "x-acs-date") {
-            return Err(refused(AuthFailure::BadDate));
-        }
-        let key = self.signing_key(&signature.access_key).await?;
-        self.check_skew(request.header("x-acs-date").and_then(|d| parse_date(d, "%Y-%m-%dT%H:%M:%SZ")))?;
+        let (signature, key) = self.acs3_head(request, authorization).await?;
         signature.verify(request, self.cipher.open(&key.secret_encrypted)?.as_bytes()).map_err(refused)?;
         Ok(key)
     }

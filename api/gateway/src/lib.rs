@@ -60,6 +60,16 @@ pub trait Dialect: Clone + Send + Sync + 'static {
         path_params: &[(String, String)],
     ) -> impl Future<Output = Result<Caller, CoreError>> + Send;
 
+    /// What the headers alone tell, checked before the body is read (`Snapkeep::precheck_signature`
+    /// for signed dialects): a refusal here costs the server no body.
+    fn precheck(
+        &self,
+        core: &Snapkeep,
+        request: &SignedRequest<'_>,
+    ) -> impl Future<Output = Result<(), CoreError>> + Send {
+        core.precheck_signature(request)
+    }
+
     /// An error in the dialect's own format.
     fn reject(&self, error: CoreError) -> Response;
 
@@ -119,15 +129,25 @@ impl<D: Dialect> Gateway<D> {
 
     async fn pass(&self, route: &str, params: Vec<(String, String)>, request: Request, next: Next) -> Response {
         let (mut parts, body) = request.into_parts();
-        let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
-            let message = format!("the request body is larger than {MAX_BODY_BYTES} bytes or was cut off");
-            return self.dialect.reject(CoreError::Invalid { field: "body", message });
-        };
         let headers: Vec<(String, String)> = parts
             .headers
             .iter()
             .map(|(name, value)| (name.as_str().to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
             .collect();
+        let head = SignedRequest {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or_default(),
+            headers: &headers,
+            body: &[],
+        };
+        if let Err(error) = self.dialect.precheck(&self.core, &head).await {
+            return self.refuse(&parts.method, route, error);
+        }
+        let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+            let message = format!("the request body is larger than {MAX_BODY_BYTES} bytes or was cut off");
+            return self.dialect.reject(CoreError::Invalid { field: "body", message });
+        };
         let signed = SignedRequest {
             method: parts.method.as_str(),
             path: parts.uri.path(),

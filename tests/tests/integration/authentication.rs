@@ -420,3 +420,32 @@ fn a_replayed_huawei_change_gets_its_first_answer_and_runs_once() {
     let restores = essim.requests().into_iter().filter(|(m, p, _)| m == "POST" && p.ends_with("/_restore")).count();
     assert_eq!(restores, 1, "the restore ran once");
 }
+
+/// Unsigned requests are refused on their headers, before their bodies are read: 300 unsigned
+/// POSTs of 1 MiB each at once leave the service's memory where it was.
+#[test]
+fn unsigned_bodies_are_refused_before_they_are_read() {
+    use std::io::{Read, Write};
+    let (_dir, _essim, snapkeep, alpha, _beta) = setup("elasticsearch", "7.10.2");
+    let path = format!("/v1.0/{}/clusters/es-a/index_snapshot", alpha.project_id);
+    let before = snapkeep.peak_resident_bytes();
+    let senders: Vec<_> = (0..300)
+        .map(|_| {
+            let (host, path) = (snapkeep.host(), path.clone());
+            std::thread::spawn(move || {
+                let mut stream = std::net::TcpStream::connect(&host).unwrap();
+                stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).unwrap();
+                let head = format!("POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n", 1 << 20);
+                stream.write_all(head.as_bytes()).unwrap();
+                let _ = stream.write_all(&vec![b' '; 1 << 20]);
+                let mut answer = [0u8; 12];
+                stream.read_exact(&mut answer).map(|()| String::from_utf8_lossy(&answer).into_owned())
+            })
+        })
+        .collect();
+    let answers: Vec<String> = senders.into_iter().map(|s| s.join().unwrap().unwrap_or_default()).collect();
+    assert!(answers.iter().all(|a| a == "HTTP/1.1 401"), "{:?}", answers.iter().find(|a| *a != "HTTP/1.1 401"));
+    let grown = snapkeep.peak_resident_bytes().saturating_sub(before);
+    println!("peak resident memory grew by {} MiB under 300 unsigned 1 MiB POSTs", grown / 0x100000);
+    assert!(grown < 64 * 0x100000, "the bodies were not buffered: grew {grown} bytes");
+}
