@@ -286,6 +286,8 @@ pub trait SearchEngine: Send + Sync {
     -> Result<(), EngineError>;
     /// Reads one snapshot; `None` when the engine does not have it.
     async fn get_snapshot(&self, repository: &str, name: &str) -> Result<Option<SnapshotInfo>, EngineError>;
+    /// Every snapshot the repository holds (finished or running), by name.
+    async fn all_snapshots(&self, repository: &str) -> Result<Vec<String>, EngineError>;
     /// Which of `names` the repository holds (finished or running).
     async fn existing_snapshots(&self, repository: &str, names: &[String]) -> Result<Vec<String>, EngineError>;
     /// Bytes a running snapshot has processed so far (`_status`); `None` when it is not running.

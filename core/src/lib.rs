@@ -7,6 +7,7 @@ mod authenticate;
 mod automatic;
 mod backups;
 mod clock;
+mod drift;
 mod engine;
 mod error;
 mod keys;
@@ -32,6 +33,7 @@ pub use authenticate::{AuthFailure, Caller, DEFAULT_MAX_SKEW, MAX_SKEW_RANGE};
 pub use automatic::{FireReport, Fired, PolicyInput, Scheduling, SettingsInput, jitter};
 pub use backups::{DatabasePolicyInput, MAX_KEEP_DAYS, NewClusterInput, StrategyInput, database_strategy};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use drift::Drift;
 pub use engine::{
     Capabilities, EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineFlavor, EngineInfo,
     EngineVersion, IndexState, RecoveryStage, RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo,

@@ -51,6 +51,7 @@ fn table() -> Vec<(&'static str, MethodRouter<Snapkeep>)> {
         ("/admin/v1/clusters", post(create_cluster).get(list_clusters)),
         ("/admin/v1/clusters/{id}", get(show_cluster).delete(delete_cluster)),
         ("/admin/v1/clusters/{id}/storage", put(storage::set_cluster_storage)),
+        ("/admin/v1/clusters/{id}/drift", get(cluster_drift)),
         ("/admin/v1/projects/{id}/storage-profiles", post(storage::create_profile).get(storage::list_profiles)),
         ("/admin/v1/projects/{id}/storage-profiles/{name}", get(storage::show_profile).delete(storage::delete_profile)),
         ("/admin/v1/projects/{id}/storage-profiles/{name}/default", post(storage::make_default)),
@@ -247,6 +248,12 @@ async fn show_cluster(State(core): State<Snapkeep>, Path(id): Path<String>) -> A
     view["repository"] = storage::repository_view(&core.repository_usage(&cluster).await?);
     view["failures"] = failures_view(&core.cluster_failures(&cluster).await?);
     Ok(Json(view).into_response())
+}
+
+/// Snapshots the cluster's repository and the catalog disagree on.
+async fn cluster_drift(State(core): State<Snapkeep>, Path(id): Path<String>) -> Answer {
+    let drift = core.drift(&core.cluster(&id).await?).await?;
+    Ok(Json(json!({"only_on_engine": drift.only_on_engine, "only_in_catalog": drift.only_in_catalog})).into_response())
 }
 
 #[derive(Deserialize)]

@@ -284,6 +284,11 @@ impl SearchEngine for HttpEngine {
         }
     }
 
+    async fn all_snapshots(&self, repository: &str) -> Result<Vec<String>, EngineError> {
+        let path = format!("/_snapshot/{}/_all", segment(repository));
+        parse::snapshot_names(&self.call(Method::GET, &path, None).await?)
+    }
+
     async fn existing_snapshots(&self, repository: &str, names: &[String]) -> Result<Vec<String>, EngineError> {
         let mut found = Vec::new();
         for chunk in batches(names, BATCH) {

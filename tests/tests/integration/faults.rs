@@ -250,7 +250,8 @@ fn cluster_answers_are_bounded_and_redirects_not_followed() {
 }
 
 /// A delete sent right after its snapshot's create, 200 times: each delete waits for the create
-/// it follows or aborts it on the engine, and at the end the catalog and the engine agree.
+/// it follows or aborts it on the engine, and at the end the catalog and the engine agree. What
+/// changes outside snapkeep afterwards is reported as drift.
 #[test]
 fn create_then_delete_at_once_leaves_catalog_and_engine_equal() {
     let dir = tempfile::tempdir().unwrap();
@@ -271,4 +272,13 @@ fn create_then_delete_at_once_leaves_catalog_and_engine_equal() {
         (listed.is_empty() && essim.running_snapshots("snapkeep").is_empty()).then(|| essim.snapshot_names("snapkeep"))
     });
     assert_eq!(settled, Vec::<String>::new(), "the engine keeps no snapshot the catalog forgot");
+    let drift = || snapkeep.admin("GET", "/clusters/os/drift", None);
+    assert_eq!(drift(), json!({"only_on_engine": [], "only_in_catalog": []}));
+
+    // A snapshot taken outside snapkeep, and one of snapkeep's deleted outside it.
+    essim.ok("PUT", "/_snapshot/snapkeep/outside?wait_for_completion=true", Some(json!({"indices": "events"})));
+    snapkeep.create_snapshot(&tenant, "os", "kept", "events");
+    assert_eq!(snapkeep.await_snapshot(&tenant, "os", "kept", Duration::from_secs(30))["status"], "COMPLETED");
+    essim.ok("DELETE", "/_snapshot/snapkeep/kept", None);
+    assert_eq!(drift(), json!({"only_on_engine": ["outside"], "only_in_catalog": ["kept"]}));
 }
