@@ -25,14 +25,30 @@ impl Snapkeep {
         snapshot: &Snapshot,
         writable: bool,
     ) -> Result<RepositorySpec, CoreError> {
+        let mut one = self.repositories_of(cluster, std::slice::from_ref(snapshot), writable).await?;
+        Ok(one.remove(0))
+    }
+
+    /// `repository_of` for each of `snapshots`, in order, reading the cluster's settings and
+    /// where its repository is now once for all of them (a retention batch).
+    pub(crate) async fn repositories_of(
+        &self,
+        cluster: &Cluster,
+        snapshots: &[Snapshot],
+        writable: bool,
+    ) -> Result<Vec<RepositorySpec>, CoreError> {
         let settings = self.settings_of(cluster).await?;
         let current = self.repository_location(cluster, &settings).await?;
         let own = &self.repositories.names.own;
-        match self.moved_from(snapshot, &current).await? {
-            Some(place) if writable => Ok(repository_spec(derived(own, &place), &place, false, &settings)),
-            Some(place) => Ok(repository_spec(derived(&format!("{own}_readonly"), &place), &place, true, &settings)),
-            None => Ok(repository_spec(own.clone(), &current, false, &settings)),
+        let mut specs = Vec::with_capacity(snapshots.len());
+        for snapshot in snapshots {
+            specs.push(match self.moved_from(snapshot, &current).await? {
+                Some(place) if writable => repository_spec(derived(own, &place), &place, false, &settings),
+                Some(place) => repository_spec(derived(&format!("{own}_readonly"), &place), &place, true, &settings),
+                None => repository_spec(own.clone(), &current, false, &settings),
+            });
         }
+        Ok(specs)
     }
 
     /// The registration on `target` that a restore of `source`'s `snapshot` reads: the source's

@@ -254,8 +254,8 @@ impl Reconciler {
         snapshots: &[Snapshot],
     ) -> Result<Vec<(RepositorySpec, Vec<String>)>, CoreError> {
         let mut groups: Vec<(RepositorySpec, Vec<String>)> = Vec::new();
-        for snapshot in snapshots {
-            let repository = self.core.repository_of(cluster, snapshot, true).await?;
+        let repositories = self.core.repositories_of(cluster, snapshots, true).await?;
+        for (snapshot, repository) in snapshots.iter().zip(repositories) {
             match groups.iter_mut().find(|(r, _)| r.name == repository.name) {
                 Some((_, names)) => names.push(snapshot.name.clone()),
                 None => groups.push((repository, vec![snapshot.name.clone()])),
