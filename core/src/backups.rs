@@ -374,7 +374,7 @@ impl Reconciler {
         self.core.store.checkpoint_operation(op, &SnapshotChange::update(snapshot.clone())).await?;
         let (objects, _) = self.core.open_snapshot_location(&cluster.project_id, &location).await?;
         let endpoint = self.core.endpoint_of(cluster)?;
-        let request = BackupRequest { label: format!("snapkeep {}", snapshot.id) };
+        let request = BackupRequest::of(&snapshot.id);
         let progress = TransferProgress::default();
         let outcome = self.with_heartbeat(op, &progress, engine.back_up(&endpoint, objects, &request, &progress)).await;
         let finished = self.core.clock.now();
@@ -428,7 +428,13 @@ impl Reconciler {
         self.core.store.checkpoint_operation(op, &SnapshotChange::Keep).await?;
         let (objects, _) = self.core.open_snapshot_location(&source.project_id, &location).await?;
         let progress = TransferProgress::default();
-        let outcome = self.with_heartbeat(op, &progress, engine.restore(objects, &server, &progress)).await;
+        let outcome = self
+            .with_heartbeat(
+                op,
+                &progress,
+                engine.restore(objects, &BackupRequest::of(&snapshot.id), &server, &progress),
+            )
+            .await;
         let restored = match outcome {
             Ok(restored) => restored,
             Err(e) => {

@@ -10,6 +10,7 @@ mod clock;
 mod drift;
 mod engine;
 mod error;
+mod integrity;
 mod keys;
 mod locations;
 mod master_key;
@@ -40,7 +41,8 @@ pub use engine::{
     SnapshotRequest, SnapshotState,
 };
 pub use error::{CoreError, NotFound};
-pub use master_key::{rotate_master_key, verify_master_key};
+pub use integrity::IntegrityKey;
+pub use master_key::{integrity_key, master_key_opens, rotate_master_key, verify_master_key};
 pub use metrics::Metrics;
 pub use model::{
     AccessKey, Cluster, ClusterFailures, KeyState, LastFailure, NewCluster, NewClusterTarget, Operation, OperationKind,

@@ -11,11 +11,18 @@ use async_trait::async_trait;
 use crate::engine::{EngineEndpoint, EngineError, EngineInfo};
 use crate::storage::ObjectPath;
 
-/// What a backup is asked to do.
+/// What a backup is asked to do, and what a restore expects of the backup it reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackupRequest {
     /// The backup label the server records (`snapkeep <snapshot id>`).
     pub label: String,
+}
+
+impl BackupRequest {
+    /// The backup of snapshot `snapshot_id`.
+    pub fn of(snapshot_id: &str) -> Self {
+        Self { label: format!("snapkeep {snapshot_id}") }
+    }
 }
 
 /// What a finished backup holds.
@@ -103,10 +110,13 @@ pub trait DatabaseEngine: Send + Sync {
     /// The major version the local server binaries run (restores need the backup's).
     fn restore_major_version(&self) -> Result<u32, EngineError>;
     /// Downloads and verifies a backup, materialises it as a new data directory and starts a
-    /// server on it. On error nothing is left running and the directory is removed.
+    /// server on it. The backup must be the one `backup` asked for, written by this catalog's
+    /// snapkeep and unchanged since: anything else is refused before a file is written. On error
+    /// nothing is left running and the directory is removed.
     async fn restore(
         &self,
         objects: Arc<dyn ObjectPath>,
+        backup: &BackupRequest,
         server: &NewServer,
         progress: &TransferProgress,
     ) -> Result<RestoredServer, EngineError>;

@@ -253,10 +253,13 @@ pub trait AccessStore: Send + Sync {
     /// Entries matching `query`, oldest first.
     async fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
 
-    /// The master-key check value (a known text sealed under the master key), if written.
-    async fn master_key_check(&self) -> Result<Option<Vec<u8>>, StoreError>;
-    async fn set_master_key_check(&self, sealed: &[u8]) -> Result<(), StoreError>;
-    /// Re-seals every stored secret and the check value from `old` to `new` in one transaction;
+    /// The catalog setting `name`, if written. Every catalog setting is a value sealed under the
+    /// master key (the master-key check text, the backup integrity key).
+    async fn catalog_setting(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Writes setting `name` unless it exists; returns the value stored (the one written, or the
+    /// one another writer stored first).
+    async fn init_catalog_setting(&self, name: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError>;
+    /// Re-seals every stored secret and catalog setting from `old` to `new` in one transaction;
     /// nothing changes unless all of them open. Returns how many secrets were re-sealed.
     async fn reseal_secrets(&self, old: &Cipher, new: &Cipher) -> Result<u64, StoreError>;
 }

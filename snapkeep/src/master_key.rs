@@ -12,7 +12,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use snapkeep_core::{AccessStore, Cipher, CoreError, rotate_master_key, verify_master_key};
+use snapkeep_core::{Cipher, CoreError, master_key_opens, rotate_master_key, verify_master_key};
 use snapkeep_store::SqliteStore;
 
 use crate::config::Config;
@@ -69,9 +69,9 @@ pub async fn open_cipher(config: &Config, store: &SqliteStore) -> anyhow::Result
 async fn finish_rotation(key_file: &Path, store: &SqliteStore) -> anyhow::Result<()> {
     let next = next_file(key_file);
     let Ok(text) = std::fs::read_to_string(&next) else { return Ok(()) };
-    let committed = match (Cipher::from_base64(&text), store.master_key_check().await?) {
-        (Ok(cipher), Some(check)) => cipher.open(&check).is_ok(),
-        _ => false,
+    let committed = match Cipher::from_base64(&text) {
+        Ok(cipher) => master_key_opens(store, &cipher).await?,
+        Err(_) => false,
     };
     if committed {
         std::fs::rename(&next, key_file).with_context(|| format!("renaming {}", next.display()))?;

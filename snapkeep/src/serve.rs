@@ -13,7 +13,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use snapkeep_api_gateway::with_request_id;
-use snapkeep_core::{Reconciler, Repositories, RepositoryNames, Snapkeep, SystemClock};
+use snapkeep_core::{Reconciler, Repositories, RepositoryNames, Snapkeep, SystemClock, integrity_key};
 use snapkeep_engine_elasticsearch::HttpEngineConnector;
 use snapkeep_engine_postgres::{PostgresEngine, RestoreArea};
 use snapkeep_jobs::{ReconcilerWorker, SchedulerWorker};
@@ -45,6 +45,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let store = SqliteStore::open(&config.data_dir.join("snapkeep.db")).await.context("opening the catalog")?;
     let cipher = open_cipher(&config, &store).await?;
+    let integrity = integrity_key(&store, &cipher).await.context("opening the backup integrity key")?;
     let released = store.release_leases(&node_id).await?;
     if released > 0 {
         tracing::info!(released, "resuming operations left by the previous run");
@@ -72,6 +73,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             binaries: config.postgres_binaries(),
         },
         config.postgres_tuning()?,
+        integrity,
     )))
     .with_scheduling(config.scheduling())
     .with_max_skew(config.signature_max_skew()?);

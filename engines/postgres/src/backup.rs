@@ -2,14 +2,15 @@
 //! server compresses its archive (zstd, with worker threads on the database host), and snapkeep
 //! cuts the compressed stream into parts uploaded several at once while a decoding thread walks
 //! the archive to index its files with their CRC32C. Memory is bounded by the part size times the
-//! uploads, whatever the database's size. The manifest is written last and read back.
+//! uploads, whatever the database's size. The manifest, sealed under the integrity key, is written
+//! last and read back.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
-use snapkeep_core::{BackupRequest, BackupSummary, ObjectPath, TransferProgress};
+use snapkeep_core::{BackupRequest, BackupSummary, IntegrityKey, ObjectPath, TransferProgress};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -67,13 +68,13 @@ struct Start {
     expected_bytes: u64,
 }
 
-/// Takes a backup of the server at `config` into `objects`.
+/// Takes a backup of the server at `config` into `objects`, its manifest sealed under `key`.
 pub async fn back_up(
     config: &ConnectionConfig,
     objects: Arc<dyn ObjectPath>,
     request: &BackupRequest,
     progress: &TransferProgress,
-    tuning: Tuning,
+    (tuning, key): (Tuning, &IntegrityKey),
 ) -> Result<BackupSummary, PgError> {
     let started_at_ms = now_ms();
     let mut connection = ReplicationConnection::connect(config).await?;
@@ -107,14 +108,10 @@ pub async fn back_up(
     let end_lsn = first_value(&end, "the end position")?;
     let parts = uploads.finish().await?;
     let server_manifest = server_manifest.freeze();
-    let server_manifest_object = StoredObject {
-        name: manifest::SERVER_MANIFEST_OBJECT.into(),
-        bytes: server_manifest.len() as u64,
-        crc32c: crc32c::crc32c(&server_manifest),
-    };
+    let server_manifest_object = StoredObject::of(manifest::SERVER_MANIFEST_OBJECT.into(), &server_manifest);
     objects.put(manifest::SERVER_MANIFEST_OBJECT, server_manifest).await?;
     let stored_bytes = parts.iter().map(|p| p.bytes).sum::<u64>() + server_manifest_object.bytes;
-    let manifest = Manifest {
+    let mut manifest = Manifest {
         format: Manifest::format(),
         label: request.label.clone(),
         server_version: start.server_version,
@@ -132,7 +129,10 @@ pub async fn back_up(
         server_manifest: server_manifest_object,
         started_at_ms,
         finished_at_ms: now_ms(),
+        integrity_key_id: String::new(),
+        mac: String::new(),
     };
+    manifest.seal(key);
     write_and_verify(objects.as_ref(), &manifest).await?;
     progress.raise_done(archive.bytes);
     tracing::info!(
@@ -309,11 +309,7 @@ impl Uploads {
 }
 
 async fn upload(objects: &dyn ObjectPath, part: PendingPart) -> Result<StoredObject, PgError> {
-    let stored = StoredObject {
-        name: Manifest::part_name(part.seq),
-        bytes: part.data.len() as u64,
-        crc32c: crc32c::crc32c(&part.data),
-    };
+    let stored = StoredObject::of(Manifest::part_name(part.seq), &part.data);
     objects.put(&stored.name, part.data).await?;
     Ok(stored)
 }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use snapkeep_core::{
     BackupRequest, BackupSummary, DatabaseEngine, EngineEndpoint, EngineError, EngineFlavor, EngineInfo, EngineVersion,
-    NewServer, ObjectPath, RestoredServer, TransferProgress,
+    IntegrityKey, NewServer, ObjectPath, RestoredServer, TransferProgress,
 };
 
 pub use backup::Tuning;
@@ -46,11 +46,13 @@ pub struct RestoreArea {
 pub struct PostgresEngine {
     area: RestoreArea,
     tuning: Tuning,
+    /// Seals every backup's manifest and authenticates it before a restore.
+    integrity: IntegrityKey,
 }
 
 impl PostgresEngine {
-    pub fn new(area: RestoreArea, tuning: Tuning) -> Self {
-        Self { area, tuning }
+    pub fn new(area: RestoreArea, tuning: Tuning, integrity: IntegrityKey) -> Self {
+        Self { area, tuning, integrity }
     }
 
     fn cluster_dir(&self, cluster_id: &str) -> PathBuf {
@@ -60,11 +62,12 @@ impl PostgresEngine {
     async fn restore_into(
         &self,
         objects: Arc<dyn ObjectPath>,
+        backup: &BackupRequest,
         server: &NewServer,
         progress: &TransferProgress,
     ) -> Result<RestoredServer, PgError> {
         self.check_port(server.port)?;
-        let manifest = restore::read_manifest(objects.as_ref()).await?;
+        let manifest = restore::read_manifest(objects.as_ref(), &self.integrity, &backup.label).await?;
         let local = self.area.binaries.major_version()?;
         if manifest.server_version_num / 10_000 != local {
             return Err(PgError::Unsupported(format!(
@@ -141,7 +144,7 @@ impl DatabaseEngine for PostgresEngine {
         progress: &TransferProgress,
     ) -> Result<BackupSummary, EngineError> {
         let config = connection(endpoint)?;
-        Ok(backup::back_up(&config, objects, request, progress, self.tuning).await?)
+        Ok(backup::back_up(&config, objects, request, progress, (self.tuning, &self.integrity)).await?)
     }
 
     fn restore_major_version(&self) -> Result<u32, EngineError> {
@@ -151,10 +154,11 @@ impl DatabaseEngine for PostgresEngine {
     async fn restore(
         &self,
         objects: Arc<dyn ObjectPath>,
+        backup: &BackupRequest,
         server: &NewServer,
         progress: &TransferProgress,
     ) -> Result<RestoredServer, EngineError> {
-        match self.restore_into(objects, server, progress).await {
+        match self.restore_into(objects, backup, server, progress).await {
             Ok(restored) => Ok(restored),
             Err(e) => {
                 if let Err(cleanup) = self.discard(&server.cluster_id).await {

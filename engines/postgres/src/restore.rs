@@ -1,7 +1,7 @@
-//! Materialises a backup as a data directory: parts are downloaded several at once, each checked
-//! against the manifest (size and CRC32C) before it is decoded, every file's CRC32C is compared as
-//! it is written, and the whole archive's size and CRC32C at its end. Any mismatch stops the
-//! restore.
+//! Materialises a backup as a data directory: the manifest is authenticated first, parts are
+//! downloaded several at once, each checked against the manifest (size and SHA-256) before it is
+//! decoded, every file's CRC32C is compared as it is written, and the whole archive's size and
+//! CRC32C at its end. Any mismatch stops the restore.
 
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -12,11 +12,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use snapkeep_core::{ObjectPath, TransferProgress};
+use snapkeep_core::{IntegrityKey, ObjectPath, TransferProgress};
 
 use crate::archive::ArchiveDecoder;
 use crate::error::PgError;
-use crate::manifest::{self, FileEntry, Manifest, StoredObject, check_object};
+use crate::manifest::{self, FileEntry, Manifest, StoredObject};
 use crate::tar::{EntryHeader, EntryKind, TarVisitor};
 
 /// Parts downloaded at once.
@@ -24,9 +24,9 @@ const DOWNLOADS: usize = 4;
 /// Downloaded parts waiting for the decoding thread.
 const QUEUED_PARTS: usize = 2;
 
-/// Reads a backup's manifest.
-pub async fn read_manifest(objects: &dyn ObjectPath) -> Result<Manifest, PgError> {
-    Manifest::parse(&objects.get(manifest::MANIFEST_OBJECT).await?)
+/// Reads and authenticates a backup's manifest (`Manifest::open`).
+pub async fn read_manifest(objects: &dyn ObjectPath, key: &IntegrityKey, label: &str) -> Result<Manifest, PgError> {
+    Manifest::open(&objects.get(manifest::MANIFEST_OBJECT).await?, key, label)
 }
 
 /// Writes the backup into `data_dir` (which must not exist yet) and the server's manifest
@@ -55,8 +55,7 @@ pub async fn materialise(
         )));
     }
     let server_manifest = objects.get(&manifest.server_manifest.name).await?;
-    let expected = &manifest.server_manifest;
-    check_object(&expected.name, &server_manifest, expected.bytes, expected.crc32c)?;
+    manifest.server_manifest.check(&server_manifest)?;
     let path = data_dir.join(manifest::SERVER_MANIFEST_OBJECT);
     fs::write(&path, &server_manifest).map_err(|e| PgError::local(path.display(), e))
 }
@@ -116,7 +115,7 @@ async fn download_parts(
 /// Downloads a part and checks it against the manifest.
 async fn fetch_part(objects: Arc<dyn ObjectPath>, part: StoredObject) -> Result<Bytes, PgError> {
     let stored = objects.get(&part.name).await?;
-    check_object(&part.name, &stored, part.bytes, part.crc32c)?;
+    part.check(&stored)?;
     Ok(stored)
 }
 

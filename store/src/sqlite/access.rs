@@ -9,8 +9,6 @@ use sqlx::{Row, Sqlite, Transaction};
 
 use super::{SqliteStore, backend, ms, time, write_error};
 
-const MASTER_KEY_CHECK: &str = "master_key_check";
-
 fn key_from(row: &SqliteRow) -> Result<AccessKey, StoreError> {
     Ok(AccessKey {
         access_key: row.try_get("access_key").map_err(backend)?,
@@ -248,22 +246,29 @@ impl AccessStore for SqliteStore {
         rows.iter().map(audit_from).collect()
     }
 
-    async fn master_key_check(&self) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn catalog_setting(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
         sqlx::query_scalar("SELECT value FROM catalog_settings WHERE name = ?")
-            .bind(MASTER_KEY_CHECK)
+            .bind(name)
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)
     }
 
-    async fn set_master_key_check(&self, sealed: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO catalog_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value")
-            .bind(MASTER_KEY_CHECK)
+    async fn init_catalog_setting(&self, name: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
+        let mut tx = self.write().await.map_err(backend)?;
+        sqlx::query("INSERT INTO catalog_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
             .bind(sealed)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        Ok(())
+        let stored = sqlx::query_scalar("SELECT value FROM catalog_settings WHERE name = ?")
+            .bind(name)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(stored)
     }
 
     async fn reseal_secrets(&self, old: &Cipher, new: &Cipher) -> Result<u64, StoreError> {
@@ -295,7 +300,7 @@ impl AccessStore for SqliteStore {
         reseal_rows(
             &mut tx,
             (old, new),
-            &format!("SELECT name, value FROM catalog_settings WHERE name = '{MASTER_KEY_CHECK}'"),
+            "SELECT name, value FROM catalog_settings",
             "UPDATE catalog_settings SET value = ? WHERE name = ?",
             "the catalog setting",
         )
@@ -388,7 +393,8 @@ mod tests {
         let (old, new) = (cipher(), cipher());
         store.insert_access_key(&key("A", &old, 0), None, 2).await.unwrap();
         store.insert_access_key(&key("B", &new, 0), None, 2).await.unwrap();
-        store.set_master_key_check(&old.seal("check")).await.unwrap();
+        store.init_catalog_setting("check", &old.seal("check")).await.unwrap();
+        assert_eq!(old.open(&store.init_catalog_setting("check", &new.seal("x")).await.unwrap()).unwrap(), "check");
         assert!(matches!(store.reseal_secrets(&old, &new).await, Err(StoreError::Corrupt(_))), "B does not open");
         let a = store.get_access_key("A").await.unwrap().unwrap();
         assert_eq!(old.open(&a.secret_encrypted).unwrap(), "secret of A", "A was left as it was");
@@ -396,7 +402,20 @@ mod tests {
         assert_eq!(store.reseal_secrets(&old, &new).await.unwrap(), 1);
         let a = store.get_access_key("A").await.unwrap().unwrap();
         assert_eq!(new.open(&a.secret_encrypted).unwrap(), "secret of A");
-        assert_eq!(new.open(&store.master_key_check().await.unwrap().unwrap()).unwrap(), "check");
+        assert_eq!(new.open(&store.catalog_setting("check").await.unwrap().unwrap()).unwrap(), "check");
+    }
+
+    #[tokio::test]
+    async fn the_integrity_key_is_made_once_and_outlives_a_master_key_rotation() {
+        let (store, _dir) = store().await;
+        let (old, new) = (cipher(), cipher());
+        snapkeep_core::verify_master_key(&store, &old).await.unwrap();
+        let key = snapkeep_core::integrity_key(&store, &old).await.unwrap();
+        assert_eq!(snapkeep_core::integrity_key(&store, &old).await.unwrap(), key, "made once");
+        snapkeep_core::rotate_master_key(&store, &old, &new).await.unwrap();
+        assert_eq!(snapkeep_core::integrity_key(&store, &new).await.unwrap(), key, "the same key after rotation");
+        let refused = snapkeep_core::integrity_key(&store, &old).await;
+        assert!(matches!(refused, Err(snapkeep_core::CoreError::WrongMasterKey)), "{refused:?}");
     }
 
     #[tokio::test]

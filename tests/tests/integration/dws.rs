@@ -1,14 +1,16 @@
 //! PostgreSQL clusters through the DWS dialect, on a real PostgreSQL server and a real S3 server:
 //! a database loaded with pgbench and checksummed rows is snapshotted and restored into a new
 //! cluster through the official SDK and reads back identical; a snapshot whose snapkeep is
-//! SIGKILLed mid-stream ends failed with no object left; a damaged part is caught before the
-//! restored server starts; a server that takes only TLS is registered and backed up over verified
+//! SIGKILLed mid-stream ends failed with no object left; storage changed outside snapkeep (a
+//! damaged part, a forged part with its manifest edited to match, another backup put in a
+//! backup's place) is refused before the restored server starts; a server that takes only TLS is registered and backed up over verified
 //! TLS, and refused in the clear, under an untrusted CA, and by a name its certificate lacks; a
 //! server that keeps its configuration outside its data directory restores into one that starts.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use snapkeep_tests::{
     Auth, RestoreArea, Snapkeep, StorageKind, Tenant, TestPostgres, TestStorage, TlsCertificates, fingerprint,
     free_port, load, psql, run_sdk_script, wait_for,
@@ -167,15 +169,18 @@ fn a_snapshot_killed_mid_stream_ends_failed_and_leaves_no_objects() {
 }
 
 #[test]
-fn a_damaged_part_is_caught_before_the_restored_server_starts() {
+fn storage_changed_outside_snapkeep_is_refused_before_the_restored_server_starts() {
     let setup = setup("dws_damaged", 1, 1_000);
-    let id = setup.create_snapshot("damaged-01");
-    assert_eq!(setup.await_status(&id, Duration::from_secs(120))["status"], "AVAILABLE");
-    let key = format!("{id}/base.tar.zst.000001");
-    let mut part = setup.storage.repository_objects("warehouse").remove(&key).expect("the first part");
+    let (id, other) = (setup.create_snapshot("damaged-01"), setup.create_snapshot("damaged-02"));
+    for snapshot in [&id, &other] {
+        assert_eq!(setup.await_status(snapshot, Duration::from_secs(120))["status"], "AVAILABLE");
+    }
+    let original = setup.storage.repository_objects("warehouse");
+    let (part_key, manifest_key) = (format!("{id}/base.tar.zst.000001"), format!("{id}/manifest.json"));
+    let mut part = original[&part_key].clone();
     let middle = part.len() / 2;
     part[middle] ^= 0x40;
-    setup.storage.put_repository_object("warehouse", &key, part);
+    setup.storage.put_repository_object("warehouse", &part_key, part.clone());
 
     // A port already taken is refused before anything is downloaded, with no job and no trace.
     let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -188,14 +193,42 @@ fn a_damaged_part_is_caught_before_the_restored_server_starts() {
     assert!(!clusters.to_string().contains("into-busy-port"), "no cluster for a refused restore: {clusters}");
     drop(busy);
 
-    let port = free_port();
-    let (cluster, ended) = setup.restore(&id, "from-damaged", port);
-    assert_eq!(ended["status"], "FAIL", "{ended}");
-    assert!(ended["failed_detail"].as_str().unwrap().contains("CRC32C"), "{ended}");
-    assert!(!setup.restores.data_dir(&cluster).exists(), "nothing of the failed restore is left");
-    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "no server was started");
-    let (status, _) = setup.snapkeep.call("GET", &format!("/admin/v1/clusters/{cluster}"), None, Auth::Admin);
-    assert_eq!(status, 404, "the failed restore registered no cluster");
+    setup.assert_restore_refused(&id, "from-damaged", "SHA-256");
+
+    // Whoever can write the storage can recompute a part's digest, but not the manifest's MAC.
+    let mut manifest: Value = serde_json::from_slice(&original[&manifest_key]).unwrap();
+    manifest["parts"][0]["sha256"] = json!(hex::encode(Sha256::digest(&part)));
+    setup.storage.put_repository_object("warehouse", &manifest_key, serde_json::to_vec_pretty(&manifest).unwrap());
+    setup.assert_restore_refused(&id, "from-forged", "MAC does not verify");
+
+    // Another backup's objects, authentic but not this one's, are refused too.
+    for (key, bytes) in &original {
+        if let Some(name) = key.strip_prefix(&format!("{id}/")) {
+            setup.storage.put_repository_object("warehouse", &format!("{other}/{name}"), bytes.clone());
+        }
+    }
+    setup.assert_restore_refused(&other, "from-swapped", "another backup's objects");
+
+    for key in [&part_key, &manifest_key] {
+        setup.storage.put_repository_object("warehouse", key, original[key].clone());
+    }
+    let (_, ended) = setup.restore(&id, "from-repaired", free_port());
+    assert_eq!(ended["status"], "SUCCESS", "the backup as snapkeep wrote it restores: {ended}");
+}
+
+impl Setup {
+    /// Restores `id` into a new cluster `name` and checks the restore fails with `reason` and
+    /// leaves nothing: no data directory, no server, no cluster.
+    fn assert_restore_refused(&self, id: &str, name: &str, reason: &str) {
+        let port = free_port();
+        let (cluster, ended) = self.restore(id, name, port);
+        assert_eq!(ended["status"], "FAIL", "{name}: {ended}");
+        assert!(ended["failed_detail"].as_str().unwrap().contains(reason), "{name}: {ended}");
+        assert!(!self.restores.data_dir(&cluster).exists(), "{name}: nothing of the failed restore is left");
+        assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "{name}: no server was started");
+        let (status, _) = self.snapkeep.call("GET", &format!("/admin/v1/clusters/{cluster}"), None, Auth::Admin);
+        assert_eq!(status, 404, "{name}: the failed restore registered no cluster");
+    }
 }
 
 #[test]
