@@ -62,6 +62,6 @@ pub use shared::SharedRepository;
 pub use snapkeep_auth::SignedRequest;
 pub use storage::{
     LOCAL_PROFILE, NewStorageProfile, ObjectPath, ObjectStorage, RepositoryLocation, SnapshotLocation,
-    StorageCredentials, StorageError, StorageKind, StorageProfile, StorageTarget,
+    StorageCredentials, StorageError, StorageKind, StorageProfile, StorageTarget, fs_root, join_path,
 };
 pub use store::{AccessStore, DueFire, NextFire, RequestClaim, RequestOutcome, SnapshotChange, Store, StoreError};

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use snapkeep_auth::RoaV1;
-use snapkeep_auth_fuzz::FuzzRequest;
+use snapkeep_fuzz::FuzzRequest;
 
 fuzz_target!(|request: FuzzRequest| {
     let header = RoaV1::parse("acs AK:AAAAAAAAAAAAAAAAAAAAAAAAAAA=").expect("a valid header");

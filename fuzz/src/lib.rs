@@ -1,4 +1,4 @@
-//! What the fuzz targets share: an arbitrary request as the verifiers see it.
+//! What the signature fuzz targets share: an arbitrary request as the verifiers see it.
 
 use arbitrary::Arbitrary;
 use snapkeep_auth::SignedRequest;

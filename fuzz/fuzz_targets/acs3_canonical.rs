@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use snapkeep_auth::Acs3;
-use snapkeep_auth_fuzz::FuzzRequest;
+use snapkeep_fuzz::FuzzRequest;
 
 fuzz_target!(|request: FuzzRequest| {
     let header = Acs3::parse("ACS3-HMAC-SHA256 Credential=AK,SignedHeaders=host;x-acs-date;x-acs-signature-nonce,Signature=00").expect("a valid header");

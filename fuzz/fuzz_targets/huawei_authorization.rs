@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use snapkeep_auth::HuaweiSdkHmac;
-use snapkeep_auth_fuzz::FuzzRequest;
+use snapkeep_fuzz::FuzzRequest;
 
 fuzz_target!(|input: (String, FuzzRequest)| {
     let (header, request) = input;

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use snapkeep_auth::HuaweiSdkHmac;
-use snapkeep_auth_fuzz::FuzzRequest;
+use snapkeep_fuzz::FuzzRequest;
 
 fuzz_target!(|request: FuzzRequest| {
     let header = HuaweiSdkHmac::parse("SDK-HMAC-SHA256 Access=AK, SignedHeaders=content-type;host;x-sdk-date, Signature=00").expect("a valid header");
