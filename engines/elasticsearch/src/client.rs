@@ -3,13 +3,19 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::io::Read;
+
 use async_trait::async_trait;
+use futures::TryStreamExt;
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use snapkeep_core::{
     Capabilities, EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineInfo, IndexState,
     RepositorySpec, RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo, SnapshotRequest,
 };
+
+use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::parse;
 
@@ -19,6 +25,11 @@ const BATCH: usize = 100;
 /// The largest answer read from a cluster, in bytes; a larger one is refused while it streams in,
 /// so a cluster (or whatever answers at its address) cannot make snapkeep hold more.
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
+/// The largest snapshot list read from a cluster, in bytes. A list is deserialised as it streams
+/// in, keeping only names, so memory stays small whatever its length; this bound (with the
+/// request timeout) ends an answer that never does.
+const MAX_LIST_ANSWER_BYTES: u64 = 4 << 30;
 
 /// The longest comma list of names a request path carries, in bytes once encoded. With the
 /// method, the endpoint's path prefix, the rest of the path and ` HTTP/1.1`, the request line
@@ -159,9 +170,58 @@ fn transport(e: &reqwest::Error) -> EngineError {
     }
 }
 
+/// A 2xx answer deserialised as it streams in (on a blocking thread, never held whole), refused
+/// past `MAX_LIST_ANSWER_BYTES`.
+async fn read_streamed<T: DeserializeOwned + Send + 'static>(
+    response: reqwest::Response,
+    path_and_query: &str,
+) -> Result<T, EngineError> {
+    let stream = response.bytes_stream().map_err(std::io::Error::other);
+    let reader = SyncIoBridge::new(StreamReader::new(stream));
+    let (parsed, exhausted) = tokio::task::spawn_blocking(move || {
+        let mut limited = std::io::BufReader::new(reader).take(MAX_LIST_ANSWER_BYTES);
+        let parsed = serde_json::from_reader(&mut limited);
+        (parsed, limited.limit() == 0)
+    })
+    .await
+    .map_err(|e| EngineError::Protocol(format!("reading the answer to {path_and_query} stopped: {e}")))?;
+    parsed.map_err(|e| match e {
+        _ if exhausted => EngineError::Protocol(format!("the answer is larger than {MAX_LIST_ANSWER_BYTES} bytes")),
+        e if e.is_io() => {
+            let io = std::io::Error::from(e);
+            match io.get_ref().and_then(|inner| inner.downcast_ref::<reqwest::Error>()) {
+                Some(e) => transport(e),
+                None => EngineError::Unreachable(io.to_string()),
+            }
+        }
+        e => EngineError::Protocol(format!("answer to {path_and_query} is not the list asked for: {e}")),
+    })
+}
+
 impl HttpEngine {
     /// Sends a request; 2xx answers come back as JSON (`Null` when empty), others as typed errors.
     async fn call(&self, method: Method, path_and_query: &str, body: Option<&Value>) -> Result<Value, EngineError> {
+        let bytes = read_bounded(self.send(method, path_and_query, body).await?).await?;
+        if bytes.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| EngineError::Protocol(format!("answer to {path_and_query} is not JSON: {e}")))
+    }
+
+    /// Reads a list (`GET`), deserialised as it streams in (`read_streamed`).
+    async fn get_list<T: DeserializeOwned + Send + 'static>(&self, path_and_query: &str) -> Result<T, EngineError> {
+        read_streamed(self.send(Method::GET, path_and_query, None).await?, path_and_query).await
+    }
+
+    /// Sends a request: a 2xx answer, its body unread; a redirect or any other answer as a typed
+    /// error.
+    async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<&Value>,
+    ) -> Result<reqwest::Response, EngineError> {
         let url = format!("{}{}", self.endpoint.url, path_and_query);
         let mut request = self.http.request(method.clone(), &url);
         if let Some(user) = &self.endpoint.username {
@@ -172,19 +232,14 @@ impl HttpEngine {
         }
         let response = request.send().await.map_err(|e| transport(&e))?;
         let status = response.status().as_u16();
+        tracing::debug!(%method, path = path_and_query, status, "engine request");
         if response.status().is_redirection() {
             return Err(redirected(status, &response));
         }
-        let bytes = read_bounded(response).await?;
-        tracing::debug!(%method, path = path_and_query, status, "engine request");
         if !(200..300).contains(&status) {
-            return Err(parse::error(status, &bytes));
+            return Err(parse::error(status, &read_bounded(response).await?));
         }
-        if bytes.is_empty() {
-            return Ok(Value::Null);
-        }
-        serde_json::from_slice(&bytes)
-            .map_err(|e| EngineError::Protocol(format!("answer to {path_and_query} is not JSON: {e}")))
+        Ok(response)
     }
 
     /// How the cluster has repository `name` registered; `None` when it has not.
@@ -286,14 +341,14 @@ impl SearchEngine for HttpEngine {
 
     async fn all_snapshots(&self, repository: &str) -> Result<Vec<String>, EngineError> {
         let path = format!("/_snapshot/{}/_all", segment(repository));
-        parse::snapshot_names(&self.call(Method::GET, &path, None).await?)
+        self.get_list::<parse::SnapshotNames>(&path).await?.names()
     }
 
     async fn existing_snapshots(&self, repository: &str, names: &[String]) -> Result<Vec<String>, EngineError> {
         let mut found = Vec::new();
         for chunk in batches(names, BATCH) {
             let path = format!("/_snapshot/{}/{}?ignore_unavailable=true", segment(repository), list(chunk));
-            found.extend(parse::snapshot_names(&self.call(Method::GET, &path, None).await?)?);
+            found.extend(self.get_list::<parse::SnapshotNames>(&path).await?.names()?);
         }
         Ok(found)
     }
@@ -336,8 +391,8 @@ impl SearchEngine for HttpEngine {
         if names.is_empty() {
             return Ok(Vec::new());
         }
-        let all = parse::cat_indices(&self.call(Method::GET, "/_cat/indices?format=json&h=index,status", None).await?)?;
-        Ok(all.into_iter().filter(|state| names.contains(&state.name)).collect())
+        let all: Vec<parse::CatIndex> = self.get_list("/_cat/indices?format=json&h=index,status").await?;
+        Ok(all.into_iter().map(IndexState::from).filter(|state| names.contains(&state.name)).collect())
     }
 
     async fn close_indices(&self, names: &[String]) -> Result<(), EngineError> {
@@ -380,5 +435,77 @@ mod tests {
         let wide: Vec<String> = (0..10).map(|i| format!("ä{i}")).collect();
         assert_eq!(batches(&wide, 3).iter().map(|r| r.len()).collect::<Vec<_>>(), [3, 3, 3, 1]);
         assert!(batches(&[], BATCH).is_empty());
+    }
+
+    /// A loopback server answering one request with `status` and `chunks` (chunked encoding),
+    /// each chunk made only when it is sent: its URL.
+    async fn answer_once(status: &'static str, chunks: impl Iterator<Item = String> + Send + 'static) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut head = Vec::new();
+            while !head.ends_with(b"\r\n\r\n") {
+                head.push(socket.read_u8().await.unwrap());
+            }
+            let start =
+                format!("HTTP/1.1 {status}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n");
+            socket.write_all(start.as_bytes()).await.unwrap();
+            for chunk in chunks {
+                socket.write_all(format!("{:x}\r\n{chunk}\r\n", chunk.len()).as_bytes()).await.unwrap();
+            }
+            socket.write_all(b"0\r\n\r\n").await.unwrap();
+        });
+        url
+    }
+
+    fn engine_at(url: String) -> HttpEngine {
+        let endpoint = EngineEndpoint { url, username: None, password: None };
+        let version = snapkeep_core::EngineVersion::new(7, 10, 2);
+        let capabilities = Capabilities::of(snapkeep_core::EngineFlavor::Elasticsearch, version);
+        HttpEngineConnector::new(Duration::from_secs(60)).unwrap().engine(endpoint, capabilities)
+    }
+
+    fn peak_resident_bytes() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+        line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+    }
+
+    /// A repository of 30 000 snapshots of 200 indices each answers `_all` with about 100 MiB,
+    /// more than any other answer may be: the list is read whole, holding only its names.
+    #[tokio::test]
+    async fn a_snapshot_list_larger_than_any_answer_is_read_as_it_streams() {
+        const SNAPSHOTS: usize = 30_000;
+        let indices: Vec<String> = (0..200).map(|i| format!("\"logs-2026.11.{i:06}\"")).collect();
+        let indices = indices.join(",");
+        let entries = (0..SNAPSHOTS).map(move |i| {
+            let comma = if i == 0 { "" } else { "," };
+            format!("{comma}{{\"snapshot\":\"snap-{i:05}\",\"uuid\":\"u{i}\",\"state\":\"SUCCESS\",\"indices\":[{indices}]}}")
+        });
+        let body =
+            std::iter::once("{\"snapshots\":[".to_owned()).chain(entries).chain(std::iter::once("]}".to_owned()));
+        let engine = engine_at(answer_once("200 OK", body).await);
+        let before = peak_resident_bytes();
+        let names = engine.all_snapshots("logs").await.unwrap();
+        let grown = peak_resident_bytes().saturating_sub(before);
+        println!("a {SNAPSHOTS}-snapshot list (about 100 MiB) read; peak resident memory grew {} MiB", grown >> 20);
+        assert_eq!(names.len(), SNAPSHOTS);
+        assert_eq!((names[0].as_str(), names[SNAPSHOTS - 1].as_str()), ("snap-00000", "snap-29999"));
+        assert!(grown < (MAX_ANSWER_BYTES as u64) / 2, "memory grew {grown} bytes");
+    }
+
+    #[tokio::test]
+    async fn a_streamed_list_reports_what_the_cluster_reports() {
+        let missing = r#"{"error":{"root_cause":[],"type":"repository_missing_exception","reason":"[logs] missing"},"status":404}"#;
+        let engine = engine_at(answer_once("404 Not Found", std::iter::once(missing.to_owned())).await);
+        let refused = engine.all_snapshots("logs").await.unwrap_err();
+        assert_eq!(refused.kind(), Some(&EngineErrorKind::RepositoryMissing), "{refused}");
+        let nameless = std::iter::once(r#"{"snapshots":[{"uuid":"u"}]}"#.to_owned());
+        let refused = engine_at(answer_once("200 OK", nameless).await).all_snapshots("logs").await.unwrap_err();
+        assert!(refused.to_string().contains("not the list asked for"), "{refused}");
+        let cut = std::iter::once(r#"{"snapshots":[{"snapshot":"a"},"#.to_owned());
+        assert!(engine_at(answer_once("200 OK", cut).await).all_snapshots("logs").await.is_err());
     }
 }

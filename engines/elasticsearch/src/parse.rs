@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use serde::Deserialize;
 use serde_json::Value;
 use snapkeep_core::{
     EngineError, EngineErrorKind, EngineFlavor, EngineInfo, EngineVersion, IndexState, RecoveryStage, RepositorySpec,
@@ -178,13 +179,19 @@ pub fn snapshot_info(v: &Value) -> Result<SnapshotInfo, EngineError> {
 /// The snapshots list of a `GET _snapshot/{repo}/{names}` answer. Elasticsearch 7.14+ answers a
 /// missing repository with 200 and the error under `failures.{repo}`: that is the error.
 fn snapshot_list(body: &Value) -> Result<&Vec<Value>, EngineError> {
-    if let Some((_, failure)) = body.get("failures").and_then(Value::as_object).and_then(|f| f.iter().next()) {
-        let text = |key: &str| failure.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-        let kind_name = text("type");
-        let status = if kind_name == "repository_missing_exception" { 404 } else { 500 };
-        return Err(typed(status, kind_name, text("reason")));
+    if let Some(failure) = body.get("failures").and_then(Value::as_object).and_then(listing_failure) {
+        return Err(failure);
     }
     body.get("snapshots").and_then(Value::as_array).ok_or_else(|| protocol("snapshots list"))
+}
+
+/// The first of a snapshot list's `failures` (by repository), as the error it reports.
+fn listing_failure(failures: &serde_json::Map<String, Value>) -> Option<EngineError> {
+    let failure = failures.values().next()?;
+    let text = |key: &str| failure.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let kind_name = text("type");
+    let status = if kind_name == "repository_missing_exception" { 404 } else { 500 };
+    Some(typed(status, kind_name, text("reason")))
 }
 
 /// The one snapshot of a `GET _snapshot/{repo}/{name}` answer.
@@ -193,12 +200,30 @@ pub fn single_snapshot(body: &Value, name: &str) -> Result<Option<SnapshotInfo>,
     list.iter().map(snapshot_info).find(|s| s.as_ref().map_or(true, |s| s.name == name)).transpose()
 }
 
-/// The names in a `GET _snapshot/{repo}/{names}` answer.
-pub fn snapshot_names(body: &Value) -> Result<Vec<String>, EngineError> {
-    let list = snapshot_list(body)?;
-    list.iter()
-        .map(|s| s.get("snapshot").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| protocol("snapshot name")))
-        .collect()
+/// What snapkeep reads of a `GET _snapshot/{repo}/{names}` answer when it wants only names:
+/// each snapshot's name, and the `failures` Elasticsearch 7.14+ reports a missing repository in.
+/// Deserialised as the answer streams in, everything else (indices, shards, metadata) is skipped,
+/// so a list of any length costs the memory of its names.
+#[derive(Debug, Deserialize)]
+pub struct SnapshotNames {
+    snapshots: Option<Vec<NamedSnapshot>>,
+    failures: Option<serde_json::Map<String, Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct NamedSnapshot {
+    snapshot: String,
+}
+
+impl SnapshotNames {
+    /// The names listed, or the error the answer reports instead.
+    pub fn names(self) -> Result<Vec<String>, EngineError> {
+        if let Some(failure) = self.failures.as_ref().and_then(listing_failure) {
+            return Err(failure);
+        }
+        let snapshots = self.snapshots.ok_or_else(|| protocol("snapshots list"))?;
+        Ok(snapshots.into_iter().map(|s| s.snapshot).collect())
+    }
 }
 
 /// Bytes processed by a running snapshot in a `_status` answer, in either stats layout
@@ -249,16 +274,17 @@ pub fn recovery(body: &Value) -> Result<Vec<ShardRecovery>, EngineError> {
     Ok(out)
 }
 
-/// `_cat/indices?format=json&h=index,status`.
-pub fn cat_indices(body: &Value) -> Result<Vec<IndexState>, EngineError> {
-    let rows = body.as_array().ok_or_else(|| protocol("_cat/indices rows"))?;
-    rows.iter()
-        .map(|row| {
-            let name = row.get("index").and_then(Value::as_str).ok_or_else(|| protocol("index name"))?;
-            let open = row.get("status").and_then(Value::as_str) != Some("close");
-            Ok(IndexState { name: name.to_owned(), open })
-        })
-        .collect()
+/// A row of `_cat/indices?format=json&h=index,status` (read as the answer streams in).
+#[derive(Debug, Deserialize)]
+pub struct CatIndex {
+    index: String,
+    status: Option<String>,
+}
+
+impl From<CatIndex> for IndexState {
+    fn from(row: CatIndex) -> Self {
+        Self { open: row.status.as_deref() != Some("close"), name: row.index }
+    }
 }
 
 #[cfg(test)]
@@ -485,12 +511,17 @@ mod tests {
             (SnapshotState::Partial, 4, 1, 2)
         );
         assert!(single_snapshot(&json!({"snapshots":[]}), "s").unwrap().is_none());
-        assert_eq!(snapshot_names(&running).unwrap(), vec!["s"]);
-        assert!(snapshot_names(&json!({})).is_err());
+        let names = |body: &Value| serde_json::from_value::<SnapshotNames>(body.clone()).unwrap().names();
+        assert_eq!(names(&running).unwrap(), vec!["s"]);
+        assert!(names(&json!({})).is_err());
+        assert!(
+            serde_json::from_value::<SnapshotNames>(json!({"snapshots":[{"uuid":"u"}]})).is_err(),
+            "a name is required"
+        );
         let missing = json!({"snapshots":[],"failures":{"r":{"type":"repository_missing_exception","reason":"[r] missing"}},"total":0,"remaining":0});
         let e = single_snapshot(&missing, "s").unwrap_err();
         assert_eq!((e.kind(), e.is_transient()), (Some(&EngineErrorKind::RepositoryMissing), false));
-        assert_eq!(snapshot_names(&missing).unwrap_err().kind(), Some(&EngineErrorKind::RepositoryMissing));
+        assert_eq!(names(&missing).unwrap_err().kind(), Some(&EngineErrorKind::RepositoryMissing));
         assert!(snapshot_info(&json!({"snapshot":"s","state":"WEIRD"})).is_err());
     }
 
@@ -516,8 +547,9 @@ mod tests {
         assert_eq!((shards[0].stage, shards[0].recovered_bytes, shards[0].started_ms), (RecoveryStage::Done, 5, 10));
         assert_eq!((shards[1].snapshot_source.clone(), shards[1].stage), (None, RecoveryStage::Running));
         let cat = json!([{"index":"a","status":"open"},{"index":"b","status":"close"}]);
+        let rows: Vec<CatIndex> = serde_json::from_value(cat).unwrap();
         assert_eq!(
-            cat_indices(&cat).unwrap(),
+            rows.into_iter().map(IndexState::from).collect::<Vec<_>>(),
             vec![IndexState { name: "a".into(), open: true }, IndexState { name: "b".into(), open: false }]
         );
     }
