@@ -272,6 +272,9 @@ impl Reconciler {
         engine: &dyn SearchEngine,
         now: DateTime<Utc>,
     ) -> Result<Step, StepError> {
+        // The place is decided once: the repository the create goes to is the one recorded.
+        let unlocated = snapshot.location.is_none();
+        let snapshot = self.with_location(cluster, snapshot).await?;
         let repository = self.core.repository_of(cluster, &snapshot, true).await?;
         let observed = match engine.get_snapshot(&repository.name, &snapshot.name).await {
             Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => None,
@@ -296,9 +299,7 @@ impl Reconciler {
                 self.failpoint("after-create-sent");
                 op.phase = OperationPhase::Submitted;
                 op.progress_at = now;
-                let recorded = self.with_location(cluster, snapshot.clone()).await?;
-                let change = if recorded == snapshot { SnapshotChange::Keep } else { SnapshotChange::update(recorded) };
-                Ok(Step::Wait(change))
+                Ok(Step::Wait(if unlocated { SnapshotChange::update(snapshot) } else { SnapshotChange::Keep }))
             }
             (_, None) => Ok(Step::Finish {
                 succeeded: false,
@@ -327,7 +328,7 @@ impl Reconciler {
                     }
                     return Ok(Step::Wait(SnapshotChange::Keep));
                 }
-                let updated = apply_info(self.with_location(cluster, snapshot).await?, &info, now);
+                let updated = apply_info(snapshot, &info, now);
                 Ok(Step::Finish {
                     succeeded: updated.status != SnapshotStatus::Failed,
                     error: updated.failure_reason.clone(),

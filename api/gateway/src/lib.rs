@@ -23,9 +23,6 @@ pub use request_id::{request_id, with_request_id};
 /// The largest request body a dialect reads.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
 
-/// The largest answer of a mutating request kept for its replays, in bytes (they are a few hundred).
-const MAX_REMEMBERED_BYTES: usize = 16 << 20;
-
 /// The error code a dialect answered with, carried in the response's extensions for the audit.
 #[derive(Debug, Clone, Copy)]
 pub struct ErrorCode(pub &'static str);
@@ -185,7 +182,15 @@ impl<D: Dialect> Gateway<D> {
     /// Records the answer of a claimed request, and gives it on.
     async fn remember(&self, caller: &Caller, signature: &str, response: Response) -> Response {
         let (parts, body) = response.into_parts();
-        let bytes = axum::body::to_bytes(body, MAX_REMEMBERED_BYTES).await.unwrap_or_default();
+        // Handlers answer from memory (a few hundred bytes): reading the body holds nothing more.
+        let bytes = match axum::body::to_bytes(body, usize::MAX).await {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                tracing::error!(dialect = D::NAME, error = %e, "a handler's answer could not be read; it is not remembered");
+                return (StatusCode::INTERNAL_SERVER_ERROR, format!("the answer could not be read: {e}"))
+                    .into_response();
+            }
+        };
         let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let outcome = RequestOutcome { status: parts.status.as_u16(), content_type, body: bytes.to_vec() };
         self.core.record_outcome(caller, signature, &outcome).await;
