@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::error::CoreError;
-use crate::model::{Cluster, Operation, OperationKind, Snapshot, SnapshotKind};
+use crate::model::{Cluster, Lane, Operation, OperationKind, Snapshot, SnapshotKind};
 use crate::policy::{self, Frequency, NameStyle, Period, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy};
 use crate::service::Snapkeep;
 use crate::store::{DueFire, NextFire};
@@ -267,7 +267,7 @@ impl Snapkeep {
             Some(slot),
             now,
         );
-        let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster.id, None, now);
+        let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster, None, now);
         let won = self.store.record_fire(fire, &snapshot, &operation, next).await?;
         Ok(won.then(|| Fired { cluster_id: cluster.id, slot, lag: now - fire.next.fire_at }))
     }
@@ -305,7 +305,8 @@ impl Snapkeep {
         now: DateTime<Utc>,
     ) -> Result<usize, CoreError> {
         let Some(first) = snapshots.first() else { return Ok(0) };
-        let mut operation = self.new_operation(OperationKind::DeleteSnapshots, first, cluster_id, None, now);
+        let on = (cluster_id, Lane::Steps);
+        let mut operation = self.operation_on(OperationKind::DeleteSnapshots, first, on, None, now);
         operation.batch = snapshots.iter().map(|s| s.id.clone()).collect();
         Ok(self.store.insert_batch_delete(&operation).await?.len())
     }

@@ -99,7 +99,7 @@ impl Snapkeep {
             None,
             now,
         );
-        let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster.id, None, now);
+        let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster, None, now);
         self.store.insert_snapshot_with_operation(&snapshot, &operation).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::SnapshotNameTaken(name.to_owned()),
             other => other.into(),
@@ -198,7 +198,7 @@ impl Snapkeep {
         let expected = snapshot.updated_at;
         let updated =
             Snapshot { restore_status: RestoreStatus::Restoring, operation_failure: None, updated_at: now, ..snapshot };
-        let operation = self.new_operation(OperationKind::RestoreSnapshot, &updated, &source.id, Some(params), now);
+        let operation = self.new_operation(OperationKind::RestoreSnapshot, &updated, &source, Some(params), now);
         self.store.insert_operation_for(&updated, expected, &operation).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::RestoreInProgress(source.id.clone()),
             other => other.into(),

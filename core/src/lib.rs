@@ -45,8 +45,8 @@ pub use integrity::IntegrityKey;
 pub use master_key::{integrity_key, master_key_opens, rotate_master_key, verify_master_key};
 pub use metrics::Metrics;
 pub use model::{
-    AccessKey, Cluster, ClusterFailures, KeyState, LastFailure, NewCluster, NewClusterTarget, Operation, OperationKind,
-    OperationPhase, Project, RestoreParams, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
+    AccessKey, Cluster, ClusterFailures, KeyState, Lane, LastFailure, NewCluster, NewClusterTarget, Operation,
+    OperationKind, OperationPhase, Project, RestoreParams, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
 };
 pub use operations::{OperationTimeouts, Reconciler, RetryPolicy};
 pub use physical::{BackupRequest, BackupSummary, DatabaseEngine, NewServer, RestoredServer, TransferProgress};

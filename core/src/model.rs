@@ -260,6 +260,36 @@ impl OperationKind {
     }
 }
 
+/// The pool of the reconciler an operation runs in. A transfer (a PostgreSQL backup or restore)
+/// streams for as long as the database takes; transfers run in a bounded pool of their own, so
+/// short engine steps never queue behind them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lane {
+    Steps,
+    Transfers,
+}
+
+impl Lane {
+    pub const ALL: [Lane; 2] = [Lane::Steps, Lane::Transfers];
+
+    /// The lane of an operation of `kind` on a cluster of `flavor`.
+    pub fn of(kind: OperationKind, flavor: EngineFlavor) -> Self {
+        let transfer = matches!(kind, OperationKind::CreateSnapshot | OperationKind::RestoreSnapshot);
+        if transfer && flavor.is_database() { Self::Transfers } else { Self::Steps }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Steps => "steps",
+            Self::Transfers => "transfers",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|lane| lane.as_str() == s)
+    }
+}
+
 /// Where an operation stands. `Pending` has not been sent to the engine (or it is not known to
 /// have been); `Submitted` has; the last two are terminal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -331,8 +361,10 @@ pub struct Operation {
     pub snapshot_id: String,
     /// Every snapshot a batch delete acts on; empty for other kinds.
     pub batch: Vec<String>,
-    /// The cluster the work runs on (for a restore: the target).
+    /// The cluster the work runs on (for a restore: the target; for a database restore, the
+    /// source).
     pub cluster_id: String,
+    pub lane: Lane,
     pub phase: OperationPhase,
     pub restore: Option<RestoreParams>,
     pub attempts: u32,

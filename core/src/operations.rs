@@ -18,7 +18,7 @@ use crate::engine::{
 };
 use crate::error::CoreError;
 use crate::model::{
-    Cluster, Operation, OperationKind, OperationPhase, RestoreParams, RestoreStatus, Snapshot, SnapshotStatus,
+    Cluster, Lane, Operation, OperationKind, OperationPhase, RestoreParams, RestoreStatus, Snapshot, SnapshotStatus,
 };
 use crate::repository::RepositorySpec;
 use crate::service::Snapkeep;
@@ -118,11 +118,11 @@ impl Reconciler {
         }
     }
 
-    /// Leases the operations that are due.
-    pub async fn claim(&self, limit: u32) -> Result<Vec<Operation>, CoreError> {
+    /// Leases up to `limit` operations of `lane` that are due, oldest due first.
+    pub async fn claim(&self, lane: Lane, limit: u32) -> Result<Vec<Operation>, CoreError> {
         let now = self.core.clock.now();
         let until = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX);
-        Ok(self.core.store.claim_due_operations(now, &self.owner, until, limit).await?)
+        Ok(self.core.store.claim_due_operations(lane, now, &self.owner, until, limit).await?)
     }
 
     /// Runs one step of a leased operation and records what it decided.

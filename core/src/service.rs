@@ -12,7 +12,7 @@ use crate::engine::{EngineConnector, EngineEndpoint, SearchEngine};
 use crate::error::{CoreError, NotFound};
 use crate::metrics::Metrics;
 use crate::model::{
-    Cluster, ClusterFailures, LastFailure, NewCluster, Operation, OperationKind, OperationPhase, Project,
+    Cluster, ClusterFailures, Lane, LastFailure, NewCluster, Operation, OperationKind, OperationPhase, Project,
     RestoreParams, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
 };
 use crate::operations::OperationTimeouts;
@@ -300,7 +300,7 @@ impl Snapkeep {
         let now = self.clock.now();
         let name = name(&cluster, now);
         let snapshot = self.new_snapshot(&cluster, name, description, indices, SnapshotKind::Manual, None, now);
-        let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster.id, None, now);
+        let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster, None, now);
         Ok((cluster, snapshot, operation))
     }
 
@@ -395,7 +395,7 @@ impl Snapkeep {
         let now = self.clock.now();
         let expected = snapshot.updated_at;
         let updated = Snapshot { deleting: true, operation_failure: None, updated_at: now, ..snapshot };
-        let operation = self.new_operation(OperationKind::DeleteSnapshot, &updated, &cluster.id, None, now);
+        let operation = self.new_operation(OperationKind::DeleteSnapshot, &updated, &cluster, None, now);
         self.store.insert_operation_for(&updated, expected, &operation).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::SnapshotBeingDeleted,
             other => other.into(),
@@ -447,7 +447,7 @@ impl Snapkeep {
         let expected = snapshot.updated_at;
         let updated =
             Snapshot { restore_status: RestoreStatus::Restoring, operation_failure: None, updated_at: now, ..snapshot };
-        let operation = self.new_operation(OperationKind::RestoreSnapshot, &updated, &target.id, Some(params), now);
+        let operation = self.new_operation(OperationKind::RestoreSnapshot, &updated, &target, Some(params), now);
         self.store.insert_operation_for(&updated, expected, &operation).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::RestoreInProgress(target.id.clone()),
             other => other.into(),
@@ -527,11 +527,25 @@ impl Snapkeep {
         }
     }
 
+    /// A new operation of `kind` on `cluster`, in the lane its kind and engine take.
     pub(crate) fn new_operation(
         &self,
         kind: OperationKind,
         snapshot: &Snapshot,
-        cluster_id: &str,
+        cluster: &Cluster,
+        restore: Option<RestoreParams>,
+        now: DateTime<Utc>,
+    ) -> Operation {
+        let lane = Lane::of(kind, cluster.flavor);
+        self.operation_on(kind, snapshot, (&cluster.id, lane), restore, now)
+    }
+
+    /// A new operation of `kind` on the cluster `cluster_id`, run in `lane`.
+    pub(crate) fn operation_on(
+        &self,
+        kind: OperationKind,
+        snapshot: &Snapshot,
+        (cluster_id, lane): (&str, Lane),
         restore: Option<RestoreParams>,
         now: DateTime<Utc>,
     ) -> Operation {
@@ -541,6 +555,7 @@ impl Snapkeep {
             snapshot_id: snapshot.id.clone(),
             batch: Vec::new(),
             cluster_id: cluster_id.to_owned(),
+            lane,
             phase: OperationPhase::Pending,
             restore,
             attempts: 0,

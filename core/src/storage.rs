@@ -171,6 +171,8 @@ pub enum StorageError {
     Misconfigured(String),
     #[error("object {0} does not exist")]
     ObjectMissing(String),
+    #[error("object {name} is larger than the {max_bytes} bytes expected of it")]
+    ObjectTooLarge { name: String, max_bytes: u64 },
 }
 
 /// Where a snapshot is written: the profile (by name), bucket and path. For a snapshot snapkeep
@@ -187,7 +189,10 @@ pub struct SnapshotLocation {
 pub trait ObjectPath: Send + Sync {
     /// Writes an object `name` (relative to the path) in one request.
     async fn put(&self, name: &str, bytes: Bytes) -> Result<(), StorageError>;
-    async fn get(&self, name: &str) -> Result<Bytes, StorageError>;
+    /// Reads object `name`, at most `max_bytes` of it: a larger object is refused
+    /// (`ObjectTooLarge`) without reading more, so what storage holds cannot make the reader hold
+    /// more than it expects.
+    async fn get(&self, name: &str, max_bytes: u64) -> Result<Bytes, StorageError>;
     /// Every object under the path: (name relative to it, bytes).
     async fn list(&self) -> Result<Vec<(String, u64)>, StorageError>;
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use crate::audit::{AuditEntry, AuditQuery};
-use crate::model::{AccessKey, Cluster, Operation, Project, Snapshot};
+use crate::model::{AccessKey, Cluster, Lane, Operation, Project, Snapshot};
 use crate::policy::SnapshotConfig;
 use crate::secrets::Cipher;
 use crate::storage::{SnapshotLocation, StorageProfile};
@@ -124,9 +124,10 @@ pub trait Store: AccessStore + Send + Sync {
         operation: &Operation,
     ) -> Result<(), StoreError>;
 
-    /// Open operations that are due, oldest first, leased to `owner` until `lease_until`.
+    /// Open operations of `lane` that are due, oldest first, leased to `owner` until `lease_until`.
     async fn claim_due_operations(
         &self,
+        lane: Lane,
         now: DateTime<Utc>,
         owner: &str,
         lease_until: DateTime<Utc>,

@@ -1,66 +1,91 @@
-//! The reconciler worker: claims due operations, advances each one step concurrently, and keeps
-//! doing so until shutdown. Steps are short engine calls; a step in flight at shutdown finishes,
-//! and anything unfinished is picked up again from the store at the next start.
+//! The reconciler worker of one lane: a continuous pool of operation steps. Each unit of work
+//! fills the slots that are free with due operations of its lane, each advanced one step in a
+//! task of its own; a step that ends frees its slot at once and wakes the worker to fill it. The
+//! steps lane runs short engine calls; the transfers lane runs PostgreSQL backups and restores,
+//! bounded apart, so a long transfer never holds up a short step.
 
 use std::time::Duration;
 
-use snapkeep_core::Reconciler;
-use tokio::sync::watch;
-use tokio::task::JoinSet;
+use async_trait::async_trait;
+use snapkeep_core::{Lane, Reconciler};
+use tokio::task::{JoinError, JoinSet};
 
-/// Runs the reconciler on an interval.
+use crate::supervisor::{Pace, WorkError, Worker};
+
+/// Advances the operations of one lane, `slots` at a time.
 pub struct ReconcilerWorker {
     reconciler: Reconciler,
-    /// Operations advanced at once.
-    concurrency: u32,
-    /// Pause between rounds when there was nothing more to do.
+    lane: Lane,
+    slots: usize,
     interval: Duration,
+    in_flight: JoinSet<()>,
 }
 
 impl ReconcilerWorker {
-    pub fn new(reconciler: Reconciler, concurrency: u32, interval: Duration) -> Self {
-        Self { reconciler, concurrency: concurrency.max(1), interval }
+    /// `slots` operations of `lane` advance at once (at least one); due work is looked for every
+    /// `interval` while the pool is idle.
+    pub fn new(reconciler: Reconciler, lane: Lane, slots: u32, interval: Duration) -> Self {
+        Self { reconciler, lane, slots: slots.max(1) as usize, interval, in_flight: JoinSet::new() }
     }
 
-    /// Works until `shutdown` turns true.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let mut failures: u32 = 0;
-        while !*shutdown.borrow() {
-            let pause = match self.round().await {
-                Ok(claimed) if claimed == self.concurrency as usize => Duration::ZERO,
-                Ok(_) => {
-                    failures = 0;
-                    self.interval
-                }
-                Err(e) => {
-                    failures = failures.saturating_add(1);
-                    tracing::error!(error = %e, failures, "reconciler round failed");
-                    self.interval.saturating_mul(failures.min(20))
-                }
-            };
-            tokio::select! {
-                _ = shutdown.changed() => {}
-                () = tokio::time::sleep(pause) => {}
-            }
+    /// Collects the steps that ended.
+    fn reap(&mut self) {
+        while let Some(ended) = self.in_flight.try_join_next() {
+            self.ended(ended);
         }
-        tracing::info!("reconciler stopped");
     }
 
-    /// Claims and advances one batch; returns how many were claimed.
-    async fn round(&self) -> Result<usize, snapkeep_core::CoreError> {
-        let due = self.reconciler.claim(self.concurrency).await?;
-        let claimed = due.len();
-        let mut steps = JoinSet::new();
-        for op in due {
+    fn ended(&self, ended: Result<(), JoinError>) {
+        if let Err(e) = ended {
+            tracing::error!(lane = self.lane.as_str(), error = %e, "an operation step panicked; it resumes when its lease ends");
+        }
+    }
+}
+
+#[async_trait]
+impl Worker for ReconcilerWorker {
+    fn name(&self) -> &'static str {
+        match self.lane {
+            Lane::Steps => "reconciler",
+            Lane::Transfers => "transfers",
+        }
+    }
+
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// Claims as many due operations as there are free slots and starts a step for each. Always
+    /// `Idle`: the pool is full (a step that ends wakes it) or nothing more is due.
+    async fn work(&mut self) -> Result<Pace, WorkError> {
+        self.reap();
+        let free = self.slots.saturating_sub(self.in_flight.len());
+        if free == 0 {
+            return Ok(Pace::Idle);
+        }
+        for op in self.reconciler.claim(self.lane, free as u32).await? {
             let reconciler = self.reconciler.clone();
-            steps.spawn(async move {
+            self.in_flight.spawn(async move {
                 let id = op.id.clone();
                 if let Err(e) = reconciler.advance(op).await {
                     tracing::error!(operation = %id, error = %e, "could not advance operation");
                 }
             });
         }
-        while steps.join_next().await.is_some() {}
-        Ok(claimed)
+        Ok(Pace::Idle)
+    }
+
+    /// A step ended (its slot is free).
+    async fn woken(&mut self) {
+        match self.in_flight.join_next().await {
+            Some(ended) => self.ended(ended),
+            None => std::future::pending().await,
+        }
+    }
+
+    async fn drain(&mut self) {
+        while let Some(ended) = self.in_flight.join_next().await {
+            self.ended(ended);
+        }
     }
 }

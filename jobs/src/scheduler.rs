@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use async_trait::async_trait;
 use snapkeep_core::Snapkeep;
-use tokio::sync::watch;
+
+use crate::supervisor::{Pace, WorkError, Worker};
 
 pub struct SchedulerWorker {
     core: Snapkeep,
@@ -16,35 +18,44 @@ impl SchedulerWorker {
     pub fn new(core: Snapkeep, interval: Duration) -> Self {
         Self { core, interval }
     }
+}
 
-    /// Works until `shutdown` turns true.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        while !*shutdown.borrow() {
-            self.round().await;
-            tokio::select! {
-                _ = shutdown.changed() => {}
-                () = tokio::time::sleep(self.interval) => {}
-            }
-        }
-        tracing::info!("scheduler stopped");
+#[async_trait]
+impl Worker for SchedulerWorker {
+    fn name(&self) -> &'static str {
+        "scheduler"
     }
 
-    async fn round(&self) {
-        match self.core.fire_due().await {
-            Ok(report) => {
-                for fired in &report.fired {
-                    tracing::info!(cluster = %fired.cluster_id, slot = %fired.slot, lag_ms = fired.lag.num_milliseconds(), "automatic snapshot fired");
-                }
-                if report.deferred > 0 {
-                    tracing::debug!(deferred = report.deferred, "fires held back by the concurrency limits");
-                }
-            }
-            Err(e) => tracing::error!(error = %e, "scheduler round failed"),
+    fn interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// One round: due automatic snapshots fired, and retention applied (each even when the
+    /// other failed; the first failure is the round's).
+    async fn work(&mut self) -> Result<Pace, WorkError> {
+        let fired = self.fire().await;
+        let retained = self.retain().await;
+        fired.and(retained).map(|()| Pace::Idle)
+    }
+}
+
+impl SchedulerWorker {
+    async fn fire(&self) -> Result<(), WorkError> {
+        let report = self.core.fire_due().await?;
+        for fired in &report.fired {
+            tracing::info!(cluster = %fired.cluster_id, slot = %fired.slot, lag_ms = fired.lag.num_milliseconds(), "automatic snapshot fired");
         }
-        match self.core.apply_retention().await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(snapshots = n, "retention deletes scheduled"),
-            Err(e) => tracing::error!(error = %e, "retention round failed"),
+        if report.deferred > 0 {
+            tracing::debug!(deferred = report.deferred, "fires held back by the concurrency limits");
         }
+        Ok(())
+    }
+
+    async fn retain(&self) -> Result<(), WorkError> {
+        let deleted = self.core.apply_retention().await?;
+        if deleted > 0 {
+            tracing::info!(snapshots = deleted, "retention deletes scheduled");
+        }
+        Ok(())
     }
 }

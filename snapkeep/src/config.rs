@@ -38,7 +38,13 @@ pub struct Config {
     pub engine_timeout_secs: u64,
     pub reconcile_interval_ms: u64,
     pub poll_interval_ms: u64,
+    /// Operations advanced at once (short engine steps).
     pub workers: u32,
+    /// PostgreSQL backups and restores run at once, in a pool apart from `workers`.
+    pub transfer_workers: u32,
+    /// Seconds a stop (SIGTERM) waits for requests and work in flight; what is unfinished then
+    /// resumes at the next start, as after a crash.
+    pub shutdown_grace_secs: u64,
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
     pub create_timeout_secs: u64,
@@ -92,6 +98,8 @@ const KEYS: &[&str] = &[
     "reconcile-interval-ms",
     "poll-interval-ms",
     "workers",
+    "transfer-workers",
+    "shutdown-grace-secs",
     "retry-base-ms",
     "retry-max-ms",
     "create-timeout-secs",
@@ -134,6 +142,8 @@ impl Default for Config {
             reconcile_interval_ms: 500,
             poll_interval_ms: timeouts.poll_every.as_millis() as u64,
             workers: 8,
+            transfer_workers: 2,
+            shutdown_grace_secs: 30,
             retry_base_ms: retry.base.as_millis() as u64,
             retry_max_ms: retry.max.as_millis() as u64,
             create_timeout_secs: timeouts.create.as_secs(),

@@ -23,9 +23,12 @@ pub struct Limits {
     /// Time a connection may take to send a request's headers, and may stay idle between
     /// requests, before it is closed.
     pub header_read_timeout: Duration,
+    /// After `shutdown`, how long open connections may finish their requests.
+    pub shutdown_grace: Duration,
 }
 
-/// Serves `app` on `listener` until `shutdown` completes.
+/// Serves `app` on `listener` until `shutdown` completes, then lets open connections finish for
+/// at most `limits.shutdown_grace`.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -63,6 +66,11 @@ pub async fn serve(
             drop(slot);
         });
     }
-    graceful.shutdown().await;
+    if tokio::time::timeout(limits.shutdown_grace, graceful.shutdown()).await.is_err() {
+        tracing::warn!(
+            grace_secs = limits.shutdown_grace.as_secs_f64(),
+            "connections still open at the stop deadline were closed"
+        );
+    }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! `snapkeep serve`: opens the store, wires the core to the engines and storage, starts the
-//! reconciler and the HTTP dialects, and shuts all of it down gracefully.
+//! background workers under their supervisor and the HTTP dialects, and stops all of it within
+//! `shutdown-grace-secs` of a SIGTERM.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -13,10 +14,10 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use snapkeep_api_gateway::with_request_id;
-use snapkeep_core::{Reconciler, Repositories, RepositoryNames, Snapkeep, SystemClock, integrity_key};
+use snapkeep_core::{Lane, Reconciler, Repositories, RepositoryNames, Snapkeep, SystemClock, integrity_key};
 use snapkeep_engine_elasticsearch::HttpEngineConnector;
 use snapkeep_engine_postgres::{PostgresEngine, RestoreArea};
-use snapkeep_jobs::{ReconcilerWorker, SchedulerWorker};
+use snapkeep_jobs::{ReconcilerWorker, SchedulerWorker, StatusBoard, Supervisor};
 use snapkeep_storage::OpendalStorage;
 use snapkeep_store::SqliteStore;
 use tokio::sync::watch;
@@ -78,17 +79,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     .with_scheduling(config.scheduling())
     .with_max_skew(config.signature_max_skew()?);
 
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    let supervisor = workers(&config, core.clone(), node_id);
+    let status = supervisor.status();
     let (stop, stopped) = watch::channel(false);
-    let reconciler =
-        Reconciler::new(core.clone(), config.retry(), node_id, LEASE).with_failpoint(config.failpoint.clone());
-    let worker = ReconcilerWorker::new(reconciler, config.workers, Duration::from_millis(config.reconcile_interval_ms));
-    let worker = tokio::spawn(worker.run(stopped.clone()));
-    let scheduler = SchedulerWorker::new(core.clone(), Duration::from_millis(config.scheduler_interval_ms));
-    let scheduler = tokio::spawn(scheduler.run(stopped));
+    let background = tokio::spawn(supervisor.run(stopped.clone(), grace));
 
     let app = axum::Router::new()
-        .route("/healthz", get(|| async { axum::Json(serde_json::json!({"status": "ok"})) }))
-        .route("/metrics", get(metrics).with_state(core.clone()))
+        .route("/healthz", get(health).with_state(status.clone()))
+        .route("/metrics", get(metrics).with_state((core.clone(), status)))
         .merge(snapkeep_api_admin::router(core.clone(), &admin_token))
         .merge(snapkeep_api_css::router(core.clone()))
         .merge(snapkeep_api_dws::router(core.clone()))
@@ -101,12 +100,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let limits = crate::http::Limits {
         max_connections: config.http_max_connections.max(1),
         header_read_timeout: Duration::from_secs(config.http_header_timeout_secs.max(1)),
+        shutdown_grace: grace,
     };
-    crate::http::serve(listener, app, limits, shutdown_signal()).await?;
-    tracing::info!("HTTP server stopped; stopping the reconciler");
-    let _ = stop.send(true);
-    worker.await?;
-    scheduler.await?;
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let mut http_stop = stopped;
+    crate::http::serve(listener, app, limits, async move { drop(http_stop.wait_for(|stop| *stop).await) }).await?;
+    tracing::info!("HTTP server stopped; waiting for the background workers");
+    background.await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -143,9 +146,28 @@ pub(crate) fn secret(
     Ok(value)
 }
 
+/// The background workers: the reconciler's two pools (short steps, long transfers) and the
+/// scheduler.
+fn workers(config: &Config, core: Snapkeep, node_id: String) -> Supervisor {
+    let reconciler =
+        Reconciler::new(core.clone(), config.retry(), node_id, LEASE).with_failpoint(config.failpoint.clone());
+    let interval = Duration::from_millis(config.reconcile_interval_ms);
+    Supervisor::new()
+        .with(ReconcilerWorker::new(reconciler.clone(), Lane::Steps, config.workers, interval))
+        .with(ReconcilerWorker::new(reconciler, Lane::Transfers, config.transfer_workers, interval))
+        .with(SchedulerWorker::new(core, Duration::from_millis(config.scheduler_interval_ms)))
+}
+
+/// `/healthz`: 200 while the service answers; `status` is `ok` when every background worker
+/// runs, `degraded` when one backs off after failures (its `last_error` says why).
+async fn health(State(status): State<StatusBoard>) -> impl IntoResponse {
+    let state = if status.healthy() { "ok" } else { "degraded" };
+    axum::Json(serde_json::json!({"status": state, "workers": status.snapshot()}))
+}
+
 /// The counters, in the Prometheus text format.
-async fn metrics(State(core): State<Snapkeep>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], core.metrics().render())
+async fn metrics(State((core, status)): State<(Snapkeep, StatusBoard)>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], core.metrics().render() + &status.render())
 }
 
 async fn shutdown_signal() {

@@ -89,13 +89,19 @@ impl ObjectPath for OpendalPath {
         Ok(())
     }
 
-    async fn get(&self, name: &str) -> Result<Bytes, StorageError> {
+    async fn get(&self, name: &str, max_bytes: u64) -> Result<Bytes, StorageError> {
         let path = format!("{}{name}", self.dir);
-        match self.op.read(&path).await {
-            Ok(buffer) => Ok(buffer.to_bytes()),
-            Err(e) if e.kind() == ErrorKind::NotFound => Err(StorageError::ObjectMissing(path)),
-            Err(e) => Err(refusal(&self.target, e)),
+        let missing = |e: opendal::Error| match e.kind() {
+            ErrorKind::NotFound => StorageError::ObjectMissing(name.to_owned()),
+            _ => refusal(&self.target, e),
+        };
+        let length = self.op.stat(&path).await.map_err(missing)?.content_length();
+        if length > max_bytes {
+            return Err(StorageError::ObjectTooLarge { name: name.to_owned(), max_bytes });
         }
+        // Exactly the length seen: an object replaced by a larger one meanwhile is not read past it.
+        let buffer = self.op.read_with(&path).range(0..length).await.map_err(missing)?;
+        Ok(buffer.to_bytes())
     }
 
     async fn list(&self) -> Result<Vec<(String, u64)>, StorageError> {
@@ -239,11 +245,14 @@ mod tests {
         let path = OpendalStorage.open(&fs_target(&root.path().join("c-1/s-1"))).unwrap();
         path.put("part-000001", Bytes::from_static(b"abc")).await.unwrap();
         path.put("manifest.json", Bytes::from_static(b"{}")).await.unwrap();
-        assert_eq!(&path.get("part-000001").await.unwrap()[..], b"abc");
+        assert_eq!(&path.get("part-000001", 3).await.unwrap()[..], b"abc");
+        let refused = path.get("part-000001", 2).await;
+        assert!(matches!(refused, Err(StorageError::ObjectTooLarge { max_bytes: 2, .. })), "{refused:?}");
         let mut listed = path.list().await.unwrap();
         listed.sort();
         assert_eq!(listed, vec![("manifest.json".to_owned(), 2), ("part-000001".to_owned(), 3)]);
-        assert!(matches!(path.get("missing").await, Err(StorageError::ObjectMissing(_))));
+        let missing = path.get("missing", 10).await;
+        assert!(matches!(&missing, Err(StorageError::ObjectMissing(name)) if name == "missing"), "{missing:?}");
     }
 
     #[tokio::test]

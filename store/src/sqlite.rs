@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use snapkeep_core::{
-    Cluster, DueFire, EngineFlavor, EngineVersion, NextFire, Operation, OperationKind, OperationPhase, Project,
+    Cluster, DueFire, EngineFlavor, EngineVersion, Lane, NextFire, Operation, OperationKind, OperationPhase, Project,
     RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotKind, SnapshotLocation, SnapshotStatus,
     StorageProfile, Store, StoreError,
 };
@@ -201,12 +201,14 @@ fn snapshot_from(row: &SqliteRow) -> Result<Snapshot, StoreError> {
 fn operation_from(row: &SqliteRow) -> Result<Operation, StoreError> {
     let kind: String = row.try_get("kind").map_err(backend)?;
     let phase: String = row.try_get("phase").map_err(backend)?;
+    let lane: String = row.try_get("lane").map_err(backend)?;
     let restore: Option<String> = row.try_get("restore_params").map_err(backend)?;
     Ok(Operation {
         id: row.try_get("id").map_err(backend)?,
         kind: OperationKind::parse(&kind).ok_or_else(|| corrupt("operation kind", &kind))?,
         snapshot_id: row.try_get("snapshot_id").map_err(backend)?,
         cluster_id: row.try_get("cluster_id").map_err(backend)?,
+        lane: Lane::parse(&lane).ok_or_else(|| corrupt("operation lane", &lane))?,
         phase: OperationPhase::parse(&phase).ok_or_else(|| corrupt("operation phase", &phase))?,
         restore: restore
             .map(|r| serde_json::from_str(&r).map_err(|_| corrupt("restore parameters", &r)))
@@ -235,7 +237,7 @@ static SNAPSHOT_UPSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|
         updates.join(", ")
     )
 });
-const OPERATION_COLUMNS: &str = "id, kind, snapshot_id, cluster_id, phase, restore_params, attempts, next_run_at, deadline, progress_marker, progress_at, last_error, created_at, finished_at, batch";
+const OPERATION_COLUMNS: &str = "id, kind, snapshot_id, cluster_id, phase, restore_params, attempts, next_run_at, deadline, progress_marker, progress_at, last_error, created_at, finished_at, batch, lane";
 
 /// Writes what an operation's step changed in its snapshot. A snapshot removed meanwhile (a delete
 /// that finished while a create or restore step ran) is never brought back, and only a delete's
@@ -294,7 +296,7 @@ async fn write_operation(tx: &mut Transaction<'_, Sqlite>, op: &Operation, keep_
     } else {
         "NULL, NULL"
     };
-    sqlx::query(&format!("INSERT OR REPLACE INTO operations ({OPERATION_COLUMNS}, lease_owner, lease_until) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15, {lease})"))
+    sqlx::query(&format!("INSERT OR REPLACE INTO operations ({OPERATION_COLUMNS}, lease_owner, lease_until) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16, {lease})"))
         .bind(&op.id)
         .bind(op.kind.as_str())
         .bind(&op.snapshot_id)
@@ -310,6 +312,7 @@ async fn write_operation(tx: &mut Transaction<'_, Sqlite>, op: &Operation, keep_
         .bind(ms(op.created_at))
         .bind(op.finished_at.map(ms))
         .bind((!op.batch.is_empty()).then(|| serde_json::to_string(&op.batch).expect("ids serialize")))
+        .bind(op.lane.as_str())
         .execute(&mut **tx)
         .await
         .map_err(backend)?;
@@ -518,6 +521,7 @@ impl Store for SqliteStore {
 
     async fn claim_due_operations(
         &self,
+        lane: Lane,
         now: DateTime<Utc>,
         owner: &str,
         lease_until: DateTime<Utc>,
@@ -525,12 +529,19 @@ impl Store for SqliteStore {
     ) -> Result<Vec<Operation>, StoreError> {
         let rows = sqlx::query(&format!(
             "UPDATE operations SET lease_owner = ?1, lease_until = ?2 WHERE id IN (
-                 SELECT id FROM operations WHERE {OPEN} AND next_run_at <= ?3 AND (lease_until IS NULL OR lease_until < ?3)
+                 SELECT id FROM operations WHERE lane = ?5 AND {OPEN} AND next_run_at <= ?3
+                 AND (lease_until IS NULL OR lease_until < ?3)
                  ORDER BY next_run_at, created_at LIMIT ?4)
              RETURNING {OPERATION_COLUMNS}"
         ))
-        .bind(owner).bind(ms(lease_until)).bind(ms(now)).bind(i64::from(limit))
-        .fetch_all(&self.pool).await.map_err(backend)?;
+        .bind(owner)
+        .bind(ms(lease_until))
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .bind(lane.as_str())
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
         let mut ops: Vec<Operation> = rows.iter().map(operation_from).collect::<Result<_, _>>()?;
         ops.sort_by_key(|op| (op.next_run_at, op.created_at));
         Ok(ops)
@@ -877,6 +888,7 @@ mod tests {
             snapshot_id: snapshot_id.into(),
             batch: Vec::new(),
             cluster_id: "c".into(),
+            lane: Lane::Steps,
             phase: OperationPhase::Pending,
             restore: None,
             attempts: 0,
@@ -908,18 +920,23 @@ mod tests {
         seed(&store).await;
         store.insert_snapshot_with_operation(&snapshot("s1", "snap1"), &operation("o1", "s1", 0)).await.unwrap();
         store.insert_snapshot_with_operation(&snapshot("s2", "snap2"), &operation("o2", "s2", 5_000)).await.unwrap();
-        let claimed = store.claim_due_operations(at(1_000), "a", at(61_000), 10).await.unwrap();
-        assert_eq!(claimed.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), vec!["o1"], "only due ones");
-        assert!(store.claim_due_operations(at(2_000), "b", at(62_000), 10).await.unwrap().is_empty(), "leased");
+        let transfer = Operation { lane: Lane::Transfers, ..operation("o3", "s3", 0) };
+        store.insert_snapshot_with_operation(&snapshot("s3", "snap3"), &transfer).await.unwrap();
+        let claimed = store.claim_due_operations(Lane::Steps, at(1_000), "a", at(61_000), 10).await.unwrap();
+        assert_eq!(claimed.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), vec!["o1"], "only due ones of the lane");
+        let transfers = store.claim_due_operations(Lane::Transfers, at(1_000), "a", at(61_000), 10).await.unwrap();
+        assert_eq!((transfers.len(), transfers[0].lane), (1, Lane::Transfers), "the other lane's, apart");
+        let leased = store.claim_due_operations(Lane::Steps, at(2_000), "b", at(62_000), 10).await.unwrap();
+        assert!(leased.is_empty(), "leased");
         let mut op = claimed.into_iter().next().unwrap();
         op.next_run_at = at(2_000);
         op.phase = OperationPhase::Submitted;
         store.save_step(&op, &SnapshotChange::Keep).await.unwrap();
-        let again = store.claim_due_operations(at(2_000), "b", at(62_000), 10).await.unwrap();
+        let again = store.claim_due_operations(Lane::Steps, at(2_000), "b", at(62_000), 10).await.unwrap();
         assert_eq!(again.len(), 1, "released by save_step");
         assert_eq!(again[0].phase, OperationPhase::Submitted);
         assert_eq!(store.release_leases("b").await.unwrap(), 1);
-        let expired = store.claim_due_operations(at(70_000), "c", at(130_000), 10).await.unwrap();
+        let expired = store.claim_due_operations(Lane::Steps, at(70_000), "c", at(130_000), 10).await.unwrap();
         assert_eq!(expired.len(), 2, "released and due");
     }
 

@@ -11,7 +11,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use snapkeep_core::{PolicyInput, Scheduling, Store};
+use snapkeep_core::{Lane, PolicyInput, Scheduling, Store};
 use snapkeep_tests::{Essim, EssimOptions, InProcess};
 use tokio::task::JoinSet;
 
@@ -80,7 +80,7 @@ fn main() {
             let report = sk.core.fire_due().await.expect("fire");
             lags.extend(report.fired.iter().map(|f| f.lag.num_milliseconds() as f64 / 1000.0));
             let mut steps = JoinSet::new();
-            for op in sk.reconciler.claim(512).await.expect("claim") {
+            for op in sk.reconciler.claim(Lane::Steps, 512).await.expect("claim") {
                 let reconciler = sk.reconciler.clone();
                 steps.spawn(async move { reconciler.advance(op).await.expect("advance") });
             }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use snapkeep_core::{
-    Cipher, Cluster, EngineFlavor, EngineVersion, ManualClock, NewCluster, OperationKind, OperationPhase,
+    Cipher, Cluster, EngineFlavor, EngineVersion, Lane, ManualClock, NewCluster, OperationKind, OperationPhase,
     OperationTimeouts, Project, Reconciler, Repositories, RepositoryNames, RetryPolicy, Scheduling, Snapkeep, Snapshot,
     SnapshotChange, SnapshotStatus, Store,
 };
@@ -134,8 +134,10 @@ impl InProcess {
             if self.store.open_operations(None).await.expect("open operations").is_empty() {
                 return;
             }
-            for op in self.reconciler.claim(64).await.expect("claim") {
-                self.reconciler.advance(op).await.expect("advance");
+            for lane in Lane::ALL {
+                for op in self.reconciler.claim(lane, 64).await.expect("claim") {
+                    self.reconciler.advance(op).await.expect("advance");
+                }
             }
             self.clock.advance(chrono::Duration::from_std(POLL).expect("poll"));
             tokio::time::sleep(Duration::from_millis(20)).await;

@@ -98,9 +98,15 @@ pub fn spawn_listening(mut spawn: impl FnMut(u16) -> Process, timeout: std::time
 impl Process {
     /// SIGTERM, then waits for the exit; returns whether it exited successfully.
     pub fn terminate(&mut self) -> bool {
-        let sent = std::process::Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
-        assert!(sent.is_ok_and(|s| s.success()), "could not signal {}", self.child.id());
+        self.signal("TERM");
         self.child.wait().is_ok_and(|status| status.success())
+    }
+
+    /// Sends `signal` (`TERM`, `STOP`, `CONT`, …).
+    pub fn signal(&self, signal: &str) {
+        let sent =
+            std::process::Command::new("kill").arg(format!("-{signal}")).arg(self.child.id().to_string()).status();
+        assert!(sent.is_ok_and(|s| s.success()), "could not send SIG{signal} to {}", self.child.id());
     }
 
     /// Whether the process has exited by itself.

@@ -56,6 +56,17 @@ impl S3Server {
         self.process.kill();
     }
 
+    /// Freezes the server (SIGSTOP): connections stay open and nothing is answered, as a storage
+    /// that stalls.
+    pub fn pause(&self) {
+        self.process.signal("STOP");
+    }
+
+    /// Lets a paused server go on (SIGCONT).
+    pub fn resume(&self) {
+        self.process.signal("CONT");
+    }
+
     /// Starts it again on the same port and data.
     pub fn restart(&mut self) {
         self.process = launch(self.server, &self.dir, self.port);

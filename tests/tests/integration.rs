@@ -17,4 +17,5 @@ mod integration {
     mod scheduler;
     mod signatures;
     mod storage;
+    mod workers;
 }

@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use snapkeep_api_gateway::Dialect;
 use snapkeep_core::{AuthFailure, Caller, CoreError, SignedRequest, Snapkeep};
@@ -28,18 +27,6 @@ impl Admin {
 
 impl Dialect for Admin {
     const NAME: &'static str = "admin";
-    const ACTIONS: &'static [(Method, &'static str, &'static str)] = &[
-        (Method::POST, "/admin/v1/projects", "CreateProject"),
-        (Method::DELETE, "/admin/v1/projects/{id}", "DeleteProject"),
-        (Method::POST, "/admin/v1/projects/{id}/keys", "CreateAccessKey"),
-        (Method::DELETE, "/admin/v1/keys/{access_key}", "DeleteAccessKey"),
-        (Method::POST, "/admin/v1/keys/{access_key}/disable", "DisableAccessKey"),
-        (Method::POST, "/admin/v1/keys/{access_key}/enable", "EnableAccessKey"),
-        (Method::POST, "/admin/v1/keys/{access_key}/rotate", "RotateAccessKey"),
-        (Method::POST, "/admin/v1/clusters", "RegisterCluster"),
-        (Method::DELETE, "/admin/v1/clusters/{id}", "DeleteCluster"),
-    ];
-
     async fn authenticate(
         &self,
         _core: &Snapkeep,

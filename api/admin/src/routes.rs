@@ -4,15 +4,16 @@ use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::Method;
 use axum::http::StatusCode;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post, put};
-use axum::{Json, Router, middleware};
+use axum::routing::get;
+use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use snapkeep_api_gateway::{Created, Gateway, guard};
+use snapkeep_api_gateway::{Created, Route, dialect_router};
 use snapkeep_core::{AccessKey, AuditQuery, Cluster, ClusterFailures, NewCluster, Project, Snapkeep};
 
 use crate::auth::Admin;
@@ -24,37 +25,55 @@ pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// The admin API, guarded by `token`; the OpenAPI document is served without it.
 pub fn router(core: Snapkeep, token: &str) -> Router {
-    let guarded = table()
-        .into_iter()
-        .fold(Router::new(), |router, (path, methods)| router.route(path, methods))
-        .route_layer(middleware::from_fn_with_state(
-            Gateway::new(core.clone(), Admin(Arc::from(token))),
-            guard::<Admin>,
-        ))
-        .with_state(core);
+    let guarded = dialect_router(core, Admin(Arc::from(token)), routes());
     guarded.route(OPENAPI_PATH, get(|| async { ([(header::CONTENT_TYPE, "application/json")], OPENAPI) }))
 }
 
 const OPENAPI_PATH: &str = "/admin/v1/openapi.json";
 
-/// Every guarded route.
-fn table() -> Vec<(&'static str, MethodRouter<Snapkeep>)> {
+/// Every guarded route, with the action names the audit log records.
+fn routes() -> Vec<Route> {
+    const PROJECT: &str = "/admin/v1/projects/{id}";
+    const KEYS: &str = "/admin/v1/projects/{id}/keys";
+    const KEY: &str = "/admin/v1/keys/{access_key}";
+    const CLUSTERS: &str = "/admin/v1/clusters";
+    const CLUSTER: &str = "/admin/v1/clusters/{id}";
+    const PROFILES: &str = "/admin/v1/projects/{id}/storage-profiles";
+    const PROFILE: &str = "/admin/v1/projects/{id}/storage-profiles/{name}";
     vec![
-        ("/admin/v1/projects", post(create_project).get(list_projects)),
-        ("/admin/v1/projects/{id}", get(show_project).delete(delete_project)),
-        ("/admin/v1/projects/{id}/keys", post(create_key).get(list_keys)),
-        ("/admin/v1/keys/{access_key}", get(show_key).delete(delete_key)),
-        ("/admin/v1/keys/{access_key}/disable", post(disable_key)),
-        ("/admin/v1/keys/{access_key}/enable", post(enable_key)),
-        ("/admin/v1/keys/{access_key}/rotate", post(rotate_key)),
-        ("/admin/v1/audit", get(audit_log)),
-        ("/admin/v1/clusters", post(create_cluster).get(list_clusters)),
-        ("/admin/v1/clusters/{id}", get(show_cluster).delete(delete_cluster)),
-        ("/admin/v1/clusters/{id}/storage", put(storage::set_cluster_storage)),
-        ("/admin/v1/clusters/{id}/drift", get(cluster_drift)),
-        ("/admin/v1/projects/{id}/storage-profiles", post(storage::create_profile).get(storage::list_profiles)),
-        ("/admin/v1/projects/{id}/storage-profiles/{name}", get(storage::show_profile).delete(storage::delete_profile)),
-        ("/admin/v1/projects/{id}/storage-profiles/{name}/default", post(storage::make_default)),
+        Route::change(Method::POST, "/admin/v1/projects", "CreateProject", create_project),
+        Route::read("/admin/v1/projects", list_projects),
+        Route::read(PROJECT, show_project),
+        Route::change(Method::DELETE, PROJECT, "DeleteProject", delete_project),
+        Route::change(Method::POST, KEYS, "CreateAccessKey", create_key),
+        Route::read(KEYS, list_keys),
+        Route::read(KEY, show_key),
+        Route::change(Method::DELETE, KEY, "DeleteAccessKey", delete_key),
+        Route::change(Method::POST, "/admin/v1/keys/{access_key}/disable", "DisableAccessKey", disable_key),
+        Route::change(Method::POST, "/admin/v1/keys/{access_key}/enable", "EnableAccessKey", enable_key),
+        Route::change(Method::POST, "/admin/v1/keys/{access_key}/rotate", "RotateAccessKey", rotate_key),
+        Route::read("/admin/v1/audit", audit_log),
+        Route::change(Method::POST, CLUSTERS, "RegisterCluster", create_cluster),
+        Route::read(CLUSTERS, list_clusters),
+        Route::read(CLUSTER, show_cluster),
+        Route::change(Method::DELETE, CLUSTER, "DeleteCluster", delete_cluster),
+        Route::change(
+            Method::PUT,
+            "/admin/v1/clusters/{id}/storage",
+            "SetClusterStorage",
+            storage::set_cluster_storage,
+        ),
+        Route::read("/admin/v1/clusters/{id}/drift", cluster_drift),
+        Route::change(Method::POST, PROFILES, "CreateStorageProfile", storage::create_profile),
+        Route::read(PROFILES, storage::list_profiles),
+        Route::read(PROFILE, storage::show_profile),
+        Route::change(Method::DELETE, PROFILE, "DeleteStorageProfile", storage::delete_profile),
+        Route::change(
+            Method::POST,
+            "/admin/v1/projects/{id}/storage-profiles/{name}/default",
+            "SetDefaultStorageProfile",
+            storage::make_default,
+        ),
     ]
 }
 
@@ -284,9 +303,10 @@ mod tests {
         let doc: Value = serde_json::from_str(OPENAPI).expect("valid JSON");
         assert_eq!(doc["openapi"], "3.0.3");
         let mut documented: Vec<&str> = doc["paths"].as_object().expect("paths").keys().map(String::as_str).collect();
-        let mut routed: Vec<&str> = table().into_iter().map(|(path, _)| path).chain([OPENAPI_PATH]).collect();
+        let mut routed: Vec<&str> = routes().iter().map(Route::path).chain([OPENAPI_PATH]).collect();
         documented.sort_unstable();
         routed.sort_unstable();
+        routed.dedup();
         assert_eq!(documented, routed);
     }
 }

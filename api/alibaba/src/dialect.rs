@@ -1,7 +1,6 @@
 //! Alibaba as seen by the gateway: requests are signed with ACS3-HMAC-SHA256 or ROA v1 by a key
 //! whose project is the tenant, and actions carry the API's operation names.
 
-use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use snapkeep_api_gateway::Dialect;
 use snapkeep_core::{Caller, CoreError, SignedRequest, Snapkeep};
@@ -18,7 +17,7 @@ pub fn show(id: Uuid) -> String {
 }
 
 /// CreateSnapshot: a repeated `ClientToken` gets the first call's answer (`create_instance_snapshot`).
-const CREATE_SNAPSHOT: &str = "/openapi/instances/{instance_id}/snapshots";
+pub(crate) const CREATE_SNAPSHOT: &str = "/openapi/instances/{instance_id}/snapshots";
 
 /// Whether the query carries a non-empty `ClientToken`.
 fn has_client_token(query: &str) -> bool {
@@ -27,14 +26,6 @@ fn has_client_token(query: &str) -> bool {
 
 impl Dialect for Alibaba {
     const NAME: &'static str = "alibaba";
-    const ACTIONS: &'static [(Method, &'static str, &'static str)] = &[
-        (Method::POST, CREATE_SNAPSHOT, "CreateSnapshot"),
-        (Method::POST, "/openapi/instances/{instance_id}/snapshot-repos", "AddSnapshotRepo"),
-        (Method::DELETE, "/openapi/instances/{instance_id}/snapshot-repos", "DeleteSnapshotRepo"),
-        (Method::POST, "/openapi/instances/{instance_id}/snapshot-setting", "UpdateSnapshotSetting"),
-        (Method::PUT, "/openapi/instances/{instance_id}/snapshot-setting", "UpdateSnapshotSetting"),
-    ];
-
     async fn authenticate(
         &self,
         core: &Snapkeep,

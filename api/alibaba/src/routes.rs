@@ -5,16 +5,14 @@ use std::collections::HashMap;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::middleware::from_fn_with_state;
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use serde_json::{Value, json};
-use snapkeep_api_gateway::{Created, Gateway, guard};
+use snapkeep_api_gateway::{Created, Route, dialect_router};
 use snapkeep_core::{Snapkeep, SnapshotConfig, SnapshotPolicy};
 
 use crate::body;
-use crate::dialect::Alibaba;
+use crate::dialect::{Alibaba, CREATE_SNAPSHOT};
 use crate::error::AliError;
 use crate::tenant::Tenant;
 
@@ -22,19 +20,23 @@ use crate::tenant::Tenant;
 const DEFAULT_QUARTZ: &str = "0 0 01 ? * * *";
 
 pub fn router(core: Snapkeep) -> Router {
-    Router::new()
-        .route("/openapi/instances/{instance_id}/snapshots", post(create_snapshot))
-        .route(
-            "/openapi/instances/{instance_id}/snapshot-repos",
-            get(list_repositories).post(add_repository).delete(delete_repository),
-        )
-        .route("/openapi/instances/{instance_id}/alternative-snapshot-repos", get(list_alternatives))
-        .route(
-            "/openapi/instances/{instance_id}/snapshot-setting",
-            get(describe_setting).post(update_setting).put(update_setting),
-        )
-        .route_layer(from_fn_with_state(Gateway::new(core.clone(), Alibaba), guard::<Alibaba>))
-        .with_state(core)
+    dialect_router(core, Alibaba, routes())
+}
+
+/// Every route, with the names Alibaba Cloud's API gives its changes.
+fn routes() -> Vec<Route> {
+    const REPOSITORIES: &str = "/openapi/instances/{instance_id}/snapshot-repos";
+    const SETTING: &str = "/openapi/instances/{instance_id}/snapshot-setting";
+    vec![
+        Route::change(Method::POST, CREATE_SNAPSHOT, "CreateSnapshot", create_snapshot),
+        Route::read(REPOSITORIES, list_repositories),
+        Route::change(Method::POST, REPOSITORIES, "AddSnapshotRepo", add_repository),
+        Route::change(Method::DELETE, REPOSITORIES, "DeleteSnapshotRepo", delete_repository),
+        Route::read("/openapi/instances/{instance_id}/alternative-snapshot-repos", list_alternatives),
+        Route::read(SETTING, describe_setting),
+        Route::change(Method::POST, SETTING, "UpdateSnapshotSetting", update_setting),
+        Route::change(Method::PUT, SETTING, "UpdateSnapshotSetting", update_setting),
+    ]
 }
 
 /// The request's id, in the vendor's format.

@@ -1,7 +1,6 @@
 //! CSS as seen by the gateway: requests are signed with Huawei `SDK-HMAC-SHA256` by a key of the
 //! project in the path, and actions carry the names of the official SDK's operations.
 
-use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use snapkeep_api_gateway::{Dialect, authenticate_huawei_project};
 use snapkeep_core::{Caller, CoreError, SignedRequest, Snapkeep};
@@ -13,22 +12,6 @@ pub struct Css;
 
 impl Dialect for Css {
     const NAME: &'static str = "css";
-    const ACTIONS: &'static [(Method, &'static str, &'static str)] = &[
-        (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot", "CreateSnapshot"),
-        (Method::DELETE, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}", "DeleteSnapshot"),
-        (
-            Method::POST,
-            "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}/restore",
-            "RestoreSnapshot",
-        ),
-        (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/policy", "CreateAutoCreatePolicy"),
-        (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/setting", "UpdateSnapshotSetting"),
-        (Method::POST, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/auto_setting", "StartAutoSetting"),
-        (Method::DELETE, "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshots", "StopSnapshot"),
-        (Method::POST, "/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/open", "StartAutoCreateSnapshots"),
-        (Method::PUT, "/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/close", "StopAutoCreateSnapshots"),
-    ];
-
     async fn authenticate(
         &self,
         core: &Snapkeep,

@@ -4,8 +4,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
-use snapkeep_api_gateway::{ErrorCode, huawei_refusal, request_id};
+use snapkeep_api_gateway::{huawei_error, huawei_refusal};
 use snapkeep_core::{CoreError, NotFound, StorageError};
 
 /// A CSS error answer.
@@ -35,9 +34,10 @@ impl CssError {
                 Self::new(StatusCode::BAD_REQUEST, "CSS.5130", format!("Invalid agency: {e}"))
             }
             e @ StorageError::Unavailable(_) => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "CSS.0005", e.to_string()),
-            e @ (StorageError::Unwritable { .. } | StorageError::Misconfigured(_) | StorageError::ObjectMissing(_)) => {
-                Self::incorrect(e)
-            }
+            e @ (StorageError::Unwritable { .. }
+            | StorageError::Misconfigured(_)
+            | StorageError::ObjectMissing(_)
+            | StorageError::ObjectTooLarge { .. }) => Self::incorrect(e),
         }
     }
 }
@@ -99,15 +99,6 @@ impl From<CoreError> for CssError {
 
 impl IntoResponse for CssError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "errCode": self.code,
-            "externalMessage": format!("{} : {}", self.code, self.message),
-            "error_code": self.code,
-            "error_msg": self.message,
-            "request_id": request_id().simple().to_string(),
-        });
-        let mut response = (self.status, axum::Json(body)).into_response();
-        response.extensions_mut().insert(ErrorCode(self.code));
-        response
+        huawei_error(self.status, self.code, &self.message)
     }
 }

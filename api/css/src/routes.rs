@@ -5,12 +5,10 @@ use std::collections::HashMap;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::middleware::from_fn_with_state;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post, put};
 use serde_json::json;
-use snapkeep_api_gateway::{Created, Gateway, guard};
+use snapkeep_api_gateway::{Created, Route, dialect_router};
 use snapkeep_core::{CoreError, NotFound, PolicyInput, Snapkeep};
 
 use crate::body;
@@ -19,23 +17,60 @@ use crate::error::CssError;
 use crate::view;
 
 pub fn router(core: Snapkeep) -> Router {
-    Router::new()
-        .route("/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot", post(create_snapshot))
-        .route("/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}", delete(delete_snapshot))
-        .route("/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}/restore", post(restore_snapshot))
-        .route("/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/policy", post(set_policy).get(show_policy))
-        .route("/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/setting", post(update_settings))
-        .route("/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/auto_setting", post(auto_settings))
-        .route(
-            "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshots",
-            get(list_snapshots).delete(disable_snapshots),
-        )
-        .route("/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/open", post(open_policy))
-        .route("/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/close", put(close_policy))
-        .route("/v1.0/{project_id}/clusters/{cluster_id}", get(show_cluster))
-        .route("/v1.0/{project_id}/clusters", get(list_clusters))
-        .route_layer(from_fn_with_state(Gateway::new(core.clone(), Css), guard::<Css>))
-        .with_state(core)
+    dialect_router(core, Css, routes())
+}
+
+/// Every route, with the names Huawei's API gives its changes.
+fn routes() -> Vec<Route> {
+    const CLUSTER: &str = "/v1.0/{project_id}/clusters/{cluster_id}";
+    const SNAPSHOT: &str = "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}";
+    const SNAPSHOTS: &str = "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshots";
+    const POLICY: &str = "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/policy";
+    vec![
+        Route::change(
+            Method::POST,
+            "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot",
+            "CreateSnapshot",
+            create_snapshot,
+        ),
+        Route::change(Method::DELETE, SNAPSHOT, "DeleteSnapshot", delete_snapshot),
+        Route::change(
+            Method::POST,
+            "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/{snapshot_id}/restore",
+            "RestoreSnapshot",
+            restore_snapshot,
+        ),
+        Route::change(Method::POST, POLICY, "CreateAutoCreatePolicy", set_policy),
+        Route::read(POLICY, show_policy),
+        Route::change(
+            Method::POST,
+            "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/setting",
+            "UpdateSnapshotSetting",
+            update_settings,
+        ),
+        Route::change(
+            Method::POST,
+            "/v1.0/{project_id}/clusters/{cluster_id}/index_snapshot/auto_setting",
+            "StartAutoSetting",
+            auto_settings,
+        ),
+        Route::read(SNAPSHOTS, list_snapshots),
+        Route::change(Method::DELETE, SNAPSHOTS, "StopSnapshot", disable_snapshots),
+        Route::change(
+            Method::POST,
+            "/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/open",
+            "StartAutoCreateSnapshots",
+            open_policy,
+        ),
+        Route::change(
+            Method::PUT,
+            "/v2.0/{project_id}/clusters/{cluster_id}/snapshots/policy/close",
+            "StopAutoCreateSnapshots",
+            close_policy,
+        ),
+        Route::read(CLUSTER, show_cluster),
+        Route::read("/v1.0/{project_id}/clusters", list_clusters),
+    ]
 }
 
 async fn create_snapshot(

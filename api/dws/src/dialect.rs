@@ -1,7 +1,6 @@
 //! DWS as seen by the gateway: Huawei `SDK-HMAC-SHA256` signatures by a key of the project in the
 //! path, and actions named after the official SDK's operations.
 
-use axum::http::Method;
 use axum::response::{IntoResponse, Response};
 use snapkeep_api_gateway::{Dialect, authenticate_huawei_project};
 use snapkeep_core::{Caller, CoreError, SignedRequest, Snapkeep};
@@ -13,19 +12,6 @@ pub struct Dws;
 
 impl Dialect for Dws {
     const NAME: &'static str = "dws";
-    const ACTIONS: &'static [(Method, &'static str, &'static str)] = &[
-        (Method::POST, "/v1.0/{project_id}/snapshots", "CreateSnapshot"),
-        (Method::DELETE, "/v1.0/{project_id}/snapshots/{snapshot_id}", "DeleteSnapshot"),
-        (Method::POST, "/v1.0/{project_id}/snapshots/{snapshot_id}/actions", "RestoreCluster"),
-        (Method::PUT, "/v2/{project_id}/clusters/{cluster_id}/snapshot-policies", "CreateSnapshotPolicy"),
-        (
-            Method::DELETE,
-            "/v1.0/{project_id}/clusters/{cluster_id}/snapshot-policies/{policy_id}",
-            "DeleteSnapshotPolicy",
-        ),
-        (Method::POST, "/v1/{project_id}/snapshots/check", "CheckSnapshot"),
-    ];
-
     async fn authenticate(
         &self,
         core: &Snapkeep,

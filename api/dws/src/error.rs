@@ -3,8 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
-use snapkeep_api_gateway::{ErrorCode, huawei_refusal, request_id};
+use snapkeep_api_gateway::{huawei_error, huawei_refusal};
 use snapkeep_core::{CoreError, NotFound};
 
 /// A DWS error answer.
@@ -79,15 +78,6 @@ impl From<CoreError> for DwsError {
 
 impl IntoResponse for DwsError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "error_code": self.code,
-            "error_msg": self.message,
-            "errCode": self.code,
-            "externalMessage": format!("{} : {}", self.code, self.message),
-            "request_id": request_id().simple().to_string(),
-        });
-        let mut response = (self.status, axum::Json(body)).into_response();
-        response.extensions_mut().insert(ErrorCode(self.code));
-        response
+        huawei_error(self.status, self.code, &self.message)
     }
 }

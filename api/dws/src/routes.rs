@@ -5,12 +5,10 @@ use std::collections::HashMap;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::middleware::from_fn_with_state;
+use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
 use serde_json::{Value, json};
-use snapkeep_api_gateway::{Created, Gateway, guard};
+use snapkeep_api_gateway::{Created, Route, dialect_router};
 use snapkeep_core::{Cluster, CoreError, Snapkeep, Snapshot, SnapshotConfig};
 
 use crate::body;
@@ -19,17 +17,37 @@ use crate::error::DwsError;
 use crate::view;
 
 pub fn router(core: Snapkeep) -> Router {
-    Router::new()
-        .route("/v1.0/{project_id}/snapshots", post(create_snapshot).get(list_snapshots))
-        .route("/v1.0/{project_id}/snapshots/{snapshot_id}", get(show_snapshot).delete(delete_snapshot))
-        .route("/v1.0/{project_id}/snapshots/{snapshot_id}/actions", post(restore_cluster))
-        .route("/v1.0/{project_id}/clusters/{cluster_id}/snapshots", get(list_cluster_snapshots))
-        .route("/v2/{project_id}/clusters/{cluster_id}/snapshot-policies", get(show_policy).put(set_policy))
-        .route("/v1.0/{project_id}/clusters/{cluster_id}/snapshot-policies/{policy_id}", delete(delete_policy))
-        .route("/v1/{project_id}/snapshots/check", post(check_snapshot))
-        .route("/v1.0/{project_id}/job/{job_id}", get(show_job))
-        .route_layer(from_fn_with_state(Gateway::new(core.clone(), Dws), guard::<Dws>))
-        .with_state(core)
+    dialect_router(core, Dws, routes())
+}
+
+/// Every route, with the names Huawei's API gives its changes.
+fn routes() -> Vec<Route> {
+    const SNAPSHOTS: &str = "/v1.0/{project_id}/snapshots";
+    const SNAPSHOT: &str = "/v1.0/{project_id}/snapshots/{snapshot_id}";
+    const POLICIES: &str = "/v2/{project_id}/clusters/{cluster_id}/snapshot-policies";
+    vec![
+        Route::change(Method::POST, SNAPSHOTS, "CreateSnapshot", create_snapshot),
+        Route::read(SNAPSHOTS, list_snapshots),
+        Route::read(SNAPSHOT, show_snapshot),
+        Route::change(Method::DELETE, SNAPSHOT, "DeleteSnapshot", delete_snapshot),
+        Route::change(
+            Method::POST,
+            "/v1.0/{project_id}/snapshots/{snapshot_id}/actions",
+            "RestoreCluster",
+            restore_cluster,
+        ),
+        Route::read("/v1.0/{project_id}/clusters/{cluster_id}/snapshots", list_cluster_snapshots),
+        Route::read(POLICIES, show_policy),
+        Route::change(Method::PUT, POLICIES, "CreateSnapshotPolicy", set_policy),
+        Route::change(
+            Method::DELETE,
+            "/v1.0/{project_id}/clusters/{cluster_id}/snapshot-policies/{policy_id}",
+            "DeleteSnapshotPolicy",
+            delete_policy,
+        ),
+        Route::change(Method::POST, "/v1/{project_id}/snapshots/check", "CheckSnapshot", check_snapshot),
+        Route::read("/v1.0/{project_id}/job/{job_id}", show_job),
+    ]
 }
 
 async fn create_snapshot(

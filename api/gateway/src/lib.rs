@@ -1,10 +1,12 @@
 //! What every dialect does around its handlers, written once, as the vendors' API gateways do:
 //! read the body (bounded), authenticate the caller by the dialect's scheme and hand the handler
 //! a `Caller`, count and log refusals (never a secret), and record every mutating call in the
-//! audit log with the outcome the caller saw. Each dialect says how it authenticates, how it
-//! renders a refusal, and what its actions are called, by implementing `Dialect`.
+//! audit log with the outcome the caller saw. Each dialect says how it authenticates and how it
+//! renders a refusal by implementing `Dialect`, and lists its routes (with its actions' names)
+//! in one table (`Route`, `dialect_router`).
 
 mod request_id;
+mod routes;
 
 use std::future::Future;
 
@@ -19,6 +21,9 @@ use snapkeep_core::{
 };
 
 pub use request_id::{request_id, with_request_id};
+pub use routes::{Route, dialect_router};
+
+use crate::routes::Actions;
 
 /// The largest request body a dialect reads.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -44,9 +49,6 @@ impl Created {
 pub trait Dialect: Clone + Send + Sync + 'static {
     /// The name in the audit log, the metrics and the logs.
     const NAME: &'static str;
-
-    /// (method, route template, the vendor's name of the action) of every mutating route.
-    const ACTIONS: &'static [(Method, &'static str, &'static str)];
 
     /// Who signed `request` to `route` (the matched template); `path_params` are its parameters.
     fn authenticate(
@@ -87,6 +89,22 @@ pub async fn authenticate_huawei_project(
     core.authenticate_huawei(request, project).await
 }
 
+/// An error in the envelope Huawei's APIs answer with (CSS and DWS alike): `error_code` and
+/// `error_msg`, the older `errCode` and `externalMessage`, and the request id. The code rides in
+/// the response's extensions for the audit log.
+pub fn huawei_error(status: StatusCode, code: &'static str, message: &str) -> Response {
+    let body = serde_json::json!({
+        "error_code": code,
+        "error_msg": message,
+        "errCode": code,
+        "externalMessage": format!("{code} : {message}"),
+        "request_id": request_id().simple().to_string(),
+    });
+    let mut response = (status, axum::Json(body)).into_response();
+    response.extensions_mut().insert(ErrorCode(code));
+    response
+}
+
 /// An authentication refusal as Huawei's API gateway answers it: status, `APIGW.*` code, message.
 pub fn huawei_refusal(failure: &AuthFailure) -> (StatusCode, &'static str, String) {
     match failure {
@@ -99,16 +117,17 @@ pub fn huawei_refusal(failure: &AuthFailure) -> (StatusCode, &'static str, Strin
     }
 }
 
-/// The state of the guard: the core and the dialect.
+/// The state of the guard: the core, the dialect and the names of its actions.
 #[derive(Clone)]
-pub struct Gateway<D> {
+struct Gateway<D> {
     core: Snapkeep,
     dialect: D,
+    actions: Actions,
 }
 
-/// The guard of a dialect's routes, applied with `Router::route_layer` (so the route is known):
-/// `.route_layer(from_fn_with_state(Gateway::new(core, dialect), guard::<D>))`.
-pub async fn guard<D: Dialect>(
+/// The guard of a dialect's routes, applied with `Router::route_layer` (so the route is known)
+/// by `dialect_router`.
+async fn guard<D: Dialect>(
     State(gateway): State<Gateway<D>>,
     route: MatchedPath,
     params: RawPathParams,
@@ -120,8 +139,8 @@ pub async fn guard<D: Dialect>(
 }
 
 impl<D: Dialect> Gateway<D> {
-    pub fn new(core: Snapkeep, dialect: D) -> Self {
-        Self { core, dialect }
+    fn new(core: Snapkeep, dialect: D, actions: Actions) -> Self {
+        Self { core, dialect, actions }
     }
 
     async fn pass(&self, route: &str, params: Vec<(String, String)>, request: Request, next: Next) -> Response {
@@ -225,10 +244,7 @@ impl<D: Dialect> Gateway<D> {
         if let Some(Created(id)) = response.extensions().get::<Created>() {
             target.push(id);
         }
-        let action = D::ACTIONS
-            .iter()
-            .find(|(m, r, _)| m == method && *r == route)
-            .map_or_else(|| format!("{method} {route}"), |(_, _, action)| (*action).to_owned());
+        let action = self.actions.name(method, route);
         AuditEntry {
             id: 0,
             at: self.core.now(),

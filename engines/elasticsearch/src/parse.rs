@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use snapkeep_core::{
     EngineError, EngineErrorKind, EngineFlavor, EngineInfo, EngineVersion, IndexState, RecoveryStage, RepositorySpec,
@@ -189,9 +190,23 @@ fn snapshot_list(body: &Value) -> Result<&Vec<Value>, EngineError> {
 fn listing_failure(failures: &serde_json::Map<String, Value>) -> Option<EngineError> {
     let failure = failures.values().next()?;
     let text = |key: &str| failure.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
-    let kind_name = text("type");
-    let status = if kind_name == "repository_missing_exception" { 404 } else { 500 };
-    Some(typed(status, kind_name, text("reason")))
+    Some(ListingFailure { kind: text("type"), reason: text("reason") }.into())
+}
+
+/// A repository's entry under a snapshot list's `failures`.
+#[derive(Debug, Default, Deserialize)]
+struct ListingFailure {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    reason: String,
+}
+
+impl From<ListingFailure> for EngineError {
+    fn from(failure: ListingFailure) -> Self {
+        let status = if failure.kind == "repository_missing_exception" { 404 } else { 500 };
+        typed(status, failure.kind, failure.reason)
+    }
 }
 
 /// The one snapshot of a `GET _snapshot/{repo}/{name}` answer.
@@ -200,14 +215,21 @@ pub fn single_snapshot(body: &Value, name: &str) -> Result<Option<SnapshotInfo>,
     list.iter().map(snapshot_info).find(|s| s.as_ref().map_or(true, |s| s.name == name)).transpose()
 }
 
+/// The most snapshot names a list may hold (about 100 MB of names at most); a longer list is
+/// refused.
+pub const MAX_LISTED_SNAPSHOTS: usize = 1_000_000;
+
 /// What snapkeep reads of a `GET _snapshot/{repo}/{names}` answer when it wants only names:
-/// each snapshot's name, and the `failures` Elasticsearch 7.14+ reports a missing repository in.
-/// Deserialised as the answer streams in, everything else (indices, shards, metadata) is skipped,
-/// so a list of any length costs the memory of its names.
+/// each snapshot's name, and the first of the `failures` Elasticsearch 7.14+ reports a missing
+/// repository in. Deserialised as the answer streams in, everything else (indices, shards,
+/// metadata, further failures) is skipped, so a list costs the memory of its names, at most
+/// `MAX_LISTED_SNAPSHOTS` of them.
 #[derive(Debug, Deserialize)]
 pub struct SnapshotNames {
-    snapshots: Option<Vec<NamedSnapshot>>,
-    failures: Option<serde_json::Map<String, Value>>,
+    #[serde(default, deserialize_with = "bounded_names")]
+    snapshots: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "first_failure")]
+    failures: Option<ListingFailure>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -218,12 +240,53 @@ struct NamedSnapshot {
 impl SnapshotNames {
     /// The names listed, or the error the answer reports instead.
     pub fn names(self) -> Result<Vec<String>, EngineError> {
-        if let Some(failure) = self.failures.as_ref().and_then(listing_failure) {
-            return Err(failure);
+        if let Some(failure) = self.failures {
+            return Err(failure.into());
         }
-        let snapshots = self.snapshots.ok_or_else(|| protocol("snapshots list"))?;
-        Ok(snapshots.into_iter().map(|s| s.snapshot).collect())
+        self.snapshots.ok_or_else(|| protocol("snapshots list"))
     }
+}
+
+/// The names of a `snapshots` array, refused past `MAX_LISTED_SNAPSHOTS`.
+fn bounded_names<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Vec<String>>, D::Error> {
+    struct Names;
+    impl<'de> Visitor<'de> for Names {
+        type Value = Option<Vec<String>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a list of snapshots")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            let mut names = Vec::new();
+            while let Some(NamedSnapshot { snapshot }) = seq.next_element()? {
+                if names.len() == MAX_LISTED_SNAPSHOTS {
+                    return Err(de::Error::custom(format!("more than {MAX_LISTED_SNAPSHOTS} snapshots listed")));
+                }
+                names.push(snapshot);
+            }
+            Ok(Some(names))
+        }
+    }
+    deserializer.deserialize_seq(Names)
+}
+
+/// The first entry of a `failures` object (`null` or `{}`: none); the others are skipped.
+fn first_failure<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<ListingFailure>, D::Error> {
+    struct First;
+    impl<'de> Visitor<'de> for First {
+        type Value = Option<ListingFailure>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("failures by repository")
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let first = map.next_entry::<IgnoredAny, ListingFailure>()?.map(|(_, failure)| failure);
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(first)
+        }
+    }
+    deserializer.deserialize_any(First)
 }
 
 /// Bytes processed by a running snapshot in a `_status` answer, in either stats layout
@@ -523,6 +586,15 @@ mod tests {
         assert_eq!((e.kind(), e.is_transient()), (Some(&EngineErrorKind::RepositoryMissing), false));
         assert_eq!(names(&missing).unwrap_err().kind(), Some(&EngineErrorKind::RepositoryMissing));
         assert!(snapshot_info(&json!({"snapshot":"s","state":"WEIRD"})).is_err());
+    }
+
+    #[test]
+    fn a_list_longer_than_the_bound_is_refused() {
+        let list = |n: usize| format!("{{\"snapshots\":[{}]}}", vec![r#"{"snapshot":"s"}"#; n].join(","));
+        let longest = serde_json::from_str::<SnapshotNames>(&list(MAX_LISTED_SNAPSHOTS)).unwrap();
+        assert_eq!(longest.names().unwrap().len(), MAX_LISTED_SNAPSHOTS);
+        let refused = serde_json::from_str::<SnapshotNames>(&list(MAX_LISTED_SNAPSHOTS + 1)).unwrap_err();
+        assert!(refused.to_string().contains("more than 1000000 snapshots"), "{refused}");
     }
 
     #[test]

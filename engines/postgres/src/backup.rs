@@ -219,7 +219,7 @@ async fn write_and_verify(objects: &dyn ObjectPath, manifest: &Manifest) -> Resu
             }
         }
     }
-    if objects.get(manifest::MANIFEST_OBJECT).await?[..] != text[..] {
+    if objects.get(manifest::MANIFEST_OBJECT, text.len() as u64).await?[..] != text[..] {
         return Err(PgError::Integrity("the manifest read back differs from the one written".into()));
     }
     Ok(())

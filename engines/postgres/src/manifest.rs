@@ -2,8 +2,9 @@
 //! from, the WAL range that makes it consistent, the archive's size and CRC32C, every object of
 //! the backup with its size and SHA-256, and every file of the data directory with its size and
 //! CRC32C. The manifest carries an HMAC-SHA256 under the catalog's integrity key over all of the
-//! above, so storage changed by anyone but snapkeep (a part, the manifest, or a whole backup put
-//! in another's place) is refused before anything is written.
+//! above (its fields written out again: a field the format does not have is refused, so the MAC
+//! covers everything the stored text holds), so storage changed by anyone but snapkeep (a part,
+//! the manifest, or a whole backup put in another's place) is refused before it is used.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -13,12 +14,15 @@ use crate::error::PgError;
 
 /// The manifest's object name; a backup without it is incomplete.
 pub const MANIFEST_OBJECT: &str = "manifest.json";
+/// The largest manifest read, in bytes: about two million files of the data directory.
+pub const MAX_MANIFEST_BYTES: u64 = 256 << 20;
 /// The server's own `backup_manifest`, kept beside the parts (and restored into the data
 /// directory, where `pg_verifybackup` reads it).
 pub const SERVER_MANIFEST_OBJECT: &str = "backup_manifest";
 const FORMAT: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Manifest {
     pub format: u32,
     pub label: String,
@@ -50,6 +54,7 @@ pub struct Manifest {
 
 /// How the archive was compressed: by the server, with `workers` threads.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Compression {
     pub algorithm: String,
     pub level: i32,
@@ -58,6 +63,7 @@ pub struct Compression {
 
 /// A regular file of the data directory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FileEntry {
     pub path: String,
     pub bytes: u64,
@@ -66,6 +72,7 @@ pub struct FileEntry {
 
 /// An object stored as is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StoredObject {
     pub name: String,
     pub bytes: u64,
@@ -120,6 +127,7 @@ impl Manifest {
                 "manifest format {format} (this snapkeep reads format {FORMAT}, whose manifests are authenticated)"
             )));
         }
+        // Every field is known (`deny_unknown_fields`): what the MAC covers is all the text holds.
         let manifest: Self = serde_json::from_slice(bytes).map_err(unparsable)?;
         if manifest.integrity_key_id != key.id() {
             return Err(PgError::Integrity(format!(
@@ -233,6 +241,13 @@ mod tests {
             assert!(text.contains(from), "{from}");
             let refused = Manifest::open(text.replace(from, &to).as_bytes(), &key, "snapkeep s1").unwrap_err();
             assert!(matches!(&refused, PgError::Integrity(m) if m.contains("MAC")), "{from}: {refused}");
+        }
+        // Fields added anywhere are refused, not ignored outside the MAC.
+        let added =
+            [("{", "{\"restore_command\": \"rm -rf /\", "), ("\"name\": \"base", "\"note\": 1, \"name\": \"base")];
+        for (from, to) in added {
+            let refused = Manifest::open(text.replacen(from, to, 1).as_bytes(), &key, "snapkeep s1").unwrap_err();
+            assert!(matches!(&refused, PgError::Integrity(m) if m.contains("unknown field")), "{to}: {refused}");
         }
     }
 

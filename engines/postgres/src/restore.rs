@@ -26,17 +26,21 @@ const QUEUED_PARTS: usize = 2;
 
 /// Reads and authenticates a backup's manifest (`Manifest::open`).
 pub async fn read_manifest(objects: &dyn ObjectPath, key: &IntegrityKey, label: &str) -> Result<Manifest, PgError> {
-    Manifest::open(&objects.get(manifest::MANIFEST_OBJECT).await?, key, label)
+    Manifest::open(&objects.get(manifest::MANIFEST_OBJECT, manifest::MAX_MANIFEST_BYTES).await?, key, label)
 }
 
 /// Writes the backup into `data_dir` (which must not exist yet) and the server's manifest
-/// beside its files.
+/// beside its files. The server's manifest is read and checked first; each part is checked
+/// before it is decoded, so nothing that differs from what the backup wrote is ever written.
 pub async fn materialise(
     objects: Arc<dyn ObjectPath>,
     manifest: &Manifest,
     data_dir: &Path,
     progress: &TransferProgress,
 ) -> Result<(), PgError> {
+    let expected = &manifest.server_manifest;
+    let server_manifest = objects.get(&expected.name, expected.bytes).await?;
+    expected.check(&server_manifest)?;
     progress.set_total(manifest.stored_bytes - manifest.server_manifest.bytes);
     fs::create_dir_all(data_dir).map_err(|e| PgError::local(data_dir.display(), e))?;
     fs::set_permissions(data_dir, fs::Permissions::from_mode(0o700))
@@ -54,8 +58,6 @@ pub async fn materialise(
             archive.bytes, archive.crc32c, manifest.database_bytes, manifest.archive_crc32c
         )));
     }
-    let server_manifest = objects.get(&manifest.server_manifest.name).await?;
-    manifest.server_manifest.check(&server_manifest)?;
     let path = data_dir.join(manifest::SERVER_MANIFEST_OBJECT);
     fs::write(&path, &server_manifest).map_err(|e| PgError::local(path.display(), e))
 }
@@ -114,7 +116,7 @@ async fn download_parts(
 
 /// Downloads a part and checks it against the manifest.
 async fn fetch_part(objects: Arc<dyn ObjectPath>, part: StoredObject) -> Result<Bytes, PgError> {
-    let stored = objects.get(&part.name).await?;
+    let stored = objects.get(&part.name, part.bytes).await?;
     part.check(&stored)?;
     Ok(stored)
 }
@@ -169,6 +171,9 @@ impl TarVisitor for Extractor {
         let mode = fs::Permissions::from_mode(header.mode & 0o7777);
         match header.kind {
             EntryKind::Directory => {
+                if fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink()) {
+                    return Err(PgError::Integrity(format!("{} is a directory where a link is", header.path)));
+                }
                 fs::create_dir_all(&path).map_err(|e| PgError::local(path.display(), e))?;
                 fs::set_permissions(&path, mode).map_err(|e| PgError::local(path.display(), e))
             }
@@ -267,7 +272,10 @@ mod tests {
     #[test]
     fn nothing_is_written_through_a_link() {
         let outside = tempfile::tempdir().unwrap();
-        let evil = |link_name: &str| {
+        let mode_outside = || fs::metadata(outside.path()).unwrap().permissions().mode() & 0o7777;
+        let before = mode_outside();
+        // The parent directory, then a link `link_name` to the outside directory.
+        let link_to_outside = |link_name: &str| {
             let mut link = header_block(link_name, EntryKind::Symlink, 0);
             link[157..157 + outside.path().as_os_str().len()]
                 .copy_from_slice(outside.path().as_os_str().as_encoded_bytes());
@@ -276,20 +284,31 @@ mod tests {
             link[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
             let mut tar = header_block("pg_tblspc", EntryKind::Directory, 0);
             tar.extend(link);
-            tar.extend(header_block(&format!("{link_name}/PG_VERSION"), EntryKind::File, 3));
-            tar.extend(b"16\n");
-            tar.extend(vec![0u8; 512 - 3]);
+            tar
+        };
+        let ended = |mut tar: Vec<u8>| {
             tar.extend(vec![0u8; 1024]);
             tar
         };
         for link_name in ["evil", "pg_tblspc/16384"] {
+            let mut tar = link_to_outside(link_name);
+            tar.extend(header_block(&format!("{link_name}/PG_VERSION"), EntryKind::File, 3));
+            tar.extend(b"16\n");
+            tar.extend(vec![0u8; 512 - 3]);
             let dir = tempfile::tempdir().unwrap();
             let files =
                 [FileEntry { path: format!("{link_name}/PG_VERSION"), bytes: 3, crc32c: crc32c::crc32c(b"16\n") }];
-            let refused = feed(dir.path(), &files, &evil(link_name));
+            let refused = feed(dir.path(), &files, &ended(tar));
             assert!(matches!(&refused, Err(PgError::Integrity(_))), "{link_name}: {refused:?}");
             assert!(!outside.path().join("PG_VERSION").exists(), "{link_name}: written outside");
         }
+        // A directory entry in the link's place would have its permissions set through it.
+        let mut tar = link_to_outside("pg_tblspc/16384");
+        tar.extend(header_block("pg_tblspc/16384", EntryKind::Directory, 0));
+        let dir = tempfile::tempdir().unwrap();
+        let refused = feed(dir.path(), &[], &ended(tar));
+        assert!(matches!(&refused, Err(PgError::Integrity(m)) if m.contains("where a link is")), "{refused:?}");
+        assert_eq!(mode_outside(), before, "the outside directory's permissions are untouched");
     }
 
     #[test]

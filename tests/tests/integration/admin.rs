@@ -271,7 +271,8 @@ fn global_flags_after_the_command_and_plain_logs_in_files() {
 }
 
 /// Every audit entry names what its call acted on, also what the call created and its path does
-/// not name: a registered cluster, a project, a key, a new snapshot.
+/// not name: a registered cluster, a project, a key, a new snapshot. Every change has its
+/// action's name, storage profiles' too (they once showed as `POST /admin/v1/...`).
 #[test]
 fn audit_entries_name_what_a_call_created() {
     let dir = tempfile::tempdir().unwrap();
@@ -282,7 +283,14 @@ fn audit_entries_name_what_a_call_created() {
     let tenant = snapkeep.tenant("audited");
     snapkeep.register(&tenant, "search-1", &essim);
     let snapshot = snapkeep.create_snapshot(&tenant, "search-1", "audited-one", "docs");
+    let spare = repo_root.join("spare");
+    std::fs::create_dir_all(&spare).unwrap();
+    let profiles = format!("/projects/{}/storage-profiles", tenant.project_id);
+    let profile = json!({"name": "spare", "kind": "fs", "base_path": spare.display().to_string()});
+    snapkeep.admin("POST", &profiles, Some(profile));
+    snapkeep.admin("DELETE", &format!("{profiles}/spare"), None);
     let entries = snapkeep.admin("GET", "/audit?limit=100", None)["entries"].as_array().unwrap().clone();
+    assert!(entries.iter().all(|e| !e["action"].as_str().unwrap().contains('/')), "every change named: {entries:?}");
     let target = |action: &str| {
         let entry = entries.iter().find(|e| e["action"] == action);
         entry
@@ -293,6 +301,8 @@ fn audit_entries_name_what_a_call_created() {
     assert_eq!(target("CreateProject"), tenant.project_id);
     assert_eq!(target("CreateAccessKey"), format!("{}/{}", tenant.project_id, tenant.access_key));
     assert_eq!(target("CreateSnapshot"), format!("search-1/{snapshot}"));
+    assert_eq!(target("CreateStorageProfile"), format!("{}/spare", tenant.project_id));
+    assert_eq!(target("DeleteStorageProfile"), format!("{}/spare", tenant.project_id));
 }
 
 /// A password written into a cluster's URL is sealed like any other and never shown or stored in

@@ -183,7 +183,8 @@ async fn a_hundred_clusters_in_the_same_minute_stay_within_the_limits() {
     assert!(fired.iter().all(|f| f.slot == utc("2026-11-24T00:00:00Z")));
 }
 
-/// The worker loop `serve` runs: it fires what is due and schedules retention on its own.
+/// The worker `serve` runs, under its supervisor: it fires what is due and schedules retention on
+/// its own.
 #[tokio::test]
 async fn the_scheduler_worker_fires_and_stops_on_shutdown() {
     let dir = tempfile::tempdir().unwrap();
@@ -192,8 +193,9 @@ async fn the_scheduler_worker_fires_and_stops_on_shutdown() {
     sk.offline_cluster(&project, "c").await;
     sk.core.set_policy(&project.id, "c", policy("w", "HOUR", None, 3)).await.unwrap();
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let worker =
-        tokio::spawn(snapkeep_jobs::SchedulerWorker::new(sk.core.clone(), Duration::from_millis(10)).run(stopped));
+    let scheduler = snapkeep_jobs::SchedulerWorker::new(sk.core.clone(), Duration::from_millis(10));
+    let supervisor = snapkeep_jobs::Supervisor::new().with(scheduler);
+    let worker = tokio::spawn(supervisor.run(stopped, Duration::from_secs(1)));
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert!(slots(&sk, "c").await.is_empty(), "nothing before the slot");
     sk.clock.set(utc("2026-11-23T01:00:00Z"));
