@@ -2,44 +2,12 @@
 //! what it asked for, and how it ended. Entries are written after the call is answered, so a
 //! refused call is recorded with the code the caller saw.
 
-use chrono::{DateTime, Utc};
-use serde::Serialize;
-
 use crate::error::CoreError;
+use crate::model::{AuditEntry, AuditQuery};
 use crate::service::Snapkeep;
 
 /// The most entries one query returns.
 const AUDIT_PAGE_MAX: u32 = 1000;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AuditEntry {
-    /// Increasing; 0 before the entry is stored.
-    pub id: i64,
-    pub at: DateTime<Utc>,
-    /// `css`, `alibaba` or `admin`.
-    pub dialect: String,
-    /// The tenant the call acted for; none for admin calls.
-    pub project_id: Option<String>,
-    /// The access key that signed the call (`admin` for the admin token).
-    pub access_key: String,
-    /// The vendor's name of the action (`CreateSnapshot`, `AddSnapshotRepo`, …).
-    pub action: String,
-    /// The resources the call named, from its path (`cluster/snapshot`).
-    pub target: String,
-    pub status: u16,
-    /// `ok`, or the error code the dialect answered with.
-    pub outcome: String,
-    pub request_id: String,
-}
-
-/// Which entries to list.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AuditQuery {
-    pub project_id: Option<String>,
-    /// Only entries with a larger id (the `next` of the previous page).
-    pub after_id: Option<i64>,
-    pub limit: u32,
-}
 
 impl Snapkeep {
     /// Records an entry; a store failure is logged, never answered (the call already ended).

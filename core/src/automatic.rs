@@ -15,25 +15,6 @@ use crate::service::Snapkeep;
 use crate::store::{DueFire, NextFire};
 use crate::validate;
 
-/// Limits and spreading of automatic snapshots.
-#[derive(Debug, Clone, Copy)]
-pub struct Scheduling {
-    /// Fires are spread over `[0, max_jitter)` after their slot, by cluster.
-    pub max_jitter: Duration,
-    /// Automatic or manual snapshots being created at once, over all clusters.
-    pub global_limit: u32,
-    /// … and per cluster.
-    pub per_cluster_limit: u32,
-    /// Clusters looked at per round.
-    pub batch: u32,
-}
-
-impl Default for Scheduling {
-    fn default() -> Self {
-        Self { max_jitter: Duration::from_secs(30), global_limit: 64, per_cluster_limit: 1, batch: 500 }
-    }
-}
-
 /// A policy change as a dialect received it (strings as sent; rules are checked here).
 #[derive(Debug, Clone, Default)]
 pub struct PolicyInput {

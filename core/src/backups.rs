@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::error::StoreError;
 use crate::error::{CoreError, NotFound};
 use crate::model::{
     Cluster, NewClusterTarget, Operation, OperationKind, OperationPhase, RestoreParams, RestoreStatus, Snapshot,
@@ -23,7 +24,7 @@ use crate::physical::{BackupRequest, DatabaseEngine, NewServer, TransferProgress
 use crate::policy::{NameStyle, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy};
 use crate::service::{Snapkeep, ensure_restorable};
 use crate::storage::{ObjectPath, SnapshotLocation};
-use crate::store::{SnapshotChange, StoreError};
+use crate::store::SnapshotChange;
 use crate::validate;
 
 /// How often a running transfer's progress is recorded, where clients polling it see it.

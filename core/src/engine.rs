@@ -6,8 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-
-use crate::repository::RepositorySpec;
+use serde_json::{Map, Value};
 
 /// Elasticsearch or OpenSearch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,28 +78,6 @@ pub struct EngineInfo {
     pub flavor: EngineFlavor,
     pub version: EngineVersion,
     pub cluster_name: String,
-}
-
-/// What an engine version supports, decided once from flavor and version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Capabilities {
-    /// `DELETE _snapshot/repo/a,b` deletes several snapshots in one request.
-    pub multi_delete: bool,
-    /// Create-snapshot takes a `metadata` object (ES 7.3+).
-    pub snapshot_metadata: bool,
-}
-
-impl Capabilities {
-    pub fn of(flavor: EngineFlavor, version: EngineVersion) -> Self {
-        let v = |major, minor| EngineVersion::new(major, minor, 0);
-        match flavor {
-            EngineFlavor::Elasticsearch => {
-                Self { multi_delete: version >= v(7, 8), snapshot_metadata: version >= v(7, 3) }
-            }
-            EngineFlavor::Opensearch => Self { multi_delete: true, snapshot_metadata: true },
-            EngineFlavor::Postgres => Self { multi_delete: false, snapshot_metadata: false },
-        }
-    }
 }
 
 /// Where and how to reach a cluster.
@@ -314,6 +291,16 @@ pub trait EngineConnector: Send + Sync {
     fn connect(&self, endpoint: EngineEndpoint, info: &EngineInfo) -> Arc<dyn SearchEngine>;
 }
 
+/// A repository as the engine registers it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepositorySpec {
+    pub name: String,
+    pub kind: String,
+    pub settings: Map<String, Value>,
+    /// The bucket holding it, when it lives in object storage.
+    pub bucket: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,17 +312,6 @@ mod tests {
         assert_eq!(EngineVersion::parse("8.0.0-SNAPSHOT"), Some(EngineVersion::new(8, 0, 0)));
         assert_eq!(EngineVersion::parse("x.1"), None);
         assert!(EngineVersion::new(7, 10, 2) < EngineVersion::new(7, 17, 0));
-    }
-
-    #[test]
-    fn capabilities_follow_the_version_boundaries() {
-        let es = |s| Capabilities::of(EngineFlavor::Elasticsearch, EngineVersion::parse(s).unwrap());
-        assert!(!es("6.8.23").multi_delete);
-        assert!(!es("7.7.1").multi_delete);
-        assert!(es("7.8.0").multi_delete);
-        assert!(!es("6.8.23").snapshot_metadata && es("7.3.0").snapshot_metadata);
-        let os = |s| Capabilities::of(EngineFlavor::Opensearch, EngineVersion::parse(s).unwrap());
-        assert!(os("1.3.0").multi_delete && os("1.3.0").snapshot_metadata);
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! whole so the dialect can tell a client fault from a server fault.
 
 use crate::engine::EngineError;
-use crate::store::StoreError;
 
 /// Which kind of resource was not found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,7 +83,7 @@ pub enum CoreError {
     #[error("the cluster cannot use the repository: {0}")]
     RepositoryRefused(String),
     #[error("not authenticated: {0}")]
-    Unauthenticated(#[from] crate::authenticate::AuthFailure),
+    Unauthenticated(#[from] crate::caller::AuthFailure),
     #[error("project {0} already has two active access keys; disable or delete one first")]
     TooManyActiveKeys(String),
     #[error("access key {0} is not active")]
@@ -111,4 +110,18 @@ impl CoreError {
     pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Self::Invalid { field, message: message.into() }
     }
+}
+
+/// A failure of the catalog store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule refused the write; the string names the rule.
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("database: {0}")]
+    Backend(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
 }

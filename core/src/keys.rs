@@ -9,10 +9,10 @@ use chrono::Duration;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 
+use crate::error::StoreError;
 use crate::error::{CoreError, NotFound};
 use crate::model::{AccessKey, KeyState};
 use crate::service::Snapkeep;
-use crate::store::StoreError;
 
 /// Keys a project may have active at once: the current one and the one replacing it.
 const MAX_ACTIVE_KEYS: usize = 2;

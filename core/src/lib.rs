@@ -6,12 +6,14 @@ mod audit;
 mod authenticate;
 mod automatic;
 mod backups;
+mod caller;
 mod clock;
 mod drift;
 mod engine;
 mod error;
 mod integrity;
 mod keys;
+mod limits;
 mod locations;
 mod master_key;
 mod metrics;
@@ -29,32 +31,33 @@ mod storage;
 mod store;
 pub mod validate;
 
-pub use audit::{AuditEntry, AuditQuery};
-pub use authenticate::{AuthFailure, Caller, DEFAULT_MAX_SKEW, MAX_SKEW_RANGE};
-pub use automatic::{FireReport, Fired, PolicyInput, Scheduling, SettingsInput, jitter};
+pub use automatic::{FireReport, Fired, PolicyInput, SettingsInput, jitter};
 pub use backups::{DatabasePolicyInput, MAX_KEEP_DAYS, NewClusterInput, StrategyInput, database_strategy};
+pub use caller::{AuthFailure, Caller, DEFAULT_MAX_SKEW, MAX_SKEW_RANGE};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use drift::Drift;
 pub use engine::{
-    Capabilities, EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineFlavor, EngineInfo,
-    EngineVersion, IndexState, RecoveryStage, RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo,
-    SnapshotRequest, SnapshotState,
+    EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineFlavor, EngineInfo, EngineVersion, IndexState,
+    RecoveryStage, RepositorySpec, RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo, SnapshotRequest,
+    SnapshotState,
 };
-pub use error::{CoreError, NotFound};
+pub use error::{CoreError, NotFound, StoreError};
 pub use integrity::IntegrityKey;
+pub use limits::{OperationTimeouts, Scheduling};
 pub use master_key::{integrity_key, master_key_opens, rotate_master_key, verify_master_key};
 pub use metrics::Metrics;
 pub use model::{
-    AccessKey, Cluster, ClusterFailures, KeyState, Lane, LastFailure, NewCluster, NewClusterTarget, Operation,
-    OperationKind, OperationPhase, Project, RestoreParams, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
+    AccessKey, AuditEntry, AuditQuery, Cluster, ClusterFailures, KeyState, Lane, LastFailure, NewCluster,
+    NewClusterTarget, Operation, OperationKind, OperationPhase, Project, RestoreParams, RestoreStatus, Snapshot,
+    SnapshotKind, SnapshotStatus,
 };
-pub use operations::{OperationTimeouts, Reconciler, RetryPolicy};
+pub use operations::{Reconciler, RetryPolicy};
 pub use physical::{BackupRequest, BackupSummary, DatabaseEngine, NewServer, RestoredServer, TransferProgress};
 pub use policy::{
     Frequency, NameStyle, Period, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy, SnapshotSettings,
 };
-pub use profiles::{Repositories, RepositoryUsage};
-pub use repository::{RepositoryNames, RepositorySpec, engine_client_settings, repository_spec};
+pub use profiles::RepositoryUsage;
+pub use repository::{Repositories, RepositoryNames, engine_client_settings, repository_spec};
 pub use restore_plan::{RestorePlan, can_restore_into};
 pub use secrets::{Cipher, SecretError};
 pub use service::{CreateSnapshotInput, RestoreInput, Snapkeep};
@@ -62,6 +65,6 @@ pub use shared::SharedRepository;
 pub use snapkeep_auth::SignedRequest;
 pub use storage::{
     LOCAL_PROFILE, NewStorageProfile, ObjectPath, ObjectStorage, RepositoryLocation, SnapshotLocation,
-    StorageCredentials, StorageError, StorageKind, StorageProfile, StorageTarget, fs_root, join_path,
+    StorageCredentials, StorageError, StorageKind, StorageProfile, StorageTarget, join_path,
 };
-pub use store::{AccessStore, DueFire, NextFire, RequestClaim, RequestOutcome, SnapshotChange, Store, StoreError};
+pub use store::{AccessStore, DueFire, NextFire, RequestClaim, RequestOutcome, SnapshotChange, Store};

@@ -9,9 +9,10 @@
 
 use sha2::{Digest, Sha256};
 
+use crate::engine::RepositorySpec;
 use crate::error::CoreError;
 use crate::model::{Cluster, Snapshot};
-use crate::repository::{RepositorySpec, repository_spec};
+use crate::repository::repository_spec;
 use crate::service::Snapkeep;
 use crate::storage::{LOCAL_PROFILE, RepositoryLocation, SnapshotLocation, StorageProfile};
 

@@ -5,9 +5,10 @@
 //! rotation, so backups taken under an earlier master key stay verifiable.
 
 use crate::error::CoreError;
+use crate::error::StoreError;
 use crate::integrity::IntegrityKey;
 use crate::secrets::Cipher;
-use crate::store::{AccessStore, StoreError};
+use crate::store::AccessStore;
 
 const CHECK_TEXT: &str = "snapkeep master key check";
 const CHECK_SETTING: &str = "master_key_check";

@@ -377,3 +377,35 @@ pub struct Operation {
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
 }
+
+/// An entry of the audit log: one mutating call of any dialect (admin included), with who made
+/// it, what it asked for, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditEntry {
+    /// Increasing; 0 before the entry is stored.
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// `css`, `alibaba` or `admin`.
+    pub dialect: String,
+    /// The tenant the call acted for; none for admin calls.
+    pub project_id: Option<String>,
+    /// The access key that signed the call (`admin` for the admin token).
+    pub access_key: String,
+    /// The vendor's name of the action (`CreateSnapshot`, `AddSnapshotRepo`, …).
+    pub action: String,
+    /// The resources the call named, from its path (`cluster/snapshot`).
+    pub target: String,
+    pub status: u16,
+    /// `ok`, or the error code the dialect answered with.
+    pub outcome: String,
+    pub request_id: String,
+}
+
+/// Which entries to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub project_id: Option<String>,
+    /// Only entries with a larger id (the `next` of the previous page).
+    pub after_id: Option<i64>,
+    pub limit: u32,
+}

@@ -13,50 +13,15 @@ use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use crate::engine::{
-    EngineError, EngineErrorKind, RecoveryStage, RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo,
-    SnapshotRequest, SnapshotState,
+    EngineError, EngineErrorKind, RecoveryStage, RepositorySpec, RestoreRequest, SearchEngine, ShardRecovery,
+    SnapshotInfo, SnapshotRequest, SnapshotState,
 };
 use crate::error::CoreError;
 use crate::model::{
     Cluster, Lane, Operation, OperationKind, OperationPhase, RestoreParams, RestoreStatus, Snapshot, SnapshotStatus,
 };
-use crate::repository::RepositorySpec;
 use crate::service::Snapkeep;
 use crate::store::SnapshotChange;
-
-/// How long each kind of operation may take, and how long without progress counts as stuck.
-#[derive(Debug, Clone, Copy)]
-pub struct OperationTimeouts {
-    pub create: Duration,
-    pub delete: Duration,
-    pub restore: Duration,
-    pub stuck_after: Duration,
-    /// How often a submitted operation is looked at again.
-    pub poll_every: Duration,
-}
-
-impl Default for OperationTimeouts {
-    fn default() -> Self {
-        Self {
-            create: Duration::from_secs(24 * 3600),
-            delete: Duration::from_secs(3600),
-            restore: Duration::from_secs(24 * 3600),
-            stuck_after: Duration::from_secs(3600),
-            poll_every: Duration::from_secs(2),
-        }
-    }
-}
-
-impl OperationTimeouts {
-    pub fn limit_for(&self, kind: OperationKind) -> chrono::Duration {
-        let limit = match kind {
-            OperationKind::CreateSnapshot => self.create,
-            OperationKind::DeleteSnapshot | OperationKind::DeleteSnapshots => self.delete,
-            OperationKind::RestoreSnapshot => self.restore,
-        };
-        chrono::Duration::from_std(limit).unwrap_or(chrono::Duration::MAX)
-    }
-}
 
 /// Backoff between attempts after a transient engine error.
 #[derive(Debug, Clone, Copy)]
@@ -521,8 +486,8 @@ pub(crate) enum StepError {
     Invalid(String),
 }
 
-impl From<crate::store::StoreError> for StepError {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<crate::error::StoreError> for StepError {
+    fn from(e: crate::error::StoreError) -> Self {
         Self::Core(e.into())
     }
 }

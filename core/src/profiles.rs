@@ -2,29 +2,19 @@
 //! repository lives, checking it at settings time, measuring it, and clearing a cluster's
 //! leftovers on explicit request.
 
-use std::sync::Arc;
-
 use crate::engine::EngineError;
+use crate::engine::RepositorySpec;
+use crate::error::StoreError;
 use crate::error::{CoreError, NotFound};
 use crate::model::Cluster;
 use crate::policy::{self, SnapshotSettings};
-use crate::repository::{RepositoryNames, RepositorySpec, repository_spec};
+use crate::repository::repository_spec;
 use crate::service::Snapkeep;
 use crate::storage::{
-    self, NewStorageProfile, ObjectStorage, RepositoryLocation, StorageCredentials, StorageError, StorageKind,
-    StorageProfile, StorageTarget,
+    self, NewStorageProfile, RepositoryLocation, StorageCredentials, StorageError, StorageKind, StorageProfile,
+    StorageTarget,
 };
-use crate::store::StoreError;
-
-/// What the core needs to place repositories: their names, the built-in filesystem root, and
-/// the storage itself.
-#[derive(Clone)]
-pub struct Repositories {
-    pub names: RepositoryNames,
-    /// The `local` profile's root, as the clusters and snapkeep both see it.
-    pub local_root: String,
-    pub storage: Arc<dyn ObjectStorage>,
-}
+use crate::validate;
 
 /// A cluster's repository: where it is and how many bytes it holds.
 #[derive(Debug, Clone)]
@@ -55,7 +45,7 @@ impl Snapkeep {
     }
 
     fn new_profile(&self, new: &NewStorageProfile) -> Result<StorageProfile, CoreError> {
-        storage::profile_name(&new.name)?;
+        validate::profile_name(&new.name)?;
         let kind = StorageKind::parse(&new.kind)
             .ok_or_else(|| CoreError::invalid("kind", format!("{:?} is not one of s3, oss, obs, fs", new.kind)))?;
         let base_path = new.base_path.clone().unwrap_or_default();
@@ -66,11 +56,11 @@ impl Snapkeep {
             if !base_path.is_empty() {
                 policy::base_path(&base_path)?;
             }
-            (Some(storage::endpoint(endpoint)?), Some(bucket))
+            (Some(validate::storage_endpoint(endpoint)?), Some(bucket))
         } else {
             (None, None)
         };
-        let base_path = if kind.is_object() { base_path } else { storage::fs_root(&base_path)? };
+        let base_path = if kind.is_object() { base_path } else { validate::fs_root(&base_path)? };
         if new.access_key_id.is_some() != new.secret_access_key.is_some() {
             return Err(CoreError::invalid("secret_access_key", "access_key_id and secret_access_key go together"));
         }

@@ -7,20 +7,23 @@
 //! on the cluster; `engine_client_settings` lists them. A filesystem is registered as `fs` with
 //! its `location`. Another cluster's repository is always registered `readonly`.
 
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
+use crate::engine::RepositorySpec;
 use crate::model::Cluster;
 use crate::policy::SnapshotSettings;
-use crate::storage::{RepositoryLocation, StorageKind, StorageProfile};
+use crate::storage::{ObjectStorage, RepositoryLocation, StorageKind, StorageProfile};
 
-/// A repository as the engine registers it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RepositorySpec {
-    pub name: String,
-    pub kind: String,
-    pub settings: Map<String, Value>,
-    /// The bucket holding it, when it lives in object storage.
-    pub bucket: Option<String>,
+/// What the core needs to place repositories: their names, the built-in filesystem root, and
+/// the storage itself.
+#[derive(Clone)]
+pub struct Repositories {
+    pub names: RepositoryNames,
+    /// The `local` profile's root, as the clusters and snapkeep both see it.
+    pub local_root: String,
+    pub storage: Arc<dyn ObjectStorage>,
 }
 
 /// How repositories are named on the clusters.

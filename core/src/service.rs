@@ -5,23 +5,23 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use crate::authenticate::{DEFAULT_MAX_SKEW, MAX_SKEW_RANGE};
-use crate::automatic::Scheduling;
+use crate::caller::{DEFAULT_MAX_SKEW, MAX_SKEW_RANGE};
 use crate::clock::Clock;
 use crate::engine::{EngineConnector, EngineEndpoint, SearchEngine};
+use crate::error::StoreError;
 use crate::error::{CoreError, NotFound};
+use crate::limits::{OperationTimeouts, Scheduling};
 use crate::metrics::Metrics;
 use crate::model::{
     Cluster, ClusterFailures, Lane, LastFailure, NewCluster, Operation, OperationKind, OperationPhase, Project,
     RestoreParams, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
 };
-use crate::operations::OperationTimeouts;
 use crate::physical::DatabaseEngine;
 use crate::policy::{NameStyle, SnapshotConfig, SnapshotSettings};
-use crate::profiles::Repositories;
+use crate::repository::Repositories;
 use crate::restore_plan::{RestorePlan, can_restore_into};
 use crate::secrets::Cipher;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use crate::validate;
 
 /// A manual snapshot request.

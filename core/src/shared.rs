@@ -4,11 +4,11 @@
 //! target can read (same or older version).
 
 use crate::engine::SearchEngine;
+use crate::error::StoreError;
 use crate::error::{CoreError, NotFound};
 use crate::model::Cluster;
 use crate::restore_plan::can_restore_into;
 use crate::service::Snapkeep;
-use crate::store::StoreError;
 
 /// A source's repository as registered on a target.
 #[derive(Debug, Clone, PartialEq, Eq)]

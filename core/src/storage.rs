@@ -15,8 +15,6 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::error::CoreError;
-
 /// The name of the built-in filesystem profile every project falls back to.
 pub const LOCAL_PROFILE: &str = "local";
 
@@ -232,49 +230,6 @@ pub struct NewStorageProfile {
     pub verify: bool,
 }
 
-/// A profile name: 1–64 of lowercase letters, digits, `-` and `_`, starting with a letter or
-/// digit (it doubles as the engine's client name and as a CSS `agency`); not `local`.
-pub fn profile_name(name: &str) -> Result<(), CoreError> {
-    let ok = !name.is_empty()
-        && name.len() <= 64
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if !ok {
-        return Err(CoreError::invalid(
-            "name",
-            "must be 1 to 64 of a-z, 0-9, '-' and '_', starting with a letter or digit",
-        ));
-    }
-    if name == LOCAL_PROFILE {
-        return Err(CoreError::invalid("name", "\"local\" is the built-in filesystem profile"));
-    }
-    Ok(())
-}
-
-/// An object-storage endpoint: an `http` or `https` URL with a host and nothing after it.
-pub fn endpoint(value: &str) -> Result<String, CoreError> {
-    let url = url::Url::parse(value).map_err(|e| CoreError::invalid("endpoint", format!("{value:?}: {e}")))?;
-    let bare = url.path() == "/" && url.query().is_none() && url.username().is_empty() && url.password().is_none();
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || !bare {
-        return Err(CoreError::invalid("endpoint", "must be http(s)://host[:port] with nothing after it"));
-    }
-    Ok(value.trim_end_matches('/').to_owned())
-}
-
-/// An `fs` profile's root in normal form: absolute, without `.`, `..` or empty segments (one
-/// trailing `/` is dropped), so that locations under it compare as the filesystem resolves them.
-pub fn fs_root(value: &str) -> Result<String, CoreError> {
-    let root = value.strip_suffix('/').filter(|r| !r.is_empty()).unwrap_or(value);
-    let normal = root.starts_with('/') && root[1..].split('/').all(|s| !matches!(s, "" | "." | ".."));
-    if !normal || root == "/" {
-        return Err(CoreError::invalid(
-            "base_path",
-            "an fs profile needs the absolute root directory in normal form (no '.', '..' or '//')",
-        ));
-    }
-    Ok(root.to_owned())
-}
-
 /// Joins path parts with single `/`, dropping empty parts and outer slashes.
 pub fn join_path(parts: &[&str]) -> String {
     parts.iter().flat_map(|p| p.split('/')).filter(|segment| !segment.is_empty()).collect::<Vec<_>>().join("/")
@@ -322,7 +277,7 @@ mod tests {
         /// An accepted `fs` root is its resolved directory.
         #[test]
         fn accepted_fs_roots_are_their_resolved_directory(root in "/[ab./]{0,12}") {
-            if let Ok(normal) = fs_root(&root) {
+            if let Ok(normal) = crate::validate::fs_root(&root) {
                 proptest::prop_assert_eq!(normal, format!("/{}", resolve(&root)));
             }
         }
@@ -332,6 +287,7 @@ mod tests {
     fn spellings_of_one_place_are_refused_not_compared() {
         assert!(crate::policy::base_path("shared/./a-ov").is_err());
         assert!(crate::policy::base_path("shared/a-ov").is_ok());
+        let fs_root = crate::validate::fs_root;
         assert!(fs_root("/srv/./repos").is_err() && fs_root("/srv//repos").is_err() && fs_root("/srv/../x").is_err());
         assert_eq!(fs_root("/srv/repos/").unwrap(), "/srv/repos");
     }
@@ -353,25 +309,6 @@ mod tests {
         assert!(!a.overlaps(&location("http://s3", "b", "base/c-2")));
         assert!(!a.overlaps(&location("http://s3", "other", "base/c-1")));
         assert!(!a.overlaps(&location("http://elsewhere", "b", "base/c-1")));
-    }
-
-    #[test]
-    fn profile_names_are_engine_client_names() {
-        for good in ["backup", "s3-main", "obs_2", "9lives"] {
-            profile_name(good).unwrap();
-        }
-        for bad in ["", "Backup", "-x", "a b", "a.b", "local", &"x".repeat(65)] {
-            assert!(profile_name(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn endpoints_are_bare_http_urls() {
-        assert_eq!(endpoint("http://127.0.0.1:9000/").unwrap(), "http://127.0.0.1:9000");
-        endpoint("https://obs.example.test").unwrap();
-        for bad in ["127.0.0.1:9000", "ftp://h", "http://h/bucket", "http://u:p@h", "http://h?x=1"] {
-            assert!(endpoint(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]

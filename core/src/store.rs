@@ -5,24 +5,11 @@ use chrono::{DateTime, Utc};
 
 use std::collections::HashMap;
 
-use crate::audit::{AuditEntry, AuditQuery};
-use crate::model::{AccessKey, Cluster, Lane, Operation, Project, Snapshot};
+use crate::error::StoreError;
+use crate::model::{AccessKey, AuditEntry, AuditQuery, Cluster, Lane, Operation, Project, Snapshot};
 use crate::policy::SnapshotConfig;
 use crate::secrets::Cipher;
 use crate::storage::{SnapshotLocation, StorageProfile};
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// A uniqueness rule refused the write; the string names the rule.
-    #[error("conflict: {0}")]
-    Conflict(&'static str),
-    #[error("not found")]
-    NotFound,
-    #[error("database: {0}")]
-    Backend(String),
-    #[error("stored data is corrupt: {0}")]
-    Corrupt(String),
-}
 
 /// What claiming a signed request found (`AccessStore::claim_request`).
 #[derive(Debug, Clone, PartialEq, Eq)]

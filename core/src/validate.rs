@@ -201,6 +201,49 @@ fn non_empty(value: Option<&str>) -> Option<&str> {
     value.filter(|v| !v.is_empty())
 }
 
+/// A profile name: 1–64 of lowercase letters, digits, `-` and `_`, starting with a letter or
+/// digit (it doubles as the engine's client name and as a CSS `agency`); not `local`.
+pub fn profile_name(name: &str) -> Result<(), CoreError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !ok {
+        return Err(CoreError::invalid(
+            "name",
+            "must be 1 to 64 of a-z, 0-9, '-' and '_', starting with a letter or digit",
+        ));
+    }
+    if name == crate::storage::LOCAL_PROFILE {
+        return Err(CoreError::invalid("name", "\"local\" is the built-in filesystem profile"));
+    }
+    Ok(())
+}
+
+/// An object-storage endpoint: an `http` or `https` URL with a host and nothing after it.
+pub fn storage_endpoint(value: &str) -> Result<String, CoreError> {
+    let url = url::Url::parse(value).map_err(|e| CoreError::invalid("endpoint", format!("{value:?}: {e}")))?;
+    let bare = url.path() == "/" && url.query().is_none() && url.username().is_empty() && url.password().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || !bare {
+        return Err(CoreError::invalid("endpoint", "must be http(s)://host[:port] with nothing after it"));
+    }
+    Ok(value.trim_end_matches('/').to_owned())
+}
+
+/// An `fs` profile's root in normal form: absolute, without `.`, `..` or empty segments (one
+/// trailing `/` is dropped), so that locations under it compare as the filesystem resolves them.
+pub fn fs_root(value: &str) -> Result<String, CoreError> {
+    let root = value.strip_suffix('/').filter(|r| !r.is_empty()).unwrap_or(value);
+    let normal = root.starts_with('/') && root[1..].split('/').all(|s| !matches!(s, "" | "." | ".."));
+    if !normal || root == "/" {
+        return Err(CoreError::invalid(
+            "base_path",
+            "an fs profile needs the absolute root directory in normal form (no '.', '..' or '//')",
+        ));
+    }
+    Ok(root.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,5 +373,23 @@ mod tests {
         assert_eq!(field_of(endpoint("ftp://x")), "endpoint");
         assert_eq!(field_of(endpoint("http://")), "endpoint");
         assert_eq!(field_of(endpoint("http://x/?a=b")), "endpoint");
+    }
+
+    #[test]
+    fn profile_names_are_engine_client_names() {
+        for good in ["backup", "s3-main", "obs_2", "9lives"] {
+            profile_name(good).unwrap();
+        }
+        for bad in ["", "Backup", "-x", "a b", "a.b", "local", &"x".repeat(65)] {
+            assert!(profile_name(bad).is_err(), "{bad:?}");
+        }
+    }
+    #[test]
+    fn endpoints_are_bare_http_urls() {
+        assert_eq!(storage_endpoint("http://127.0.0.1:9000/").unwrap(), "http://127.0.0.1:9000");
+        storage_endpoint("https://obs.example.test").unwrap();
+        for bad in ["127.0.0.1:9000", "ftp://h", "http://h/bucket", "http://u:p@h", "http://h?x=1"] {
+            assert!(storage_endpoint(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -8,7 +8,8 @@ use std::path::{Component, Path};
 
 use libfuzzer_sys::fuzz_target;
 use snapkeep_core::policy::base_path;
-use snapkeep_core::{RepositoryLocation, StorageProfile, fs_root, join_path};
+use snapkeep_core::validate::fs_root;
+use snapkeep_core::{RepositoryLocation, StorageProfile, join_path};
 
 /// Where a filesystem puts `path` (relative to `/`): `.` and empty segments dropped, `..` one up.
 fn resolved(path: &str) -> Vec<String> {

@@ -5,6 +5,7 @@ mod commands;
 mod config;
 mod http;
 mod master_key;
+mod secret_files;
 mod serve;
 
 use std::path::PathBuf;

@@ -16,7 +16,7 @@ use snapkeep_core::{Cipher, CoreError, master_key_opens, rotate_master_key, veri
 use snapkeep_store::SqliteStore;
 
 use crate::config::Config;
-use crate::serve::secret;
+use crate::secret_files::secret;
 
 /// Held while a process uses the data directory; released when dropped (or the process dies).
 pub struct DataDirLock(#[allow(dead_code, reason = "held for its lock")] File);

@@ -2,9 +2,6 @@
 //! background workers under their supervisor and the HTTP dialects, and stops all of it within
 //! `shutdown-grace-secs` of a SIGTERM.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +22,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::master_key::{lock_data_dir, open_cipher};
+use crate::secret_files::secret;
 
 /// How long a claimed operation stays leased to this node.
 const LEASE: Duration = Duration::from_secs(60);
@@ -113,37 +111,6 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     store.close().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// A secret from configuration, else from `file`, else from `default_file` (created with a new
-/// value, readable by the owner only, the first time).
-pub(crate) fn secret(
-    value: Option<&str>,
-    file: Option<&Path>,
-    default_file: &Path,
-    generate: impl FnOnce() -> String,
-) -> anyhow::Result<String> {
-    if let Some(value) = value {
-        return Ok(value.trim().to_owned());
-    }
-    let path = file.unwrap_or(default_file);
-    match std::fs::read_to_string(path) {
-        Ok(text) => return Ok(text.trim().to_owned()),
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound || file.is_some() => {
-            return Err(e).with_context(|| format!("reading {}", path.display()));
-        }
-        Err(_) => {}
-    }
-    let value = generate();
-    let mut out = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    writeln!(out, "{value}")?;
-    tracing::info!(path = %path.display(), "generated a new secret file");
-    Ok(value)
 }
 
 /// The background workers: the reconciler's two pools (short steps, long transfers) and the

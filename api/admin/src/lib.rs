@@ -1,6 +1,7 @@
 //! snapkeep's admin API (`/admin/v1`): projects, access keys (with rotation), clusters and the
 //! audit log. Every call needs the admin bearer token, checked by the gateway (`auth`). Errors are `{"error":{"code","message"}}`.
 
+mod answer;
 mod auth;
 mod error;
 mod routes;

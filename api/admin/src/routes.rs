@@ -7,17 +7,17 @@ use axum::extract::{Path, Query, State};
 use axum::http::Method;
 use axum::http::StatusCode;
 use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use snapkeep_api_gateway::{Created, Route, dialect_router};
+use snapkeep_api_gateway::{Route, dialect_router};
 use snapkeep_core::{AccessKey, AuditQuery, Cluster, ClusterFailures, NewCluster, Project, Snapkeep};
 
+use crate::answer::{Answer, body, created};
 use crate::auth::Admin;
-use crate::error::AdminError;
 use crate::storage;
 
 /// The OpenAPI document of this API; it lists exactly the paths of `table` (checked by a test).
@@ -77,12 +77,6 @@ fn routes() -> Vec<Route> {
     ]
 }
 
-pub(crate) type Answer = Result<Response, AdminError>;
-
-pub(crate) fn body<T>(payload: Result<Json<T>, JsonRejection>) -> Result<T, AdminError> {
-    payload.map(|Json(v)| v).map_err(|e| AdminError::bad_body(e.body_text()))
-}
-
 fn project_view(p: &Project) -> Value {
     json!({"id": p.id, "name": p.name, "created_at": p.created_at})
 }
@@ -121,11 +115,6 @@ fn failures_view(f: &ClusterFailures) -> Value {
             "completed": f.automatic_completed, "part_failed": f.automatic_part_failed, "failed": f.automatic_failed,
         },
     })
-}
-
-/// 201 with the new resource's view; `id` (what the path does not name) goes to the audit.
-pub(crate) fn created(id: &str, value: Value) -> Answer {
-    Ok(Created::mark((StatusCode::CREATED, Json(value)).into_response(), id))
 }
 
 #[derive(Deserialize)]

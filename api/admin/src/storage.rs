@@ -12,7 +12,7 @@ use snapkeep_core::{
     NewStorageProfile, RepositoryUsage, SettingsInput, Snapkeep, StorageProfile, engine_client_settings,
 };
 
-use crate::routes::{Answer, body, created};
+use crate::answer::{Answer, body, created};
 
 fn profile_view(p: &StorageProfile) -> Value {
     let (settings, secure_settings) = engine_client_settings(p);

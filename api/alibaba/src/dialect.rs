@@ -6,15 +6,10 @@ use snapkeep_api_gateway::Dialect;
 use snapkeep_core::{Caller, CoreError, SignedRequest, Snapkeep};
 use uuid::Uuid;
 
-use crate::error::AliError;
+use crate::error::{AliError, show};
 
 #[derive(Clone, Copy)]
 pub struct Alibaba;
-
-/// A request id as Alibaba shows them: an upper-case UUID.
-pub fn show(id: Uuid) -> String {
-    id.hyphenated().to_string().to_uppercase()
-}
 
 /// CreateSnapshot: a repeated `ClientToken` gets the first call's answer (`create_instance_snapshot`).
 pub(crate) const CREATE_SNAPSHOT: &str = "/openapi/instances/{instance_id}/snapshots";

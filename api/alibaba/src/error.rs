@@ -5,6 +5,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use snapkeep_api_gateway::ErrorCode;
 use snapkeep_core::{AuthFailure, CoreError, NotFound};
+use uuid::Uuid;
 
 #[derive(Debug)]
 pub struct AliError {
@@ -125,10 +126,20 @@ fn refusal(failure: &AuthFailure) -> AliError {
 
 impl IntoResponse for AliError {
     fn into_response(self) -> Response {
-        let request_id = crate::routes::request_id();
+        let request_id = request_id();
         let body = json!({"RequestId": request_id, "Code": self.code, "Message": self.message});
         let mut response = (self.status, [("x-acs-request-id", request_id)], axum::Json(body)).into_response();
         response.extensions_mut().insert(ErrorCode(self.code));
         response
     }
+}
+
+/// A request id as Alibaba shows them: an upper-case UUID.
+pub(crate) fn show(id: Uuid) -> String {
+    id.hyphenated().to_string().to_uppercase()
+}
+
+/// The current request's id, as Alibaba shows them.
+pub(crate) fn request_id() -> String {
+    show(snapkeep_api_gateway::request_id())
 }

@@ -13,7 +13,7 @@ use snapkeep_core::{Snapkeep, SnapshotConfig, SnapshotPolicy};
 
 use crate::body;
 use crate::dialect::{Alibaba, CREATE_SNAPSHOT};
-use crate::error::AliError;
+use crate::error::{AliError, request_id};
 use crate::tenant::Tenant;
 
 /// The schedule Describe shows before one is set: daily at 01:00.
@@ -37,11 +37,6 @@ fn routes() -> Vec<Route> {
         Route::change(Method::POST, SETTING, "UpdateSnapshotSetting", update_setting),
         Route::change(Method::PUT, SETTING, "UpdateSnapshotSetting", update_setting),
     ]
-}
-
-/// The request's id, in the vendor's format.
-pub fn request_id() -> String {
-    crate::dialect::show(snapkeep_api_gateway::request_id())
 }
 
 fn answer(result: Value) -> Response {

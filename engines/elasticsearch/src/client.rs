@@ -11,12 +11,13 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use snapkeep_core::{
-    Capabilities, EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineInfo, IndexState,
-    RepositorySpec, RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo, SnapshotRequest,
+    EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineInfo, IndexState, RepositorySpec,
+    RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo, SnapshotRequest,
 };
 
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
+use crate::capabilities::Capabilities;
 use crate::parse;
 
 /// Names per request in batched calls (delete, close, recovery).

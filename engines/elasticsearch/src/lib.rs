@@ -31,7 +31,9 @@
 //! A connection that fails or times out is retried; an answer that is not the engine's JSON
 //! (`Protocol`) is not. `parse`'s tests hold one case per row.
 
+mod capabilities;
 mod client;
 mod parse;
 
+pub use capabilities::Capabilities;
 pub use client::{HttpEngine, HttpEngineConnector};
