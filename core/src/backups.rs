@@ -1,34 +1,20 @@
 //! Snapshots snapkeep takes itself, of database clusters (PostgreSQL, the DWS dialect): the
 //! requests (create with the warehouse naming rules, restore into a new cluster, automatic
-//! policy) and the reconciler's steps that run them.
-//!
-//! A create writes the snapshot's location and moves to `Submitted` before the first byte is
-//! streamed, so a create found `Submitted` when its step starts was interrupted: its objects are
-//! removed and it ends failed. A restore found `Submitted` starts again from a clean directory,
-//! unless the new cluster was already registered.
+//! policy). The reconciler's steps that run them are in `database_steps`.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
 
 use crate::error::StoreError;
 use crate::error::{CoreError, NotFound};
 use crate::model::{
-    Cluster, NewClusterTarget, Operation, OperationKind, OperationPhase, RestoreParams, RestoreStatus, Snapshot,
-    SnapshotKind, SnapshotStatus,
+    Cluster, NewClusterTarget, Operation, OperationKind, RestoreParams, RestoreStatus, Snapshot, SnapshotKind,
 };
-use crate::operations::{Reconciler, Step, StepError, failed, restore_ended};
-use crate::physical::{BackupRequest, DatabaseEngine, NewServer, TransferProgress};
+use crate::physical::{DatabaseEngine, NewServer};
 use crate::policy::{NameStyle, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy};
 use crate::service::{Snapkeep, ensure_restorable};
 use crate::storage::{ObjectPath, SnapshotLocation};
-use crate::store::SnapshotChange;
 use crate::validate;
-
-/// How often a running transfer's progress is recorded, where clients polling it see it.
-const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Days a database cluster's automatic snapshots are kept (DWS `keep_day`).
 pub const MAX_KEEP_DAYS: i64 = 31;
@@ -253,7 +239,7 @@ impl Snapkeep {
     }
 
     /// Where a database snapshot is written: its cluster's repository, then the snapshot's id.
-    async fn new_snapshot_location(
+    pub(crate) async fn new_snapshot_location(
         &self,
         cluster: &Cluster,
         snapshot: &Snapshot,
@@ -266,7 +252,7 @@ impl Snapkeep {
         })
     }
 
-    async fn open_snapshot_location(
+    pub(crate) async fn open_snapshot_location(
         &self,
         project_id: &str,
         location: &SnapshotLocation,
@@ -277,7 +263,7 @@ impl Snapkeep {
     }
 
     /// Removes everything a snapshot wrote; returns how many objects.
-    async fn remove_snapshot_objects(&self, snapshot: &Snapshot) -> Result<u64, CoreError> {
+    pub(crate) async fn remove_snapshot_objects(&self, snapshot: &Snapshot) -> Result<u64, CoreError> {
         let Some(location) = &snapshot.location else { return Ok(0) };
         let (_, target) = self.open_snapshot_location(&snapshot.project_id, location).await?;
         Ok(self.repositories.storage.remove_path(&target).await?)
@@ -313,189 +299,6 @@ pub fn database_strategy(config: &SnapshotConfig) -> Option<(&str, &QuartzCron)>
     match (&config.policy.schedule, config.policy.enabled) {
         (Schedule::Quartz(cron), true) => Some((config.policy.prefix.as_str(), cron)),
         _ => None,
-    }
-}
-
-impl Reconciler {
-    /// One step of an operation on a database cluster.
-    pub(crate) async fn step_database(
-        &self,
-        op: &mut Operation,
-        cluster: Cluster,
-        snapshot: Option<Snapshot>,
-        now: DateTime<Utc>,
-    ) -> Result<Step, StepError> {
-        let engine = self.core.databases()?.clone();
-        match (op.kind, snapshot) {
-            (OperationKind::DeleteSnapshots, _) => {
-                for snapshot in self.core.store.get_snapshots(&op.batch).await? {
-                    self.core.remove_snapshot_objects(&snapshot).await.map_err(storage_retry)?;
-                }
-                Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::Remove })
-            }
-            (kind, None) => Ok(Step::Finish {
-                succeeded: kind == OperationKind::DeleteSnapshot,
-                error: None,
-                change: SnapshotChange::Keep,
-            }),
-            (OperationKind::CreateSnapshot, Some(snapshot)) => {
-                self.database_backup(op, snapshot, &cluster, engine.as_ref(), now).await
-            }
-            (OperationKind::DeleteSnapshot, Some(snapshot)) => {
-                self.core.remove_snapshot_objects(&snapshot).await.map_err(storage_retry)?;
-                Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::Remove })
-            }
-            (OperationKind::RestoreSnapshot, Some(snapshot)) => {
-                self.database_restore(op, snapshot, &cluster, engine.as_ref(), now).await
-            }
-        }
-    }
-
-    async fn database_backup(
-        &self,
-        op: &mut Operation,
-        snapshot: Snapshot,
-        cluster: &Cluster,
-        engine: &dyn DatabaseEngine,
-        now: DateTime<Utc>,
-    ) -> Result<Step, StepError> {
-        if op.phase == OperationPhase::Submitted {
-            self.core.remove_snapshot_objects(&snapshot).await.map_err(storage_retry)?;
-            let reason = "interrupted while streaming (snapkeep stopped); its partial objects were removed";
-            return Ok(Step::Finish {
-                succeeded: false,
-                error: Some(reason.into()),
-                change: SnapshotChange::update(failed(snapshot, reason, now)),
-            });
-        }
-        let location = self.core.new_snapshot_location(cluster, &snapshot).await?;
-        let snapshot = Snapshot { location: Some(location.clone()), updated_at: now, ..snapshot };
-        op.phase = OperationPhase::Submitted;
-        op.progress_at = now;
-        self.core.store.checkpoint_operation(op, &SnapshotChange::update(snapshot.clone())).await?;
-        let (objects, _) = self.core.open_snapshot_location(&cluster.project_id, &location).await?;
-        let endpoint = self.core.endpoint_of(cluster)?;
-        let request = BackupRequest::of(&snapshot.id);
-        let progress = TransferProgress::default();
-        let outcome = self.with_heartbeat(op, &progress, engine.back_up(&endpoint, objects, &request, &progress)).await;
-        let finished = self.core.clock.now();
-        match outcome {
-            Ok(summary) => {
-                let done = Snapshot {
-                    status: SnapshotStatus::Completed,
-                    engine_version: Some(summary.server_version),
-                    size_bytes: Some(summary.stored_bytes),
-                    end_time_ms: Some(finished.timestamp_millis()),
-                    updated_at: finished,
-                    ..snapshot
-                };
-                Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::update(done) })
-            }
-            Err(e) => {
-                tracing::warn!(snapshot = %snapshot.id, error = %e, "backup failed; removing its objects");
-                self.core.remove_snapshot_objects(&snapshot).await.map_err(storage_retry)?;
-                let reason = e.to_string();
-                Ok(Step::Finish {
-                    succeeded: false,
-                    error: Some(reason.clone()),
-                    change: SnapshotChange::update(failed(snapshot, &reason, finished)),
-                })
-            }
-        }
-    }
-
-    async fn database_restore(
-        &self,
-        op: &mut Operation,
-        snapshot: Snapshot,
-        source: &Cluster,
-        engine: &dyn DatabaseEngine,
-        now: DateTime<Utc>,
-    ) -> Result<Step, StepError> {
-        let target = op.restore.as_ref().and_then(|p| p.new_cluster.clone());
-        let target = target.ok_or_else(|| StepError::Invalid("restore operation without its new cluster".into()))?;
-        let server = NewServer { cluster_id: target.id.clone(), port: target.port };
-        if self.core.store.get_cluster(&target.id).await?.is_some() {
-            let change = SnapshotChange::update(restore_ended(snapshot, None, now));
-            return Ok(Step::Finish { succeeded: true, error: None, change });
-        }
-        if op.phase == OperationPhase::Submitted {
-            engine.discard_restored(&server.cluster_id).await?;
-        }
-        let location =
-            snapshot.location.clone().ok_or_else(|| StepError::Invalid("the snapshot has no objects".into()))?;
-        op.phase = OperationPhase::Submitted;
-        op.progress_at = now;
-        self.core.store.checkpoint_operation(op, &SnapshotChange::Keep).await?;
-        let (objects, _) = self.core.open_snapshot_location(&source.project_id, &location).await?;
-        let progress = TransferProgress::default();
-        let outcome = self
-            .with_heartbeat(
-                op,
-                &progress,
-                engine.restore(objects, &BackupRequest::of(&snapshot.id), &server, &progress),
-            )
-            .await;
-        let restored = match outcome {
-            Ok(restored) => restored,
-            Err(e) => {
-                let reason = e.to_string();
-                let change = SnapshotChange::update(restore_ended(snapshot, Some(&reason), now));
-                return Ok(Step::Finish { succeeded: false, error: Some(reason), change });
-            }
-        };
-        let cluster = Cluster {
-            id: target.id,
-            project_id: source.project_id.clone(),
-            name: target.name,
-            endpoint: restored.url,
-            username: source.username.clone(),
-            password_encrypted: source.password_encrypted.clone(),
-            region: source.region.clone(),
-            flavor: source.flavor,
-            version: source.version,
-            created_at: self.core.clock.now(),
-        };
-        self.core.store.insert_cluster(&cluster).await?;
-        tracing::info!(cluster = %cluster.id, endpoint = %cluster.endpoint, "restored into a new cluster");
-        Ok(Step::Finish {
-            succeeded: true,
-            error: None,
-            change: SnapshotChange::update(restore_ended(snapshot, None, now)),
-        })
-    }
-
-    /// Runs a long transfer while keeping the operation's lease and recording its progress
-    /// (every [`PROGRESS_EVERY`], or more often when the lease is short).
-    async fn with_heartbeat<T>(&self, op: &Operation, progress: &TransferProgress, work: impl Future<Output = T>) -> T {
-        let every = (self.lease / 4).min(PROGRESS_EVERY);
-        let mut work = std::pin::pin!(work);
-        let mut beat = op.clone();
-        loop {
-            tokio::select! {
-                done = &mut work => return done,
-                () = tokio::time::sleep(every) => {
-                    let now = self.core.clock.now();
-                    let until = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX);
-                    if let Err(e) = self.core.store.renew_lease(&beat.id, &self.owner, until).await {
-                        tracing::warn!(operation = %beat.id, error = %e, "could not renew the lease");
-                    }
-                    beat.progress_marker = Some(progress.marker());
-                    beat.progress_at = now;
-                    if let Err(e) = self.core.store.checkpoint_operation(&beat, &SnapshotChange::Keep).await {
-                        tracing::warn!(operation = %beat.id, error = %e, "could not record progress");
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// A storage failure while removing objects: retried later (the operation stays open).
-fn storage_retry(e: CoreError) -> StepError {
-    match e {
-        CoreError::Storage(e) => StepError::Engine(crate::engine::EngineError::Unreachable(format!("storage: {e}"))),
-        other => StepError::Core(other),
     }
 }
 

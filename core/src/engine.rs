@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// Elasticsearch or OpenSearch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The engine a cluster runs: Elasticsearch, OpenSearch or PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EngineFlavor {
     Elasticsearch,
@@ -19,6 +19,8 @@ pub enum EngineFlavor {
 }
 
 impl EngineFlavor {
+    pub const ALL: [EngineFlavor; 3] = [Self::Elasticsearch, Self::Opensearch, Self::Postgres];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Elasticsearch => "elasticsearch",

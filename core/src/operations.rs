@@ -1,26 +1,23 @@
-//! The state machine of durable operations. Each step observes the engine first and then acts,
-//! so a step repeated after a crash converges instead of doing the work twice:
-//!
-//! - create: the snapshot's name is its identity on the engine; a snapshot already there is
-//!   adopted, never created again.
-//! - delete: deleting what is gone is success.
-//! - restore: before sending, the step records a fingerprint of the targets' recoveries; after a
-//!   crash, a newer recovery from this snapshot shows the restore was sent.
+//! The state machine of durable operations: the `Reconciler` leases due operations, advances each
+//! one step by the steps of its cluster's engine family (`EngineSteps`, chosen by flavour), and
+//! records what the step decided: wait and look again, retry after a transient failure with
+//! backoff, or finish. Each family's steps observe before they act, so a step repeated after a
+//! crash converges (`search_steps`, `database_steps`).
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use rand::Rng;
 
-use crate::engine::{
-    EngineError, EngineErrorKind, RecoveryStage, RepositorySpec, RestoreRequest, SearchEngine, ShardRecovery,
-    SnapshotInfo, SnapshotRequest, SnapshotState,
-};
+use crate::database_steps::DatabaseSteps;
+use crate::engine::EngineFlavor;
 use crate::error::CoreError;
-use crate::model::{
-    Cluster, Lane, Operation, OperationKind, OperationPhase, RestoreParams, RestoreStatus, Snapshot, SnapshotStatus,
-};
+use crate::model::{Lane, Operation, OperationPhase, SnapshotStatus};
+use crate::search_steps::SearchSteps;
 use crate::service::Snapkeep;
+use crate::step::{EngineSteps, Step, StepError, failure_change, to_chrono};
 use crate::store::SnapshotChange;
 
 /// Backoff between attempts after a transient engine error.
@@ -45,42 +42,51 @@ impl RetryPolicy {
     }
 }
 
-/// What one step decided.
-pub(crate) enum Step {
-    /// Look again after the poll interval; the snapshot may have changed.
-    Wait(SnapshotChange),
-    /// The operation ended.
-    Finish { succeeded: bool, error: Option<String>, change: SnapshotChange },
+/// The steps of each engine family, by flavour.
+#[derive(Clone)]
+struct Families(Arc<HashMap<EngineFlavor, Arc<dyn EngineSteps>>>);
+
+impl Families {
+    /// Each family with the handles its steps need: the service, and this node's lease (which a
+    /// long transfer renews) and failpoint.
+    fn new(core: &Snapkeep, (owner, lease): (&str, Duration), failpoint: Option<&str>) -> Self {
+        let search: Arc<dyn EngineSteps> = Arc::new(SearchSteps::new(core.clone(), failpoint));
+        let database: Arc<dyn EngineSteps> = Arc::new(DatabaseSteps::new(core.clone(), owner, lease));
+        let by_flavor = EngineFlavor::ALL
+            .into_iter()
+            .map(|flavor| (flavor, if flavor.is_database() { database.clone() } else { search.clone() }))
+            .collect();
+        Self(Arc::new(by_flavor))
+    }
+
+    fn of(&self, flavor: EngineFlavor) -> &dyn EngineSteps {
+        self.0[&flavor].as_ref()
+    }
 }
 
 /// Advances durable operations. Cheap to clone.
 #[derive(Clone)]
 pub struct Reconciler {
-    pub(crate) core: Snapkeep,
+    core: Snapkeep,
     retry: RetryPolicy,
-    pub(crate) owner: String,
-    pub(crate) lease: Duration,
-    failpoint: Option<String>,
+    owner: String,
+    lease: Duration,
+    families: Families,
 }
 
 impl Reconciler {
+    /// Leases operations to `owner` for `lease` (renewed while a transfer runs).
     pub fn new(core: Snapkeep, retry: RetryPolicy, owner: String, lease: Duration) -> Self {
-        Self { core, retry, owner, lease, failpoint: None }
+        let families = Families::new(&core, (&owner, lease), None);
+        Self { core, retry, owner, lease, families }
     }
 
     /// Crash testing: abort the process right after the named engine call
     /// (`after-create-sent`, `after-delete-sent`, `after-restore-sent`), before its outcome is
     /// recorded — the narrowest window a real crash can hit.
     pub fn with_failpoint(mut self, failpoint: Option<String>) -> Self {
-        self.failpoint = failpoint;
+        self.families = Families::new(&self.core, (&self.owner, self.lease), failpoint.as_deref());
         self
-    }
-
-    fn failpoint(&self, name: &str) {
-        if self.failpoint.as_deref() == Some(name) {
-            tracing::error!(failpoint = name, "failpoint reached: aborting the process");
-            std::process::abort();
-        }
     }
 
     /// Leases up to `limit` operations of `lane` that are due, oldest due first.
@@ -115,7 +121,7 @@ impl Reconciler {
             }
             Err(e) => {
                 let message = e.to_string();
-                let change = self.failure_change(&op, &message, now).await?;
+                let change = failure_change(self.core.store.as_ref(), &op, &message, now).await?;
                 op.phase = OperationPhase::Failed;
                 op.last_error = Some(message);
                 op.finished_at = Some(now);
@@ -130,325 +136,10 @@ impl Reconciler {
         Ok(op)
     }
 
+    /// One step of `op`, by the steps of its cluster's engine family.
     async fn step(&self, op: &mut Operation, now: DateTime<Utc>) -> Result<Step, StepError> {
         let cluster = self.core.cluster(&op.cluster_id).await?;
-        if cluster.flavor.is_database() {
-            let snapshot = self.core.store.get_snapshot(&op.snapshot_id).await?;
-            return self.step_database(op, cluster, snapshot, now).await;
-        }
-        let engine = self.core.engine_for(&cluster)?;
-        let engine = engine.as_ref();
-        let snapshot = self.core.store.get_snapshot(&op.snapshot_id).await?;
-        if now >= op.deadline {
-            return self.time_out(op, snapshot.as_ref(), engine, now).await;
-        }
-        match (op.kind, snapshot) {
-            (OperationKind::DeleteSnapshots, _) => {
-                let snapshots = self.core.store.get_snapshots(&op.batch).await?;
-                self.delete_remaining(op, &cluster, engine, &snapshots).await
-            }
-            (kind, None) => Ok(Step::Finish {
-                succeeded: kind == OperationKind::DeleteSnapshot,
-                error: None,
-                change: SnapshotChange::Keep,
-            }),
-            (OperationKind::CreateSnapshot, Some(snapshot)) => {
-                self.step_create(op, snapshot, &cluster, engine, now).await
-            }
-            (OperationKind::DeleteSnapshot, Some(_)) if self.create_unsent(op).await? => {
-                Ok(Step::Wait(SnapshotChange::Keep))
-            }
-            (OperationKind::DeleteSnapshot, Some(snapshot)) => {
-                self.delete_remaining(op, &cluster, engine, &[snapshot]).await
-            }
-            (OperationKind::RestoreSnapshot, Some(snapshot)) => {
-                self.step_restore(op, snapshot, &cluster, engine, now).await
-            }
-        }
-    }
-
-    /// Whether the snapshot a delete is for still has its create unsent (`Pending`): the delete
-    /// waits for it, since the engine may be taking it right now without showing it yet. The
-    /// create, seeing the snapshot being deleted, does not send it. Once sent, the snapshot is on
-    /// the engine and the delete aborts it there.
-    async fn create_unsent(&self, delete: &Operation) -> Result<bool, CoreError> {
-        let open = self.core.store.open_operations(Some(&delete.cluster_id)).await?;
-        Ok(open.iter().any(|op| {
-            op.kind == OperationKind::CreateSnapshot
-                && op.snapshot_id == delete.snapshot_id
-                && op.phase == OperationPhase::Pending
-        }))
-    }
-
-    /// Deletes whichever of `snapshots` the cluster still holds, each from the repository it was
-    /// written to, in as few requests as its version allows; the operation is done when none is
-    /// left. Used for one snapshot and for batches.
-    async fn delete_remaining(
-        &self,
-        op: &mut Operation,
-        cluster: &Cluster,
-        engine: &dyn SearchEngine,
-        snapshots: &[Snapshot],
-    ) -> Result<Step, StepError> {
-        let mut left = false;
-        for (repository, names) in self.by_repository(cluster, snapshots).await? {
-            let existing = match engine.existing_snapshots(&repository.name, &names).await {
-                Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => {
-                    engine.put_repository(&repository).await?;
-                    return Ok(Step::Wait(SnapshotChange::Keep));
-                }
-                other => other?,
-            };
-            if !existing.is_empty() {
-                engine.delete_snapshots(&repository.name, &existing).await?;
-                self.failpoint("after-delete-sent");
-                left = true;
-            }
-        }
-        if !left {
-            return Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::Remove });
-        }
-        op.phase = OperationPhase::Submitted;
-        Ok(Step::Wait(SnapshotChange::Keep))
-    }
-
-    /// The snapshots' names grouped by the (writable) repository that reaches each.
-    async fn by_repository(
-        &self,
-        cluster: &Cluster,
-        snapshots: &[Snapshot],
-    ) -> Result<Vec<(RepositorySpec, Vec<String>)>, CoreError> {
-        let mut groups: Vec<(RepositorySpec, Vec<String>)> = Vec::new();
-        let repositories = self.core.repositories_of(cluster, snapshots, true).await?;
-        for (snapshot, repository) in snapshots.iter().zip(repositories) {
-            match groups.iter_mut().find(|(r, _)| r.name == repository.name) {
-                Some((_, names)) => names.push(snapshot.name.clone()),
-                None => groups.push((repository, vec![snapshot.name.clone()])),
-            }
-        }
-        Ok(groups)
-    }
-
-    async fn step_create(
-        &self,
-        op: &mut Operation,
-        snapshot: Snapshot,
-        cluster: &Cluster,
-        engine: &dyn SearchEngine,
-        now: DateTime<Utc>,
-    ) -> Result<Step, StepError> {
-        // The place is decided once: the repository the create goes to is the one recorded.
-        let unlocated = snapshot.location.is_none();
-        let snapshot = self.with_location(cluster, snapshot).await?;
-        let repository = self.core.repository_of(cluster, &snapshot, true).await?;
-        let observed = match engine.get_snapshot(&repository.name, &snapshot.name).await {
-            Err(e) if e.kind() == Some(&EngineErrorKind::RepositoryMissing) => None,
-            other => other?,
-        };
-        match (op.phase, observed) {
-            (OperationPhase::Pending, None) if snapshot.deleting => Ok(Step::Finish {
-                succeeded: false,
-                error: Some("deleted before it was taken".into()),
-                change: SnapshotChange::Keep,
-            }),
-            (OperationPhase::Pending, None) => {
-                engine.put_repository(&repository).await?;
-                let request = SnapshotRequest {
-                    indices: crate::validate::split_indices(&snapshot.requested_indices),
-                    taken_by: format!("snapkeep {}", snapshot.id),
-                };
-                match engine.create_snapshot(&repository.name, &snapshot.name, &request).await {
-                    Err(e) if is_name_taken(&e) => {}
-                    other => other?,
-                }
-                self.failpoint("after-create-sent");
-                op.phase = OperationPhase::Submitted;
-                op.progress_at = now;
-                Ok(Step::Wait(if unlocated { SnapshotChange::update(snapshot) } else { SnapshotChange::Keep }))
-            }
-            (_, None) => Ok(Step::Finish {
-                succeeded: false,
-                error: Some("the snapshot disappeared from the cluster before it completed".into()),
-                change: SnapshotChange::update(Snapshot {
-                    status: SnapshotStatus::Failed,
-                    failure_reason: Some("the snapshot disappeared from the cluster".into()),
-                    end_time_ms: Some(now.timestamp_millis()),
-                    updated_at: now,
-                    ..snapshot
-                }),
-            }),
-            (_, Some(info)) => {
-                op.phase = OperationPhase::Submitted;
-                if info.state == SnapshotState::InProgress {
-                    let progress = engine.snapshot_progress(&repository.name, &snapshot.name).await?;
-                    let marker = progress.map(|bytes| bytes.to_string());
-                    if self.is_stuck(op, marker, now) {
-                        engine.delete_snapshots(&repository.name, std::slice::from_ref(&snapshot.name)).await?;
-                        let reason = self.stuck_reason();
-                        return Ok(Step::Finish {
-                            succeeded: false,
-                            error: Some(reason.clone()),
-                            change: SnapshotChange::update(failed(snapshot, &reason, now)),
-                        });
-                    }
-                    return Ok(Step::Wait(SnapshotChange::Keep));
-                }
-                let updated = apply_info(snapshot, &info, now);
-                Ok(Step::Finish {
-                    succeeded: updated.status != SnapshotStatus::Failed,
-                    error: updated.failure_reason.clone(),
-                    change: SnapshotChange::update(updated),
-                })
-            }
-        }
-    }
-
-    /// The snapshot with its repository location recorded: where the cluster's repository is
-    /// when its create is sent (or, after a crash right after sending, when it is first seen).
-    async fn with_location(&self, cluster: &Cluster, snapshot: Snapshot) -> Result<Snapshot, CoreError> {
-        if snapshot.location.is_some() {
-            return Ok(snapshot);
-        }
-        let location = Some(self.core.current_snapshot_location(cluster).await?);
-        Ok(Snapshot { location, ..snapshot })
-    }
-
-    async fn step_restore(
-        &self,
-        op: &mut Operation,
-        snapshot: Snapshot,
-        target: &Cluster,
-        engine: &dyn SearchEngine,
-        now: DateTime<Utc>,
-    ) -> Result<Step, StepError> {
-        let params =
-            op.restore.clone().ok_or_else(|| StepError::Invalid("restore operation without its parameters".into()))?;
-        let recoveries = engine.recovery(&params.target_indices).await?;
-        let newest = newest_restore_of(&recoveries, &params.repository, &snapshot.name);
-        if op.phase == OperationPhase::Pending {
-            let sent_before_crash = match (op.progress_marker.as_deref(), newest.as_deref()) {
-                (Some(fingerprint), Some(newest)) => fingerprint != newest,
-                _ => false,
-            };
-            if !sent_before_crash {
-                op.progress_marker = Some(newest.unwrap_or_default());
-                self.core.store.checkpoint_operation(op, &SnapshotChange::Keep).await?;
-                self.send_restore(&params, &snapshot, target, engine).await?;
-                self.failpoint("after-restore-sent");
-            }
-            op.phase = OperationPhase::Submitted;
-            op.progress_marker = None;
-            op.progress_at = now;
-            return Ok(Step::Wait(SnapshotChange::Keep));
-        }
-        let ours: Vec<&ShardRecovery> = recoveries
-            .iter()
-            .filter(|r| {
-                r.snapshot_source
-                    .as_ref()
-                    .is_some_and(|(repo, snap)| *repo == params.repository && *snap == snapshot.name)
-            })
-            .collect();
-        let all_targets_done = params.target_indices.iter().all(|index| {
-            let shards: Vec<_> = ours.iter().filter(|r| &r.index == index).collect();
-            !shards.is_empty() && shards.iter().all(|r| r.stage == RecoveryStage::Done)
-        });
-        if all_targets_done {
-            let change = SnapshotChange::update(restore_ended(snapshot, None, now));
-            return Ok(Step::Finish { succeeded: true, error: None, change });
-        }
-        let marker = Some(format!("{}:{}", ours.len(), ours.iter().map(|r| r.recovered_bytes).sum::<u64>()));
-        if self.is_stuck(op, marker, now) {
-            let reason = self.stuck_reason();
-            let change = SnapshotChange::update(restore_ended(snapshot, Some(&reason), now));
-            return Ok(Step::Finish { succeeded: false, error: Some(reason), change });
-        }
-        Ok(Step::Wait(SnapshotChange::Keep))
-    }
-
-    async fn send_restore(
-        &self,
-        params: &RestoreParams,
-        snapshot: &Snapshot,
-        target: &Cluster,
-        engine: &dyn SearchEngine,
-    ) -> Result<(), StepError> {
-        let source = self.core.cluster(&params.source_cluster_id).await?;
-        let repository = self.core.restore_repository(&source, target, snapshot).await?;
-        engine.put_repository(&repository).await?;
-        if params.replace_existing {
-            let open: Vec<String> = engine
-                .index_states(&params.target_indices)
-                .await?
-                .into_iter()
-                .filter(|s| s.open)
-                .map(|s| s.name)
-                .collect();
-            if !open.is_empty() {
-                engine.close_indices(&open).await?;
-            }
-        }
-        let request = RestoreRequest {
-            indices: params.indices.clone(),
-            rename_pattern: params.rename_pattern.clone(),
-            rename_replacement: params.rename_replacement.clone(),
-        };
-        engine.restore_snapshot(&repository.name, &snapshot.name, &request).await?;
-        Ok(())
-    }
-
-    /// Records a new progress marker; tells whether progress has stalled for too long.
-    fn is_stuck(&self, op: &mut Operation, marker: Option<String>, now: DateTime<Utc>) -> bool {
-        if marker != op.progress_marker {
-            op.progress_marker = marker;
-            op.progress_at = now;
-            return false;
-        }
-        now - op.progress_at >= to_chrono(self.core.timeouts.stuck_after)
-    }
-
-    fn stuck_reason(&self) -> String {
-        format!("no progress for {} s; the operation was stopped as stuck", self.core.timeouts.stuck_after.as_secs())
-    }
-
-    async fn time_out(
-        &self,
-        op: &Operation,
-        snapshot: Option<&Snapshot>,
-        engine: &dyn SearchEngine,
-        now: DateTime<Utc>,
-    ) -> Result<Step, StepError> {
-        let limit = self.core.timeouts.limit_for(op.kind).num_seconds();
-        let reason = format!("the operation did not finish within {limit} s");
-        if let (OperationKind::CreateSnapshot, Some(snapshot)) = (op.kind, snapshot) {
-            // Best effort: a snapshot past its deadline is aborted so it does not hold the repository.
-            if let Err(e) = engine.delete_snapshots(&snapshot.repository, std::slice::from_ref(&snapshot.name)).await {
-                tracing::warn!(operation = %op.id, error = %e, "could not abort a timed-out snapshot");
-            }
-        }
-        let change = self.failure_change(op, &reason, now).await?;
-        Ok(Step::Finish { succeeded: false, error: Some(reason), change })
-    }
-
-    /// What a failed operation does to its snapshot.
-    async fn failure_change(
-        &self,
-        op: &Operation,
-        reason: &str,
-        now: DateTime<Utc>,
-    ) -> Result<SnapshotChange, CoreError> {
-        Ok(match (op.kind, self.core.store.get_snapshot(&op.snapshot_id).await?) {
-            (OperationKind::DeleteSnapshots, _) => SnapshotChange::Release,
-            (_, None) => SnapshotChange::Keep,
-            (OperationKind::CreateSnapshot, Some(s)) => SnapshotChange::update(failed(s, reason, now)),
-            (OperationKind::DeleteSnapshot, Some(s)) => SnapshotChange::update(Snapshot {
-                deleting: false,
-                operation_failure: Some(format!("delete failed: {reason}")),
-                updated_at: now,
-                ..s
-            }),
-            (OperationKind::RestoreSnapshot, Some(s)) => SnapshotChange::update(restore_ended(s, Some(reason), now)),
-        })
+        self.families.of(cluster.flavor).step(op, cluster, now).await
     }
 }
 
@@ -476,90 +167,6 @@ fn log_finished(op: &Operation, change: &SnapshotChange) -> &'static str {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum StepError {
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    #[error(transparent)]
-    Core(#[from] CoreError),
-    #[error("{0}")]
-    Invalid(String),
-}
-
-impl From<crate::error::StoreError> for StepError {
-    fn from(e: crate::error::StoreError) -> Self {
-        Self::Core(e.into())
-    }
-}
-
-fn is_name_taken(e: &EngineError) -> bool {
-    matches!(e.kind(), Some(EngineErrorKind::SnapshotNameInUse | EngineErrorKind::InvalidSnapshotName))
-        && e.to_string().contains("already")
-}
-
-/// The newest snapshot-restore recovery of the targets from this snapshot, as a comparable marker.
-fn newest_restore_of(recoveries: &[ShardRecovery], repository: &str, snapshot: &str) -> Option<String> {
-    recoveries
-        .iter()
-        .filter(|r| r.snapshot_source.as_ref().is_some_and(|(repo, snap)| repo == repository && snap == snapshot))
-        .map(|r| r.started_ms)
-        .max()
-        .map(|ms| ms.to_string())
-}
-
-fn apply_info(snapshot: Snapshot, info: &SnapshotInfo, now: DateTime<Utc>) -> Snapshot {
-    let status = match info.state {
-        SnapshotState::Success => SnapshotStatus::Completed,
-        SnapshotState::Partial => SnapshotStatus::PartFailed,
-        SnapshotState::InProgress => SnapshotStatus::Building,
-        SnapshotState::Failed | SnapshotState::Incompatible => SnapshotStatus::Failed,
-    };
-    Snapshot {
-        status,
-        indices: info.indices.clone(),
-        engine_version: info.version.clone(),
-        total_shards: Some(info.total_shards),
-        failed_shards: Some(info.failed_shards),
-        start_time_ms: info.start_time_ms.or(snapshot.start_time_ms),
-        end_time_ms: info.end_time_ms.or(Some(now.timestamp_millis())),
-        failure_reason: match status {
-            SnapshotStatus::Failed | SnapshotStatus::PartFailed => Some(
-                info.reason
-                    .clone()
-                    .unwrap_or_else(|| format!("{} of {} shards failed", info.failed_shards, info.total_shards)),
-            ),
-            _ => None,
-        },
-        updated_at: now,
-        ..snapshot
-    }
-}
-
-/// The snapshot's restore ended: succeeded, or failed for `failure`, which callers then see.
-pub(crate) fn restore_ended(snapshot: Snapshot, failure: Option<&str>, now: DateTime<Utc>) -> Snapshot {
-    Snapshot {
-        restore_status: if failure.is_some() { RestoreStatus::Failed } else { RestoreStatus::Success },
-        operation_failure: failure.map(|reason| format!("restore failed: {reason}")),
-        updated_at: now,
-        ..snapshot
-    }
-}
-
-/// The snapshot ended failed for `reason`.
-pub(crate) fn failed(snapshot: Snapshot, reason: &str, now: DateTime<Utc>) -> Snapshot {
-    Snapshot {
-        status: SnapshotStatus::Failed,
-        failure_reason: Some(reason.to_owned()),
-        end_time_ms: Some(now.timestamp_millis()),
-        updated_at: now,
-        ..snapshot
-    }
-}
-
-fn to_chrono(d: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -572,55 +179,5 @@ mod tests {
         let third = policy.delay(3);
         assert!(third >= Duration::from_millis(640) && third <= Duration::from_millis(960));
         assert!(policy.delay(30) <= Duration::from_millis(2400));
-    }
-
-    #[test]
-    fn engine_states_map_to_css_statuses() {
-        let now = Utc::now();
-        let base = Snapshot {
-            id: "s".into(),
-            project_id: "p".into(),
-            cluster_id: "c".into(),
-            name: "snap".into(),
-            description: String::new(),
-            requested_indices: String::new(),
-            indices: vec![],
-            kind: crate::model::SnapshotKind::Manual,
-            status: SnapshotStatus::Building,
-            repository: "r".into(),
-            engine_version: None,
-            total_shards: None,
-            failed_shards: None,
-            start_time_ms: Some(1),
-            end_time_ms: None,
-            failure_reason: None,
-            deleting: false,
-            restore_status: RestoreStatus::None,
-            operation_failure: None,
-            scheduled_for: None,
-            size_bytes: None,
-            location: None,
-            created_at: now,
-            updated_at: now,
-        };
-        let info = |state, failed_shards| SnapshotInfo {
-            name: "snap".into(),
-            uuid: None,
-            version: Some("7.10.2".into()),
-            state,
-            indices: vec!["a".into()],
-            total_shards: 2,
-            failed_shards,
-            start_time_ms: Some(5),
-            end_time_ms: Some(9),
-            reason: None,
-        };
-        let done = apply_info(base.clone(), &info(SnapshotState::Success, 0), now);
-        assert_eq!((done.status, done.total_shards, done.end_time_ms), (SnapshotStatus::Completed, Some(2), Some(9)));
-        assert_eq!(done.failure_reason, None);
-        let partial = apply_info(base.clone(), &info(SnapshotState::Partial, 1), now);
-        assert_eq!(partial.status, SnapshotStatus::PartFailed);
-        assert_eq!(partial.failure_reason.as_deref(), Some("1 of 2 shards failed"));
-        assert_eq!(apply_info(base, &info(SnapshotState::Failed, 2), now).status, SnapshotStatus::Failed);
     }
 }

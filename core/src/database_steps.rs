@@ -1,0 +1,216 @@
+//! The steps of operations on database clusters (PostgreSQL), whose backups snapkeep streams
+//! itself. They run in the transfers lane.
+//!
+//! A create writes the snapshot's location and moves to `Submitted` before the first byte is
+//! streamed, so a create found `Submitted` when its step starts was interrupted: its objects are
+//! removed and it ends failed. A restore found `Submitted` starts again from a clean directory,
+//! unless the new cluster was already registered.
+
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::error::CoreError;
+use crate::model::{Cluster, Operation, OperationKind, OperationPhase, Snapshot, SnapshotStatus};
+use crate::physical::{BackupRequest, DatabaseEngine, NewServer, TransferProgress};
+use crate::service::Snapkeep;
+use crate::step::{EngineSteps, Step, StepError, failed, restore_ended};
+use crate::store::SnapshotChange;
+
+/// How often a running transfer's progress is recorded, where clients polling it see it.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
+/// The steps of database clusters, with the lease their transfers renew.
+pub(crate) struct DatabaseSteps {
+    core: Snapkeep,
+    owner: String,
+    lease: Duration,
+}
+
+impl DatabaseSteps {
+    pub(crate) fn new(core: Snapkeep, owner: &str, lease: Duration) -> Self {
+        Self { core, owner: owner.to_owned(), lease }
+    }
+}
+
+#[async_trait]
+impl EngineSteps for DatabaseSteps {
+    async fn step(&self, op: &mut Operation, cluster: Cluster, now: DateTime<Utc>) -> Result<Step, StepError> {
+        let snapshot = self.core.store.get_snapshot(&op.snapshot_id).await?;
+        let engine = self.core.databases()?.clone();
+        match (op.kind, snapshot) {
+            (OperationKind::DeleteSnapshots, _) => {
+                for snapshot in self.core.store.get_snapshots(&op.batch).await? {
+                    self.core.remove_snapshot_objects(&snapshot).await.map_err(storage_retry)?;
+                }
+                Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::Remove })
+            }
+            (kind, None) => Ok(Step::Finish {
+                succeeded: kind == OperationKind::DeleteSnapshot,
+                error: None,
+                change: SnapshotChange::Keep,
+            }),
+            (OperationKind::CreateSnapshot, Some(snapshot)) => {
+                self.database_backup(op, snapshot, &cluster, engine.as_ref(), now).await
+            }
+            (OperationKind::DeleteSnapshot, Some(snapshot)) => {
+                self.core.remove_snapshot_objects(&snapshot).await.map_err(storage_retry)?;
+                Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::Remove })
+            }
+            (OperationKind::RestoreSnapshot, Some(snapshot)) => {
+                self.database_restore(op, snapshot, &cluster, engine.as_ref(), now).await
+            }
+        }
+    }
+}
+
+impl DatabaseSteps {
+    async fn database_backup(
+        &self,
+        op: &mut Operation,
+        snapshot: Snapshot,
+        cluster: &Cluster,
+        engine: &dyn DatabaseEngine,
+        now: DateTime<Utc>,
+    ) -> Result<Step, StepError> {
+        if op.phase == OperationPhase::Submitted {
+            self.core.remove_snapshot_objects(&snapshot).await.map_err(storage_retry)?;
+            let reason = "interrupted while streaming (snapkeep stopped); its partial objects were removed";
+            return Ok(Step::Finish {
+                succeeded: false,
+                error: Some(reason.into()),
+                change: SnapshotChange::update(failed(snapshot, reason, now)),
+            });
+        }
+        let location = self.core.new_snapshot_location(cluster, &snapshot).await?;
+        let snapshot = Snapshot { location: Some(location.clone()), updated_at: now, ..snapshot };
+        op.phase = OperationPhase::Submitted;
+        op.progress_at = now;
+        self.core.store.checkpoint_operation(op, &SnapshotChange::update(snapshot.clone())).await?;
+        let (objects, _) = self.core.open_snapshot_location(&cluster.project_id, &location).await?;
+        let endpoint = self.core.endpoint_of(cluster)?;
+        let request = BackupRequest::of(&snapshot.id);
+        let progress = TransferProgress::default();
+        let outcome = self.with_heartbeat(op, &progress, engine.back_up(&endpoint, objects, &request, &progress)).await;
+        let finished = self.core.clock.now();
+        match outcome {
+            Ok(summary) => {
+                let done = Snapshot {
+                    status: SnapshotStatus::Completed,
+                    engine_version: Some(summary.server_version),
+                    size_bytes: Some(summary.stored_bytes),
+                    end_time_ms: Some(finished.timestamp_millis()),
+                    updated_at: finished,
+                    ..snapshot
+                };
+                Ok(Step::Finish { succeeded: true, error: None, change: SnapshotChange::update(done) })
+            }
+            Err(e) => {
+                tracing::warn!(snapshot = %snapshot.id, error = %e, "backup failed; removing its objects");
+                self.core.remove_snapshot_objects(&snapshot).await.map_err(storage_retry)?;
+                let reason = e.to_string();
+                Ok(Step::Finish {
+                    succeeded: false,
+                    error: Some(reason.clone()),
+                    change: SnapshotChange::update(failed(snapshot, &reason, finished)),
+                })
+            }
+        }
+    }
+
+    async fn database_restore(
+        &self,
+        op: &mut Operation,
+        snapshot: Snapshot,
+        source: &Cluster,
+        engine: &dyn DatabaseEngine,
+        now: DateTime<Utc>,
+    ) -> Result<Step, StepError> {
+        let target = op.restore.as_ref().and_then(|p| p.new_cluster.clone());
+        let target = target.ok_or_else(|| StepError::Invalid("restore operation without its new cluster".into()))?;
+        let server = NewServer { cluster_id: target.id.clone(), port: target.port };
+        if self.core.store.get_cluster(&target.id).await?.is_some() {
+            let change = SnapshotChange::update(restore_ended(snapshot, None, now));
+            return Ok(Step::Finish { succeeded: true, error: None, change });
+        }
+        if op.phase == OperationPhase::Submitted {
+            engine.discard_restored(&server.cluster_id).await?;
+        }
+        let location =
+            snapshot.location.clone().ok_or_else(|| StepError::Invalid("the snapshot has no objects".into()))?;
+        op.phase = OperationPhase::Submitted;
+        op.progress_at = now;
+        self.core.store.checkpoint_operation(op, &SnapshotChange::Keep).await?;
+        let (objects, _) = self.core.open_snapshot_location(&source.project_id, &location).await?;
+        let progress = TransferProgress::default();
+        let outcome = self
+            .with_heartbeat(
+                op,
+                &progress,
+                engine.restore(objects, &BackupRequest::of(&snapshot.id), &server, &progress),
+            )
+            .await;
+        let restored = match outcome {
+            Ok(restored) => restored,
+            Err(e) => {
+                let reason = e.to_string();
+                let change = SnapshotChange::update(restore_ended(snapshot, Some(&reason), now));
+                return Ok(Step::Finish { succeeded: false, error: Some(reason), change });
+            }
+        };
+        let cluster = Cluster {
+            id: target.id,
+            project_id: source.project_id.clone(),
+            name: target.name,
+            endpoint: restored.url,
+            username: source.username.clone(),
+            password_encrypted: source.password_encrypted.clone(),
+            region: source.region.clone(),
+            flavor: source.flavor,
+            version: source.version,
+            created_at: self.core.clock.now(),
+        };
+        self.core.store.insert_cluster(&cluster).await?;
+        tracing::info!(cluster = %cluster.id, endpoint = %cluster.endpoint, "restored into a new cluster");
+        Ok(Step::Finish {
+            succeeded: true,
+            error: None,
+            change: SnapshotChange::update(restore_ended(snapshot, None, now)),
+        })
+    }
+
+    /// Runs a long transfer while keeping the operation's lease and recording its progress
+    /// (every [`PROGRESS_EVERY`], or more often when the lease is short).
+    async fn with_heartbeat<T>(&self, op: &Operation, progress: &TransferProgress, work: impl Future<Output = T>) -> T {
+        let every = (self.lease / 4).min(PROGRESS_EVERY);
+        let mut work = std::pin::pin!(work);
+        let mut beat = op.clone();
+        loop {
+            tokio::select! {
+                done = &mut work => return done,
+                () = tokio::time::sleep(every) => {
+                    let now = self.core.clock.now();
+                    let until = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX);
+                    if let Err(e) = self.core.store.renew_lease(&beat.id, &self.owner, until).await {
+                        tracing::warn!(operation = %beat.id, error = %e, "could not renew the lease");
+                    }
+                    beat.progress_marker = Some(progress.marker());
+                    beat.progress_at = now;
+                    if let Err(e) = self.core.store.checkpoint_operation(&beat, &SnapshotChange::Keep).await {
+                        tracing::warn!(operation = %beat.id, error = %e, "could not record progress");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A storage failure while removing objects: retried later (the operation stays open).
+fn storage_retry(e: CoreError) -> StepError {
+    match e {
+        CoreError::Storage(e) => StepError::Engine(crate::engine::EngineError::Unreachable(format!("storage: {e}"))),
+        other => StepError::Core(other),
+    }
+}
