@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
@@ -163,7 +164,7 @@ async fn begin(connection: &mut ReplicationConnection, label: &str, tuning: &Tun
     let system = connection.query("IDENTIFY_SYSTEM").await?;
     let system_identifier = first_value(&system, "the system identifier")?;
     let timeline = system.first().and_then(|r| r.get(1).cloned().flatten()).unwrap_or_default();
-    let slot = format!("snapkeep_{}_{}", std::process::id(), now_ms());
+    let slot = slot_name();
     connection.query(&format!("CREATE_REPLICATION_SLOT {slot} TEMPORARY PHYSICAL RESERVE_WAL")).await?;
     let label = label.replace('\'', "''");
     let Tuning { level, compression_workers, .. } = tuning;
@@ -195,6 +196,15 @@ async fn begin(connection: &mut ReplicationConnection, label: &str, tuning: &Tun
         start_lsn,
         expected_bytes: expected_kb * 1024,
     })
+}
+
+/// A temporary replication slot's name, unique among this process's backups however many start
+/// in the same millisecond: `snapkeep_<pid>_<ms>_<sequence>` (lower case, digits and `_`, as
+/// PostgreSQL requires, well under its 63 characters).
+fn slot_name() -> String {
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
+    format!("snapkeep_{}_{}_{sequence}", std::process::id(), now_ms())
 }
 
 fn first_value(rows: &[Row], what: &str) -> Result<String, PgError> {
@@ -316,4 +326,22 @@ async fn upload(objects: &dyn ObjectPath, part: PendingPart) -> Result<StoredObj
 
 fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two backups starting in the same millisecond once got the same slot name, and the second
+    /// failed with "replication slot already exists".
+    #[test]
+    fn slot_names_differ_within_a_millisecond() {
+        let names: std::collections::HashSet<String> = (0..1000).map(|_| slot_name()).collect();
+        assert_eq!(names.len(), 1000);
+        assert!(
+            names
+                .iter()
+                .all(|n| n.len() < 64 && n.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'))
+        );
+    }
 }

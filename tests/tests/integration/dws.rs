@@ -173,7 +173,8 @@ fn storage_changed_outside_snapkeep_is_refused_before_the_restored_server_starts
     let setup = setup("dws_damaged", 1, 1_000);
     let (id, other) = (setup.create_snapshot("damaged-01"), setup.create_snapshot("damaged-02"));
     for snapshot in [&id, &other] {
-        assert_eq!(setup.await_status(snapshot, Duration::from_secs(120))["status"], "AVAILABLE");
+        let detail = setup.await_status(snapshot, Duration::from_secs(120));
+        assert_eq!(detail["status"], "AVAILABLE", "{detail}");
     }
     let original = setup.storage.repository_objects("warehouse");
     let (part_key, manifest_key) = (format!("{id}/base.tar.zst.000001"), format!("{id}/manifest.json"));
