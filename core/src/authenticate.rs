@@ -50,8 +50,10 @@ impl Snapkeep {
             self.huawei_head(request).await.map(drop)
         } else if authorization.starts_with("acs ") {
             self.roa_head(request, authorization).await.map(drop)
-        } else {
+        } else if authorization.starts_with("ACS3-HMAC-SHA256") {
             self.acs3_head(request, authorization).await.map(drop)
+        } else {
+            Err(refused(AuthFailure::Malformed("the Authorization header names no signature scheme snapkeep verifies")))
         }
     }
 

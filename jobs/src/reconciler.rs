@@ -22,10 +22,14 @@ pub struct ReconcilerWorker {
 }
 
 impl ReconcilerWorker {
-    /// `slots` operations of `lane` advance at once (at least one); due work is looked for every
-    /// `interval` while the pool is idle.
+    /// `slots` operations of `lane` advance at once; due work is looked for every `interval` while
+    /// the pool is idle.
+    ///
+    /// # Panics
+    /// When `slots` is 0 (the configuration refuses it first).
     pub fn new(reconciler: Reconciler, lane: Lane, slots: u32, interval: Duration) -> Self {
-        Self { reconciler, lane, slots: slots.max(1) as usize, interval, in_flight: JoinSet::new() }
+        assert!(slots > 0, "a pool of no slots would never advance anything");
+        Self { reconciler, lane, slots: slots as usize, interval, in_flight: JoinSet::new() }
     }
 
     /// Collects the steps that ended.

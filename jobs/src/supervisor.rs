@@ -15,7 +15,6 @@ use serde::Serialize;
 use snapkeep_core::CoreError;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use tokio::time::Instant;
 
 /// The longest pause after consecutive failures, in multiples of the worker's interval.
 const MAX_BACKOFF_FACTOR: u32 = 20;
@@ -193,8 +192,7 @@ async fn supervise(mut worker: Box<dyn Worker>, board: StatusBoard, mut stop: wa
             () = worker.woken(), if failures == 0 => {}
         }
     }
-    let deadline = Instant::now() + grace;
-    if tokio::time::timeout_at(deadline, worker.drain()).await.is_err() {
+    if tokio::time::timeout(grace, worker.drain()).await.is_err() {
         tracing::warn!(
             worker = name,
             grace_secs = grace.as_secs_f64(),
@@ -304,7 +302,7 @@ mod tests {
         let (stop, stopped) = watch::channel(false);
         let running = tokio::spawn(Supervisor::new().with(worker).run(stopped, Duration::from_secs(2)));
         tokio::time::sleep(Duration::from_millis(5)).await;
-        let asked = Instant::now();
+        let asked = tokio::time::Instant::now();
         stop.send(true).unwrap();
         running.await.unwrap();
         assert_eq!(asked.elapsed(), Duration::from_secs(2), "stopped at the deadline, not after the drain");

@@ -239,6 +239,21 @@ impl Config {
         Ok(skew)
     }
 
+    /// The reconciler's pools: (`workers`, `transfer-workers`), each 1 to 1024.
+    pub fn pools(&self) -> anyhow::Result<(u32, u32)> {
+        for (key, slots) in [("workers", self.workers), ("transfer-workers", self.transfer_workers)] {
+            anyhow::ensure!((1..=1024).contains(&slots), "{key} must be 1 to 1024, not {slots}");
+        }
+        Ok((self.workers, self.transfer_workers))
+    }
+
+    /// How long a stop waits for work in flight: `shutdown-grace-secs`, 0 to 3600.
+    pub fn shutdown_grace(&self) -> anyhow::Result<Duration> {
+        let secs = self.shutdown_grace_secs;
+        anyhow::ensure!(secs <= 3600, "shutdown-grace-secs must be 0 to 3600, not {secs}");
+        Ok(Duration::from_secs(secs))
+    }
+
     pub fn retry(&self) -> RetryPolicy {
         RetryPolicy { base: Duration::from_millis(self.retry_base_ms), max: Duration::from_millis(self.retry_max_ms) }
     }
@@ -357,5 +372,24 @@ mod tests {
             let err = tuning(&[(&format!("SNAPKEEP_POSTGRES_COMPRESSION_{key}"), value)]).unwrap_err();
             assert!(err.to_string().contains(&format!("not {value}")), "{err}");
         }
+    }
+
+    /// Pools of no slots and unbounded stop deadlines are refused with the setting's name, not
+    /// clamped or left to overflow at the stop.
+    #[test]
+    fn pools_and_the_shutdown_grace_are_checked() {
+        let config = |pairs: &[(&str, &str)]| Config::load(None, env(pairs)).unwrap();
+        assert_eq!(config(&[]).pools().unwrap(), (8, 2));
+        assert_eq!(config(&[]).shutdown_grace().unwrap(), Duration::from_secs(30));
+        for (key, value, name) in [
+            ("SNAPKEEP_WORKERS", "0", "workers"),
+            ("SNAPKEEP_TRANSFER_WORKERS", "0", "transfer-workers"),
+            ("SNAPKEEP_TRANSFER_WORKERS", "5000", "transfer-workers"),
+        ] {
+            let err = config(&[(key, value)]).pools().unwrap_err().to_string();
+            assert!(err.starts_with(name) && err.contains(&format!("not {value}")), "{err}");
+        }
+        let err = config(&[("SNAPKEEP_SHUTDOWN_GRACE_SECS", "9223372036854775807")]).shutdown_grace().unwrap_err();
+        assert!(err.to_string().contains("shutdown-grace-secs must be 0 to 3600"), "{err}");
     }
 }

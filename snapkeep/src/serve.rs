@@ -77,8 +77,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     .with_scheduling(config.scheduling())
     .with_max_skew(config.signature_max_skew()?);
 
-    let grace = Duration::from_secs(config.shutdown_grace_secs);
-    let supervisor = workers(&config, core.clone(), node_id);
+    let grace = config.shutdown_grace()?;
+    let supervisor = workers(&config, core.clone(), node_id)?;
     let status = supervisor.status();
     let (stop, stopped) = watch::channel(false);
     let background = tokio::spawn(supervisor.run(stopped.clone(), grace));
@@ -115,14 +115,15 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
 /// The background workers: the reconciler's two pools (short steps, long transfers) and the
 /// scheduler.
-fn workers(config: &Config, core: Snapkeep, node_id: String) -> Supervisor {
+fn workers(config: &Config, core: Snapkeep, node_id: String) -> anyhow::Result<Supervisor> {
     let reconciler =
         Reconciler::new(core.clone(), config.retry(), node_id, LEASE).with_failpoint(config.failpoint.clone());
     let interval = Duration::from_millis(config.reconcile_interval_ms);
-    Supervisor::new()
-        .with(ReconcilerWorker::new(reconciler.clone(), Lane::Steps, config.workers, interval))
-        .with(ReconcilerWorker::new(reconciler, Lane::Transfers, config.transfer_workers, interval))
-        .with(SchedulerWorker::new(core, Duration::from_millis(config.scheduler_interval_ms)))
+    let (steps, transfers) = config.pools()?;
+    Ok(Supervisor::new()
+        .with(ReconcilerWorker::new(reconciler.clone(), Lane::Steps, steps, interval))
+        .with(ReconcilerWorker::new(reconciler, Lane::Transfers, transfers, interval))
+        .with(SchedulerWorker::new(core, Duration::from_millis(config.scheduler_interval_ms))))
 }
 
 /// `/healthz`: 200 while the service answers; `status` is `ok` when every background worker
