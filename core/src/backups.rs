@@ -5,8 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::error::StoreError;
-use crate::error::{CoreError, NotFound};
+use crate::error::{CoreError, NotFound, StoreError};
 use crate::model::{
     Cluster, NewClusterTarget, Operation, OperationKind, RestoreParams, RestoreStatus, Snapshot, SnapshotKind,
 };

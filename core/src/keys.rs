@@ -9,8 +9,7 @@ use chrono::Duration;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 
-use crate::error::StoreError;
-use crate::error::{CoreError, NotFound};
+use crate::error::{CoreError, NotFound, StoreError};
 use crate::model::{AccessKey, KeyState};
 use crate::service::Snapkeep;
 

@@ -4,8 +4,7 @@
 //! The backup integrity key is one of those secrets: created once per catalog, it outlives every
 //! rotation, so backups taken under an earlier master key stay verifiable.
 
-use crate::error::CoreError;
-use crate::error::StoreError;
+use crate::error::{CoreError, StoreError};
 use crate::integrity::IntegrityKey;
 use crate::secrets::Cipher;
 use crate::store::AccessStore;

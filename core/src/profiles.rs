@@ -4,8 +4,7 @@
 
 use crate::engine::EngineError;
 use crate::engine::RepositorySpec;
-use crate::error::StoreError;
-use crate::error::{CoreError, NotFound};
+use crate::error::{CoreError, NotFound, StoreError};
 use crate::model::Cluster;
 use crate::policy::{self, SnapshotSettings};
 use crate::repository::repository_spec;

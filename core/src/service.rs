@@ -8,8 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::caller::{DEFAULT_MAX_SKEW, MAX_SKEW_RANGE};
 use crate::clock::Clock;
 use crate::engine::{EngineConnector, EngineEndpoint, SearchEngine};
-use crate::error::StoreError;
-use crate::error::{CoreError, NotFound};
+use crate::error::{CoreError, NotFound, StoreError};
 use crate::limits::{OperationTimeouts, Scheduling};
 use crate::metrics::Metrics;
 use crate::model::{

@@ -4,8 +4,7 @@
 //! target can read (same or older version).
 
 use crate::engine::SearchEngine;
-use crate::error::StoreError;
-use crate::error::{CoreError, NotFound};
+use crate::error::{CoreError, NotFound, StoreError};
 use crate::model::Cluster;
 use crate::restore_plan::can_restore_into;
 use crate::service::Snapkeep;

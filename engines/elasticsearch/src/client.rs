@@ -1,9 +1,8 @@
 //! The HTTP client: one `HttpEngine` per cluster, requests built from the engines' REST specs.
 
+use std::io::Read;
 use std::sync::Arc;
 use std::time::Duration;
-
-use std::io::Read;
 
 use async_trait::async_trait;
 use futures::TryStreamExt;
@@ -14,7 +13,6 @@ use snapkeep_core::{
     EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineInfo, IndexState, RepositorySpec,
     RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo, SnapshotRequest,
 };
-
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
 use crate::capabilities::Capabilities;
