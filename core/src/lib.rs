@@ -20,6 +20,7 @@ mod master_key;
 mod metrics;
 mod model;
 mod operations;
+mod page;
 mod physical;
 pub mod policy;
 mod profiles;
@@ -55,6 +56,7 @@ pub use model::{
     SnapshotKind, SnapshotStatus,
 };
 pub use operations::{Reconciler, RetryPolicy};
+pub use page::{MAX_PAGE, Page, SnapshotPage};
 pub use physical::{BackupRequest, BackupSummary, DatabaseEngine, NewServer, RestoredServer, TransferProgress};
 pub use policy::{
     Frequency, NameStyle, Period, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy, SnapshotSettings,

@@ -15,6 +15,7 @@ use crate::model::{
     Cluster, ClusterFailures, Lane, LastFailure, NewCluster, Operation, OperationKind, OperationPhase, Project,
     RestoreParams, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
 };
+use crate::page::{Page, SnapshotPage, cursor_after};
 use crate::physical::DatabaseEngine;
 use crate::policy::{NameStyle, SnapshotConfig, SnapshotSettings};
 use crate::repository::Repositories;
@@ -364,6 +365,18 @@ impl Snapkeep {
         let (cluster, config) = self.snapshot_config(project_id, cluster_id).await?;
         let snapshots = self.store.list_snapshots(&cluster.id).await?;
         Ok((cluster, config, snapshots))
+    }
+
+    /// A page of a cluster's snapshots, newest first (`page` says how many, after which).
+    pub async fn snapshot_page(&self, cluster: &Cluster, page: &Page) -> Result<SnapshotPage, CoreError> {
+        let (limit, after) = page.checked()?;
+        let after = after.as_ref().map(|(at, id)| (*at, id.as_str()));
+        let mut snapshots = self.store.snapshots_page(&cluster.id, after, limit + 1).await?;
+        let next = (snapshots.len() > limit as usize).then(|| {
+            snapshots.truncate(limit as usize);
+            snapshots.last().map(cursor_after)
+        });
+        Ok(SnapshotPage { snapshots, next: next.flatten() })
     }
 
     async fn snapshot_of(&self, cluster: &Cluster, snapshot_id: &str) -> Result<Snapshot, CoreError> {

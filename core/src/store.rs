@@ -82,6 +82,14 @@ pub trait Store: AccessStore + Send + Sync {
 
     async fn get_snapshot(&self, id: &str) -> Result<Option<Snapshot>, StoreError>;
     async fn list_snapshots(&self, cluster_id: &str) -> Result<Vec<Snapshot>, StoreError>;
+    /// Up to `limit` of a cluster's snapshots in `list_snapshots`' order (newest first, then by
+    /// id), after the snapshot created at `after.0` with id `after.1` when given.
+    async fn snapshots_page(
+        &self,
+        cluster_id: &str,
+        after: Option<(DateTime<Utc>, &str)>,
+        limit: u32,
+    ) -> Result<Vec<Snapshot>, StoreError>;
     /// The distinct locations the cluster's snapshots recorded.
     async fn snapshot_locations(&self, cluster_id: &str) -> Result<Vec<SnapshotLocation>, StoreError>;
 

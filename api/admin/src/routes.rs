@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::Method;
 use axum::http::StatusCode;
@@ -14,10 +14,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use snapkeep_api_gateway::{Route, dialect_router};
-use snapkeep_core::{AccessKey, AuditQuery, Cluster, ClusterFailures, NewCluster, Project, Snapkeep};
+use snapkeep_core::{AccessKey, AuditQuery, Cluster, ClusterFailures, NewCluster, Page, Project, Snapkeep, Snapshot};
 
 use crate::answer::{Answer, body, created};
 use crate::auth::Admin;
+use crate::error::AdminError;
 use crate::storage;
 
 /// The OpenAPI document of this API; it lists exactly the paths of `table` (checked by a test).
@@ -64,6 +65,7 @@ fn routes() -> Vec<Route> {
             storage::set_cluster_storage,
         ),
         Route::read("/admin/v1/clusters/{id}/drift", cluster_drift),
+        Route::read("/admin/v1/clusters/{id}/snapshots", cluster_snapshots),
         Route::change(Method::POST, PROFILES, "CreateStorageProfile", storage::create_profile),
         Route::read(PROFILES, storage::list_profiles),
         Route::read(PROFILE, storage::show_profile),
@@ -262,6 +264,39 @@ async fn show_cluster(State(core): State<Snapkeep>, Path(id): Path<String>) -> A
 async fn cluster_drift(State(core): State<Snapkeep>, Path(id): Path<String>) -> Answer {
     let drift = core.drift(&core.cluster(&id).await?).await?;
     Ok(Json(json!({"only_on_engine": drift.only_on_engine, "only_in_catalog": drift.only_in_catalog})).into_response())
+}
+
+/// `?limit=` (default 100) and `?after=` (the previous page's `next`).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PageQuery {
+    #[serde(default = "default_page")]
+    limit: u32,
+    after: Option<String>,
+}
+
+fn default_page() -> u32 {
+    100
+}
+
+async fn cluster_snapshots(
+    State(core): State<Snapkeep>,
+    Path(id): Path<String>,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Answer {
+    let Query(query) = query.map_err(|e| AdminError::bad_body(e.body_text()))?;
+    let page = Page { limit: query.limit, after: query.after };
+    let listed = core.snapshot_page(&core.cluster(&id).await?, &page).await?;
+    let snapshots: Vec<Value> = listed.snapshots.iter().map(snapshot_view).collect();
+    Ok(Json(json!({"snapshots": snapshots, "next": listed.next})).into_response())
+}
+
+fn snapshot_view(s: &Snapshot) -> Value {
+    json!({
+        "id": s.id, "name": s.name, "kind": s.kind.as_str(), "status": s.status.as_str(),
+        "indices": s.indices, "size_bytes": s.size_bytes, "failure_reason": s.failure_reason,
+        "deleting": s.deleting, "restore_status": s.restore_status.as_str(), "created_at": s.created_at,
+    })
 }
 
 #[derive(Deserialize)]

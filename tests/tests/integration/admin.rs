@@ -245,7 +245,7 @@ fn the_openapi_document_describes_the_live_api() {
             );
         }
     }
-    assert_eq!(operations, 24, "every operation was tried");
+    assert_eq!(operations, 25, "every operation was tried");
 }
 
 /// The CLI takes its global flags after the command too (`admin cluster list --token …`), and a
@@ -303,6 +303,41 @@ fn audit_entries_name_what_a_call_created() {
     assert_eq!(target("CreateSnapshot"), format!("search-1/{snapshot}"));
     assert_eq!(target("CreateStorageProfile"), format!("{}/spare", tenant.project_id));
     assert_eq!(target("DeleteStorageProfile"), format!("{}/spare", tenant.project_id));
+}
+
+/// A cluster's snapshots list in pages, newest first, each page read from where the last one
+/// ended; bad pages are refused with the reason.
+#[test]
+fn a_clusters_snapshots_list_in_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("opensearch", "2.11.0"));
+    essim.load_index("docs", 1, 5);
+    let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+    let tenant = snapkeep.tenant("paged");
+    snapkeep.register(&tenant, "paged", &essim);
+    for name in ["first", "second", "third"] {
+        snapkeep.create_snapshot(&tenant, "paged", name, "docs");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let first = snapkeep.admin("GET", "/clusters/paged/snapshots?limit=2", None);
+    let next = first["next"].as_str().expect("a next page").to_owned();
+    let last = snapkeep.admin("GET", &format!("/clusters/paged/snapshots?limit=2&after={next}"), None);
+    assert_eq!(last["next"], Value::Null, "{last}");
+    let names: Vec<&str> = [&first, &last]
+        .iter()
+        .flat_map(|page| page["snapshots"].as_array().unwrap())
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["third", "second", "first"]);
+    for (query, status) in [("limit=0", 400), ("limit=1001", 400), ("after=not-a-cursor", 400), ("page=2", 400)] {
+        let (got, body) =
+            snapkeep.call("GET", &format!("/admin/v1/clusters/paged/snapshots?{query}"), None, Auth::Admin);
+        assert_eq!(got, status, "{query}: {body}");
+        assert!(!body["error"]["message"].as_str().unwrap_or_default().is_empty(), "{query}: {body}");
+    }
+    let (status, body) = snapkeep.call("GET", "/admin/v1/clusters/nowhere/snapshots", None, Auth::Admin);
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
 }
 
 /// A password written into a cluster's URL is sealed like any other and never shown or stored in
