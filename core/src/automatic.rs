@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::CoreError;
 use crate::model::{Cluster, Lane, Operation, OperationKind, Snapshot, SnapshotKind};
-use crate::policy::{self, Frequency, NameStyle, Period, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy};
+use crate::policy::{self, Frequency, NameStyle, Period, Schedule, SnapshotConfig, SnapshotPolicy};
 use crate::service::Snapkeep;
 use crate::store::{DueFire, NextFire};
 use crate::validate;
@@ -36,9 +36,6 @@ pub struct SettingsInput {
     pub max_snapshot_rate: Option<String>,
     pub max_restore_rate: Option<String>,
 }
-
-/// Days the Alibaba dialect keeps automatic snapshots.
-const ALIBABA_KEEP_DAYS: u32 = 7;
 
 /// One automatic snapshot fired.
 #[derive(Debug, Clone)]
@@ -87,36 +84,24 @@ impl Snapkeep {
         self.change_config(project_id, cluster_id, None, Some(input)).await
     }
 
-    /// Sets an automatic-snapshot schedule given as a Quartz expression (the Alibaba dialect):
-    /// snapshots named `<instance id>_<yyyyMMddHHmmss>`, kept 7 days. `quartz` is required to
-    /// turn it on; turning it off keeps the schedule for later.
-    pub async fn set_quartz_schedule(
+    /// Turns automatic snapshots on or off and, when `schedule` is given, sets when they fire. A
+    /// policy set before (in any dialect) keeps its prefix, indices and retention; a cluster with
+    /// none takes `defaults` (the dialect's). Turning them on also turns the cluster's snapshots
+    /// on; turning them off keeps the schedule for later.
+    pub async fn set_schedule(
         &self,
         project_id: &str,
         cluster_id: &str,
-        enable: bool,
-        quartz: Option<&str>,
+        (enable, schedule): (bool, Option<Schedule>),
+        defaults: impl FnOnce(&Cluster) -> SnapshotPolicy,
     ) -> Result<SnapshotConfig, CoreError> {
         let (cluster, mut config) = self.snapshot_config(project_id, cluster_id).await?;
-        match (enable, quartz) {
-            (true, None) => return Err(CoreError::invalid("quartzRegex", "is required when enable is true")),
-            (_, Some(expression)) => {
-                let schedule = Schedule::Quartz(Box::new(QuartzCron::parse(expression)?));
-                // A policy set before (in any dialect) keeps its prefix, indices and retention.
-                config.policy = if config.policy == SnapshotPolicy::default() {
-                    SnapshotPolicy {
-                        enabled: enable,
-                        prefix: cluster.id.to_lowercase(),
-                        schedule,
-                        keepday: ALIBABA_KEEP_DAYS,
-                        indices: String::new(),
-                        name_style: NameStyle::Instance,
-                    }
-                } else {
-                    SnapshotPolicy { enabled: enable, schedule, ..config.policy }
-                };
+        match schedule {
+            Some(schedule) if config.policy == SnapshotPolicy::default() => {
+                config.policy = SnapshotPolicy { enabled: enable, schedule, ..defaults(&cluster) };
             }
-            (false, None) => config.policy.enabled = false,
+            Some(schedule) => config.policy = SnapshotPolicy { enabled: enable, schedule, ..config.policy },
+            None => config.policy.enabled = enable && config.policy != SnapshotPolicy::default(),
         }
         if enable {
             config.settings.enabled = true;
@@ -361,7 +346,7 @@ fn parse_policy(input: &PolicyInput) -> Result<SnapshotPolicy, CoreError> {
     Ok(SnapshotPolicy {
         enabled: true,
         prefix,
-        schedule: Schedule::css(frequency, period),
+        schedule: Schedule::periodic(frequency, period),
         keepday,
         indices,
         name_style: NameStyle::Prefixed,
@@ -392,9 +377,9 @@ mod tests {
             ..Default::default()
         };
         let policy = parse_policy(&full).unwrap();
-        assert_eq!((policy.schedule.as_css().unwrap().0, policy.keepday), (Frequency::Day, 2));
+        assert_eq!((policy.schedule.as_periodic().unwrap().0, policy.keepday), (Frequency::Day, 2));
         let hourly = PolicyInput { frequency: Some("HOUR".into()), period: None, ..full.clone() };
-        assert_eq!(parse_policy(&hourly).unwrap().schedule.as_css().unwrap().0, Frequency::Hour);
+        assert_eq!(parse_policy(&hourly).unwrap().schedule.as_periodic().unwrap().0, Frequency::Hour);
         let no_period = PolicyInput { period: None, ..full.clone() };
         assert!(matches!(parse_policy(&no_period), Err(CoreError::Invalid { field: "period", .. })));
         assert!(matches!(

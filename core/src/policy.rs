@@ -99,8 +99,10 @@ impl std::fmt::Display for Period {
 /// When automatic snapshots are due.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Schedule {
-    /// CSS: every hour, every day, or one weekday, at a full hour of a fixed-offset zone.
-    Css {
+    /// Every hour, every day, or one weekday, at a full hour of a fixed-offset zone (how CSS
+    /// sets its policies). Catalogs written before this name stored it as `Css`.
+    #[serde(alias = "Css")]
+    Periodic {
         frequency: Frequency,
         /// For HOUR: only its zone matters (hours start on the hour there).
         period: Period,
@@ -110,14 +112,14 @@ pub enum Schedule {
 }
 
 impl Schedule {
-    pub fn css(frequency: Frequency, period: Period) -> Self {
-        Self::Css { frequency, period }
+    pub fn periodic(frequency: Frequency, period: Period) -> Self {
+        Self::Periodic { frequency, period }
     }
 
     /// The first slot strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> DateTime<Utc> {
         match self {
-            Self::Css { frequency, period } => css_next_after(*frequency, *period, t),
+            Self::Periodic { frequency, period } => periodic_next_after(*frequency, *period, t),
             Self::Quartz(cron) => cron.next_after(t),
         }
     }
@@ -125,26 +127,25 @@ impl Schedule {
     /// The latest slot at or before `t`.
     pub fn latest_at_or_before(&self, t: DateTime<Utc>) -> DateTime<Utc> {
         match self {
-            Self::Css { frequency, period } => {
+            Self::Periodic { frequency, period } => {
                 let step = match frequency {
                     Frequency::Hour => Duration::hours(1),
                     Frequency::Day => Duration::days(1),
                     Frequency::Weekly(_) => Duration::weeks(1),
                 };
-                css_next_after(*frequency, *period, t - step)
+                periodic_next_after(*frequency, *period, t - step)
             }
             Self::Quartz(cron) => cron.latest_at_or_before(t),
         }
     }
 
-    /// The CSS frequency and period, for a CSS schedule.
     /// The same slots as a 7-field Quartz expression evaluated in UTC, how a dialect that speaks
     /// Quartz (Alibaba) shows a schedule set in CSS terms: `00:00 GMT+08:00` daily is
     /// `0 0 16 ? * * *`, and a weekly slot moves to the UTC weekday it falls on.
     pub fn as_quartz(&self) -> String {
         let (frequency, period) = match self {
             Self::Quartz(cron) => return cron.as_str().to_owned(),
-            Self::Css { frequency, period } => (*frequency, *period),
+            Self::Periodic { frequency, period } => (*frequency, *period),
         };
         let local_minutes = i64::from(period.hour) * 60 - i64::from(period.offset_minutes);
         let (days, minutes) = (local_minutes.div_euclid(24 * 60), local_minutes.rem_euclid(24 * 60));
@@ -163,15 +164,16 @@ impl Schedule {
         }
     }
 
-    pub fn as_css(&self) -> Option<(Frequency, Period)> {
+    /// The frequency and period of a periodic schedule.
+    pub fn as_periodic(&self) -> Option<(Frequency, Period)> {
         match self {
-            Self::Css { frequency, period } => Some((*frequency, *period)),
+            Self::Periodic { frequency, period } => Some((*frequency, *period)),
             Self::Quartz(_) => None,
         }
     }
 }
 
-fn css_next_after(frequency: Frequency, period: Period, t: DateTime<Utc>) -> DateTime<Utc> {
+fn periodic_next_after(frequency: Frequency, period: Period, t: DateTime<Utc>) -> DateTime<Utc> {
     let zone = period.zone();
     let local = t.with_timezone(&zone);
     let hour_start = zone
@@ -318,7 +320,7 @@ impl Default for SnapshotPolicy {
         Self {
             enabled: false,
             prefix: "snapshot".into(),
-            schedule: Schedule::css(Frequency::Day, Period { hour: 0, offset_minutes: 0 }),
+            schedule: Schedule::periodic(Frequency::Day, Period { hour: 0, offset_minutes: 0 }),
             keepday: 7,
             indices: String::new(),
             name_style: NameStyle::Prefixed,
@@ -443,7 +445,7 @@ mod tests {
     /// A CSS schedule and its Quartz rendering fire at the same instants, zones and weekdays
     /// crossing midnight included.
     #[test]
-    fn css_schedules_read_the_same_as_quartz() {
+    fn periodic_schedules_read_the_same_as_quartz() {
         let start = Utc.with_ymd_and_hms(2026, 11, 20, 7, 13, 0).unwrap();
         let cases = [
             (Frequency::Day, "00:00 GMT+08:00", "0 0 16 ? * * *"),
@@ -453,12 +455,12 @@ mod tests {
             (Frequency::Day, "13:00 GMT+00:00", "0 0 13 ? * * *"),
         ];
         for (frequency, period, quartz) in cases {
-            let css = Schedule::css(frequency, Period::parse(period).unwrap());
-            assert_eq!(css.as_quartz(), quartz, "{period}");
+            let periodic = Schedule::periodic(frequency, Period::parse(period).unwrap());
+            assert_eq!(periodic.as_quartz(), quartz, "{period}");
             let cron = Schedule::Quartz(Box::new(QuartzCron::parse(quartz).unwrap()));
             let (mut a, mut b) = (start, start);
             for _ in 0..20 {
-                (a, b) = (css.next_after(a), cron.next_after(b));
+                (a, b) = (periodic.next_after(a), cron.next_after(b));
                 assert_eq!(a, b, "{quartz}");
             }
         }
@@ -469,7 +471,7 @@ mod tests {
     }
 
     fn schedule(frequency: &str, period: &str) -> Schedule {
-        Schedule::css(Frequency::parse(frequency).unwrap(), Period::parse(period).unwrap())
+        Schedule::periodic(Frequency::parse(frequency).unwrap(), Period::parse(period).unwrap())
     }
 
     fn quartz(expression: &str) -> Schedule {
@@ -612,5 +614,14 @@ mod tests {
         assert!(bucket("es-backup").is_ok() && bucket("ab").is_err() && bucket("Bucket").is_err());
         assert!(agency("usearch").is_ok());
         assert!(matches!(agency("bad agency"), Err(CoreError::InvalidAgency(_))));
+    }
+
+    /// Catalogs written before the rename stored a periodic schedule as `Css`; they still read.
+    #[test]
+    fn periodic_schedules_stored_as_css_still_read() {
+        let schedule = Schedule::periodic(Frequency::Day, Period::parse("00:00 GMT+08:00").unwrap());
+        let stored = serde_json::to_string(&schedule).unwrap().replace("Periodic", "Css");
+        assert!(stored.contains("\"Css\""), "{stored}");
+        assert_eq!(serde_json::from_str::<Schedule>(&stored).unwrap(), schedule);
     }
 }

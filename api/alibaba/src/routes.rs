@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use snapkeep_api_gateway::{Created, Route, dialect_router};
-use snapkeep_core::{Snapkeep, SnapshotConfig, SnapshotPolicy};
+use snapkeep_core::{Cluster, NameStyle, QuartzCron, Schedule, Snapkeep, SnapshotConfig, SnapshotPolicy};
 
 use crate::body;
 use crate::dialect::{Alibaba, CREATE_SNAPSHOT};
@@ -90,10 +90,27 @@ async fn update_setting(
 ) -> Result<Response, AliError> {
     let map = body::object(&headers, &bytes)?;
     let enable = body::boolean(map.get("enable"), "enable")?.ok_or_else(|| AliError::invalid("enable is required."))?;
-    let quartz = body::string(&map, "quartzRegex")?;
-    let config = core.set_quartz_schedule(&project, &instance_id, enable, quartz).await?;
+    let schedule = match body::string(&map, "quartzRegex")? {
+        Some(expression) => Some(Schedule::Quartz(Box::new(QuartzCron::parse(expression)?))),
+        None if enable => return Err(AliError::invalid("quartzRegex is required when enable is true")),
+        None => None,
+    };
+    let config = core.set_schedule(&project, &instance_id, (enable, schedule), instance_policy).await?;
     let (enable, quartz, indices) = setting(&config);
     Ok(answer(json!({"enable": enable, "quartzRegex": quartz, "indices": indices})))
+}
+
+/// Alibaba's automatic snapshots, for an instance with no policy yet: named
+/// `<instance id>_<yyyyMMddHHmmss>`, kept 7 days.
+pub fn instance_policy(cluster: &Cluster) -> SnapshotPolicy {
+    SnapshotPolicy {
+        enabled: true,
+        prefix: cluster.id.to_lowercase(),
+        schedule: SnapshotPolicy::default().schedule,
+        keepday: 7,
+        indices: String::new(),
+        name_style: NameStyle::Instance,
+    }
 }
 
 async fn add_repository(

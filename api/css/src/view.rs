@@ -49,7 +49,7 @@ fn fail_reason(s: &Snapshot) -> Option<String> {
 /// Frequency and period as CSS shows them; `null` for a schedule set as a Quartz expression in
 /// another dialect.
 fn css_schedule(policy: &SnapshotPolicy) -> (Option<&'static str>, Option<String>) {
-    match policy.schedule.as_css() {
+    match policy.schedule.as_periodic() {
         Some((frequency, period)) => (Some(frequency.as_str()), Some(period.to_string())),
         None => (None, None),
     }

@@ -175,7 +175,10 @@ fn a_css_schedule_reads_the_same_in_alibaba_and_an_alibaba_change_keeps_the_rest
     let (_, config) = rt.block_on(sk.core.snapshot_config(&project.id, "es-cn-both")).unwrap();
     assert_eq!(config.policy.schedule.as_quartz(), "0 0 16 ? * * *", "midnight at +08:00 is 16:00 UTC");
 
-    let changed = rt.block_on(sk.core.set_quartz_schedule(&project.id, "es-cn-both", true, Some("0 0 3 ? * * *")));
+    let quartz = snapkeep_core::QuartzCron::parse("0 0 3 ? * * *").unwrap();
+    let schedule = Some(snapkeep_core::Schedule::Quartz(Box::new(quartz)));
+    let unused_defaults = |_: &snapkeep_core::Cluster| panic!("the policy set before is kept");
+    let changed = rt.block_on(sk.core.set_schedule(&project.id, "es-cn-both", (true, schedule), unused_defaults));
     let policy = changed.unwrap().policy;
     assert_eq!(policy.schedule.as_quartz(), "0 0 3 ? * * *");
     assert_eq!(
@@ -183,6 +186,6 @@ fn a_css_schedule_reads_the_same_in_alibaba_and_an_alibaba_change_keeps_the_rest
         ("nightly", "logs-*", 30),
         "what the Alibaba call did not mention is kept"
     );
-    let fresh = rt.block_on(sk.core.set_quartz_schedule(&project.id, "es-cn-both", false, None)).unwrap();
+    let fresh = rt.block_on(sk.core.set_schedule(&project.id, "es-cn-both", (false, None), unused_defaults)).unwrap();
     assert!(!fresh.policy.enabled && fresh.policy.prefix == "nightly");
 }

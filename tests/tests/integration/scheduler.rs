@@ -222,7 +222,9 @@ async fn quartz_schedules_fire_at_their_matches() {
         [("es-daily", "0 0 01 ? * * *"), ("es-halfhour", "0 0/30 * * * ?"), ("es-weekdays", "0 0 2 ? * MON-FRI *")]
     {
         sk.offline_cluster(&project, id).await;
-        sk.core.set_quartz_schedule(&project.id, id, true, Some(expression)).await.unwrap();
+        let schedule = snapkeep_core::Schedule::Quartz(Box::new(snapkeep_core::QuartzCron::parse(expression).unwrap()));
+        let policy = snapkeep_api_alibaba::instance_policy;
+        sk.core.set_schedule(&project.id, id, (true, Some(schedule)), policy).await.unwrap();
     }
     run(&sk, utc("2026-11-24T00:00:00Z"), chrono::Duration::minutes(5)).await;
     let daily = slots(&sk, "es-daily").await;
