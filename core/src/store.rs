@@ -218,11 +218,9 @@ pub trait AccessStore: Send + Sync {
     ) -> Result<(), StoreError>;
     async fn delete_access_key(&self, access_key: &str) -> Result<(), StoreError>;
 
-    /// Remembers a request nonce of a key; `false` when it was already remembered. Nonces seen
-    /// before `forget_before` are forgotten in the same transaction.
     /// Claims a mutating request signed without a nonce, by key and signature, forgetting claims
     /// older than `forget_before`: a new one is claimed, one seen before answers with its outcome
-    /// (`None` while it still runs).
+    /// (`Running` while it still runs).
     async fn claim_request(
         &self,
         access_key: &str,
@@ -237,6 +235,8 @@ pub trait AccessStore: Send + Sync {
         signature: &str,
         outcome: &RequestOutcome,
     ) -> Result<(), StoreError>;
+    /// Remembers a request nonce of a key; `false` when it was already remembered. Nonces seen
+    /// before `forget_before` are forgotten in the same transaction.
     async fn remember_nonce(
         &self,
         access_key: &str,

@@ -52,6 +52,36 @@ async fn active_keys(
     Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }
 
+/// A table of what each key signed, remembered for a while: (table, column of what was signed).
+type Sightings = (&'static str, &'static str);
+const REQUEST_NONCES: Sightings = ("request_nonces", "nonce");
+const REQUEST_OUTCOMES: Sightings = ("request_outcomes", "signature");
+
+/// Records `(access key, signed value)` in `table` as seen at `seen_at`, after forgetting what
+/// was seen before `forget_before`; whether it was seen for the first time.
+async fn first_sighting(
+    tx: &mut Transaction<'_, Sqlite>,
+    (table, column): Sightings,
+    (access_key, value): (&str, &str),
+    (seen_at, forget_before): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<bool, StoreError> {
+    sqlx::query(&format!("DELETE FROM {table} WHERE seen_at < ?"))
+        .bind(ms(forget_before))
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    let inserted =
+        sqlx::query(&format!("INSERT OR IGNORE INTO {table} (access_key, {column}, seen_at) VALUES (?, ?, ?)"))
+            .bind(access_key)
+            .bind(value)
+            .bind(ms(seen_at))
+            .execute(&mut **tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+    Ok(inserted == 1)
+}
+
 /// Opens `sealed` with `old` and seals it again with `new`.
 fn reseal(old: &Cipher, new: &Cipher, sealed: &[u8], what: &str) -> Result<Vec<u8>, StoreError> {
     let plain = old.open(sealed).map_err(|_| StoreError::Corrupt(format!("{what} does not open with the old key")))?;
@@ -141,21 +171,9 @@ impl AccessStore for SqliteStore {
         forget_before: DateTime<Utc>,
     ) -> Result<RequestClaim, StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
-        sqlx::query("DELETE FROM request_outcomes WHERE seen_at < ?")
-            .bind(ms(forget_before))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let inserted =
-            sqlx::query("INSERT OR IGNORE INTO request_outcomes (access_key, signature, seen_at) VALUES (?, ?, ?)")
-                .bind(access_key)
-                .bind(signature)
-                .bind(ms(seen_at))
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?
-                .rows_affected();
-        let claim = if inserted == 1 {
+        let first =
+            first_sighting(&mut tx, REQUEST_OUTCOMES, (access_key, signature), (seen_at, forget_before)).await?;
+        let claim = if first {
             RequestClaim::New
         } else {
             let row = sqlx::query(
@@ -207,22 +225,9 @@ impl AccessStore for SqliteStore {
         forget_before: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
-        sqlx::query("DELETE FROM request_nonces WHERE seen_at < ?")
-            .bind(ms(forget_before))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let inserted =
-            sqlx::query("INSERT OR IGNORE INTO request_nonces (access_key, nonce, seen_at) VALUES (?, ?, ?)")
-                .bind(access_key)
-                .bind(nonce)
-                .bind(ms(seen_at))
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?
-                .rows_affected();
+        let first = first_sighting(&mut tx, REQUEST_NONCES, (access_key, nonce), (seen_at, forget_before)).await?;
         tx.commit().await.map_err(backend)?;
-        Ok(inserted == 1)
+        Ok(first)
     }
 
     async fn insert_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
