@@ -16,7 +16,7 @@ use crate::error::CoreError;
 use crate::model::{Cluster, Operation, OperationKind, OperationPhase, Snapshot, SnapshotStatus};
 use crate::physical::{BackupRequest, DatabaseEngine, NewServer, TransferProgress};
 use crate::service::Snapkeep;
-use crate::step::{EngineSteps, Step, StepError, failed, restore_ended};
+use crate::step::{EngineSteps, Step, StepError, failed, restore_ended, to_chrono};
 use crate::store::SnapshotChange;
 
 /// How often a running transfer's progress is recorded, where clients polling it see it.
@@ -192,7 +192,7 @@ impl DatabaseSteps {
                 done = &mut work => return done,
                 () = tokio::time::sleep(every) => {
                     let now = self.core.clock.now();
-                    let until = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX);
+                    let until = now + to_chrono(self.lease);
                     if let Err(e) = self.core.store.renew_lease(&beat.id, &self.owner, until).await {
                         tracing::warn!(operation = %beat.id, error = %e, "could not renew the lease");
                     }

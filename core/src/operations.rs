@@ -92,7 +92,7 @@ impl Reconciler {
     /// Leases up to `limit` operations of `lane` that are due, oldest due first.
     pub async fn claim(&self, lane: Lane, limit: u32) -> Result<Vec<Operation>, CoreError> {
         let now = self.core.clock.now();
-        let until = now + chrono::Duration::from_std(self.lease).unwrap_or(chrono::Duration::MAX);
+        let until = now + to_chrono(self.lease);
         Ok(self.core.store.claim_due_operations(lane, now, &self.owner, until, limit).await?)
     }
 
