@@ -28,22 +28,28 @@ struct Setup {
 /// snapkeep with the S3 storage as default, and the test's database `db` loaded in the server,
 /// registered as cluster `warehouse`.
 fn setup(db: &str, scale: u32, rows: u32) -> Setup {
+    setup_with(db, scale, rows, &[])
+}
+
+/// As `setup`, snapkeep also given the settings `env`.
+fn setup_with(db: &str, scale: u32, rows: u32, env: &[(&str, &str)]) -> Setup {
     let postgres = TestPostgres::shared_or_start();
     postgres.create_database(db);
     load(&postgres.url(db), scale, rows);
     let endpoint = postgres.url("postgres");
-    let setup = setup_on(postgres);
+    let setup = setup_on(postgres, env);
     setup.register(&endpoint);
     setup
 }
 
-/// snapkeep with the S3 storage as default, for clusters of `postgres`.
-fn setup_on(postgres: TestPostgres) -> Setup {
+/// snapkeep with the S3 storage as default and the settings `env`, for clusters of `postgres`.
+fn setup_on(postgres: TestPostgres, env: &[(&str, &str)]) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let storage = TestStorage::start(StorageKind::S3, dir.path());
     let restores = RestoreArea::new();
     let root = restores.path().display().to_string();
-    let snapkeep = Snapkeep::start(dir.path(), &storage.repo_root, &[("SNAPKEEP_RESTORE_ROOT", &root)]);
+    let env: Vec<_> = [("SNAPKEEP_RESTORE_ROOT", root.as_str())].into_iter().chain(env.iter().copied()).collect();
+    let snapkeep = Snapkeep::start(dir.path(), &storage.repo_root, &env);
     let tenant = snapkeep.tenant("dws");
     storage.attach(&snapkeep, &tenant);
     Setup { storage, postgres, restores, snapkeep, tenant, _dir: dir }
@@ -140,13 +146,15 @@ fn a_database_restored_through_the_dws_sdk_reads_back_identical() {
 
 #[test]
 fn a_snapshot_killed_mid_stream_ends_failed_and_leaves_no_objects() {
-    let mut setup = setup("dws_killed", 1, 10);
+    // Slow compression (zstd level 15 on one thread, about 3 MB/s) makes a 60 MB table stream
+    // for tens of seconds, long enough to be cut, without filling the disk.
+    let slow = [("SNAPKEEP_POSTGRES_COMPRESSION_LEVEL", "15"), ("SNAPKEEP_POSTGRES_COMPRESSION_WORKERS", "1")];
+    let mut setup = setup_with("dws_killed", 1, 10, &slow);
     let url = setup.postgres.url("dws_killed");
-    // About 400 MB that compresses poorly, so the stream lasts long enough to be cut.
     psql(
         &url,
         "CREATE TABLE noise AS SELECT g, md5(random()::text) || md5(random()::text) AS a, \
-                md5(random()::text) AS b FROM generate_series(1, 4000000) g",
+                md5(random()::text) AS b FROM generate_series(1, 500000) g",
     );
     let id = setup.create_snapshot("killed-01");
     let running = wait_for("progress shown and a part in storage", Duration::from_secs(60), || {
@@ -164,6 +172,8 @@ fn a_snapshot_killed_mid_stream_ends_failed_and_leaves_no_objects() {
     assert!(detail["fail_reason"].as_str().unwrap().contains("interrupted"), "{detail}");
     assert!(setup.snapshot_objects(&id).is_empty(), "the interrupted snapshot's objects are removed");
 
+    // The shared server is left as it was found; what remains streams in seconds.
+    psql(&url, "DROP TABLE noise");
     let again = setup.create_snapshot("after-kill");
     assert_eq!(setup.await_status(&again, Duration::from_secs(120))["status"], "AVAILABLE");
 }
@@ -235,7 +245,7 @@ impl Setup {
 #[test]
 fn a_server_that_takes_only_tls_is_registered_and_backed_up_over_verified_tls() {
     let certificates = TlsCertificates::generate();
-    let setup = setup_on(TestPostgres::start_tls_only(&certificates));
+    let setup = setup_on(TestPostgres::start_tls_only(&certificates), &[]);
     load(&setup.postgres.url("postgres"), 1, 1_000);
     let base = setup.postgres.url("postgres");
     let (ca, other_ca) = (certificates.ca().display().to_string(), certificates.other_ca().display().to_string());
@@ -264,7 +274,7 @@ fn a_server_that_takes_only_tls_is_registered_and_backed_up_over_verified_tls() 
 
 #[test]
 fn a_server_keeping_its_configuration_elsewhere_restores_into_one_that_starts() {
-    let setup = setup_on(TestPostgres::start_with_configuration_outside());
+    let setup = setup_on(TestPostgres::start_with_configuration_outside(), &[]);
     let source = setup.postgres.url("postgres");
     load(&source, 1, 1_000);
     psql(&source, "ALTER ROLE postgres PASSWORD 'restored-secret'");
