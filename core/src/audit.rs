@@ -4,7 +4,7 @@
 
 use crate::error::CoreError;
 use crate::model::{AuditEntry, AuditQuery};
-use crate::service::Snapkeep;
+use crate::snapkeep::Snapkeep;
 
 /// The most entries one query returns.
 const AUDIT_PAGE_MAX: u32 = 1000;

@@ -16,7 +16,7 @@ use snapkeep_auth::{Acs3, AuthError, HuaweiSdkHmac, RoaV1, SignedRequest};
 use crate::caller::{AuthFailure, Caller};
 use crate::error::CoreError;
 use crate::model::{AccessKey, KeyState};
-use crate::service::Snapkeep;
+use crate::snapkeep::Snapkeep;
 use crate::store::{RequestClaim, RequestOutcome};
 
 fn refused(failure: impl Into<AuthFailure>) -> CoreError {

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::error::CoreError;
 use crate::model::{Cluster, Lane, Operation, OperationKind, Snapshot, SnapshotKind};
 use crate::policy::{self, Frequency, NameStyle, Period, Schedule, SnapshotConfig, SnapshotPolicy};
-use crate::service::Snapkeep;
+use crate::snapkeep::Snapkeep;
 use crate::store::{DueFire, NextFire};
 use crate::validate;
 

@@ -1,26 +1,22 @@
-//! Snapshots snapkeep takes itself, of database clusters (PostgreSQL, the DWS dialect): the
-//! requests (create with the warehouse naming rules, restore into a new cluster, automatic
-//! policy). The reconciler's steps that run them are in `database_steps`.
+//! Snapshots snapkeep takes itself, of database clusters (PostgreSQL): the requests only they
+//! have (restore into a new cluster, the automatic policy of full backups); they are created
+//! through `snapshots` like any other. The reconciler's steps that run them are in
+//! `database_steps`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::error::{CoreError, NotFound, StoreError};
-use crate::model::{
-    Cluster, NewClusterTarget, Operation, OperationKind, RestoreParams, RestoreStatus, Snapshot, SnapshotKind,
-};
+use crate::model::{Cluster, NewClusterTarget, Operation, OperationKind, RestoreParams, RestoreStatus, Snapshot};
 use crate::physical::{DatabaseEngine, NewServer};
 use crate::policy::{NameStyle, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy};
-use crate::service::{Snapkeep, ensure_restorable};
+use crate::snapkeep::Snapkeep;
+use crate::snapshots::ensure_restorable;
 use crate::storage::{ObjectPath, SnapshotLocation};
 use crate::validate;
 
 /// Days a database cluster's automatic snapshots are kept (DWS `keep_day`).
 pub const MAX_KEEP_DAYS: i64 = 31;
-/// The longest policy name (DWS `policy_name`).
-const MAX_POLICY_NAME: usize = 92;
-/// The longest snapshot or cluster name.
-const MAX_NAME: usize = 64;
 
 /// A restore into a new cluster.
 #[derive(Debug, Clone)]
@@ -62,61 +58,6 @@ impl Snapkeep {
         self.databases.as_ref().ok_or_else(|| CoreError::Unsupported("PostgreSQL clusters are not enabled".into()))
     }
 
-    /// Accepts a manual snapshot of a database cluster. Names are unique in the project, compared
-    /// without case.
-    pub async fn create_database_snapshot(
-        &self,
-        project_id: &str,
-        cluster_id: &str,
-        name: &str,
-        description: Option<&str>,
-    ) -> Result<Snapshot, CoreError> {
-        let description = description.unwrap_or_default();
-        validate::description(description)?;
-        self.check_database_snapshot_name(project_id, name).await?;
-        let cluster = self.database_cluster(project_id, cluster_id).await?;
-        let now = self.clock.now();
-        let snapshot = self.new_snapshot(
-            &cluster,
-            name.to_owned(),
-            description.to_owned(),
-            String::new(),
-            SnapshotKind::Manual,
-            None,
-            now,
-        );
-        let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster, None, now);
-        self.store.insert_snapshot_with_operation(&snapshot, &operation).await.map_err(|e| match e {
-            StoreError::Conflict(_) => CoreError::SnapshotNameTaken(name.to_owned()),
-            other => other.into(),
-        })?;
-        Ok(snapshot)
-    }
-
-    /// Checks a name follows the rules and no snapshot of the project has it, in any case.
-    pub async fn check_database_snapshot_name(&self, project_id: &str, name: &str) -> Result<(), CoreError> {
-        validate::warehouse_name("name", name, MAX_NAME)?;
-        let taken = self.project_snapshots(project_id).await?.iter().any(|(_, s)| s.name.eq_ignore_ascii_case(name));
-        if taken {
-            return Err(CoreError::SnapshotNameTaken(name.to_owned()));
-        }
-        Ok(())
-    }
-
-    /// Every snapshot of the project's database clusters, with its cluster, newest first.
-    pub async fn project_snapshots(&self, project_id: &str) -> Result<Vec<(Cluster, Snapshot)>, CoreError> {
-        let mut all = Vec::new();
-        for cluster in self.store.list_clusters(Some(project_id)).await? {
-            if cluster.flavor.is_database() {
-                for snapshot in self.store.list_snapshots(&cluster.id).await? {
-                    all.push((cluster.clone(), snapshot));
-                }
-            }
-        }
-        all.sort_by_key(|(_, snapshot)| std::cmp::Reverse(snapshot.created_at));
-        Ok(all)
-    }
-
     /// A snapshot of one of the project's database clusters, with its cluster.
     pub async fn database_snapshot(
         &self,
@@ -153,7 +94,7 @@ impl Snapkeep {
         snapshot_id: &str,
         input: NewClusterInput,
     ) -> Result<(String, String), CoreError> {
-        validate::warehouse_name("name", &input.name, MAX_NAME)?;
+        validate::display_name("name", &input.name)?;
         let port = match input.port {
             Some(port @ 1024..=65535) => port as u16,
             Some(_) => return Err(CoreError::invalid("port", "must be 1024 to 65535")),
@@ -271,7 +212,7 @@ impl Snapkeep {
 
 /// A strategy as the policy the scheduler runs.
 fn strategy_policy(strategy: &StrategyInput, keepday: u32) -> Result<SnapshotPolicy, CoreError> {
-    validate::warehouse_name("policy_name", &strategy.name, MAX_POLICY_NAME)?;
+    validate::display_name("policy_name", &strategy.name)?;
     if let Some(kind) = strategy.backup_type.as_deref().filter(|k| !k.eq_ignore_ascii_case("full")) {
         return Err(CoreError::invalid("backup_type", format!("{kind:?} is not taken: snapkeep takes full backups")));
     }
@@ -321,7 +262,7 @@ mod tests {
     fn strategies_snapkeep_cannot_run_are_refused() {
         assert!(matches!(strategy_policy(&strategy("nightly", "every day"), 7), Err(CoreError::InvalidPeriod(_))));
         assert!(matches!(
-            strategy_policy(&strategy("n1", "0 0 2 ? * *"), 7),
+            strategy_policy(&strategy("", "0 0 2 ? * *"), 7),
             Err(CoreError::Invalid { field: "policy_name", .. })
         ));
         let incremental = StrategyInput { backup_type: Some("increment".into()), ..strategy("hourly", "0 0 * ? * *") };

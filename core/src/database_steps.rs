@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use crate::error::CoreError;
 use crate::model::{Cluster, Operation, OperationKind, OperationPhase, Snapshot, SnapshotStatus};
 use crate::physical::{BackupRequest, DatabaseEngine, NewServer, TransferProgress};
-use crate::service::Snapkeep;
+use crate::snapkeep::Snapkeep;
 use crate::step::{EngineSteps, Step, StepError, failed, restore_ended, to_chrono};
 use crate::store::SnapshotChange;
 

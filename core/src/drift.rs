@@ -6,7 +6,7 @@
 use crate::engine::EngineErrorKind;
 use crate::error::CoreError;
 use crate::model::{Cluster, SnapshotStatus};
-use crate::service::Snapkeep;
+use crate::snapkeep::Snapkeep;
 
 /// The snapshot names each side has and the other has not, sorted.
 #[derive(Debug, Clone, PartialEq, Eq)]

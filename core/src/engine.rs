@@ -31,7 +31,14 @@ impl EngineFlavor {
 
     /// Whether snapkeep takes this engine's snapshots itself (rather than asking a `_snapshot` API).
     pub fn is_database(self) -> bool {
-        self == Self::Postgres
+        self.family() == EngineFamily::Database
+    }
+
+    pub fn family(self) -> EngineFamily {
+        match self {
+            Self::Elasticsearch | Self::Opensearch => EngineFamily::Search,
+            Self::Postgres => EngineFamily::Database,
+        }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
@@ -42,6 +49,14 @@ impl EngineFlavor {
             _ => None,
         }
     }
+}
+
+/// How an engine's snapshots are taken: by the engine's own `_snapshot` API (search engines), or
+/// by snapkeep streaming a base backup (databases). Names, steps and restores follow the family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EngineFamily {
+    Search,
+    Database,
 }
 
 /// A `major.minor.patch` engine version.

@@ -107,7 +107,9 @@ pub enum CoreError {
 }
 
 impl CoreError {
-    pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+    /// `field` breaks a rule, said by `message` (also used by dialects for their own rules, so
+    /// every rule a dialect answers renders the same way).
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         Self::Invalid { field, message: message.into() }
     }
 }

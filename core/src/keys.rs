@@ -11,7 +11,7 @@ use rand::distributions::Alphanumeric;
 
 use crate::error::{CoreError, NotFound, StoreError};
 use crate::model::{AccessKey, KeyState};
-use crate::service::Snapkeep;
+use crate::snapkeep::Snapkeep;
 
 /// Keys a project may have active at once: the current one and the one replacing it.
 const MAX_ACTIVE_KEYS: usize = 2;

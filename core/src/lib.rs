@@ -8,6 +8,7 @@ mod automatic;
 mod backups;
 mod caller;
 mod clock;
+mod clusters;
 mod database_steps;
 mod drift;
 mod engine;
@@ -26,10 +27,12 @@ pub mod policy;
 mod profiles;
 mod repository;
 mod restore_plan;
+mod restores;
 mod search_steps;
 mod secrets;
-mod service;
 mod shared;
+mod snapkeep;
+mod snapshots;
 mod step;
 mod storage;
 mod store;
@@ -41,9 +44,9 @@ pub use caller::{AuthFailure, Caller, DEFAULT_MAX_SKEW, MAX_SKEW_RANGE};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use drift::Drift;
 pub use engine::{
-    EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineFlavor, EngineInfo, EngineVersion, IndexState,
-    RecoveryStage, RepositorySpec, RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo, SnapshotRequest,
-    SnapshotState,
+    EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineFamily, EngineFlavor, EngineInfo,
+    EngineVersion, IndexState, RecoveryStage, RepositorySpec, RestoreRequest, SearchEngine, ShardRecovery,
+    SnapshotInfo, SnapshotRequest, SnapshotState,
 };
 pub use error::{CoreError, NotFound, StoreError};
 pub use integrity::IntegrityKey;
@@ -64,10 +67,12 @@ pub use policy::{
 pub use profiles::RepositoryUsage;
 pub use repository::{Repositories, RepositoryNames, engine_client_settings, repository_spec};
 pub use restore_plan::{RestorePlan, can_restore_into};
+pub use restores::RestoreInput;
 pub use secrets::{Cipher, SecretError};
-pub use service::{CreateSnapshotInput, RestoreInput, Snapkeep};
 pub use shared::SharedRepository;
+pub use snapkeep::Snapkeep;
 pub use snapkeep_auth::SignedRequest;
+pub use snapshots::{CreateSnapshotInput, NameScope, SnapshotName};
 pub use storage::{
     LOCAL_PROFILE, NewStorageProfile, ObjectPath, ObjectStorage, RepositoryLocation, SnapshotLocation,
     StorageCredentials, StorageError, StorageKind, StorageProfile, StorageTarget, join_path,

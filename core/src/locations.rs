@@ -13,7 +13,7 @@ use crate::engine::RepositorySpec;
 use crate::error::CoreError;
 use crate::model::{Cluster, Snapshot};
 use crate::repository::repository_spec;
-use crate::service::Snapkeep;
+use crate::snapkeep::Snapkeep;
 use crate::storage::{LOCAL_PROFILE, RepositoryLocation, SnapshotLocation, StorageProfile};
 
 impl Snapkeep {

@@ -16,7 +16,7 @@ use crate::engine::EngineFlavor;
 use crate::error::CoreError;
 use crate::model::{Lane, Operation, OperationPhase, SnapshotStatus};
 use crate::search_steps::SearchSteps;
-use crate::service::Snapkeep;
+use crate::snapkeep::Snapkeep;
 use crate::step::{EngineSteps, Step, StepError, failure_change, to_chrono};
 use crate::store::SnapshotChange;
 

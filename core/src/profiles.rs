@@ -8,7 +8,7 @@ use crate::error::{CoreError, NotFound, StoreError};
 use crate::model::Cluster;
 use crate::policy::{self, SnapshotSettings};
 use crate::repository::repository_spec;
-use crate::service::Snapkeep;
+use crate::snapkeep::Snapkeep;
 use crate::storage::{
     self, NewStorageProfile, RepositoryLocation, StorageCredentials, StorageError, StorageKind, StorageProfile,
     StorageTarget,

@@ -17,7 +17,7 @@ use crate::engine::{
 };
 use crate::error::CoreError;
 use crate::model::{Cluster, Operation, OperationKind, OperationPhase, RestoreParams, Snapshot, SnapshotStatus};
-use crate::service::Snapkeep;
+use crate::snapkeep::Snapkeep;
 use crate::step::{self, EngineSteps, Step, StepError, failed, restore_ended, to_chrono};
 use crate::store::SnapshotChange;
 

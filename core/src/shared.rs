@@ -7,7 +7,7 @@ use crate::engine::SearchEngine;
 use crate::error::{CoreError, NotFound, StoreError};
 use crate::model::Cluster;
 use crate::restore_plan::can_restore_into;
-use crate::service::Snapkeep;
+use crate::snapkeep::Snapkeep;
 
 /// A source's repository as registered on a target.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,9 +5,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use crate::engine::EngineFamily;
 use crate::error::CoreError;
 
-static SNAPSHOT_NAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_-]{3,63}$").expect("valid regex"));
 static RESOURCE_ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$").expect("valid regex"));
 
@@ -18,16 +18,40 @@ const INDICES_FORBIDDEN: &[char] = &['"', '\\', '<', '|', '>', '/', '?'];
 const MAX_DESCRIPTION: usize = 256;
 const MAX_INDICES: usize = 1024;
 
-/// A snapshot name: 4–64 characters, lowercase letters, digits, `-`, `_`, starting with a letter.
-pub fn snapshot_name(name: &str) -> Result<(), CoreError> {
-    if SNAPSHOT_NAME.is_match(name) {
-        Ok(())
-    } else {
-        Err(CoreError::invalid(
-            "name",
-            "must be 4 to 64 characters of lowercase letters, digits, '-' and '_', starting with a letter",
-        ))
+/// A new snapshot's name as its engine family takes it. Search engines (Elasticsearch's and
+/// OpenSearch's `SnapshotsService.validate`): not empty, lowercase, none of `\/*?"<>| ,#`, not
+/// starting with `_`; snapkeep also bounds it to 255 bytes. Databases: a label as `display_name`.
+/// Dialects hold names to their own, stricter rules before this one.
+pub fn snapshot_name(family: EngineFamily, name: &str) -> Result<(), CoreError> {
+    match family {
+        EngineFamily::Search => search_snapshot_name(name).map_err(|message| CoreError::invalid("name", message)),
+        EngineFamily::Database => display_name("name", name),
     }
+}
+
+fn search_snapshot_name(name: &str) -> Result<(), String> {
+    engine_name(name, "\\/*?\"<>| ,#", "_")
+}
+
+/// The rule names share in the engines: not empty, none of `forbidden`, lowercase, not starting
+/// with one of `first`, at most 255 bytes.
+fn engine_name(name: &str, forbidden: &str, first: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if let Some(c) = name.chars().find(|c| forbidden.contains(*c)) {
+        return Err(format!("must not contain {c:?}"));
+    }
+    if name.chars().any(char::is_uppercase) {
+        return Err("must be lowercase".into());
+    }
+    if let Some(c) = name.chars().next().filter(|c| first.contains(*c)) {
+        return Err(format!("must not start with '{c}'"));
+    }
+    if name.len() > 255 {
+        return Err("must be at most 255 bytes".into());
+    }
+    Ok(())
 }
 
 /// A description: at most 256 characters, none of `!<>=&"'`.
@@ -79,23 +103,9 @@ pub fn rename(pattern: Option<&str>, replacement: Option<&str>) -> Result<Option
 /// not empty, lowercase, at most 255 bytes, none of `\/*?"<>| ,#:`, not starting with `_`, `-` or
 /// `+`, not `.` or `..`. The error says what the name breaks.
 pub fn index_name(name: &str) -> Result<(), String> {
-    if name.is_empty() {
-        return Err("must not be empty".into());
-    }
-    if let Some(c) = name.chars().find(|c| "\\/*?\"<>| ,#:".contains(*c)) {
-        return Err(format!("must not contain {c:?}"));
-    }
-    if name.chars().any(char::is_uppercase) {
-        return Err("must be lowercase".into());
-    }
-    if let Some(c) = name.chars().next().filter(|c| "_-+".contains(*c)) {
-        return Err(format!("must not start with '{c}'"));
-    }
+    engine_name(name, "\\/*?\"<>| ,#:", "_-+")?;
     if name == "." || name == ".." {
         return Err("must not be '.' or '..'".into());
-    }
-    if name.len() > 255 {
-        return Err("must be at most 255 bytes".into());
     }
     Ok(())
 }
@@ -174,26 +184,12 @@ pub fn endpoint(url: &str) -> Result<(), CoreError> {
     Ok(())
 }
 
-/// A data-warehouse name (DWS snapshots, restored clusters, policies): `min`–`max` characters of
-/// letters, digits, `-` and `_`, starting with a letter.
-pub fn warehouse_name(field: &'static str, name: &str, max: usize) -> Result<(), CoreError> {
-    let len = name.chars().count();
-    let allowed = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if (4..=max).contains(&len) && allowed && name.starts_with(|c: char| c.is_ascii_alphabetic()) {
-        return Ok(());
-    }
-    Err(CoreError::invalid(
-        field,
-        format!("must be 4 to {max} characters of letters, digits, '-' and '_', starting with a letter"),
-    ))
-}
-
-/// An idempotency token: 1–64 printable ASCII characters.
-pub fn client_token(token: &str) -> Result<(), CoreError> {
+/// An idempotency key: 1–64 printable ASCII characters.
+pub fn idempotency_key(token: &str) -> Result<(), CoreError> {
     if !token.is_empty() && token.len() <= 64 && token.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(())
     } else {
-        Err(CoreError::invalid("ClientToken", "must be 1 to 64 printable ASCII characters"))
+        Err(CoreError::invalid("idempotency_key", "must be 1 to 64 printable ASCII characters"))
     }
 }
 
@@ -256,17 +252,6 @@ mod tests {
     }
 
     #[test]
-    fn warehouse_names_allow_uppercase_and_start_with_a_letter() {
-        for ok in ["Snap", "nightly-01", "a_B-c", &format!("A{}", "b".repeat(63))] {
-            assert!(warehouse_name("name", ok, 64).is_ok(), "{ok}");
-        }
-        for bad in ["abc", "1abc", "_abc", "snap shot", "snap.1", "snäpshot", &"a".repeat(65)] {
-            assert_eq!(field_of(warehouse_name("name", bad, 64)), "name", "{bad}");
-        }
-        assert!(warehouse_name("policy_name", &"p".repeat(92), 92).is_ok());
-    }
-
-    #[test]
     fn postgres_endpoints_need_a_host_or_socket_directory() {
         assert!(endpoint("postgres://backup@127.0.0.1:5432/postgres").is_ok());
         assert!(endpoint("postgresql://db.internal").is_ok());
@@ -276,13 +261,17 @@ mod tests {
     }
 
     #[test]
-    fn snapshot_names_follow_the_css_rule() {
-        for ok in ["snap", "snapshot_001", "a-b_c", &format!("a{}", "b".repeat(63))] {
-            assert!(snapshot_name(ok).is_ok(), "{ok}");
+    fn snapshot_names_follow_their_engine_family() {
+        let search = |name: &str| snapshot_name(EngineFamily::Search, name);
+        for ok in ["snap", "s", "1abc", "snap.1", "es-a_20261130120000", "snäp", &"a".repeat(255)] {
+            assert!(search(ok).is_ok(), "{ok}");
         }
-        for bad in ["abc", "1abc", "_abc", "Snap", "snap shot", "snap.1", "snäp", &"a".repeat(65), ""] {
-            assert_eq!(field_of(snapshot_name(bad)), "name", "{bad}");
+        for bad in ["", "_abc", "Snap", "snap shot", "a,b", "a#b", "a/b", "a*", "a\"b", &"a".repeat(256)] {
+            assert_eq!(field_of(search(bad)), "name", "{bad}");
         }
+        let database = |name: &str| snapshot_name(EngineFamily::Database, name);
+        assert!(database("Nightly Backup 01").is_ok(), "database snapshots are labels");
+        assert_eq!(field_of(database("")), "name");
     }
 
     #[test]
@@ -352,11 +341,11 @@ mod tests {
     }
 
     #[test]
-    fn client_tokens() {
-        assert!(client_token("tok-1_A.b").is_ok());
-        assert!(client_token(&"x".repeat(64)).is_ok());
+    fn idempotency_keys() {
+        assert!(idempotency_key("tok-1_A.b").is_ok());
+        assert!(idempotency_key(&"x".repeat(64)).is_ok());
         for bad in ["", "a b", "ä", &"x".repeat(65)] {
-            assert_eq!(field_of(client_token(bad)), "ClientToken", "{bad}");
+            assert_eq!(field_of(idempotency_key(bad)), "idempotency_key", "{bad}");
         }
     }
 

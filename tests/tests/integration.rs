@@ -16,6 +16,7 @@ mod integration {
     mod retention;
     mod scheduler;
     mod signatures;
+    mod snapshots;
     mod storage;
     mod workers;
 }

@@ -50,7 +50,7 @@ impl From<CoreError> for AliError {
             e @ CoreError::SharedRepositoryExists(_) => {
                 Self::new(S::CONFLICT, "SnapshotRepo.AlreadyExists", e.to_string())
             }
-            CoreError::Invalid { field, message } => Self::invalid(format!("{field} {message}")),
+            CoreError::Invalid { field, message } => Self::invalid(format!("{} {message}", parameter(field))),
             CoreError::EmptyRequest => Self::invalid("The request body is empty."),
             e @ CoreError::SnapshotsDisabled => Self::new(S::BAD_REQUEST, "SnapshotNotEnabled", e.to_string()),
             CoreError::SnapshotNameTaken(name) => Self::new(
@@ -142,4 +142,12 @@ pub(crate) fn show(id: Uuid) -> String {
 /// The current request's id, as Alibaba shows them.
 pub(crate) fn request_id() -> String {
     show(snapkeep_api_gateway::request_id())
+}
+
+/// The request parameter a core field arrives in.
+fn parameter(field: &str) -> &str {
+    match field {
+        "idempotency_key" => "ClientToken",
+        other => other,
+    }
 }

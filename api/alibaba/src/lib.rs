@@ -9,4 +9,4 @@ mod error;
 mod routes;
 mod tenant;
 
-pub use routes::{instance_policy, router};
+pub use routes::{instance_policy, instance_snapshot, router};

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -9,7 +11,10 @@ use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use snapkeep_api_gateway::{Created, Route, dialect_router};
-use snapkeep_core::{Cluster, NameStyle, QuartzCron, Schedule, Snapkeep, SnapshotConfig, SnapshotPolicy};
+use snapkeep_core::{
+    Cluster, CreateSnapshotInput, NameStyle, QuartzCron, Schedule, Snapkeep, SnapshotConfig, SnapshotName,
+    SnapshotPolicy,
+};
 
 use crate::body;
 use crate::dialect::{Alibaba, CREATE_SNAPSHOT};
@@ -51,9 +56,20 @@ async fn create_snapshot(
     Path(instance_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Response, AliError> {
-    let snapshot =
-        core.create_instance_snapshot(&project, &instance_id, query.get("ClientToken").map(String::as_str)).await?;
+    let input = instance_snapshot(query.get("ClientToken").cloned());
+    let snapshot = core.create_snapshot(&project, &instance_id, input).await?;
     Ok(Created::mark(answer(json!(true)), &snapshot.name))
+}
+
+/// A CreateSnapshot request in core's terms: named as Alibaba names manual snapshots,
+/// `<instance id>_<yyyyMMddHHmmss>`, made once per `ClientToken`.
+pub fn instance_snapshot(client_token: Option<String>) -> CreateSnapshotInput {
+    let name = |instance_id: &str, at: DateTime<Utc>| NameStyle::Instance.name("", instance_id, at);
+    CreateSnapshotInput {
+        name: SnapshotName::Timed(name),
+        idempotency_key: client_token,
+        ..CreateSnapshotInput::named("")
+    }
 }
 
 /// Enable, schedule and indices of a configuration, for both casings the API uses. A schedule

@@ -94,13 +94,25 @@ pub fn settings(bytes: &[u8]) -> Result<(SettingsInput, Option<PolicyInput>), Cs
     Ok((settings, policy))
 }
 
+/// A manual snapshot request, its name held to CSS's rule (`snapshot_name`).
 pub fn create_snapshot(bytes: &[u8]) -> Result<CreateSnapshotInput, CssError> {
     let map = object(bytes)?;
-    Ok(CreateSnapshotInput {
-        name: string(&map, &["name"])?.ok_or_else(|| CssError::incorrect("name is required"))?,
-        description: string(&map, &["description"])?,
-        indices: string(&map, &["indices"])?,
-    })
+    let name = string(&map, &["name"])?.ok_or_else(|| CssError::incorrect("name is required"))?;
+    let (description, indices) = (string(&map, &["description"])?, string(&map, &["indices"])?);
+    snapshot_name(&name)?;
+    Ok(CreateSnapshotInput { description, indices, ..CreateSnapshotInput::named(name) })
+}
+
+/// A CSS snapshot name: 4–64 characters of lowercase letters, digits, `-` and `_`, starting with a
+/// letter (stricter than the engines' own rule, which core holds every name to).
+fn snapshot_name(name: &str) -> Result<(), CssError> {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+    if (4..=64).contains(&name.len()) && name.starts_with(|c: char| c.is_ascii_lowercase()) && name.chars().all(allowed)
+    {
+        return Ok(());
+    }
+    let rule = "must be 4 to 64 characters of lowercase letters, digits, '-' and '_', starting with a letter";
+    Err(CoreError::invalid("name", rule).into())
 }
 
 pub fn restore(bytes: &[u8]) -> Result<RestoreInput, CssError> {
@@ -116,6 +128,8 @@ pub fn restore(bytes: &[u8]) -> Result<RestoreInput, CssError> {
 
 #[cfg(test)]
 mod tests {
+    use snapkeep_core::SnapshotName;
+
     use super::*;
 
     #[test]
@@ -165,6 +179,18 @@ mod tests {
         assert!(create_snapshot(b"{").is_err());
         assert!(create_snapshot(br#"{"description":"x"}"#).is_err());
         let ok = create_snapshot(br#"{"name":"snap","indices":"a,b"}"#).unwrap();
-        assert_eq!((ok.name.as_str(), ok.indices.as_deref(), ok.description), ("snap", Some("a,b"), None));
+        assert!(matches!(&ok.name, SnapshotName::Chosen(name) if name == "snap"), "{ok:?}");
+        assert_eq!((ok.indices.as_deref(), ok.description, ok.idempotency_key), (Some("a,b"), None, None));
+    }
+
+    #[test]
+    fn snapshot_names_follow_the_css_rule() {
+        for ok in ["snap", "snapshot_001", "a-b_c", &format!("a{}", "b".repeat(63))] {
+            assert!(snapshot_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["abc", "1abc", "_abc", "Snap", "snap shot", "snap.1", "snäp", &"a".repeat(65), ""] {
+            let refused = create_snapshot(format!(r#"{{"name":"{bad}"}}"#).as_bytes()).unwrap_err();
+            assert!(format!("{refused:?}").contains("CSS.0001"), "{bad}: {refused:?}");
+        }
     }
 }

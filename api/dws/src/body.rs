@@ -1,8 +1,11 @@
-//! Request bodies as the DWS SDK sends them; a field of the wrong type is an incorrect parameter.
+//! Request bodies as the DWS SDK sends them, held to DWS's naming rules; a field of the wrong
+//! type is an incorrect parameter.
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use snapkeep_core::{CoreError, DatabasePolicyInput, NewClusterInput, StrategyInput};
+use snapkeep_core::{
+    CoreError, CreateSnapshotInput, DatabasePolicyInput, EngineFamily, NameScope, NewClusterInput, StrategyInput,
+};
 
 use crate::error::DwsError;
 
@@ -26,10 +29,18 @@ struct SnapshotFields {
     description: Option<String>,
 }
 
-/// `{"snapshot":{"name","cluster_id","description"}}` → (cluster, name, description).
-pub fn create(bytes: &[u8]) -> Result<(String, String, Option<String>), DwsError> {
-    let body: CreateBody = parse(bytes)?;
-    Ok((body.snapshot.cluster_id, body.snapshot.name, body.snapshot.description))
+/// `{"snapshot":{"name","cluster_id","description"}}` → (cluster, request). DWS names a snapshot
+/// once per project, compared without case, and only its database clusters are seen.
+pub fn create(bytes: &[u8]) -> Result<(String, CreateSnapshotInput), DwsError> {
+    let SnapshotFields { name, cluster_id, description } = parse::<CreateBody>(bytes)?.snapshot;
+    warehouse_name("name", &name, MAX_NAME)?;
+    let input = CreateSnapshotInput {
+        scope: NameScope::Project,
+        description,
+        family: Some(EngineFamily::Database),
+        ..CreateSnapshotInput::named(name)
+    };
+    Ok((cluster_id, input))
 }
 
 #[derive(Deserialize)]
@@ -46,6 +57,7 @@ struct RestoreFields {
 
 pub fn restore(bytes: &[u8]) -> Result<NewClusterInput, DwsError> {
     let body: RestoreBody = parse(bytes)?;
+    warehouse_name("name", &body.restore.name, MAX_NAME)?;
     Ok(NewClusterInput { name: body.restore.name, port: body.restore.port })
 }
 
@@ -66,6 +78,9 @@ struct StrategyFields {
 
 pub fn policy(bytes: &[u8]) -> Result<DatabasePolicyInput, DwsError> {
     let body: PolicyBody = parse(bytes)?;
+    for strategy in &body.backup_strategies {
+        warehouse_name("policy_name", &strategy.policy_name, MAX_POLICY_NAME)?;
+    }
     let strategies = body
         .backup_strategies
         .into_iter()
@@ -84,23 +99,63 @@ struct CheckBody {
     snapshot_name: String,
 }
 
+/// The name a snapshot would take, held to the naming rule.
 pub fn check(bytes: &[u8]) -> Result<String, DwsError> {
-    Ok(parse::<CheckBody>(bytes)?.snapshot_name)
+    let name = parse::<CheckBody>(bytes)?.snapshot_name;
+    warehouse_name("name", &name, MAX_NAME)?;
+    Ok(name)
+}
+
+/// The longest snapshot or cluster name.
+const MAX_NAME: usize = 64;
+/// The longest policy name (`policy_name`).
+const MAX_POLICY_NAME: usize = 92;
+
+/// A DWS name (snapshots, restored clusters, policies): 4–`max` characters of letters, digits,
+/// `-` and `_`, starting with a letter.
+fn warehouse_name(field: &'static str, name: &str, max: usize) -> Result<(), DwsError> {
+    let len = name.chars().count();
+    let allowed = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if (4..=max).contains(&len) && allowed && name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        return Ok(());
+    }
+    let rule = format!("must be 4 to {max} characters of letters, digits, '-' and '_', starting with a letter");
+    Err(CoreError::invalid(field, rule).into())
 }
 
 #[cfg(test)]
 mod tests {
+    use snapkeep_core::SnapshotName;
+
     use super::*;
+
+    fn code(e: DwsError) -> String {
+        format!("{e:?}")
+    }
+
+    #[test]
+    fn warehouse_names_allow_uppercase_and_start_with_a_letter() {
+        for ok in ["Snap", "nightly-01", "a_B-c", &format!("A{}", "b".repeat(63))] {
+            assert!(warehouse_name("name", ok, 64).is_ok(), "{ok}");
+        }
+        for bad in ["abc", "1abc", "_abc", "snap shot", "snap.1", "snäpshot", &"a".repeat(65)] {
+            assert!(code(warehouse_name("name", bad, 64).unwrap_err()).contains("DWS.0001"), "{bad}");
+        }
+        assert!(warehouse_name("policy_name", &"p".repeat(92), 92).is_ok());
+    }
 
     #[test]
     fn the_seed_create_body_parses() {
         let body = br#"{"snapshot":{"name":"snapshot-1","cluster_id":"c-1","description":"nightly"}}"#;
-        assert_eq!(create(body).unwrap(), ("c-1".into(), "snapshot-1".into(), Some("nightly".into())));
+        let (cluster, input) = create(body).unwrap();
+        assert_eq!(cluster, "c-1");
+        assert!(matches!(&input.name, SnapshotName::Chosen(name) if name == "snapshot-1"), "{input:?}");
+        assert_eq!(input.description.as_deref(), Some("nightly"));
+        assert_eq!((input.scope, input.family), (NameScope::Project, Some(EngineFamily::Database)));
     }
 
     #[test]
     fn empty_and_mistyped_bodies_are_refused_in_dws_codes() {
-        let code = |e: DwsError| format!("{e:?}");
         assert!(code(create(b"").unwrap_err()).contains("DWS.0006"));
         assert!(code(create(br#"{"snapshot":{"name":5,"cluster_id":"c"}}"#).unwrap_err()).contains("DWS.0001"));
         let restore_body =

@@ -9,7 +9,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use snapkeep_api_gateway::{Created, Route, dialect_router};
-use snapkeep_core::{Cluster, CoreError, Snapkeep, Snapshot, SnapshotConfig};
+use snapkeep_core::{Cluster, CoreError, EngineFamily, Snapkeep, Snapshot, SnapshotConfig};
 
 use crate::body;
 use crate::dialect::Dws;
@@ -55,8 +55,8 @@ async fn create_snapshot(
     Path(project_id): Path<String>,
     bytes: Bytes,
 ) -> Result<Response, DwsError> {
-    let (cluster_id, name, description) = body::create(&bytes)?;
-    let snapshot = core.create_database_snapshot(&project_id, &cluster_id, &name, description.as_deref()).await?;
+    let (cluster_id, input) = body::create(&bytes)?;
+    let snapshot = core.create_snapshot(&project_id, &cluster_id, input).await?;
     let answer = axum::Json(json!({"snapshot": {"id": snapshot.id}})).into_response();
     Ok(Created::mark(answer, &format!("{cluster_id}/{}", snapshot.id)))
 }
@@ -82,7 +82,7 @@ impl ClusterView {
 async fn list_snapshots(State(core): State<Snapkeep>, Path(project_id): Path<String>) -> Result<Response, DwsError> {
     let mut views: HashMap<String, ClusterView> = HashMap::new();
     let mut snapshots = Vec::new();
-    for (cluster, snapshot) in core.project_snapshots(&project_id).await? {
+    for (cluster, snapshot) in core.project_snapshots(&project_id, EngineFamily::Database).await? {
         if !views.contains_key(&cluster.id) {
             views.insert(cluster.id.clone(), ClusterView::read(&core, &cluster).await?);
         }
@@ -235,7 +235,7 @@ async fn check_snapshot(
     bytes: Bytes,
 ) -> Result<Response, DwsError> {
     let name = body::check(&bytes)?;
-    core.check_database_snapshot_name(&project_id, &name).await?;
+    core.check_name_free_in_project(&project_id, EngineFamily::Database, &name).await?;
     Ok(axum::Json(json!({})).into_response())
 }
 

@@ -141,7 +141,10 @@ fn instance_snapshots_in_the_same_second_get_distinct_names() {
     let sk = rt.block_on(InProcess::open(dir.path(), &dir.path().join("repos"), Scheduling::default(), at));
     let project = rt.block_on(sk.project("aliyun"));
     rt.block_on(sk.offline_cluster(&project, "es-cn-same"));
-    let create = |token: Option<&str>| rt.block_on(sk.core.create_instance_snapshot(&project.id, "es-cn-same", token));
+    let create = |token: Option<&str>| {
+        let input = snapkeep_api_alibaba::instance_snapshot(token.map(str::to_owned));
+        rt.block_on(sk.core.create_snapshot(&project.id, "es-cn-same", input))
+    };
     let first = create(Some("token-a")).expect("first");
     let second = create(Some("token-b")).expect("another token in the same second");
     let third = create(None).expect("no token, same second");

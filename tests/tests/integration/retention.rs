@@ -42,7 +42,7 @@ fn retention_on(engine: TestEngine, batched: bool) {
     let sk = rt.block_on(InProcess::open(dir.path(), &root, scheduling, utc("2026-11-23T00:30:00Z")));
     let project = rt.block_on(sk.project("p"));
     rt.block_on(sk.register(&project, "c", &cluster.url));
-    let manual = CreateSnapshotInput { name: "manual-keep".into(), ..CreateSnapshotInput::default() };
+    let manual = CreateSnapshotInput::named("manual-keep");
     rt.block_on(sk.core.create_snapshot(&project.id, "c", manual)).unwrap();
     rt.block_on(sk.reconcile_until_idle());
 

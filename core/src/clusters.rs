@@ -1,0 +1,155 @@
+//! Projects and the clusters registered in them: registration (the cluster is contacted and its
+//! engine and version learnt), tenancy (a cluster seen from another project does not exist), the
+//! failures a cluster shows, and how to reach it.
+
+use std::sync::Arc;
+
+use crate::engine::{EngineEndpoint, EngineInfo, SearchEngine};
+use crate::error::{CoreError, NotFound, StoreError};
+use crate::model::{
+    Cluster, ClusterFailures, LastFailure, NewCluster, Project, Snapshot, SnapshotKind, SnapshotStatus,
+};
+use crate::policy::SnapshotSettings;
+use crate::snapkeep::Snapkeep;
+use crate::validate;
+
+impl Snapkeep {
+    pub async fn create_project(&self, name: &str) -> Result<Project, CoreError> {
+        validate::display_name("name", name)?;
+        let project = Project {
+            id: uuid::Uuid::new_v4().simple().to_string(),
+            name: name.to_owned(),
+            created_at: self.clock.now(),
+        };
+        self.store.insert_project(&project).await.map_err(|e| match e {
+            StoreError::Conflict(_) => CoreError::ProjectNameTaken(name.to_owned()),
+            other => other.into(),
+        })?;
+        Ok(project)
+    }
+
+    pub async fn project(&self, id: &str) -> Result<Project, CoreError> {
+        self.store.get_project(id).await?.ok_or(CoreError::NotFound(NotFound::Project))
+    }
+
+    pub async fn list_projects(&self) -> Result<Vec<Project>, CoreError> {
+        Ok(self.store.list_projects().await?)
+    }
+
+    pub async fn delete_project(&self, id: &str) -> Result<(), CoreError> {
+        self.project(id).await?;
+        self.store.delete_project(id).await.map_err(|e| match e {
+            StoreError::Conflict(_) => CoreError::ProjectNotEmpty(id.to_owned()),
+            other => other.into(),
+        })
+    }
+
+    /// Registers a cluster after contacting it and learning its engine and version. Credentials
+    /// written into the endpoint URL are moved into the sealed fields (`validate::credentials_in_url`).
+    pub async fn register_cluster(&self, new: NewCluster) -> Result<Cluster, CoreError> {
+        self.project(&new.project_id).await?;
+        validate::display_name("name", &new.name)?;
+        validate::endpoint(&new.endpoint)?;
+        let (endpoint, username, password) =
+            validate::credentials_in_url(&new.endpoint, new.username.clone(), new.password.clone())?;
+        let new = NewCluster { endpoint, username, password, ..new };
+        if let Some(id) = &new.id {
+            validate::resource_id("id", id)?;
+        }
+        if new.password.is_some() && new.username.is_none() {
+            return Err(CoreError::invalid("username", "is required with a password"));
+        }
+        let endpoint = EngineEndpoint {
+            url: new.endpoint.trim_end_matches('/').to_owned(),
+            username: new.username.clone(),
+            password: new.password.clone(),
+        };
+        let probe = if endpoint.url.starts_with("postgres") {
+            self.databases()?.probe(&endpoint).await
+        } else {
+            self.connector.probe(&endpoint).await
+        };
+        let info = probe.map_err(|e| CoreError::ClusterUnusable(e.to_string()))?;
+        let cluster = Cluster {
+            id: new.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            project_id: new.project_id,
+            name: new.name,
+            endpoint: endpoint.url,
+            username: new.username,
+            password_encrypted: new.password.as_deref().map(|p| self.cipher.seal(p)),
+            region: new.region.unwrap_or_else(|| self.default_region.clone()),
+            flavor: info.flavor,
+            version: info.version,
+            created_at: self.clock.now(),
+        };
+        self.check_location(&cluster, &SnapshotSettings::default()).await?;
+        self.store.insert_cluster(&cluster).await.map_err(|e| match e {
+            StoreError::Conflict(_) => CoreError::ClusterIdTaken(cluster.id.clone()),
+            other => other.into(),
+        })?;
+        Ok(cluster)
+    }
+
+    pub async fn cluster(&self, id: &str) -> Result<Cluster, CoreError> {
+        self.store.get_cluster(id).await?.ok_or(CoreError::NotFound(NotFound::Cluster))
+    }
+
+    /// A cluster as seen from a project: another project's cluster does not exist.
+    pub async fn cluster_in_project(&self, project_id: &str, id: &str) -> Result<Cluster, CoreError> {
+        match self.store.get_cluster(id).await? {
+            Some(cluster) if cluster.project_id == project_id => Ok(cluster),
+            _ => Err(CoreError::NotFound(NotFound::Cluster)),
+        }
+    }
+
+    pub async fn list_clusters(&self, project_id: Option<&str>) -> Result<Vec<Cluster>, CoreError> {
+        if let Some(project_id) = project_id {
+            self.project(project_id).await?;
+        }
+        Ok(self.store.list_clusters(project_id).await?)
+    }
+
+    /// What has failed on a cluster: its last failed operation and how its automatic snapshots
+    /// ended, failures counted apart from successes (they stay listed until retention removes them).
+    pub async fn cluster_failures(&self, cluster: &Cluster) -> Result<ClusterFailures, CoreError> {
+        let last = self.store.last_failed_operation(&cluster.id).await?;
+        let automatic: Vec<Snapshot> = self
+            .store
+            .list_snapshots(&cluster.id)
+            .await?
+            .into_iter()
+            .filter(|s| s.kind == SnapshotKind::Automatic)
+            .collect();
+        let count = |status| automatic.iter().filter(|s| s.status == status).count();
+        Ok(ClusterFailures {
+            last: last.map(|op| LastFailure {
+                operation_id: op.id,
+                kind: op.kind,
+                reason: op.last_error.unwrap_or_default(),
+                at: op.finished_at.unwrap_or(op.created_at),
+            }),
+            automatic_completed: count(SnapshotStatus::Completed),
+            automatic_part_failed: count(SnapshotStatus::PartFailed),
+            automatic_failed: count(SnapshotStatus::Failed),
+        })
+    }
+
+    /// Where and how to reach a registered cluster, with its credentials decrypted.
+    pub(crate) fn endpoint_of(&self, cluster: &Cluster) -> Result<EngineEndpoint, CoreError> {
+        let password = cluster.password_encrypted.as_deref().map(|p| self.cipher.open(p)).transpose()?;
+        Ok(EngineEndpoint { url: cluster.endpoint.clone(), username: cluster.username.clone(), password })
+    }
+
+    /// A `_snapshot` client for a registered search cluster.
+    pub fn engine_for(&self, cluster: &Cluster) -> Result<Arc<dyn SearchEngine>, CoreError> {
+        if cluster.flavor.is_database() {
+            return Err(CoreError::Unsupported(format!(
+                "cluster {} is a database; it has no _snapshot API",
+                cluster.id
+            )));
+        }
+        let endpoint = self.endpoint_of(cluster)?;
+        let info = EngineInfo { flavor: cluster.flavor, version: cluster.version, cluster_name: cluster.name.clone() };
+        Ok(self.connector.connect(endpoint, &info))
+    }
+}
