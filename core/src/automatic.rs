@@ -1,4 +1,4 @@
-//! Automatic snapshots: the operations behind the CSS policy and settings endpoints, firing the
+//! Automatic snapshots: a cluster's policy and settings as the dialects change them, firing the
 //! snapshots that are due, and retention. Fires and retention deletes are durable operations like
 //! any other; the schedule's next slot moves in the same transaction as a fire, so a fire happens
 //! once, and a fire missed while snapkeep was down happens once, at start (not once per slot).
@@ -10,21 +10,18 @@ use chrono::{DateTime, Utc};
 
 use crate::error::CoreError;
 use crate::model::{Cluster, Lane, Operation, OperationKind, Snapshot, SnapshotKind};
-use crate::policy::{self, Frequency, NameStyle, Period, Schedule, SnapshotConfig, SnapshotPolicy};
+use crate::policy::{self, Schedule, SnapshotConfig, SnapshotPolicy};
 use crate::snapkeep::Snapkeep;
 use crate::store::{DueFire, NextFire};
-use crate::validate;
 
-/// A policy change as a dialect received it (strings as sent; rules are checked here).
-#[derive(Debug, Clone, Default)]
-pub struct PolicyInput {
-    pub enable: Option<String>,
-    pub prefix: Option<String>,
-    pub period: Option<String>,
-    pub keepday: Option<i64>,
-    pub frequency: Option<String>,
-    pub indices: Option<String>,
-    pub delete_auto: Option<String>,
+/// A change of a cluster's automatic-snapshot policy, as a dialect made it from its request
+/// (holding each value to the rules in `policy` and `validate`).
+#[derive(Debug, Clone)]
+pub enum PolicyChange {
+    /// Automatic snapshots on under this policy; the cluster's snapshots are turned on too.
+    On(SnapshotPolicy),
+    /// Automatic snapshots off, the policy kept; `delete_automatic` also deletes those taken.
+    Off { delete_automatic: bool },
 }
 
 /// A basic-settings change.
@@ -77,10 +74,9 @@ impl Snapkeep {
         Ok((cluster, config))
     }
 
-    /// Sets the automatic-snapshot policy (CSS `index_snapshot/policy`, v2 `policy/open|close`).
-    /// Turning it on also turns the snapshot function on; turning it off with `delete_auto`
-    /// deletes the cluster's automatic snapshots.
-    pub async fn set_policy(&self, project_id: &str, cluster_id: &str, input: PolicyInput) -> Result<(), CoreError> {
+    /// Changes the automatic-snapshot policy. Turning it on also turns the cluster's snapshots on;
+    /// turning it off with `delete_automatic` deletes the cluster's automatic snapshots.
+    pub async fn set_policy(&self, project_id: &str, cluster_id: &str, input: PolicyChange) -> Result<(), CoreError> {
         self.change_config(project_id, cluster_id, None, Some(input)).await
     }
 
@@ -110,14 +106,14 @@ impl Snapkeep {
         Ok(config)
     }
 
-    /// Updates the basic settings (CSS `index_snapshot/setting`) and turns snapshots on; a body
-    /// that also carries the policy keys sets the policy too.
+    /// Updates the basic settings and turns snapshots on, changing the policy too when `policy`
+    /// is given (in one write: a refused change changes nothing).
     pub async fn update_settings(
         &self,
         project_id: &str,
         cluster_id: &str,
         settings: SettingsInput,
-        policy: Option<PolicyInput>,
+        policy: Option<PolicyChange>,
     ) -> Result<(), CoreError> {
         self.change_config(project_id, cluster_id, Some(settings), policy).await
     }
@@ -129,7 +125,7 @@ impl Snapkeep {
         project_id: &str,
         cluster_id: &str,
         settings: Option<SettingsInput>,
-        policy: Option<PolicyInput>,
+        policy: Option<PolicyChange>,
     ) -> Result<(), CoreError> {
         let (cluster, mut config) = self.snapshot_config(project_id, cluster_id).await?;
         let moves =
@@ -138,7 +134,7 @@ impl Snapkeep {
             apply_settings(&mut config, settings)?;
         }
         let delete_auto = match policy {
-            Some(policy) => apply_policy(&mut config, &policy)?,
+            Some(policy) => apply_policy(&mut config, policy),
             None => false,
         };
         if moves {
@@ -151,7 +147,7 @@ impl Snapkeep {
         Ok(())
     }
 
-    /// Turns snapshots on with default settings (CSS `index_snapshot/auto_setting`): the
+    /// Turns snapshots on with default settings: the
     /// project's default storage, whose repository path is created and checked first.
     pub async fn auto_settings(&self, project_id: &str, cluster_id: &str) -> Result<(), CoreError> {
         let (cluster, mut config) = self.snapshot_config(project_id, cluster_id).await?;
@@ -312,45 +308,18 @@ fn apply_settings(config: &mut SnapshotConfig, input: SettingsInput) -> Result<(
 }
 
 /// Applies a policy change; tells whether the automatic snapshots are to be deleted.
-fn apply_policy(config: &mut SnapshotConfig, input: &PolicyInput) -> Result<bool, CoreError> {
-    let enable = input.enable.as_deref().ok_or_else(|| CoreError::invalid("enable", "is required"))?;
-    let enable = policy::string_bool("enable", enable)?;
-    let delete_auto = input.delete_auto.as_deref().map(|v| policy::string_bool("delete_auto", v)).transpose()?;
-    if enable {
-        config.policy = parse_policy(input)?;
-        config.settings.enabled = true;
-    } else {
-        config.policy.enabled = false;
+fn apply_policy(config: &mut SnapshotConfig, change: PolicyChange) -> bool {
+    match change {
+        PolicyChange::On(policy) => {
+            config.policy = policy;
+            config.settings.enabled = true;
+            false
+        }
+        PolicyChange::Off { delete_automatic } => {
+            config.policy.enabled = false;
+            delete_automatic
+        }
     }
-    Ok(!enable && delete_auto == Some(true))
-}
-
-/// The policy of an `enable: "true"` request, every rule checked.
-fn parse_policy(input: &PolicyInput) -> Result<SnapshotPolicy, CoreError> {
-    let frequency = match input.frequency.as_deref() {
-        None => Frequency::Day,
-        Some(f) => Frequency::parse(f).ok_or_else(|| {
-            CoreError::invalid("frequency", "must be one of HOUR, DAY, SUN, MON, TUE, WED, THU, FRI, SAT")
-        })?,
-    };
-    let prefix = input.prefix.clone().ok_or_else(|| CoreError::invalid("prefix", "is required"))?;
-    policy::prefix(&prefix)?;
-    let keepday = policy::keepday(input.keepday.ok_or_else(|| CoreError::invalid("keepday", "is required"))?)?;
-    let period = match (input.period.as_deref(), frequency) {
-        (Some(period), _) => Period::parse(period)?,
-        (None, Frequency::Hour) => Period { hour: 0, offset_minutes: 0 },
-        (None, _) => return Err(CoreError::invalid("period", "is required unless frequency is HOUR")),
-    };
-    let indices = input.indices.clone().unwrap_or_default();
-    validate::indices("indices", &indices)?;
-    Ok(SnapshotPolicy {
-        enabled: true,
-        prefix,
-        schedule: Schedule::periodic(frequency, period),
-        keepday,
-        indices,
-        name_style: NameStyle::Prefixed,
-    })
 }
 
 #[cfg(test)]
@@ -366,37 +335,5 @@ mod tests {
         assert!(spread.len() > 90, "clusters spread out");
         assert!(spread.iter().all(|ms| (0..30_000).contains(ms)));
         assert_eq!(jitter("a", Duration::ZERO), chrono::Duration::zero());
-    }
-
-    #[test]
-    fn policies_need_their_fields_when_enabled() {
-        let full = PolicyInput {
-            prefix: Some("snap".into()),
-            keepday: Some(2),
-            period: Some("16:00 GMT+08:00".into()),
-            ..Default::default()
-        };
-        let policy = parse_policy(&full).unwrap();
-        assert_eq!((policy.schedule.as_periodic().unwrap().0, policy.keepday), (Frequency::Day, 2));
-        let hourly = PolicyInput { frequency: Some("HOUR".into()), period: None, ..full.clone() };
-        assert_eq!(parse_policy(&hourly).unwrap().schedule.as_periodic().unwrap().0, Frequency::Hour);
-        let no_period = PolicyInput { period: None, ..full.clone() };
-        assert!(matches!(parse_policy(&no_period), Err(CoreError::Invalid { field: "period", .. })));
-        assert!(matches!(
-            parse_policy(&PolicyInput { prefix: None, ..full.clone() }),
-            Err(CoreError::Invalid { field: "prefix", .. })
-        ));
-        assert!(matches!(
-            parse_policy(&PolicyInput { keepday: Some(0), ..full.clone() }),
-            Err(CoreError::InvalidRetention(0))
-        ));
-        assert!(matches!(
-            parse_policy(&PolicyInput { frequency: Some("WEEK".into()), ..full.clone() }),
-            Err(CoreError::Invalid { field: "frequency", .. })
-        ));
-        assert!(matches!(
-            parse_policy(&PolicyInput { period: Some("16:30 GMT+08:00".into()), ..full }),
-            Err(CoreError::InvalidPeriod(_))
-        ));
     }
 }

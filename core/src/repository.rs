@@ -31,12 +31,15 @@ pub struct Repositories {
 pub struct RepositoryNames {
     /// What each cluster calls its own repository.
     pub own: String,
+    /// What another cluster's repository is called when registered read-only: this, then the
+    /// source cluster's id in lowercase. The dialect that shows shared repositories chooses it.
+    pub shared_prefix: String,
 }
 
 impl RepositoryNames {
     /// The name under which `source`'s repository is registered, read-only, on other clusters.
     pub fn shared(&self, source: &Cluster) -> String {
-        format!("aliyun_snapshot_from_{}", source.id.to_lowercase())
+        format!("{}{}", self.shared_prefix, source.id.to_lowercase())
     }
 
     /// A new scratch name under which a proposed location is registered, verified and removed
@@ -129,12 +132,8 @@ mod tests {
 
     #[test]
     fn a_shared_repository_is_read_only() {
-        let spec = repository_spec(
-            "aliyun_snapshot_from_c-1".into(),
-            &object_location(StorageKind::S3, true),
-            true,
-            &throttled(),
-        );
+        let spec =
+            repository_spec("shared_from_c-1".into(), &object_location(StorageKind::S3, true), true, &throttled());
         assert_eq!(spec.settings["readonly"], true);
         let fs = RepositoryLocation {
             profile: StorageProfile::local("p", "/srv/snapshots"),

@@ -51,7 +51,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     let connector = HttpEngineConnector::new(Duration::from_secs(config.engine_timeout_secs))?;
     let repositories = Repositories {
-        names: RepositoryNames { own: config.repository_name.clone() },
+        names: RepositoryNames {
+            own: config.repository_name.clone(),
+            shared_prefix: snapkeep_api_alibaba::SHARED_REPOSITORY_PREFIX.into(),
+        },
         local_root: storage_root.canonicalize()?.display().to_string(),
         storage: Arc::new(OpendalStorage),
     };

@@ -11,7 +11,8 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use snapkeep_core::{Lane, PolicyInput, Scheduling, Store};
+use snapkeep_api_css::PolicyInput;
+use snapkeep_core::{Lane, Scheduling, Store};
 use snapkeep_tests::{Essim, EssimOptions, InProcess};
 use tokio::task::JoinSet;
 
@@ -64,7 +65,7 @@ fn main() {
                 keepday: Some(1),
                 ..PolicyInput::default()
             };
-            sk.core.set_policy(&project.id, &id, hourly).await.expect("policy");
+            sk.core.set_policy(&project.id, &id, hourly.change().expect("a valid policy")).await.expect("policy");
         }
     });
     println!("setup: {clusters} clusters registered with hourly policies in {:.1} s", setup.elapsed().as_secs_f64());

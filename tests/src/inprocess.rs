@@ -53,7 +53,10 @@ impl InProcess {
             store.clone(),
             Arc::new(HttpEngineConnector::new(Duration::from_secs(10)).expect("http client")),
             Repositories {
-                names: RepositoryNames { own: "snapkeep".into() },
+                names: RepositoryNames {
+                    own: "snapkeep".into(),
+                    shared_prefix: snapkeep_api_alibaba::SHARED_REPOSITORY_PREFIX.into(),
+                },
                 local_root: storage_root.canonicalize().expect("root").display().to_string(),
                 storage: Arc::new(OpendalStorage),
             },

@@ -10,3 +10,8 @@ mod routes;
 mod tenant;
 
 pub use routes::{instance_policy, instance_snapshot, router};
+
+/// What another cluster's repository is called when registered read-only on a cluster (then the
+/// source's id): Alibaba's name for a reference repository (`aliyun_snapshot_from_<instance id>`),
+/// so the engine shows what Alibaba's console and SDK users expect.
+pub const SHARED_REPOSITORY_PREFIX: &str = "aliyun_snapshot_from_";

@@ -2,9 +2,10 @@
 //! the strings "true"/"false"; a key of the wrong type is an incorrect parameter, not ignored.
 
 use serde_json::{Map, Value};
-use snapkeep_core::{CoreError, CreateSnapshotInput, PolicyInput, RestoreInput, SettingsInput};
+use snapkeep_core::{CoreError, CreateSnapshotInput, PolicyChange, RestoreInput, SettingsInput};
 
 use crate::error::CssError;
+use crate::policy::PolicyInput;
 
 /// The body as a JSON object; an empty body is CSS.0006.
 pub fn object(bytes: &[u8]) -> Result<Map<String, Value>, CssError> {
@@ -59,7 +60,7 @@ fn rate(map: &Map<String, Value>, names: &[&str]) -> Result<Option<String>, CssE
 }
 
 /// A policy body (v1 `index_snapshot/policy`, and the policy keys of `index_snapshot/setting`).
-pub fn policy_fields(map: &Map<String, Value>) -> Result<PolicyInput, CssError> {
+fn policy_fields(map: &Map<String, Value>) -> Result<PolicyInput, CssError> {
     Ok(PolicyInput {
         enable: string(map, &["enable"])?,
         prefix: string(map, &["prefix"])?,
@@ -71,17 +72,18 @@ pub fn policy_fields(map: &Map<String, Value>) -> Result<PolicyInput, CssError> 
     })
 }
 
-pub fn policy(bytes: &[u8]) -> Result<PolicyInput, CssError> {
-    policy_fields(&object(bytes)?)
+pub fn policy(bytes: &[u8]) -> Result<PolicyChange, CssError> {
+    Ok(policy_fields(&object(bytes)?)?.change()?)
 }
 
 /// The v2 `policy/open` body: the policy, switched on.
-pub fn open_policy(bytes: &[u8]) -> Result<PolicyInput, CssError> {
-    Ok(PolicyInput { enable: Some("true".into()), delete_auto: None, ..policy(bytes)? })
+pub fn open_policy(bytes: &[u8]) -> Result<PolicyChange, CssError> {
+    let input = PolicyInput { enable: Some("true".into()), delete_auto: None, ..policy_fields(&object(bytes)?)? };
+    Ok(input.change()?)
 }
 
 /// Basic settings, and the policy keys when the body carries `enable`.
-pub fn settings(bytes: &[u8]) -> Result<(SettingsInput, Option<PolicyInput>), CssError> {
+pub fn settings(bytes: &[u8]) -> Result<(SettingsInput, Option<PolicyChange>), CssError> {
     let map = object(bytes)?;
     let settings = SettingsInput {
         bucket: string(&map, &["bucket"])?,
@@ -91,7 +93,7 @@ pub fn settings(bytes: &[u8]) -> Result<(SettingsInput, Option<PolicyInput>), Cs
         max_restore_rate: rate(&map, &["maxRestoreBytesPerSeconds", "max_restore_bytes_per_seconds"])?,
     };
     let policy = map.contains_key("enable").then(|| policy_fields(&map)).transpose()?;
-    Ok((settings, policy))
+    Ok((settings, policy.map(|p| p.change()).transpose()?))
 }
 
 /// A manual snapshot request, its name held to CSS's rule (`snapshot_name`).
@@ -156,7 +158,7 @@ mod tests {
         let p =
             policy(br#"{"enable":"true","prefix":"snap","period":"16:00 GMT+08:00","keepday":2,"deleteAuto":"false"}"#)
                 .unwrap();
-        assert_eq!((p.enable.as_deref(), p.keepday, p.delete_auto.as_deref()), (Some("true"), Some(2), Some("false")));
+        assert!(matches!(p, PolicyChange::On(ref p) if p.prefix == "snap" && p.keepday == 2), "{p:?}");
         assert!(policy(br#"{"enable":"true","keepday":"2"}"#).is_err(), "keepday is an integer");
         assert!(policy(br#"{"enable":true}"#).is_err(), "enable is a string");
         let (s, p) = settings(br#"{"bucket":"b","base_path":"a/b","maxSnapshotBytesPerSeconds":40,"max_restore_bytes_per_seconds":"0mb"}"#).unwrap();
@@ -165,10 +167,10 @@ mod tests {
             (Some("a/b"), Some("40"), Some("0mb"))
         );
         assert!(p.is_none());
-        let (_, p) = settings(br#"{"bucket":"b","enable":"false"}"#).unwrap();
-        assert_eq!(p.unwrap().enable.as_deref(), Some("false"));
-        let open = open_policy(br#"{"prefix":"x","keepday":3}"#).unwrap();
-        assert_eq!(open.enable.as_deref(), Some("true"));
+        let (_, p) = settings(br#"{"bucket":"b","enable":"false","deleteAuto":"true"}"#).unwrap();
+        assert!(matches!(p, Some(PolicyChange::Off { delete_automatic: true })), "{p:?}");
+        let open = open_policy(br#"{"prefix":"xy","keepday":3,"frequency":"HOUR","deleteAuto":"true"}"#).unwrap();
+        assert!(matches!(open, PolicyChange::On(ref p) if p.prefix == "xy" && p.enabled), "{open:?}");
     }
 
     #[test]

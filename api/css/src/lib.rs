@@ -5,7 +5,9 @@
 mod body;
 mod dialect;
 mod error;
+mod policy;
 mod routes;
 mod view;
 
+pub use policy::PolicyInput;
 pub use routes::router;

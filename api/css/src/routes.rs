@@ -9,7 +9,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use snapkeep_api_gateway::{Created, Route, dialect_router};
-use snapkeep_core::{CoreError, NotFound, PolicyInput, Snapkeep};
+use snapkeep_core::{CoreError, NotFound, PolicyChange, Snapkeep};
 
 use crate::body;
 use crate::dialect::Css;
@@ -174,8 +174,7 @@ async fn open_policy(
 }
 
 async fn close_policy(State(core): State<Snapkeep>, Path((project_id, cluster_id)): Ids) -> Result<Response, CssError> {
-    let close = PolicyInput { enable: Some("false".into()), ..PolicyInput::default() };
-    core.set_policy(&project_id, &cluster_id, close).await?;
+    core.set_policy(&project_id, &cluster_id, PolicyChange::Off { delete_automatic: false }).await?;
     Ok(ok())
 }
 

@@ -165,7 +165,7 @@ fn a_css_schedule_reads_the_same_in_alibaba_and_an_alibaba_change_keeps_the_rest
     let sk = rt.block_on(InProcess::open(dir.path(), &dir.path().join("repos"), Scheduling::default(), at));
     let project = rt.block_on(sk.project("both"));
     rt.block_on(sk.offline_cluster(&project, "es-cn-both"));
-    let css = snapkeep_core::PolicyInput {
+    let css = snapkeep_api_css::PolicyInput {
         enable: Some("true".into()),
         prefix: Some("nightly".into()),
         frequency: Some("DAY".into()),
@@ -174,7 +174,7 @@ fn a_css_schedule_reads_the_same_in_alibaba_and_an_alibaba_change_keeps_the_rest
         indices: Some("logs-*".into()),
         ..Default::default()
     };
-    rt.block_on(sk.core.set_policy(&project.id, "es-cn-both", css)).unwrap();
+    rt.block_on(sk.core.set_policy(&project.id, "es-cn-both", css.change().unwrap())).unwrap();
     let (_, config) = rt.block_on(sk.core.snapshot_config(&project.id, "es-cn-both")).unwrap();
     assert_eq!(config.policy.schedule.as_quartz(), "0 0 16 ? * * *", "midnight at +08:00 is 16:00 UTC");
 

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use snapkeep_core::{CreateSnapshotInput, PolicyInput, Scheduling, SnapshotKind, SnapshotStatus};
+use snapkeep_api_css::PolicyInput;
+use snapkeep_core::{CreateSnapshotInput, Scheduling, SnapshotKind, SnapshotStatus};
 use snapkeep_tests::{Essim, InProcess, OPENSEARCH_2, SearchCluster, TestEngine};
 
 fn utc(s: &str) -> DateTime<Utc> {
@@ -53,7 +54,7 @@ fn retention_on(engine: TestEngine, batched: bool) {
         keepday: Some(1),
         ..PolicyInput::default()
     };
-    rt.block_on(sk.core.set_policy(&project.id, "c", hourly)).unwrap();
+    rt.block_on(sk.core.set_policy(&project.id, "c", hourly.change().expect("a valid policy"))).unwrap();
     for hour in 1..=29 {
         let faults = if hour == 28 { json!({"failed_shards": 1}) } else { json!({}) };
         if let Some(essim) = essim {

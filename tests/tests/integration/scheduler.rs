@@ -5,22 +5,25 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use snapkeep_core::{PolicyInput, Scheduling, SnapshotKind, Store};
+use snapkeep_api_css::PolicyInput;
+use snapkeep_core::{PolicyChange, Scheduling, SnapshotKind, Store};
 use snapkeep_tests::InProcess;
 
 fn utc(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-fn policy(prefix: &str, frequency: &str, period: Option<&str>, keepday: i64) -> PolicyInput {
-    PolicyInput {
+/// A policy as CSS sends it, turned on.
+fn policy(prefix: &str, frequency: &str, period: Option<&str>, keepday: i64) -> PolicyChange {
+    let input = PolicyInput {
         enable: Some("true".into()),
         prefix: Some(prefix.into()),
         frequency: Some(frequency.into()),
         period: period.map(str::to_owned),
         keepday: Some(keepday),
         ..PolicyInput::default()
-    }
+    };
+    input.change().expect("a valid policy")
 }
 
 const NO_JITTER: Scheduling =
