@@ -10,8 +10,8 @@ use crate::error::{CoreError, NotFound, StoreError};
 use crate::model::{Cluster, NewClusterTarget, Operation, OperationKind, RestoreParams, RestoreStatus, Snapshot};
 use crate::physical::{DatabaseEngine, NewServer};
 use crate::policy::{NameStyle, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy};
+use crate::restore_plan::ensure_restorable;
 use crate::snapkeep::Snapkeep;
-use crate::snapshots::ensure_restorable;
 use crate::storage::{ObjectPath, SnapshotLocation};
 use crate::validate;
 

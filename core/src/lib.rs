@@ -1,4 +1,4 @@
-//! snapkeep's domain: the types every dialect shares, the validation rules of the snapshot APIs,
+//! snapkeep's domain: the types every dialect shares, the domain's validation rules,
 //! the operation state machine that drives a snapshot job to its end, and the traits behind which
 //! the store, the engines and the storage live. Nothing here knows about HTTP or SQL.
 

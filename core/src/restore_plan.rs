@@ -4,6 +4,7 @@ use snapkeep_rename::Rename;
 
 use crate::engine::{EngineFlavor, EngineVersion};
 use crate::error::CoreError;
+use crate::model::{Snapshot, SnapshotStatus};
 use crate::validate;
 
 /// The indices of a snapshot a restore selects, and the name each gets on the target.
@@ -65,6 +66,20 @@ impl RestorePlan {
 }
 
 /// Whether a snapshot taken on `source` can be restored into `target`: same flavor and the same or
+/// A snapshot can be restored: finished with data, and not being deleted.
+pub(crate) fn ensure_restorable(snapshot: &Snapshot) -> Result<(), CoreError> {
+    if snapshot.deleting {
+        return Err(CoreError::SnapshotBeingDeleted);
+    }
+    if snapshot.status == SnapshotStatus::Building {
+        return Err(CoreError::SnapshotNotReady);
+    }
+    if !snapshot.status.is_restorable() {
+        return Err(CoreError::SnapshotUnusable(snapshot.status.as_str().to_owned()));
+    }
+    Ok(())
+}
+
 /// a newer version, or OpenSearch reading Elasticsearch ≤ 7.10 snapshots.
 pub fn can_restore_into(source: (EngineFlavor, EngineVersion), target: (EngineFlavor, EngineVersion)) -> bool {
     match (source.0, target.0) {

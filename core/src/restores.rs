@@ -5,9 +5,8 @@
 
 use crate::error::{CoreError, NotFound, StoreError};
 use crate::model::{Cluster, OperationKind, RestoreParams, RestoreStatus, Snapshot};
-use crate::restore_plan::{RestorePlan, can_restore_into};
+use crate::restore_plan::{RestorePlan, can_restore_into, ensure_restorable};
 use crate::snapkeep::Snapkeep;
-use crate::snapshots::ensure_restorable;
 use crate::validate;
 
 /// A restore request.

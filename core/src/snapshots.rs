@@ -1,7 +1,8 @@
 //! A cluster's snapshots as users ask for them: create (one entry point for every dialect, with
 //! an optional idempotency key), list and page, delete. Each request validates, checks tenancy and
 //! writes the catalog entry with its operation before any work is done; the reconciler's steps
-//! (`search_steps`, `database_steps`) do the rest.
+//! (`search_steps`, `database_steps`) do the rest. Also what every snapshot starts as
+//! (`new_snapshot`, also used by automatic snapshots), whatever made it.
 
 use chrono::{DateTime, Utc};
 
@@ -25,9 +26,8 @@ pub enum SnapshotName {
 }
 
 /// Where a chosen name must be free. The catalog always keeps names unique per cluster.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameScope {
-    #[default]
     Cluster,
     /// Also among the snapshots of every cluster of the project in the same engine family,
     /// compared without case (for APIs that name snapshots per project, not per cluster).
@@ -66,8 +66,10 @@ impl CreateSnapshotInput {
 
 impl Snapkeep {
     /// Accepts a manual snapshot: the catalog entry and its create operation are written, and the
-    /// reconciler does the rest. Errors: a rule the input breaks, an unknown cluster, snapshots
-    /// switched off, or a name already taken.
+    /// reconciler does the rest. A repeated idempotency key is answered with the first snapshot
+    /// before anything else is checked again. Errors: a rule the input breaks, an unknown cluster
+    /// (or one of another family than `input.family`), the cluster's snapshots switched off (in
+    /// any dialect, whatever its family), or a name already taken.
     pub async fn create_snapshot(
         &self,
         project_id: &str,
@@ -85,6 +87,10 @@ impl Snapkeep {
         if input.family.is_some_and(|family| family != cluster.flavor.family()) {
             return Err(CoreError::NotFound(NotFound::Cluster));
         }
+        let now = self.clock.now();
+        if let Some(earlier) = self.made_by(&cluster, input.idempotency_key.as_deref(), now).await? {
+            return Ok(earlier);
+        }
         if let (SnapshotName::Chosen(name), NameScope::Project) = (&input.name, input.scope) {
             self.check_name_free_in_project(project_id, cluster.flavor.family(), name).await?;
         }
@@ -92,7 +98,6 @@ impl Snapkeep {
         if !config.settings.enabled {
             return Err(CoreError::SnapshotsDisabled);
         }
-        let now = self.clock.now();
         let name = input.name.at(&cluster.id, now);
         validate::snapshot_name(cluster.flavor.family(), &name)?;
         let snapshot = self.new_snapshot(&cluster, name, description, indices, SnapshotKind::Manual, None, now);
@@ -138,9 +143,27 @@ impl Snapkeep {
         let Some(key) = idempotency_key else {
             return self.store.insert_snapshot_with_operation(snapshot, operation).await.map(|()| None);
         };
-        let key = format!("{}/{}/CreateSnapshot/{key}", snapshot.project_id, snapshot.cluster_id);
+        let key = key_record(&snapshot.project_id, &snapshot.cluster_id, key);
         let not_before = snapshot.created_at - chrono::Duration::hours(IDEMPOTENCY_HOURS);
         self.store.insert_snapshot_once(snapshot, operation, &key, not_before).await
+    }
+
+    /// The snapshot an earlier request with `key` made on `cluster`, within 24 h of `now`: a
+    /// retry is answered with it before any other rule is checked again.
+    async fn made_by(
+        &self,
+        cluster: &Cluster,
+        key: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Snapshot>, CoreError> {
+        let Some(key) = key else { return Ok(None) };
+        let not_before = now - chrono::Duration::hours(IDEMPOTENCY_HOURS);
+        let Some(earlier) =
+            self.store.snapshot_made_by(&key_record(&cluster.project_id, &cluster.id, key), not_before).await?
+        else {
+            return Ok(None);
+        };
+        Ok(self.store.get_snapshot(&earlier).await?)
     }
 
     /// Checks that no snapshot of the project's clusters of `family` is named `name`, in any case.
@@ -275,20 +298,6 @@ impl Snapkeep {
     }
 }
 
-/// A snapshot can be restored: finished with data, and not being deleted.
-pub(crate) fn ensure_restorable(snapshot: &Snapshot) -> Result<(), CoreError> {
-    if snapshot.deleting {
-        return Err(CoreError::SnapshotBeingDeleted);
-    }
-    if snapshot.status == SnapshotStatus::Building {
-        return Err(CoreError::SnapshotNotReady);
-    }
-    if !snapshot.status.is_restorable() {
-        return Err(CoreError::SnapshotUnusable(snapshot.status.as_str().to_owned()));
-    }
-    Ok(())
-}
-
 impl SnapshotName {
     /// The name for a request accepted at `at` on cluster `cluster_id`.
     fn at(&self, cluster_id: &str, at: DateTime<Utc>) -> String {
@@ -305,6 +314,12 @@ fn name_taken(name: &str) -> impl Fn(StoreError) -> CoreError + '_ {
         StoreError::Conflict(_) => CoreError::SnapshotNameTaken(name.to_owned()),
         other => other.into(),
     }
+}
+
+/// Where an idempotency key is recorded: under its project and cluster, so keys never cross
+/// tenants. (The format is stored; keys recorded by earlier versions keep answering.)
+fn key_record(project_id: &str, cluster_id: &str, key: &str) -> String {
+    format!("{project_id}/{cluster_id}/CreateSnapshot/{key}")
 }
 
 /// How long an idempotency key keeps answering with its first result.

@@ -110,6 +110,8 @@ pub trait Store: AccessStore + Send + Sync {
         token: &str,
         not_before: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError>;
+    /// The id of the snapshot idempotency `token` made at or after `not_before`, if it did.
+    async fn snapshot_made_by(&self, token: &str, not_before: DateTime<Utc>) -> Result<Option<String>, StoreError>;
     /// Records an operation on an existing snapshot together with the snapshot's new state, only
     /// if the snapshot is still as `expected_updated_at` says (Conflict otherwise).
     async fn insert_operation_for(

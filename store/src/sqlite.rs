@@ -257,6 +257,21 @@ async fn write_step_snapshot(
     write_snapshot(tx, &Snapshot { deleting, ..s.clone() }).await
 }
 
+/// The snapshot idempotency `token` made at or after `not_before`.
+async fn made_by(
+    conn: &mut sqlx::SqliteConnection,
+    token: &str,
+    not_before: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
+    let earlier: Option<(String, i64)> =
+        sqlx::query_as("SELECT snapshot_id, created_at FROM client_tokens WHERE key = ?")
+            .bind(token)
+            .fetch_optional(conn)
+            .await
+            .map_err(backend)?;
+    Ok(earlier.filter(|(_, at)| *at >= ms(not_before)).map(|(snapshot_id, _)| snapshot_id))
+}
+
 async fn write_snapshot(tx: &mut Transaction<'_, Sqlite>, s: &Snapshot) -> Result<(), StoreError> {
     sqlx::query(&SNAPSHOT_UPSERT)
         .bind(&s.id)
@@ -494,14 +509,8 @@ impl Store for SqliteStore {
         not_before: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
-        let earlier: Option<(String, i64)> =
-            sqlx::query_as("SELECT snapshot_id, created_at FROM client_tokens WHERE key = ?")
-                .bind(token)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend)?;
-        if let Some((snapshot_id, _)) = earlier.as_ref().filter(|(_, at)| *at >= ms(not_before)) {
-            return Ok(Some(snapshot_id.clone()));
+        if let Some(earlier) = made_by(&mut tx, token, not_before).await? {
+            return Ok(Some(earlier));
         }
         write_snapshot(&mut tx, snapshot).await?;
         write_operation(&mut tx, operation, false).await?;
@@ -514,6 +523,11 @@ impl Store for SqliteStore {
             .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(None)
+    }
+
+    async fn snapshot_made_by(&self, token: &str, not_before: DateTime<Utc>) -> Result<Option<String>, StoreError> {
+        let mut conn = self.pool.acquire().await.map_err(backend)?;
+        made_by(&mut conn, token, not_before).await
     }
 
     async fn insert_operation_for(

@@ -11,7 +11,7 @@ use crate::error::{AliError, show};
 #[derive(Clone, Copy)]
 pub struct Alibaba;
 
-/// CreateSnapshot: a repeated `ClientToken` gets the first call's answer (`create_instance_snapshot`).
+/// CreateSnapshot: a repeated `ClientToken` gets the first call's answer (its idempotency key).
 pub(crate) const CREATE_SNAPSHOT: &str = "/openapi/instances/{instance_id}/snapshots";
 
 /// Whether the query carries a non-empty `ClientToken`.

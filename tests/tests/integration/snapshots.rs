@@ -66,6 +66,14 @@ fn families_scopes_and_engine_rules_hold_for_every_dialect() {
     create("pg-2", CreateSnapshotInput::named("Nightly")).expect("unique per cluster when the dialect says so");
     create("es-1", CreateSnapshotInput::named("nightly")).expect("another family's names do not count");
 
+    let keyed = CreateSnapshotInput { idempotency_key: Some("retry-1".into()), ..per_project("Weekly") };
+    let first = create("pg-1", keyed.clone()).expect("a keyed database snapshot");
+    assert_eq!(create("pg-1", keyed.clone()).expect("its retry").id, first.id, "a retry is not a name clash");
+
+    rt.block_on(sk.core.disable_snapshots(&project.id, "pg-2", false)).unwrap();
+    let off = create("pg-2", per_project("Monthly"));
+    assert!(matches!(off, Err(CoreError::SnapshotsDisabled)), "snapshots switched off, whatever the family: {off:?}");
+
     for bad in ["Upper", "_hidden", "a,b", "with space", ""] {
         let refused = create("es-1", CreateSnapshotInput::named(bad));
         assert!(matches!(refused, Err(CoreError::Invalid { field: "name", .. })), "{bad}: {refused:?}");
