@@ -59,7 +59,7 @@ pub use model::{
     SnapshotKind, SnapshotStatus,
 };
 pub use operations::{Reconciler, RetryPolicy};
-pub use page::{MAX_PAGE, Page, SnapshotPage};
+pub use page::{MAX_PAGE, Page, SnapshotFilter, SnapshotPage};
 pub use physical::{BackupRequest, BackupSummary, DatabaseEngine, NewServer, RestoredServer, TransferProgress};
 pub use policy::{
     Frequency, NameStyle, Period, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy, SnapshotSettings,

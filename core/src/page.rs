@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::CoreError;
-use crate::model::Snapshot;
+use crate::model::{Snapshot, SnapshotKind, SnapshotStatus};
 
 /// The most items one page holds.
 pub const MAX_PAGE: u32 = 1000;
@@ -15,6 +15,31 @@ pub const MAX_PAGE: u32 = 1000;
 pub struct Page {
     pub limit: u32,
     pub after: Option<String>,
+}
+
+/// Which snapshots a listing shows: all, or only those of one kind and/or one status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SnapshotFilter {
+    pub kind: Option<SnapshotKind>,
+    pub status: Option<SnapshotStatus>,
+}
+
+impl SnapshotFilter {
+    /// A filter from the words listings show: `kind` `manual` or `auto`; `status` one of
+    /// `BUILDING`, `COMPLETED`, `PART_FAILED`, `FAILED`. Errors: `Invalid` naming the field and
+    /// the words it takes.
+    pub fn parse(kind: Option<&str>, status: Option<&str>) -> Result<Self, CoreError> {
+        let kind = kind
+            .map(|k| SnapshotKind::parse(k).ok_or_else(|| CoreError::invalid("kind", "must be manual or auto")))
+            .transpose()?;
+        let status = status
+            .map(|s| {
+                SnapshotStatus::parse(s)
+                    .ok_or_else(|| CoreError::invalid("status", "must be BUILDING, COMPLETED, PART_FAILED or FAILED"))
+            })
+            .transpose()?;
+        Ok(Self { kind, status })
+    }
 }
 
 /// A page of a cluster's snapshots, newest first; `next` reads the following page, none after
@@ -70,5 +95,19 @@ mod tests {
             assert!(Page { limit, after: None }.checked().is_err(), "{limit}");
         }
         assert_eq!(Page { limit: 5, after: None }.checked().unwrap(), (5, None));
+    }
+
+    #[test]
+    fn filters_take_the_words_listings_show() {
+        let filter = SnapshotFilter::parse(Some("auto"), Some("PART_FAILED")).unwrap();
+        assert_eq!(
+            filter,
+            SnapshotFilter { kind: Some(SnapshotKind::Automatic), status: Some(SnapshotStatus::PartFailed) }
+        );
+        assert_eq!(SnapshotFilter::parse(None, None).unwrap(), SnapshotFilter::default());
+        for (kind, status, field) in [(Some("nightly"), None, "kind"), (None, Some("completed"), "status")] {
+            let refused = SnapshotFilter::parse(kind, status);
+            assert!(matches!(refused, Err(CoreError::Invalid { field: f, .. }) if f == field), "{refused:?}");
+        }
     }
 }

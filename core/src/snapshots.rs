@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::engine::EngineFamily;
 use crate::error::{CoreError, NotFound, StoreError};
 use crate::model::{Cluster, Operation, OperationKind, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus};
-use crate::page::{Page, SnapshotPage, cursor_after};
+use crate::page::{Page, SnapshotFilter, SnapshotPage, cursor_after};
 use crate::policy::SnapshotConfig;
 use crate::snapkeep::Snapkeep;
 use crate::validate;
@@ -210,11 +210,17 @@ impl Snapkeep {
         Ok((cluster, config, snapshots))
     }
 
-    /// A page of a cluster's snapshots, newest first (`page` says how many, after which).
-    pub async fn snapshot_page(&self, cluster: &Cluster, page: &Page) -> Result<SnapshotPage, CoreError> {
+    /// A page of a cluster's snapshots that `filter` lets through, newest first (`page` says how
+    /// many, after which).
+    pub async fn snapshot_page(
+        &self,
+        cluster: &Cluster,
+        page: &Page,
+        filter: &SnapshotFilter,
+    ) -> Result<SnapshotPage, CoreError> {
         let (limit, after) = page.checked()?;
         let after = after.as_ref().map(|(at, id)| (*at, id.as_str()));
-        let mut snapshots = self.store.snapshots_page(&cluster.id, after, limit + 1).await?;
+        let mut snapshots = self.store.snapshots_page(&cluster.id, filter, after, limit + 1).await?;
         let next = (snapshots.len() > limit as usize).then(|| {
             snapshots.truncate(limit as usize);
             snapshots.last().map(cursor_after)

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use crate::error::StoreError;
 use crate::model::{AccessKey, AuditEntry, AuditQuery, Cluster, Lane, Operation, Project, Snapshot};
+use crate::page::SnapshotFilter;
 use crate::policy::SnapshotConfig;
 use crate::secrets::Cipher;
 use crate::storage::{SnapshotLocation, StorageProfile};
@@ -82,11 +83,13 @@ pub trait Store: AccessStore + Send + Sync {
 
     async fn get_snapshot(&self, id: &str) -> Result<Option<Snapshot>, StoreError>;
     async fn list_snapshots(&self, cluster_id: &str) -> Result<Vec<Snapshot>, StoreError>;
-    /// Up to `limit` of a cluster's snapshots in `list_snapshots`' order (newest first, then by
-    /// id), after the snapshot created at `after.0` with id `after.1` when given.
+    /// Up to `limit` of a cluster's snapshots that `filter` lets through, in `list_snapshots`'
+    /// order (newest first, then by id), after the snapshot created at `after.0` with id
+    /// `after.1` when given.
     async fn snapshots_page(
         &self,
         cluster_id: &str,
+        filter: &SnapshotFilter,
         after: Option<(DateTime<Utc>, &str)>,
         limit: u32,
     ) -> Result<Vec<Snapshot>, StoreError>;

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 
 use snapkeep_core::{
     Cluster, DueFire, EngineFlavor, EngineVersion, Lane, NextFire, Operation, OperationKind, OperationPhase, Project,
-    RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotKind, SnapshotLocation, SnapshotStatus,
-    StorageProfile, Store, StoreError,
+    RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotFilter, SnapshotKind, SnapshotLocation,
+    SnapshotStatus, StorageProfile, Store, StoreError,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
 use sqlx::{Row, Sqlite, SqlitePool, Transaction};
@@ -461,18 +461,22 @@ impl Store for SqliteStore {
     async fn snapshots_page(
         &self,
         cluster_id: &str,
+        filter: &SnapshotFilter,
         after: Option<(DateTime<Utc>, &str)>,
         limit: u32,
     ) -> Result<Vec<Snapshot>, StoreError> {
         let rows = sqlx::query(
             "SELECT * FROM snapshots WHERE cluster_id = ?1
                AND (?2 IS NULL OR created_at < ?2 OR (created_at = ?2 AND id > ?3))
+               AND (?5 IS NULL OR kind = ?5) AND (?6 IS NULL OR status = ?6)
              ORDER BY created_at DESC, id LIMIT ?4",
         )
         .bind(cluster_id)
         .bind(after.map(|(at, _)| ms(at)))
         .bind(after.map(|(_, id)| id))
         .bind(i64::from(limit))
+        .bind(filter.kind.map(SnapshotKind::as_str))
+        .bind(filter.status.map(SnapshotStatus::as_str))
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
@@ -965,12 +969,40 @@ mod tests {
         let mut after: Option<(DateTime<Utc>, String)> = None;
         for _ in 0..5 {
             let cursor = after.as_ref().map(|(at, id)| (*at, id.as_str()));
-            let page = store.snapshots_page("c", cursor, 2).await.unwrap();
+            let page = store.snapshots_page("c", &SnapshotFilter::default(), cursor, 2).await.unwrap();
             let Some(last) = page.last() else { break };
             after = Some((last.created_at, last.id.clone()));
             paged.extend(page.into_iter().map(|s| s.id));
         }
         assert_eq!(paged, listed, "every snapshot once, in order");
+    }
+
+    #[tokio::test]
+    async fn snapshot_pages_keep_only_what_the_filter_lets_through() {
+        let (store, _dir) = store().await;
+        seed(&store).await;
+        let made = [
+            ("s0", SnapshotKind::Automatic, SnapshotStatus::Completed),
+            ("s1", SnapshotKind::Manual, SnapshotStatus::Failed),
+            ("s2", SnapshotKind::Automatic, SnapshotStatus::Failed),
+            ("s3", SnapshotKind::Automatic, SnapshotStatus::Completed),
+            ("s4", SnapshotKind::Automatic, SnapshotStatus::Failed),
+        ];
+        for (i, (id, kind, status)) in made.into_iter().enumerate() {
+            let s = Snapshot { kind, status, created_at: at(1_000 * i as i64), ..snapshot(id, &format!("snap{i}")) };
+            store.insert_snapshot_with_operation(&s, &operation(&format!("o{i}"), id, 0)).await.unwrap();
+        }
+        let failed_automatic =
+            SnapshotFilter { kind: Some(SnapshotKind::Automatic), status: Some(SnapshotStatus::Failed) };
+        let first = store.snapshots_page("c", &failed_automatic, None, 1).await.unwrap();
+        let last = first.last().unwrap();
+        let rest = store.snapshots_page("c", &failed_automatic, Some((last.created_at, &last.id)), 5).await.unwrap();
+        let ids: Vec<&str> = first.iter().chain(&rest).map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["s4", "s2"], "newest first, the filter holding across pages");
+        let manual = SnapshotFilter { kind: Some(SnapshotKind::Manual), status: None };
+        let ids: Vec<String> =
+            store.snapshots_page("c", &manual, None, 5).await.unwrap().into_iter().map(|s| s.id).collect();
+        assert_eq!(ids, ["s1"]);
     }
 
     #[tokio::test]

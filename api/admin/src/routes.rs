@@ -14,7 +14,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use snapkeep_api_gateway::{Route, dialect_router};
-use snapkeep_core::{AccessKey, AuditQuery, Cluster, ClusterFailures, NewCluster, Page, Project, Snapkeep, Snapshot};
+use snapkeep_core::{
+    AccessKey, AuditQuery, Cluster, ClusterFailures, NewCluster, Page, Project, Snapkeep, Snapshot, SnapshotFilter,
+};
 
 use crate::answer::{Answer, body, created};
 use crate::auth::Admin;
@@ -273,6 +275,8 @@ struct PageQuery {
     #[serde(default = "default_page")]
     limit: u32,
     after: Option<String>,
+    kind: Option<String>,
+    status: Option<String>,
 }
 
 fn default_page() -> u32 {
@@ -285,8 +289,9 @@ async fn cluster_snapshots(
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Answer {
     let Query(query) = query.map_err(|e| AdminError::bad_body(e.body_text()))?;
+    let filter = SnapshotFilter::parse(query.kind.as_deref(), query.status.as_deref())?;
     let page = Page { limit: query.limit, after: query.after };
-    let listed = core.snapshot_page(&core.cluster(&id).await?, &page).await?;
+    let listed = core.snapshot_page(&core.cluster(&id).await?, &page, &filter).await?;
     let snapshots: Vec<Value> = listed.snapshots.iter().map(snapshot_view).collect();
     Ok(Json(json!({"snapshots": snapshots, "next": listed.next})).into_response())
 }

@@ -330,6 +330,27 @@ fn a_clusters_snapshots_list_in_pages() {
         .map(|s| s["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["third", "second", "first"]);
+
+    // Filters hold across pages, and name the words they take when refused.
+    let listed = |query: &str| -> (Vec<String>, Value) {
+        let page = snapkeep.admin("GET", &format!("/clusters/paged/snapshots?{query}"), None);
+        let names = page["snapshots"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_owned());
+        (names.collect(), page["next"].clone())
+    };
+    wait_for("every snapshot to complete", Duration::from_secs(30), || {
+        (listed("status=COMPLETED").0.len() == 3).then_some(())
+    });
+    let (page, next) = listed("kind=manual&status=COMPLETED&limit=2");
+    assert_eq!(page, ["third", "second"]);
+    let (rest, _) = listed(&format!("kind=manual&status=COMPLETED&limit=2&after={}", next.as_str().unwrap()));
+    assert_eq!(rest, ["first"]);
+    assert!(listed("kind=auto").0.is_empty() && listed("status=FAILED").0.is_empty());
+    for (query, field) in [("kind=nightly", "kind"), ("status=completed", "status")] {
+        let (got, body) =
+            snapkeep.call("GET", &format!("/admin/v1/clusters/paged/snapshots?{query}"), None, Auth::Admin);
+        assert_eq!(got, 400, "{query}: {body}");
+        assert!(body["error"]["message"].as_str().unwrap().contains(field), "{query}: {body}");
+    }
     for (query, status) in [("limit=0", 400), ("limit=1001", 400), ("after=not-a-cursor", 400), ("page=2", 400)] {
         let (got, body) =
             snapkeep.call("GET", &format!("/admin/v1/clusters/paged/snapshots?{query}"), None, Auth::Admin);
