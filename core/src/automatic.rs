@@ -134,7 +134,7 @@ impl Snapkeep {
             apply_settings(&mut config, settings)?;
         }
         let delete_auto = match policy {
-            Some(policy) => apply_policy(&mut config, policy),
+            Some(policy) => apply_policy(&mut config, policy)?,
             None => false,
         };
         if moves {
@@ -307,17 +307,19 @@ fn apply_settings(config: &mut SnapshotConfig, input: SettingsInput) -> Result<(
     Ok(())
 }
 
-/// Applies a policy change; tells whether the automatic snapshots are to be deleted.
-fn apply_policy(config: &mut SnapshotConfig, change: PolicyChange) -> bool {
+/// Applies a policy change, holding its retention to `policy::retention_days`; tells whether
+/// the automatic snapshots are to be deleted.
+fn apply_policy(config: &mut SnapshotConfig, change: PolicyChange) -> Result<bool, CoreError> {
     match change {
         PolicyChange::On(policy) => {
+            policy::retention_days(i64::from(policy.keepday))?;
             config.policy = policy;
             config.settings.enabled = true;
-            false
+            Ok(false)
         }
         PolicyChange::Off { delete_automatic } => {
             config.policy.enabled = false;
-            delete_automatic
+            Ok(delete_automatic)
         }
     }
 }

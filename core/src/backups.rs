@@ -9,14 +9,11 @@ use std::sync::Arc;
 use crate::error::{CoreError, NotFound, StoreError};
 use crate::model::{Cluster, NewClusterTarget, Operation, OperationKind, RestoreParams, RestoreStatus, Snapshot};
 use crate::physical::{DatabaseEngine, NewServer};
-use crate::policy::{NameStyle, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy};
+use crate::policy::{self, NameStyle, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy};
 use crate::restore_plan::ensure_restorable;
 use crate::snapkeep::Snapkeep;
 use crate::storage::{ObjectPath, SnapshotLocation};
 use crate::validate;
-
-/// Days a database cluster's automatic snapshots are kept (DWS `keep_day`).
-pub const MAX_KEEP_DAYS: i64 = 31;
 
 /// A restore into a new cluster.
 #[derive(Debug, Clone)]
@@ -25,16 +22,13 @@ pub struct NewClusterInput {
     pub port: Option<i64>,
 }
 
-/// An automatic-snapshot strategy as a warehouse dialect sends it.
+/// A strategy of full backups of the whole cluster: its name (the prefix of its snapshots'
+/// names) and when it fires.
 #[derive(Debug, Clone, Default)]
 pub struct StrategyInput {
     pub name: String,
     /// A Quartz expression with seconds.
     pub schedule: String,
-    /// `full` (the only kind snapkeep takes).
-    pub backup_type: Option<String>,
-    /// `cluster` (the only level snapkeep takes).
-    pub backup_level: Option<String>,
 }
 
 /// A policy change: retention and/or the strategy.
@@ -144,10 +138,7 @@ impl Snapkeep {
         let cluster = self.database_cluster(project_id, cluster_id).await?;
         let mut config = self.store.get_snapshot_config(&cluster.id).await?.unwrap_or_default();
         if let Some(days) = input.keep_day {
-            if !(1..=MAX_KEEP_DAYS).contains(&days) {
-                return Err(CoreError::InvalidRetention(days));
-            }
-            config.policy.keepday = days as u32;
+            config.policy.keepday = policy::retention_days(days)?;
         }
         if input.strategies.len() > 1 {
             return Err(CoreError::invalid(
@@ -213,22 +204,13 @@ impl Snapkeep {
 /// A strategy as the policy the scheduler runs.
 fn strategy_policy(strategy: &StrategyInput, keepday: u32) -> Result<SnapshotPolicy, CoreError> {
     validate::display_name("policy_name", &strategy.name)?;
-    if let Some(kind) = strategy.backup_type.as_deref().filter(|k| !k.eq_ignore_ascii_case("full")) {
-        return Err(CoreError::invalid("backup_type", format!("{kind:?} is not taken: snapkeep takes full backups")));
-    }
-    if let Some(level) = strategy.backup_level.as_deref().filter(|l| !l.eq_ignore_ascii_case("cluster")) {
-        return Err(CoreError::invalid(
-            "backup_level",
-            format!("{level:?} is not taken: snapkeep backs up whole clusters"),
-        ));
-    }
     let schedule =
         QuartzCron::parse(&strategy.schedule).map_err(|_| CoreError::InvalidPeriod(strategy.schedule.clone()))?;
     Ok(SnapshotPolicy {
         enabled: true,
         prefix: strategy.name.clone(),
         schedule: Schedule::Quartz(Box::new(schedule)),
-        keepday: keepday.clamp(1, MAX_KEEP_DAYS as u32),
+        keepday: keepday.clamp(1, policy::MAX_RETENTION_DAYS),
         indices: String::new(),
         name_style: NameStyle::Prefixed,
     })
@@ -247,7 +229,7 @@ mod tests {
     use super::*;
 
     fn strategy(name: &str, schedule: &str) -> StrategyInput {
-        StrategyInput { name: name.into(), schedule: schedule.into(), ..StrategyInput::default() }
+        StrategyInput { name: name.into(), schedule: schedule.into() }
     }
 
     #[test]
@@ -265,9 +247,5 @@ mod tests {
             strategy_policy(&strategy("", "0 0 2 ? * *"), 7),
             Err(CoreError::Invalid { field: "policy_name", .. })
         ));
-        let incremental = StrategyInput { backup_type: Some("increment".into()), ..strategy("hourly", "0 0 * ? * *") };
-        assert!(matches!(strategy_policy(&incremental, 7), Err(CoreError::Invalid { field: "backup_type", .. })));
-        let schema = StrategyInput { backup_level: Some("schema".into()), ..strategy("hourly", "0 0 * ? * *") };
-        assert!(matches!(strategy_policy(&schema, 7), Err(CoreError::Invalid { field: "backup_level", .. })));
     }
 }

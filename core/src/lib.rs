@@ -39,7 +39,7 @@ mod store;
 pub mod validate;
 
 pub use automatic::{FireReport, Fired, PolicyChange, SettingsInput, jitter};
-pub use backups::{DatabasePolicyInput, MAX_KEEP_DAYS, NewClusterInput, StrategyInput, database_strategy};
+pub use backups::{DatabasePolicyInput, NewClusterInput, StrategyInput, database_strategy};
 pub use caller::{AuthFailure, Caller, DEFAULT_MAX_SKEW, MAX_SKEW_RANGE};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use drift::Drift;

@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::CoreError;
 
-static PREFIX: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z][a-z0-9_-]{0,31}$").expect("valid regex"));
 static PERIOD: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(\d{2}):(\d{2}) GMT([+-])(\d{2}):(\d{2})$").expect("valid regex"));
 static THROTTLE: LazyLock<Regex> =
@@ -361,22 +360,15 @@ pub struct SnapshotConfig {
     pub policy: SnapshotPolicy,
 }
 
-/// A policy prefix: `^[a-z][a-z0-9_-]{0,31}$`.
-pub fn prefix(value: &str) -> Result<(), CoreError> {
-    if PREFIX.is_match(value) { Ok(()) } else { Err(CoreError::InvalidPrefix(value.to_owned())) }
-}
+/// The longest retention snapkeep keeps automatic snapshots for, in days (ten years); each
+/// dialect holds retention to its own, shorter bound first.
+pub const MAX_RETENTION_DAYS: u32 = 3650;
 
-/// keepday: 1–90 days.
-pub fn keepday(value: i64) -> Result<u32, CoreError> {
-    if (1..=90).contains(&value) { Ok(value as u32) } else { Err(CoreError::InvalidRetention(value)) }
-}
-
-/// A `"true"`/`"false"` string (CSS sends these booleans as strings).
-pub fn string_bool(field: &'static str, value: &str) -> Result<bool, CoreError> {
-    match value {
-        "true" => Ok(true),
-        "false" => Ok(false),
-        _ => Err(CoreError::invalid(field, "must be \"true\" or \"false\"")),
+/// A retention in days: 1 to `MAX_RETENTION_DAYS`. Errors: `InvalidRetention`.
+pub fn retention_days(value: i64) -> Result<u32, CoreError> {
+    match u32::try_from(value) {
+        Ok(days @ 1..=MAX_RETENTION_DAYS) => Ok(days),
+        _ => Err(CoreError::InvalidRetention(value)),
     }
 }
 
@@ -578,16 +570,11 @@ mod tests {
 
     #[test]
     fn policy_field_rules() {
-        assert!(prefix("snapshot").is_ok() && prefix("a").is_ok() && prefix(&format!("a{}", "b".repeat(31))).is_ok());
-        for bad in ["", "1a", "Snap", "snap.x", &"a".repeat(33)] {
-            assert!(matches!(prefix(bad), Err(CoreError::InvalidPrefix(_))), "{bad}");
+        assert_eq!(retention_days(1).unwrap(), 1);
+        assert_eq!(retention_days(3650).unwrap(), 3650);
+        for bad in [0, -1, 3651, i64::MAX] {
+            assert!(matches!(retention_days(bad), Err(CoreError::InvalidRetention(d)) if d == bad), "{bad}");
         }
-        assert_eq!(keepday(1).unwrap(), 1);
-        assert_eq!(keepday(90).unwrap(), 90);
-        assert!(matches!(keepday(0), Err(CoreError::InvalidRetention(0))));
-        assert!(matches!(keepday(91), Err(CoreError::InvalidRetention(91))));
-        assert!(string_bool("enable", "true").unwrap() && !string_bool("enable", "false").unwrap());
-        assert!(string_bool("enable", "True").is_err() && string_bool("enable", "yes").is_err());
         assert!(Frequency::parse("HOUR").is_some() && Frequency::parse("WEEK").is_none());
     }
 

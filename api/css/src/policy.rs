@@ -1,8 +1,8 @@
 //! The automatic-snapshot policy as CSS sends it: strings for booleans, frequencies and periods
-//! (`"enable": "true"`, `"frequency": "DAY"`, `"period": "16:00 GMT+08:00"`), translated into
-//! core's [`PolicyChange`] with core's rules for each value.
+//! (`"enable": "true"`, `"frequency": "DAY"`, `"period": "16:00 GMT+08:00"`), held to CSS's
+//! rules (prefix, keepday 1–90) and translated into core's [`PolicyChange`].
 
-use snapkeep_core::policy::{self, Frequency, Period};
+use snapkeep_core::policy::{Frequency, Period};
 use snapkeep_core::{CoreError, NameStyle, PolicyChange, Schedule, SnapshotPolicy, validate};
 
 /// A policy change as CSS sends it (strings as sent; `change` checks them).
@@ -23,8 +23,8 @@ impl PolicyInput {
     /// `enable: "false"` also deletes the automatic snapshots.
     pub fn change(&self) -> Result<PolicyChange, CoreError> {
         let enable = self.enable.as_deref().ok_or_else(|| CoreError::invalid("enable", "is required"))?;
-        let enable = policy::string_bool("enable", enable)?;
-        let delete_auto = self.delete_auto.as_deref().map(|v| policy::string_bool("delete_auto", v)).transpose()?;
+        let enable = string_bool("enable", enable)?;
+        let delete_auto = self.delete_auto.as_deref().map(|v| string_bool("delete_auto", v)).transpose()?;
         if enable {
             return Ok(PolicyChange::On(self.policy()?));
         }
@@ -40,8 +40,8 @@ impl PolicyInput {
             })?,
         };
         let prefix = self.prefix.clone().ok_or_else(|| CoreError::invalid("prefix", "is required"))?;
-        policy::prefix(&prefix)?;
-        let keepday = policy::keepday(self.keepday.ok_or_else(|| CoreError::invalid("keepday", "is required"))?)?;
+        check_prefix(&prefix)?;
+        let keepday = keepday(self.keepday.ok_or_else(|| CoreError::invalid("keepday", "is required"))?)?;
         let period = match (self.period.as_deref(), frequency) {
             (Some(period), _) => Period::parse(period)?,
             (None, Frequency::Hour) => Period { hour: 0, offset_minutes: 0 },
@@ -57,6 +57,36 @@ impl PolicyInput {
             indices,
             name_style: NameStyle::Prefixed,
         })
+    }
+}
+
+/// A policy prefix: 1–32 characters of lowercase letters, digits, `-` and `_`, starting with a
+/// letter. Errors: `InvalidPrefix` (CSS.5044).
+fn check_prefix(value: &str) -> Result<(), CoreError> {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+    if (1..=32).contains(&value.len())
+        && value.starts_with(|c: char| c.is_ascii_lowercase())
+        && value.chars().all(allowed)
+    {
+        return Ok(());
+    }
+    Err(CoreError::InvalidPrefix(value.to_owned()))
+}
+
+/// keepday: 1–90 days. Errors: `InvalidRetention` (CSS.5017).
+fn keepday(value: i64) -> Result<u32, CoreError> {
+    match value {
+        1..=90 => Ok(value as u32),
+        _ => Err(CoreError::InvalidRetention(value)),
+    }
+}
+
+/// A `"true"`/`"false"` string (CSS sends these booleans as strings).
+fn string_bool(field: &'static str, value: &str) -> Result<bool, CoreError> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(CoreError::invalid(field, "must be \"true\" or \"false\"")),
     }
 }
 
@@ -102,6 +132,21 @@ mod tests {
             policy_of(&PolicyInput { period: Some("16:30 GMT+08:00".into()), ..full }),
             Err(CoreError::InvalidPeriod(_))
         ));
+    }
+
+    #[test]
+    fn policy_field_rules() {
+        let ok = |p: &str| check_prefix(p).is_ok();
+        assert!(ok("snapshot") && ok("a") && ok(&format!("a{}", "b".repeat(31))));
+        for bad in ["", "1a", "Snap", "snap.x", &"a".repeat(33)] {
+            assert!(matches!(check_prefix(bad), Err(CoreError::InvalidPrefix(_))), "{bad}");
+        }
+        assert_eq!(keepday(1).unwrap(), 1);
+        assert_eq!(keepday(90).unwrap(), 90);
+        assert!(matches!(keepday(0), Err(CoreError::InvalidRetention(0))));
+        assert!(matches!(keepday(91), Err(CoreError::InvalidRetention(91))));
+        assert!(string_bool("enable", "true").unwrap() && !string_bool("enable", "false").unwrap());
+        assert!(string_bool("enable", "True").is_err() && string_bool("enable", "yes").is_err());
     }
 
     #[test]

@@ -78,20 +78,25 @@ struct StrategyFields {
 
 pub fn policy(bytes: &[u8]) -> Result<DatabasePolicyInput, DwsError> {
     let body: PolicyBody = parse(bytes)?;
-    for strategy in &body.backup_strategies {
-        warehouse_name("policy_name", &strategy.policy_name, MAX_POLICY_NAME)?;
+    if let Some(days) = body.keep_day.filter(|days| !(1..=MAX_KEEP_DAYS).contains(days)) {
+        return Err(CoreError::InvalidRetention(days).into());
     }
-    let strategies = body
-        .backup_strategies
-        .into_iter()
-        .map(|s| StrategyInput {
-            name: s.policy_name,
-            schedule: s.backup_strategy,
-            backup_type: s.backup_type,
-            backup_level: s.backup_level,
-        })
-        .collect();
+    let strategies = body.backup_strategies.into_iter().map(strategy).collect::<Result<_, _>>()?;
     Ok(DatabasePolicyInput { keep_day: body.keep_day, strategies })
+}
+
+/// A strategy snapkeep can run: a valid policy name, full backups of the whole cluster.
+fn strategy(fields: StrategyFields) -> Result<StrategyInput, DwsError> {
+    warehouse_name("policy_name", &fields.policy_name, MAX_POLICY_NAME)?;
+    if let Some(kind) = fields.backup_type.as_deref().filter(|k| !k.eq_ignore_ascii_case("full")) {
+        let why = format!("{kind:?} is not taken: snapkeep takes full backups");
+        return Err(CoreError::invalid("backup_type", why).into());
+    }
+    if let Some(level) = fields.backup_level.as_deref().filter(|l| !l.eq_ignore_ascii_case("cluster")) {
+        let why = format!("{level:?} is not taken: snapkeep backs up whole clusters");
+        return Err(CoreError::invalid("backup_level", why).into());
+    }
+    Ok(StrategyInput { name: fields.policy_name, schedule: fields.backup_strategy })
 }
 
 #[derive(Deserialize)]
@@ -108,6 +113,8 @@ pub fn check(bytes: &[u8]) -> Result<String, DwsError> {
 
 /// The longest snapshot or cluster name.
 const MAX_NAME: usize = 64;
+/// The longest retention of automatic snapshots, in days (`keep_day`).
+const MAX_KEEP_DAYS: i64 = 31;
 /// The longest policy name (`policy_name`).
 const MAX_POLICY_NAME: usize = 92;
 
@@ -161,5 +168,24 @@ mod tests {
         let restore_body =
             br#"{"restore":{"name":"copy-1","port":8000,"vpc_id":"v","public_ip":{"public_bind_type":"auto_assign"}}}"#;
         assert_eq!(restore(restore_body).unwrap().port, Some(8000));
+    }
+
+    #[test]
+    fn retention_and_policy_names_follow_the_dws_rules() {
+        for days in [0, 32] {
+            let refused = policy(format!(r#"{{"keep_day":{days}}}"#).as_bytes()).unwrap_err();
+            assert!(code(refused).contains("DWS.5017"), "{days}");
+        }
+        assert_eq!(policy(br#"{"keep_day":31}"#).unwrap().keep_day, Some(31));
+        let strategy = |name: &str, more: &str| {
+            format!(r#"{{"backup_strategies":[{{"policy_name":"{name}","backup_strategy":"0 0 2 ? * *"{more}}}]}}"#)
+        };
+        assert!(code(policy(strategy("n1", "").as_bytes()).unwrap_err()).contains("DWS.0001"));
+        for refused in [r#","backup_type":"increment""#, r#","backup_level":"schema""#] {
+            let message = code(policy(strategy("hourly", refused).as_bytes()).unwrap_err());
+            assert!(message.contains("DWS.0001") && message.contains("is not taken"), "{message}");
+        }
+        let full = r#","backup_type":"FULL","backup_level":"cluster""#;
+        assert_eq!(policy(strategy("nightly", full).as_bytes()).unwrap().strategies[0].name, "nightly");
     }
 }
