@@ -241,6 +241,10 @@ pub enum EngineError {
     Api { status: u16, kind: EngineErrorKind, reason: String },
     #[error("cluster answered something unexpected: {0}")]
     Protocol(String),
+    /// A failure on snapkeep's own side of a transfer (its storage, its disk, a server it
+    /// starts), which the cluster had no part in; not retried.
+    #[error("on snapkeep's side: {0}")]
+    Local(String),
 }
 
 impl EngineError {
@@ -248,7 +252,7 @@ impl EngineError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Unreachable(_) | Self::Timeout => true,
-            Self::Protocol(_) => false,
+            Self::Protocol(_) | Self::Local(_) => false,
             Self::Api { status, kind, .. } => match kind {
                 EngineErrorKind::Busy | EngineErrorKind::RepositoryInUse => true,
                 EngineErrorKind::Other(_) => *status >= 500 || *status == 429,

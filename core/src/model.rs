@@ -206,6 +206,10 @@ pub struct Snapshot {
     pub size_bytes: Option<u64>,
     /// Where a snapshot snapkeep takes itself is written, fixed when it starts.
     pub location: Option<SnapshotLocation>,
+    /// The name in lowercase when its create asked for it to be unique in the project
+    /// (`NameScope::Project`): the catalog holds one snapshot per project with it, whichever
+    /// replica wrote first.
+    pub project_unique_name: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

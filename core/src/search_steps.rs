@@ -413,6 +413,7 @@ mod tests {
             scheduled_for: None,
             size_bytes: None,
             location: None,
+            project_unique_name: None,
             created_at: now,
             updated_at: now,
         };

@@ -25,7 +25,9 @@ pub enum SnapshotName {
     Timed(fn(&str, DateTime<Utc>) -> String),
 }
 
-/// Where a chosen name must be free. The catalog always keeps names unique per cluster.
+/// Where a chosen name must be free. The catalog always keeps names unique per cluster; a
+/// project-wide name is a constraint of the catalog too, so two requests (or replicas) racing for
+/// it cannot both win.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NameScope {
     Cluster,
@@ -100,7 +102,11 @@ impl Snapkeep {
         }
         let name = input.name.at(&cluster.id, now);
         validate::snapshot_name(cluster.flavor.family(), &name)?;
-        let snapshot = self.new_snapshot(&cluster, name, description, indices, SnapshotKind::Manual, None, now);
+        let project_unique_name = (input.scope == NameScope::Project).then(|| name.to_lowercase());
+        let snapshot = Snapshot {
+            project_unique_name,
+            ..self.new_snapshot(&cluster, name, description, indices, SnapshotKind::Manual, None, now)
+        };
         let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster, None, now);
         self.insert_new_snapshot(&input, snapshot, &operation).await
     }
@@ -298,6 +304,7 @@ impl Snapkeep {
             scheduled_for,
             size_bytes: None,
             location: None,
+            project_unique_name: None,
             created_at: now,
             updated_at: now,
         }

@@ -203,8 +203,10 @@ async fn supervise(mut worker: Box<dyn Worker>, board: StatusBoard, mut stop: wa
     tracing::info!("{name} stopped");
 }
 
+/// Marks a worker that failed before as running again, saying so in the log.
 fn succeeded(board: &StatusBoard, name: &'static str, failures: &mut u32) {
     if *failures > 0 {
+        tracing::info!(worker = name, failed = *failures, "background work recovered");
         *failures = 0;
         board.update(name, |s| {
             s.state = WorkerState::Running;

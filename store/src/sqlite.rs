@@ -27,6 +27,18 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
+/// A failed migration; a migration applied to the catalog that this build lacks means a newer
+/// snapkeep wrote it, which this one must not run against.
+fn migration_error(e: sqlx::migrate::MigrateError) -> StoreError {
+    match e {
+        sqlx::migrate::MigrateError::VersionMissing(version) => StoreError::Backend(format!(
+            "the catalog was migrated by a newer snapkeep (migration {version} is unknown to this build); \
+             run that version or a later one"
+        )),
+        other => StoreError::Backend(format!("migrating the catalog: {other}")),
+    }
+}
+
 /// Creates `path` as an empty file of mode `0600` when missing, and makes an existing catalog and
 /// its `-wal`/`-shm` files `0600`.
 fn owner_only(path: &Path) -> Result<(), StoreError> {
@@ -43,8 +55,8 @@ fn owner_only(path: &Path) -> Result<(), StoreError> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) and migrates the database at `path`.
-    /// Opens (or creates) the catalog at `path`. The file, and the WAL and shared-memory files
+    /// Opens (or creates) the catalog at `path` and applies the migrations it lacks; a catalog
+    /// that a newer snapkeep migrated is refused, naming the migration this build does not know. The file, and the WAL and shared-memory files
     /// SQLite makes beside it with the same mode, are readable by the owner only (`0600`): they
     /// hold sealed secrets, nonces and the audit log.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
@@ -56,7 +68,7 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(backend)?;
-        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
+        MIGRATOR.run(&pool).await.map_err(migration_error)?;
         Ok(Self { pool })
     }
 
@@ -195,6 +207,7 @@ fn snapshot_from(row: &SqliteRow) -> Result<Snapshot, StoreError> {
             Some(text) => Some(serde_json::from_str(&text).map_err(|_| corrupt("snapshot location", &text))?),
             None => None,
         },
+        project_unique_name: row.try_get("project_unique_name").map_err(backend)?,
     })
 }
 
@@ -228,12 +241,12 @@ fn operation_from(row: &SqliteRow) -> Result<Operation, StoreError> {
     })
 }
 
-const SNAPSHOT_COLUMNS: &str = "id, project_id, cluster_id, name, description, requested_indices, indices, kind, status, repository, engine_version, total_shards, failed_shards, start_time_ms, end_time_ms, failure_reason, deleting, restore_status, created_at, updated_at, scheduled_for, size_bytes, location, operation_failure";
+const SNAPSHOT_COLUMNS: &str = "id, project_id, cluster_id, name, description, requested_indices, indices, kind, status, repository, engine_version, total_shards, failed_shards, start_time_ms, end_time_ms, failure_reason, deleting, restore_status, created_at, updated_at, scheduled_for, size_bytes, location, operation_failure, project_unique_name";
 /// Inserts a snapshot or rewrites it by id; never replaces another row (names stay unique).
 static SNAPSHOT_UPSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let updates: Vec<String> = SNAPSHOT_COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
     format!(
-        "INSERT INTO snapshots ({SNAPSHOT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET {}",
+        "INSERT INTO snapshots ({SNAPSHOT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET {}",
         updates.join(", ")
     )
 });
@@ -298,9 +311,10 @@ async fn write_snapshot(tx: &mut Transaction<'_, Sqlite>, s: &Snapshot) -> Resul
         .bind(s.size_bytes.map(|b| b as i64))
         .bind(s.location.as_ref().map(|l| serde_json::to_string(l).expect("locations serialize")))
         .bind(&s.operation_failure)
+        .bind(&s.project_unique_name)
         .execute(&mut **tx)
         .await
-        .map_err(write_error("snapshot name per cluster"))?;
+        .map_err(write_error("snapshot name per cluster or project"))?;
     Ok(())
 }
 
@@ -915,6 +929,7 @@ mod tests {
             scheduled_for: None,
             size_bytes: None,
             location: None,
+            project_unique_name: None,
             created_at: at(0),
             updated_at: at(0),
         }
@@ -975,6 +990,37 @@ mod tests {
             paged.extend(page.into_iter().map(|s| s.id));
         }
         assert_eq!(paged, listed, "every snapshot once, in order");
+    }
+
+    #[tokio::test]
+    async fn a_catalog_a_newer_snapkeep_migrated_is_refused() {
+        let (store, dir) = store().await;
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+             VALUES (99999, 'from the future', 1, x'00', 0)",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        store.pool.close().await;
+        let refused = SqliteStore::open(&dir.path().join("catalog.db")).await.err().expect("refused");
+        assert!(refused.to_string().contains("newer snapkeep (migration 99999"), "{refused}");
+    }
+
+    #[tokio::test]
+    async fn a_project_wide_name_is_held_once() {
+        let (store, _dir) = store().await;
+        seed(&store).await;
+        let held =
+            |id: &str, name: &str| Snapshot { project_unique_name: Some(name.to_lowercase()), ..snapshot(id, name) };
+        store.insert_snapshot_with_operation(&held("s1", "Nightly"), &operation("o1", "s1", 0)).await.unwrap();
+        let taken = store.insert_snapshot_with_operation(&held("s2", "NIGHTLY"), &operation("o2", "s2", 0)).await;
+        assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+        let free = Snapshot { project_unique_name: None, ..snapshot("s3", "NIGHTLY") };
+        store.insert_snapshot_with_operation(&free, &operation("o3", "s3", 0)).await.expect("a per-cluster name");
+        let read = store.get_snapshot("s1").await.unwrap().unwrap();
+        assert_eq!(read.project_unique_name.as_deref(), Some("nightly"), "read back as written");
+        assert!(store.get_snapshot("s2").await.unwrap().is_none(), "the refused write left nothing");
     }
 
     #[tokio::test]

@@ -69,12 +69,11 @@ pub fn snapshot(cluster: &Cluster, config: &SnapshotConfig, s: &Snapshot, progre
 
 /// A durable operation as a DWS job: `RUNNING`, `SUCCESS` or `FAIL`, with its progress.
 pub fn job(op: &Operation) -> Value {
+    let reached = || format!("{}%", op.progress_marker.as_deref().and_then(TransferProgress::percent).unwrap_or(0));
     let (status, progress) = match op.phase {
         OperationPhase::Succeeded => ("SUCCESS", "100%".to_owned()),
-        OperationPhase::Failed => ("FAIL", "100%".to_owned()),
-        _ => {
-            ("RUNNING", format!("{}%", op.progress_marker.as_deref().and_then(TransferProgress::percent).unwrap_or(0)))
-        }
+        OperationPhase::Failed => ("FAIL", reached()),
+        _ => ("RUNNING", reached()),
     };
     json!({
         "job_id": op.id,

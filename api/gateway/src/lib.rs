@@ -188,6 +188,9 @@ impl<D: Dialect> Gateway<D> {
             }
         }
         let mut response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+        if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+            response = self.method_not_allowed(&method, route, response);
+        }
         if let Some(signature) = &replay {
             response = self.remember(&caller, signature, response).await;
         }
@@ -214,6 +217,19 @@ impl<D: Dialect> Gateway<D> {
         let outcome = RequestOutcome { status: parts.status.as_u16(), content_type, body: bytes.to_vec() };
         self.core.record_outcome(caller, signature, &outcome).await;
         Response::from_parts(parts, Body::from(bytes))
+    }
+
+    /// A method the route does not take, answered in the dialect's error format (the router
+    /// answers an empty body), keeping its `Allow` header and status 405.
+    fn method_not_allowed(&self, method: &Method, route: &str, routed: Response) -> Response {
+        let allow = routed.headers().get(header::ALLOW).cloned();
+        let message = format!("{method} is not taken on {route}");
+        let mut response = self.dialect.reject(CoreError::Invalid { field: "method", message });
+        *response.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        if let Some(allow) = allow {
+            response.headers_mut().insert(header::ALLOW, allow);
+        }
+        response
     }
 
     fn refuse(&self, method: &Method, route: &str, error: CoreError) -> Response {

@@ -55,9 +55,9 @@ const TRANSIENT_SQLSTATE_CLASSES: [&str; 4] = ["08", "40", "53", "57"];
 /// | `Unreachable`, `Timeout`, storage `Unavailable` | `Unreachable` / `Timeout` | yes |
 /// | `Server` with SQLSTATE class 08, 40, 53, 57 | `Other("postgres")`, 503 | yes |
 /// | `Auth`, `Tls` | `Security` | no |
-/// | `Integrity` | `Integrity` | no |
 /// | `Config`, `Unsupported` | `BadRequest` | no |
-/// | `Server` with any other SQLSTATE (`42501` a missing privilege), `Protocol`, other storage faults, `Local`, `Start`, `PortUnavailable` | `Unrecoverable` | no |
+/// | `Server` with any other SQLSTATE (`42501` a missing privilege), `Protocol` | `Unrecoverable` | no |
+/// | `Integrity`, other storage faults, `Local`, `Start`, `PortUnavailable` | `EngineError::Local` (the server had no part) | no |
 impl From<PgError> for EngineError {
     fn from(e: PgError) -> Self {
         let api = |status, kind| Self::Api { status, kind, reason: e.to_string() };
@@ -69,9 +69,13 @@ impl From<PgError> for EngineError {
                 api(503, EngineErrorKind::Other("postgres".into()))
             }
             PgError::Auth(_) | PgError::Tls(_) => api(401, EngineErrorKind::Security),
-            PgError::Integrity(_) => api(500, EngineErrorKind::Integrity),
             PgError::Config(_) | PgError::Unsupported(_) => api(400, EngineErrorKind::BadRequest),
-            _ => api(500, EngineErrorKind::Unrecoverable),
+            PgError::Server { .. } | PgError::Protocol(_) => api(500, EngineErrorKind::Unrecoverable),
+            PgError::Integrity(_)
+            | PgError::Storage(_)
+            | PgError::Local(_)
+            | PgError::Start(_)
+            | PgError::PortUnavailable(_) => Self::Local(e.to_string()),
         }
     }
 }
@@ -107,5 +111,21 @@ mod tests {
             let text = fault.to_string();
             assert_eq!(EngineError::from(fault).is_transient(), transient, "{text}");
         }
+    }
+
+    /// A failure on snapkeep's side never reads as the cluster's answer.
+    #[test]
+    fn local_faults_say_whose_side_failed() {
+        let full = EngineError::from(PgError::local("writing the data directory", "No space left on device"));
+        assert_eq!(
+            full.to_string(),
+            "on snapkeep's side: local files: writing the data directory: No space left on device"
+        );
+        let damaged = EngineError::from(PgError::Integrity("part 1: SHA-256 differs".into())).to_string();
+        assert!(
+            damaged.starts_with("on snapkeep's side: integrity check failed") && !damaged.contains("cluster answered")
+        );
+        let refused = EngineError::from(PgError::Server { code: "42501".into(), message: "permission denied".into() });
+        assert!(refused.to_string().starts_with("cluster answered 500"), "{refused}");
     }
 }

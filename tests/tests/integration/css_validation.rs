@@ -35,6 +35,13 @@ fn every_rule_answers_its_css_code_and_changes_nothing() {
     let snapshot_puts =
         essim.requests().into_iter().filter(|(m, p, _)| m == "PUT" && p.starts_with("/_snapshot/snapkeep/")).count();
     assert_eq!(snapshot_puts, 1, "only the valid snapshot reached the cluster");
+
+    // A method a path does not take is refused in CSS's own error format, with its Allow header's
+    // status (the router alone answered an empty body).
+    let (status, refused) = snapkeep.css(&tenant, "PATCH", "/clusters/cluster-a/index_snapshots", None);
+    assert_eq!(status, 405, "{refused}");
+    assert_eq!(refused["errCode"], "CSS.0001", "{refused}");
+    assert!(refused["externalMessage"].as_str().unwrap_or_default().contains("PATCH"), "{refused}");
 }
 
 #[test]

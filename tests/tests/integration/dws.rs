@@ -235,6 +235,7 @@ impl Setup {
         let port = free_port();
         let (cluster, ended) = self.restore(id, name, port);
         assert_eq!(ended["status"], "FAIL", "{name}: {ended}");
+        assert_ne!(ended["progress"], "100%", "{name}: a failed job shows where it stopped: {ended}");
         assert!(ended["failed_detail"].as_str().unwrap().contains(reason), "{name}: {ended}");
         assert!(!self.restores.data_dir(&cluster).exists(), "{name}: nothing of the failed restore is left");
         assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err(), "{name}: no server was started");

@@ -1,7 +1,8 @@
 //! The one create every dialect calls, on a real SQLite catalog: an idempotency key answers a
 //! repeated request with its first snapshot (also after a restart); a dialect serving one engine
 //! family does not see another's clusters; names a dialect keeps unique per project are refused
-//! across its clusters, and engines' naming rules hold for every dialect.
+//! across its clusters, also when many creates race for one; engines' naming rules hold for every
+//! dialect.
 
 use snapkeep_core::{
     Cluster, CoreError, CreateSnapshotInput, EngineFamily, EngineFlavor, EngineVersion, NameScope, NotFound,
@@ -96,4 +97,43 @@ async fn database_cluster(sk: &InProcess, project_id: &str, id: &str) {
         created_at: sk.now(),
     };
     sk.store.insert_cluster(&cluster).await.expect("cluster");
+}
+
+/// A project-wide name is the catalog's constraint, not a read-then-write check: of many creates
+/// racing for one name across clusters, exactly one wins and the others are told the name is taken.
+#[test]
+fn creates_racing_for_a_project_wide_name_make_one_snapshot() {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let sk = opened(&rt, dir.path());
+    let project = rt.block_on(sk.project("race"));
+    let clusters: Vec<String> = (0..4).map(|i| format!("pg-{i}")).collect();
+    for id in &clusters {
+        rt.block_on(database_cluster(&sk, &project.id, id));
+    }
+    let results = rt.block_on(async {
+        let racers = (0..16).map(|i| {
+            let (core, project_id, cluster) = (sk.core.clone(), project.id.clone(), clusters[i % 4].clone());
+            let name = if i % 2 == 0 { "Nightly" } else { "NIGHTLY" };
+            let input = CreateSnapshotInput {
+                scope: NameScope::Project,
+                family: Some(EngineFamily::Database),
+                ..CreateSnapshotInput::named(name)
+            };
+            tokio::spawn(async move { core.create_snapshot(&project_id, &cluster, input).await })
+        });
+        let mut results = Vec::new();
+        for racer in racers.collect::<Vec<_>>() {
+            results.push(racer.await.unwrap());
+        }
+        results
+    });
+    let won = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(won, 1, "exactly one create wins: {results:?}");
+    assert!(
+        results.iter().filter_map(|r| r.as_ref().err()).all(|e| matches!(e, CoreError::SnapshotNameTaken(_))),
+        "{results:?}"
+    );
+    let made: usize = clusters.iter().map(|c| rt.block_on(sk.snapshots(c)).len()).sum();
+    assert_eq!(made, 1, "one snapshot in the catalog");
 }
