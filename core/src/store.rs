@@ -190,6 +190,9 @@ pub trait Store: AccessStore + Send + Sync {
     /// Writes an operation's state (and its snapshot's change) while its step is still running;
     /// the lease is kept.
     async fn checkpoint_operation(&self, operation: &Operation, change: &SnapshotChange) -> Result<(), StoreError>;
+    /// Releases every lease `owner` holds; how many. Used at a node's start, when nothing of its
+    /// previous run can still be working.
+    async fn release_leases(&self, owner: &str) -> Result<u64, StoreError>;
     /// Extends the lease of an operation `owner` holds; `false` when it no longer holds it.
     async fn renew_lease(&self, id: &str, owner: &str, until: DateTime<Utc>) -> Result<bool, StoreError>;
     /// Writes an operation's new state and its snapshot's change in one transaction and releases

@@ -11,7 +11,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use snapkeep_api_gateway::with_request_id;
-use snapkeep_core::{Lane, Reconciler, Repositories, RepositoryNames, Snapkeep, SystemClock, integrity_key};
+use snapkeep_core::{Lane, Reconciler, Repositories, RepositoryNames, Snapkeep, Store, SystemClock, integrity_key};
 use snapkeep_engine_elasticsearch::HttpEngineConnector;
 use snapkeep_engine_postgres::{PostgresEngine, RestoreArea};
 use snapkeep_jobs::{ReconcilerWorker, SchedulerWorker, StatusBoard, Supervisor};

@@ -1,0 +1,455 @@
+//! The catalog's contract as tests, written once and run against every store: each case takes a
+//! fresh, empty catalog and checks one rule the traits promise (uniqueness, leases, versions,
+//! windows, all-or-nothing writes). `store_suite!` turns every case into a `#[tokio::test]` for a
+//! store's constructor, so a second backend passes exactly what SQLite passes.
+
+use chrono::{DateTime, Utc};
+use snapkeep_core::{
+    AccessKey, AccessStore, AuditEntry, AuditQuery, Cipher, Cluster, EngineFlavor, EngineVersion, Lane, NextFire,
+    Operation, OperationKind, OperationPhase, Project, RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig,
+    SnapshotFilter, SnapshotKind, SnapshotStatus, StorageKind, StorageProfile, Store, StoreError,
+};
+
+/// A store of both traits, as the service uses it.
+pub trait Catalog: Store + AccessStore {}
+
+impl<T: Store + AccessStore> Catalog for T {}
+
+/// A time `ms` milliseconds after the suite's epoch.
+fn at(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(1_800_000_000_000 + ms).expect("in range")
+}
+
+/// Project `p`, which the access cases need.
+async fn project(store: &dyn Catalog) {
+    store.insert_project(&Project { id: "p".into(), name: "proj".into(), created_at: at(0) }).await.unwrap();
+}
+
+/// Project `p` with the Elasticsearch cluster `c`.
+async fn seed(store: &dyn Catalog) {
+    project(store).await;
+    store
+        .insert_cluster(&Cluster {
+            id: "c".into(),
+            project_id: "p".into(),
+            name: "c".into(),
+            endpoint: "http://127.0.0.1:1".into(),
+            username: None,
+            password_encrypted: None,
+            region: "r".into(),
+            flavor: EngineFlavor::Elasticsearch,
+            version: EngineVersion::new(7, 10, 2),
+            created_at: at(0),
+        })
+        .await
+        .unwrap();
+}
+
+/// A manual snapshot of `c`, just accepted.
+fn snapshot(id: &str, name: &str) -> Snapshot {
+    Snapshot {
+        id: id.into(),
+        project_id: "p".into(),
+        cluster_id: "c".into(),
+        name: name.into(),
+        description: String::new(),
+        requested_indices: String::new(),
+        indices: vec!["a".into()],
+        kind: SnapshotKind::Manual,
+        status: SnapshotStatus::Building,
+        repository: "snapkeep".into(),
+        engine_version: None,
+        total_shards: None,
+        failed_shards: None,
+        start_time_ms: Some(1),
+        end_time_ms: None,
+        failure_reason: None,
+        deleting: false,
+        restore_status: RestoreStatus::None,
+        operation_failure: None,
+        scheduled_for: None,
+        size_bytes: None,
+        location: None,
+        project_unique_name: None,
+        created_at: at(0),
+        updated_at: at(0),
+    }
+}
+
+/// A pending create of `snapshot_id` on `c`, due at `at(due)`.
+fn operation(id: &str, snapshot_id: &str, due: i64) -> Operation {
+    Operation {
+        id: id.into(),
+        kind: OperationKind::CreateSnapshot,
+        snapshot_id: snapshot_id.into(),
+        batch: Vec::new(),
+        cluster_id: "c".into(),
+        lane: Lane::Steps,
+        phase: OperationPhase::Pending,
+        restore: None,
+        attempts: 0,
+        next_run_at: at(due),
+        deadline: at(1_000_000),
+        progress_marker: None,
+        progress_at: at(0),
+        last_error: None,
+        created_at: at(0),
+        finished_at: None,
+    }
+}
+
+/// Snapshot `s1` created by operation `o1`, then being deleted by `o2`; returns both versions.
+async fn created_then_deleting(store: &dyn Catalog) -> (Snapshot, Snapshot) {
+    seed(store).await;
+    let s = snapshot("s1", "snap");
+    store.insert_snapshot_with_operation(&s, &operation("o1", "s1", 0)).await.unwrap();
+    let deleting = Snapshot { deleting: true, updated_at: at(10), ..s.clone() };
+    store.insert_operation_for(&deleting, at(0), &operation("o2", "s1", 0)).await.unwrap();
+    (s, deleting)
+}
+
+fn key(id: &str, cipher: &Cipher, created: i64) -> AccessKey {
+    AccessKey {
+        access_key: id.into(),
+        project_id: "p".into(),
+        secret_encrypted: cipher.seal(&format!("secret of {id}")),
+        enabled: true,
+        created_at: at(created),
+        expires_at: None,
+    }
+}
+
+fn cipher() -> Cipher {
+    Cipher::from_base64(&Cipher::generate_key()).unwrap()
+}
+
+fn profile(name: &str, is_default: bool) -> StorageProfile {
+    let mut p = StorageProfile::local("p", "/srv");
+    p.id = format!("id-{name}");
+    p.name = name.into();
+    p.kind = StorageKind::S3;
+    p.endpoint = Some("http://127.0.0.1:9000".into());
+    p.bucket = Some("snaps".into());
+    p.access_key_id = Some("AK".into());
+    p.secret_sealed = Some(vec![1, 2, 3]);
+    p.is_default = is_default;
+    p
+}
+
+pub async fn snapshot_names_are_unique_per_cluster_and_nothing_is_half_written(store: &dyn Catalog) {
+    seed(store).await;
+    store.insert_snapshot_with_operation(&snapshot("s1", "snap"), &operation("o1", "s1", 0)).await.unwrap();
+    let err =
+        store.insert_snapshot_with_operation(&snapshot("s2", "snap"), &operation("o2", "s2", 0)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert!(store.get_operation("o2").await.unwrap().is_none(), "the operation of a refused snapshot is not kept");
+    assert_eq!(store.list_snapshots("c").await.unwrap().len(), 1);
+}
+
+/// Pages follow the listing's order (newest first, then by id) without gaps or repeats, also
+/// across snapshots created in the same millisecond.
+pub async fn snapshot_pages_walk_the_listing_in_order(store: &dyn Catalog) {
+    seed(store).await;
+    for (i, created) in [3_000, 1_000, 3_000, 2_000, 3_000].into_iter().enumerate() {
+        let s = Snapshot { created_at: at(created), ..snapshot(&format!("s{i}"), &format!("snap{i}")) };
+        store.insert_snapshot_with_operation(&s, &operation(&format!("o{i}"), &s.id, 0)).await.unwrap();
+    }
+    let listed: Vec<String> = store.list_snapshots("c").await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(listed, ["s0", "s2", "s4", "s3", "s1"]);
+    let mut paged = Vec::new();
+    let mut after: Option<(DateTime<Utc>, String)> = None;
+    for _ in 0..5 {
+        let cursor = after.as_ref().map(|(at, id)| (*at, id.as_str()));
+        let page = store.snapshots_page("c", &SnapshotFilter::default(), cursor, 2).await.unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some((last.created_at, last.id.clone()));
+        paged.extend(page.into_iter().map(|s| s.id));
+    }
+    assert_eq!(paged, listed, "every snapshot once, in order");
+}
+
+pub async fn a_project_wide_name_is_held_once(store: &dyn Catalog) {
+    seed(store).await;
+    let held = |id: &str, name: &str| Snapshot { project_unique_name: Some(name.to_lowercase()), ..snapshot(id, name) };
+    store.insert_snapshot_with_operation(&held("s1", "Nightly"), &operation("o1", "s1", 0)).await.unwrap();
+    let taken = store.insert_snapshot_with_operation(&held("s2", "NIGHTLY"), &operation("o2", "s2", 0)).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "{taken:?}");
+    let free = Snapshot { project_unique_name: None, ..snapshot("s3", "NIGHTLY") };
+    store.insert_snapshot_with_operation(&free, &operation("o3", "s3", 0)).await.expect("a per-cluster name");
+    let read = store.get_snapshot("s1").await.unwrap().unwrap();
+    assert_eq!(read.project_unique_name.as_deref(), Some("nightly"), "read back as written");
+    assert!(store.get_snapshot("s2").await.unwrap().is_none(), "the refused write left nothing");
+}
+
+pub async fn snapshot_pages_keep_only_what_the_filter_lets_through(store: &dyn Catalog) {
+    seed(store).await;
+    let made = [
+        ("s0", SnapshotKind::Automatic, SnapshotStatus::Completed),
+        ("s1", SnapshotKind::Manual, SnapshotStatus::Failed),
+        ("s2", SnapshotKind::Automatic, SnapshotStatus::Failed),
+        ("s3", SnapshotKind::Automatic, SnapshotStatus::Completed),
+        ("s4", SnapshotKind::Automatic, SnapshotStatus::Failed),
+    ];
+    for (i, (id, kind, status)) in made.into_iter().enumerate() {
+        let s = Snapshot { kind, status, created_at: at(1_000 * i as i64), ..snapshot(id, &format!("snap{i}")) };
+        store.insert_snapshot_with_operation(&s, &operation(&format!("o{i}"), id, 0)).await.unwrap();
+    }
+    let failed_automatic = SnapshotFilter { kind: Some(SnapshotKind::Automatic), status: Some(SnapshotStatus::Failed) };
+    let first = store.snapshots_page("c", &failed_automatic, None, 1).await.unwrap();
+    let last = first.last().unwrap();
+    let rest = store.snapshots_page("c", &failed_automatic, Some((last.created_at, &last.id)), 5).await.unwrap();
+    let ids: Vec<&str> = first.iter().chain(&rest).map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["s4", "s2"], "newest first, the filter holding across pages");
+    let manual = SnapshotFilter { kind: Some(SnapshotKind::Manual), status: None };
+    let ids: Vec<String> =
+        store.snapshots_page("c", &manual, None, 5).await.unwrap().into_iter().map(|s| s.id).collect();
+    assert_eq!(ids, ["s1"]);
+}
+
+pub async fn claims_lease_due_operations_once_until_released(store: &dyn Catalog) {
+    seed(store).await;
+    store.insert_snapshot_with_operation(&snapshot("s1", "snap1"), &operation("o1", "s1", 0)).await.unwrap();
+    store.insert_snapshot_with_operation(&snapshot("s2", "snap2"), &operation("o2", "s2", 5_000)).await.unwrap();
+    let transfer = Operation { lane: Lane::Transfers, ..operation("o3", "s3", 0) };
+    store.insert_snapshot_with_operation(&snapshot("s3", "snap3"), &transfer).await.unwrap();
+    let claimed = store.claim_due_operations(Lane::Steps, at(1_000), "a", at(61_000), 10).await.unwrap();
+    assert_eq!(claimed.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), vec!["o1"], "only due ones of the lane");
+    let transfers = store.claim_due_operations(Lane::Transfers, at(1_000), "a", at(61_000), 10).await.unwrap();
+    assert_eq!((transfers.len(), transfers[0].lane), (1, Lane::Transfers), "the other lane's, apart");
+    let leased = store.claim_due_operations(Lane::Steps, at(2_000), "b", at(62_000), 10).await.unwrap();
+    assert!(leased.is_empty(), "leased");
+    let mut op = claimed.into_iter().next().unwrap();
+    op.next_run_at = at(2_000);
+    op.phase = OperationPhase::Submitted;
+    store.save_step(&op, &SnapshotChange::Keep).await.unwrap();
+    let again = store.claim_due_operations(Lane::Steps, at(2_000), "b", at(62_000), 10).await.unwrap();
+    assert_eq!(again.len(), 1, "released by save_step");
+    assert_eq!(again[0].phase, OperationPhase::Submitted);
+    assert_eq!(store.release_leases("b").await.unwrap(), 1);
+    let expired = store.claim_due_operations(Lane::Steps, at(70_000), "c", at(130_000), 10).await.unwrap();
+    assert_eq!(expired.len(), 2, "released and due");
+}
+
+pub async fn operations_for_a_snapshot_need_its_expected_version(store: &dyn Catalog) {
+    let (_, deleting) = created_then_deleting(store).await;
+    let err = store.insert_operation_for(&deleting, at(0), &operation("o3", "s1", 0)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)));
+    assert!(store.get_operation("o3").await.unwrap().is_none());
+    let mut done = store.get_operation("o2").await.unwrap().unwrap();
+    done.phase = OperationPhase::Succeeded;
+    store.save_step(&done, &SnapshotChange::Remove).await.unwrap();
+    assert!(store.get_snapshot("s1").await.unwrap().is_none());
+    assert_eq!(store.open_operations(Some("c")).await.unwrap().len(), 1, "o1 is still open");
+}
+
+/// A create step that read its snapshot before a delete removed it (a running snapshot
+/// deleted, aborted at once by the engine) must not bring it back when it records the failure.
+pub async fn a_step_never_brings_back_a_removed_snapshot_nor_clears_a_delete(store: &dyn Catalog) {
+    let (s, _) = created_then_deleting(store).await;
+    let mut create = store.get_operation("o1").await.unwrap().unwrap();
+    let progressed = Snapshot { status: SnapshotStatus::Building, total_shards: Some(3), ..s.clone() };
+    store.checkpoint_operation(&create, &SnapshotChange::update(progressed)).await.unwrap();
+    let stored = store.get_snapshot("s1").await.unwrap().unwrap();
+    assert!(stored.deleting && stored.total_shards == Some(3), "the create's progress kept the delete: {stored:?}");
+    let mut delete = store.get_operation("o2").await.unwrap().unwrap();
+    delete.phase = OperationPhase::Succeeded;
+    store.save_step(&delete, &SnapshotChange::Remove).await.unwrap();
+    create.phase = OperationPhase::Failed;
+    let failed = Snapshot { status: SnapshotStatus::Failed, ..s };
+    store.save_step(&create, &SnapshotChange::update(failed)).await.unwrap();
+    assert!(store.get_snapshot("s1").await.unwrap().is_none(), "the deleted snapshot stays deleted");
+}
+
+pub async fn a_fire_moves_the_schedule_once_even_when_its_name_is_taken(store: &dyn Catalog) {
+    seed(store).await;
+    let config = SnapshotConfig::default();
+    let due = NextFire { slot: at(0), fire_at: at(10) };
+    store.put_snapshot_config("c", &config, Some(due), at(0)).await.unwrap();
+    store.insert_snapshot_with_operation(&snapshot("manual", "auto-0"), &operation("o0", "manual", 0)).await.unwrap();
+    let fire = store.due_fires(at(10), 10).await.unwrap().remove(0);
+    let next = NextFire { slot: at(3_600_000), fire_at: at(3_600_010) };
+    let taken = store.record_fire(&fire, &snapshot("s1", "auto-0"), &operation("o1", "s1", 0), next).await.unwrap();
+    assert!(!taken, "the name was taken");
+    assert!(store.get_operation("o1").await.unwrap().is_none());
+    assert!(store.due_fires(at(10), 10).await.unwrap().is_empty(), "the schedule moved on anyway");
+    let again = store.record_fire(&fire, &snapshot("s2", "auto-1"), &operation("o2", "s2", 0), next).await.unwrap();
+    assert!(!again, "a stale fire loses the compare-and-set");
+    assert_eq!(store.due_fires(at(3_600_010), 10).await.unwrap()[0].next, next);
+    assert_eq!(store.list_projects().await.unwrap().len(), 1);
+}
+
+pub async fn a_client_token_makes_one_snapshot_within_its_window(store: &dyn Catalog) {
+    seed(store).await;
+    let first =
+        store.insert_snapshot_once(&snapshot("s1", "one"), &operation("o1", "s1", 0), "t", at(-10)).await.unwrap();
+    assert_eq!(first, None, "written");
+    let again =
+        store.insert_snapshot_once(&snapshot("s2", "two"), &operation("o2", "s2", 0), "t", at(-10)).await.unwrap();
+    assert_eq!(again.as_deref(), Some("s1"), "replayed");
+    assert!(store.get_snapshot("s2").await.unwrap().is_none() && store.get_operation("o2").await.unwrap().is_none());
+    let expired =
+        store.insert_snapshot_once(&snapshot("s3", "three"), &operation("o3", "s3", 0), "t", at(1)).await.unwrap();
+    assert_eq!(expired, None, "an expired token makes a new snapshot");
+    let taken = store.insert_snapshot_once(&snapshot("s4", "three"), &operation("o4", "s4", 0), "u", at(-10)).await;
+    assert!(matches!(taken, Err(StoreError::Conflict(_))), "names stay unique");
+    assert!(
+        store
+            .insert_snapshot_once(&snapshot("s5", "five"), &operation("o5", "s5", 0), "u", at(-10))
+            .await
+            .unwrap()
+            .is_none(),
+        "a refused call did not burn the token"
+    );
+}
+
+pub async fn projects_and_clusters_refuse_deletion_while_in_use(store: &dyn Catalog) {
+    seed(store).await;
+    assert!(matches!(store.delete_project("p").await, Err(StoreError::Conflict(_))));
+    store.insert_snapshot_with_operation(&snapshot("s1", "snap"), &operation("o1", "s1", 0)).await.unwrap();
+    assert!(matches!(store.delete_cluster("c").await, Err(StoreError::Conflict(_))));
+    let mut op = store.get_operation("o1").await.unwrap().unwrap();
+    op.phase = OperationPhase::Failed;
+    store.save_step(&op, &SnapshotChange::Keep).await.unwrap();
+    store.delete_cluster("c").await.unwrap();
+    assert!(store.get_snapshot("s1").await.unwrap().is_none());
+    store.delete_project("p").await.unwrap();
+}
+
+pub async fn a_project_has_at_most_two_active_keys_and_a_refused_rotation_changes_nothing(store: &dyn Catalog) {
+    project(store).await;
+    let c = cipher();
+    store.insert_access_key(&key("A", &c, 0), None, 2).await.unwrap();
+    store.insert_access_key(&key("B", &c, 1), None, 2).await.unwrap();
+    assert!(matches!(store.insert_access_key(&key("C", &c, 2), None, 2).await, Err(StoreError::Conflict(_))));
+    let refused = store.insert_access_key(&key("C", &c, 2), Some(("A", at(10_000))), 2).await;
+    assert!(matches!(refused, Err(StoreError::Conflict(_))));
+    assert_eq!(store.get_access_key("A").await.unwrap().unwrap().expires_at, None, "rolled back");
+    // Retired at once, A no longer counts.
+    store.insert_access_key(&key("C", &c, 2), Some(("A", at(2))), 2).await.unwrap();
+    assert_eq!(store.get_access_key("A").await.unwrap().unwrap().expires_at, Some(at(2)));
+    store.set_access_key_enabled("B", false, 2, at(3)).await.unwrap();
+    store.insert_access_key(&key("D", &c, 4), None, 2).await.unwrap();
+    assert!(matches!(store.set_access_key_enabled("B", true, 2, at(5)).await, Err(StoreError::Conflict(_))));
+    assert!(!store.get_access_key("B").await.unwrap().unwrap().enabled, "refused enable changed nothing");
+    assert!(matches!(store.set_access_key_enabled("nope", true, 2, at(5)).await, Err(StoreError::NotFound)));
+}
+
+pub async fn a_nonce_is_taken_once_per_key_until_forgotten(store: &dyn Catalog) {
+    project(store).await;
+    assert!(store.remember_nonce("A", "n1", at(0), at(-1)).await.unwrap());
+    assert!(!store.remember_nonce("A", "n1", at(1), at(-1)).await.unwrap());
+    assert!(store.remember_nonce("B", "n1", at(1), at(-1)).await.unwrap(), "nonces are per key");
+    assert!(store.remember_nonce("A", "n1", at(100), at(50)).await.unwrap(), "forgotten after its window");
+}
+
+pub async fn resealing_is_all_or_nothing(store: &dyn Catalog) {
+    project(store).await;
+    let (old, new) = (cipher(), cipher());
+    store.insert_access_key(&key("A", &old, 0), None, 2).await.unwrap();
+    store.insert_access_key(&key("B", &new, 0), None, 2).await.unwrap();
+    store.init_catalog_setting("check", &old.seal("check")).await.unwrap();
+    assert_eq!(old.open(&store.init_catalog_setting("check", &new.seal("x")).await.unwrap()).unwrap(), "check");
+    assert!(matches!(store.reseal_secrets(&old, &new).await, Err(StoreError::Corrupt(_))), "B does not open");
+    let a = store.get_access_key("A").await.unwrap().unwrap();
+    assert_eq!(old.open(&a.secret_encrypted).unwrap(), "secret of A", "A was left as it was");
+    store.delete_access_key("B").await.unwrap();
+    assert_eq!(store.reseal_secrets(&old, &new).await.unwrap(), 1);
+    let a = store.get_access_key("A").await.unwrap().unwrap();
+    assert_eq!(new.open(&a.secret_encrypted).unwrap(), "secret of A");
+    assert_eq!(new.open(&store.catalog_setting("check").await.unwrap().unwrap()).unwrap(), "check");
+}
+
+pub async fn the_integrity_key_is_made_once_and_outlives_a_master_key_rotation(store: &dyn Catalog) {
+    project(store).await;
+    let (old, new) = (cipher(), cipher());
+    snapkeep_core::verify_master_key(store, &old).await.unwrap();
+    let key = snapkeep_core::integrity_key(store, &old).await.unwrap();
+    assert_eq!(snapkeep_core::integrity_key(store, &old).await.unwrap(), key, "made once");
+    snapkeep_core::rotate_master_key(store, &old, &new).await.unwrap();
+    assert_eq!(snapkeep_core::integrity_key(store, &new).await.unwrap(), key, "the same key after rotation");
+    let refused = snapkeep_core::integrity_key(store, &old).await;
+    assert!(matches!(refused, Err(snapkeep_core::CoreError::WrongMasterKey)), "{refused:?}");
+}
+
+pub async fn the_audit_log_pages_by_id_and_filters_by_project(store: &dyn Catalog) {
+    project(store).await;
+    for (i, project) in [Some("p"), None, Some("q"), Some("p")].into_iter().enumerate() {
+        let entry = AuditEntry {
+            id: 0,
+            at: at(i as i64),
+            dialect: "css".into(),
+            project_id: project.map(str::to_owned),
+            access_key: "AK".into(),
+            action: format!("A{i}"),
+            target: "c".into(),
+            status: 200,
+            outcome: "ok".into(),
+            request_id: format!("r{i}"),
+        };
+        store.insert_audit(&entry).await.unwrap();
+    }
+    let all = store.list_audit(&AuditQuery { limit: 10, ..AuditQuery::default() }).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["A0", "A1", "A2", "A3"]);
+    let p = AuditQuery { project_id: Some("p".into()), after_id: Some(all[0].id), limit: 10 };
+    assert_eq!(store.list_audit(&p).await.unwrap().iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["A3"]);
+}
+
+pub async fn one_default_per_project_and_names_are_unique(store: &dyn Catalog) {
+    let project = Project { id: "p".into(), name: "proj".into(), created_at: at(0) };
+    store.insert_project(&project).await.unwrap();
+    store.insert_storage_profile(&profile("a", true)).await.unwrap();
+    assert_eq!(store.default_storage_profile("p").await.unwrap().unwrap().name, "a");
+    store.insert_storage_profile(&profile("b", true)).await.unwrap();
+    assert_eq!(store.default_storage_profile("p").await.unwrap().unwrap().name, "b");
+    let mut again = profile("a", false);
+    again.id = "other".into();
+    assert!(matches!(store.insert_storage_profile(&again).await, Err(StoreError::Conflict(_))));
+    store.set_default_storage_profile("p", "a").await.unwrap();
+    let listed = store.list_storage_profiles("p").await.unwrap();
+    assert_eq!(listed.iter().map(|p| (p.name.as_str(), p.is_default)).collect::<Vec<_>>(), [("a", true), ("b", false)]);
+    assert_eq!(listed[0], profile("a", true));
+    assert!(matches!(store.set_default_storage_profile("p", "zz").await, Err(StoreError::NotFound)));
+    assert_eq!(
+        store.default_storage_profile("p").await.unwrap().unwrap().name,
+        "a",
+        "a failed change keeps the default"
+    );
+    store.delete_storage_profile("p", "a").await.unwrap();
+    assert!(store.default_storage_profile("p").await.unwrap().is_none());
+    assert!(matches!(store.delete_storage_profile("p", "a").await, Err(StoreError::NotFound)));
+}
+
+/// Every case of the suite as a `#[tokio::test]`; `$open` is an expression whose `.await` gives a
+/// fresh catalog and whatever must live as long as it (a directory, a server).
+#[macro_export]
+macro_rules! store_suite {
+    ($open:expr) => {
+        $crate::store_suite!(@cases $open;
+            snapshot_names_are_unique_per_cluster_and_nothing_is_half_written,
+            snapshot_pages_walk_the_listing_in_order,
+            a_project_wide_name_is_held_once,
+            snapshot_pages_keep_only_what_the_filter_lets_through,
+            claims_lease_due_operations_once_until_released,
+            operations_for_a_snapshot_need_its_expected_version,
+            a_step_never_brings_back_a_removed_snapshot_nor_clears_a_delete,
+            a_fire_moves_the_schedule_once_even_when_its_name_is_taken,
+            a_client_token_makes_one_snapshot_within_its_window,
+            projects_and_clusters_refuse_deletion_while_in_use,
+            a_project_has_at_most_two_active_keys_and_a_refused_rotation_changes_nothing,
+            a_nonce_is_taken_once_per_key_until_forgotten,
+            resealing_is_all_or_nothing,
+            the_integrity_key_is_made_once_and_outlives_a_master_key_rotation,
+            the_audit_log_pages_by_id_and_filters_by_project,
+            one_default_per_project_and_names_are_unique
+        );
+    };
+    (@cases $open:expr; $($case:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let (store, _keep) = $open.await;
+                $crate::suite::$case(&store).await;
+            }
+        )*
+    };
+}
