@@ -21,6 +21,9 @@ pub struct Config {
     /// requests, before it is closed.
     pub http_header_timeout_secs: u64,
     pub data_dir: PathBuf,
+    /// Where the catalog lives: `postgres://…` (libpq's `sslmode` options taken), shared by any
+    /// number of replicas, or `sqlite://<path>`; when unset, `<data-dir>/snapkeep.db`.
+    pub catalog_url: Option<String>,
     /// Root of the shared-filesystem repositories, as the clusters see it (their `path.repo`).
     pub storage_root: Option<PathBuf>,
     /// Name each cluster's own repository is registered under.
@@ -80,12 +83,22 @@ pub struct Config {
     pub postgres_compression_workers: u32,
 }
 
+/// Where the catalog lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogLocation {
+    /// A SQLite file: one snapkeep process.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, shared by any number of replicas.
+    Postgres(String),
+}
+
 /// Keys settable from the environment (all of them).
 const KEYS: &[&str] = &[
     "listen",
     "http-max-connections",
     "http-header-timeout-secs",
     "data-dir",
+    "catalog-url",
     "storage-root",
     "repository-name",
     "region",
@@ -154,6 +167,7 @@ impl Default for Config {
             postgres_bin_dir: None,
             postgres_run_as: None,
             restore_root: None,
+            catalog_url: None,
             restore_listen: "127.0.0.1".into(),
             postgres_compression_level: Tuning::default().level,
             postgres_compression_workers: Tuning::default().compression_workers,
@@ -185,6 +199,21 @@ impl Config {
             }
         }
         Config::deserialize(toml::Value::Table(table)).context("invalid configuration")
+    }
+
+    /// Where the catalog lives (`catalog-url`). Errors: a URL of another scheme (not echoed:
+    /// it may hold a password).
+    pub fn catalog(&self) -> anyhow::Result<CatalogLocation> {
+        let Some(url) = self.catalog_url.as_deref() else {
+            return Ok(CatalogLocation::Sqlite(self.data_dir.join("snapkeep.db")));
+        };
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(CatalogLocation::Postgres(url.to_owned()));
+        }
+        match url.strip_prefix("sqlite://") {
+            Some(path) if !path.is_empty() => Ok(CatalogLocation::Sqlite(PathBuf::from(path))),
+            _ => anyhow::bail!("catalog-url must be sqlite://<path> or postgres://…"),
+        }
     }
 
     pub fn storage_root(&self) -> PathBuf {

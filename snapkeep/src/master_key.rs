@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use snapkeep_core::{Cipher, CoreError, master_key_opens, rotate_master_key, verify_master_key};
-use snapkeep_store::SqliteStore;
+use snapkeep_store::SqlStore;
 
 use crate::config::Config;
 use crate::secret_files::secret;
@@ -45,7 +45,7 @@ fn next_file(key_file: &Path) -> PathBuf {
 }
 
 /// The master key of this catalog, created on first start; refuses a key that does not open it.
-pub async fn open_cipher(config: &Config, store: &SqliteStore) -> anyhow::Result<Cipher> {
+pub async fn open_cipher(config: &Config, store: &SqlStore) -> anyhow::Result<Cipher> {
     if config.master_key.is_none() {
         finish_rotation(&key_file(config), store).await?;
     }
@@ -66,7 +66,7 @@ pub async fn open_cipher(config: &Config, store: &SqliteStore) -> anyhow::Result
 }
 
 /// Completes or discards a rotation a crash interrupted.
-async fn finish_rotation(key_file: &Path, store: &SqliteStore) -> anyhow::Result<()> {
+async fn finish_rotation(key_file: &Path, store: &SqlStore) -> anyhow::Result<()> {
     let next = next_file(key_file);
     let Ok(text) = std::fs::read_to_string(&next) else { return Ok(()) };
     let committed = match Cipher::from_base64(&text) {
@@ -89,7 +89,7 @@ pub async fn rotate(config: &Config) -> anyhow::Result<()> {
         bail!("the master key is set in the configuration, not in a file; rotate it by moving it to a file first");
     }
     let _lock = lock_data_dir(&config.data_dir)?;
-    let store = SqliteStore::open(&config.data_dir.join("snapkeep.db")).await.context("opening the catalog")?;
+    let store = crate::serve::open_catalog(config).await?;
     let old = open_cipher(config, &store).await?;
     let path = key_file(config);
     let next = next_file(&path);

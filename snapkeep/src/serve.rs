@@ -16,16 +16,26 @@ use snapkeep_engine_elasticsearch::HttpEngineConnector;
 use snapkeep_engine_postgres::{PostgresEngine, RestoreArea};
 use snapkeep_jobs::{ReconcilerWorker, SchedulerWorker, StatusBoard, Supervisor};
 use snapkeep_storage::OpendalStorage;
-use snapkeep_store::SqliteStore;
+use snapkeep_store::SqlStore;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
 
-use crate::config::Config;
+use crate::config::{CatalogLocation, Config};
 use crate::master_key::{lock_data_dir, open_cipher};
 use crate::secret_files::secret;
 
 /// How long a claimed operation stays leased to this node.
 const LEASE: Duration = Duration::from_secs(60);
+
+/// The catalog `catalog-url` names, migrated to this build.
+pub async fn open_catalog(config: &Config) -> anyhow::Result<SqlStore> {
+    match config.catalog()? {
+        CatalogLocation::Sqlite(path) => SqlStore::open_sqlite(&path).await.context("opening the catalog"),
+        CatalogLocation::Postgres(url) => {
+            SqlStore::connect_postgres(&url).await.context("connecting to the PostgreSQL catalog")
+        }
+    }
+}
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
@@ -42,7 +52,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     )?;
     let node_id = secret(None, None, &config.data_dir.join("node-id"), || uuid::Uuid::new_v4().to_string())?;
 
-    let store = SqliteStore::open(&config.data_dir.join("snapkeep.db")).await.context("opening the catalog")?;
+    let store = open_catalog(&config).await?;
     let cipher = open_cipher(&config, &store).await?;
     let integrity = integrity_key(&store, &cipher).await.context("opening the backup integrity key")?;
     let released = store.release_leases(&node_id).await?;

@@ -1,8 +1,8 @@
-//! snapkeep's catalog stores. SQLite is the embedded default; every implementation passes the
-//! same suite of store tests (`suite`, run by `store_suite!`).
+//! snapkeep's catalog: one store over SQL, on SQLite (the embedded default) or PostgreSQL (shared
+//! by replicas). Both pass the same suite of store tests (`suite`, run by `store_suite!`).
 
-mod sqlite;
+mod sql;
 #[cfg(any(test, feature = "suite"))]
 pub mod suite;
 
-pub use sqlite::SqliteStore;
+pub use sql::SqlStore;

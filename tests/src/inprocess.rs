@@ -13,13 +13,13 @@ use snapkeep_core::{
 };
 use snapkeep_engine_elasticsearch::HttpEngineConnector;
 use snapkeep_storage::OpendalStorage;
-use snapkeep_store::SqliteStore;
+use snapkeep_store::SqlStore;
 
 /// A core with its catalog and clock.
 pub struct InProcess {
     pub core: Snapkeep,
     pub clock: Arc<ManualClock>,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<SqlStore>,
     pub reconciler: Reconciler,
     db: PathBuf,
     storage_root: PathBuf,
@@ -47,7 +47,7 @@ impl InProcess {
         clock: Arc<ManualClock>,
     ) -> Self {
         std::fs::create_dir_all(&storage_root).expect("storage root");
-        let store = Arc::new(SqliteStore::open(&db).await.expect("catalog"));
+        let store = Arc::new(SqlStore::open_sqlite(&db).await.expect("catalog"));
         let timeouts = OperationTimeouts { poll_every: POLL, ..OperationTimeouts::default() };
         let core = Snapkeep::new(
             store.clone(),

@@ -18,5 +18,6 @@ mod integration {
     mod signatures;
     mod snapshots;
     mod storage;
+    mod store_postgres;
     mod workers;
 }

@@ -1,4 +1,10 @@
-//! The SQLite store: one database file under the data directory, migrated on open, WAL mode.
+//! The catalog over SQL, one implementation for both servers it runs on: SQLite (one file under
+//! the data directory, WAL mode; the embedded default) and PostgreSQL (shared by several
+//! replicas). The statements are written once in the SQL both understand (`$n` parameters,
+//! `ON CONFLICT` upserts); where the servers differ — how a write transaction takes its locks,
+//! claiming rows another replica holds — `Server` says which form to use. Only what CockroachDB
+//! and YugabyteDB also serve is used on PostgreSQL: transactions, unique constraints,
+//! `FOR UPDATE SKIP LOCKED`; correctness never rests on an advisory lock.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -13,18 +19,28 @@ use snapkeep_core::{
     RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotFilter, SnapshotKind, SnapshotLocation,
     SnapshotStatus, StorageProfile, Store, StoreError,
 };
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow};
-use sqlx::{Row, Sqlite, SqlitePool, Transaction};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Row, Transaction};
 
 mod access;
 mod profiles;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 
-/// The catalog in a SQLite database.
+/// Which server holds the catalog.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Server {
+    Sqlite,
+    Postgres,
+}
+
+/// The catalog in a SQL database: SQLite or PostgreSQL.
 #[derive(Clone)]
-pub struct SqliteStore {
-    pool: SqlitePool,
+pub struct SqlStore {
+    pool: AnyPool,
+    server: Server,
 }
 
 /// A failed migration; a migration applied to the catalog that this build lacks means a newer
@@ -54,29 +70,81 @@ fn owner_only(path: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
-impl SqliteStore {
+impl SqlStore {
     /// Opens (or creates) the catalog at `path` and applies the migrations it lacks; a catalog
-    /// that a newer snapkeep migrated is refused, naming the migration this build does not know. The file, and the WAL and shared-memory files
-    /// SQLite makes beside it with the same mode, are readable by the owner only (`0600`): they
-    /// hold sealed secrets, nonces and the audit log.
-    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+    /// that a newer snapkeep migrated is refused, naming the migration this build does not know.
+    /// The file, and the WAL and shared-memory files SQLite makes beside it with the same mode,
+    /// are readable by the owner only (`0600`): they hold sealed secrets, nonces and the audit log.
+    pub async fn open_sqlite(path: &Path) -> Result<Self, StoreError> {
         owner_only(path)?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .map_err(backend)?
             .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(backend)?;
-        MIGRATOR.run(&pool).await.map_err(migration_error)?;
-        Ok(Self { pool })
+            .journal_mode(SqliteJournalMode::Wal);
+        // WAL is a setting of the file: set once here, every pooled connection finds it.
+        options.connect().await.map_err(backend)?.close().await.map_err(backend)?;
+        sqlx::any::install_default_drivers();
+        let url = format!("sqlite://{}", path.display());
+        let options = AnyConnectOptions::from_str(&url).map_err(backend)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000").await.map(drop)
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        SQLITE_MIGRATOR.run(&pool).await.map_err(migration_error)?;
+        Ok(Self { pool, server: Server::Sqlite })
+    }
+
+    /// Connects to the catalog at `url` (`postgres://…`, with libpq's `sslmode` options) and
+    /// applies the migrations it lacks, once however many replicas start together (the
+    /// migrator holds PostgreSQL's advisory lock while it works; the migrations themselves are
+    /// idempotent under it). A catalog a newer snapkeep migrated is refused.
+    pub async fn connect_postgres(url: &str) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let options = AnyConnectOptions::from_str(url).map_err(backend)?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
+        POSTGRES_MIGRATOR.run(&pool).await.map_err(migration_error)?;
+        Ok(Self { pool, server: Server::Postgres })
     }
 
     /// A write transaction. `BEGIN IMMEDIATE` takes the write lock at once, waiting for it under
     /// the busy timeout; a deferred transaction that reads and then writes would instead fail with
     /// "database is locked" whenever another connection is writing.
-    async fn write(&self) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+    /// On PostgreSQL a plain transaction; the reads a write depends on lock their rows
+    /// (`lock_rows`).
+    async fn write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.server {
+            Server::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Server::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// What a claim's selection appends so that replicas claiming at once take different rows:
+    /// nothing on SQLite (one writer at a time), `FOR UPDATE SKIP LOCKED` on PostgreSQL.
+    fn skip_locked(&self) -> &'static str {
+        match self.server {
+            Server::Sqlite => "",
+            Server::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// What a read in a write transaction appends to lock the rows it reads until the commit:
+    /// nothing on SQLite (`BEGIN IMMEDIATE` holds the whole file), `FOR UPDATE` on PostgreSQL.
+    fn lock_rows(&self) -> &'static str {
+        match self.server {
+            Server::Sqlite => "",
+            Server::Postgres => " FOR UPDATE",
+        }
     }
 
     /// The row `sql` selects by one key, mapped.
@@ -84,7 +152,7 @@ impl SqliteStore {
         &self,
         sql: &str,
         key: &str,
-        map: fn(&SqliteRow) -> Result<T, StoreError>,
+        map: fn(&AnyRow) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
         let row = sqlx::query(sql).bind(key).fetch_optional(&self.pool).await.map_err(backend)?;
         row.as_ref().map(map).transpose()
@@ -95,7 +163,7 @@ impl SqliteStore {
         &self,
         sql: &str,
         keys: &[Option<&str>],
-        map: fn(&SqliteRow) -> Result<T, StoreError>,
+        map: fn(&AnyRow) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
         let mut query = sqlx::query(sql);
         for key in keys {
@@ -135,7 +203,7 @@ fn corrupt(what: &str, value: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {value:?}"))
 }
 
-fn project_from(row: &SqliteRow) -> Result<Project, StoreError> {
+fn project_from(row: &AnyRow) -> Result<Project, StoreError> {
     Ok(Project {
         id: row.try_get("id").map_err(backend)?,
         name: row.try_get("name").map_err(backend)?,
@@ -143,7 +211,7 @@ fn project_from(row: &SqliteRow) -> Result<Project, StoreError> {
     })
 }
 
-fn cluster_from(row: &SqliteRow) -> Result<Cluster, StoreError> {
+fn cluster_from(row: &AnyRow) -> Result<Cluster, StoreError> {
     let flavor: String = row.try_get("flavor").map_err(backend)?;
     let version: String = row.try_get("version").map_err(backend)?;
     Ok(Cluster {
@@ -160,7 +228,7 @@ fn cluster_from(row: &SqliteRow) -> Result<Cluster, StoreError> {
     })
 }
 
-fn snapshot_from(row: &SqliteRow) -> Result<Snapshot, StoreError> {
+fn snapshot_from(row: &AnyRow) -> Result<Snapshot, StoreError> {
     let get_s = |c: &str| row.try_get::<String, _>(c).map_err(backend);
     let indices = get_s("indices")?;
     let kind = get_s("kind")?;
@@ -200,7 +268,7 @@ fn snapshot_from(row: &SqliteRow) -> Result<Snapshot, StoreError> {
     })
 }
 
-fn operation_from(row: &SqliteRow) -> Result<Operation, StoreError> {
+fn operation_from(row: &AnyRow) -> Result<Operation, StoreError> {
     let kind: String = row.try_get("kind").map_err(backend)?;
     let phase: String = row.try_get("phase").map_err(backend)?;
     let lane: String = row.try_get("lane").map_err(backend)?;
@@ -235,7 +303,7 @@ const SNAPSHOT_COLUMNS: &str = "id, project_id, cluster_id, name, description, r
 static SNAPSHOT_UPSERT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
     let updates: Vec<String> = SNAPSHOT_COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
     format!(
-        "INSERT INTO snapshots ({SNAPSHOT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET {}",
+        "INSERT INTO snapshots ({SNAPSHOT_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25) ON CONFLICT(id) DO UPDATE SET {}",
         updates.join(", ")
     )
 });
@@ -245,11 +313,11 @@ const OPERATION_COLUMNS: &str = "id, kind, snapshot_id, cluster_id, phase, resto
 /// that finished while a create or restore step ran) is never brought back, and only a delete's
 /// own step decides whether the snapshot is being deleted.
 async fn write_step_snapshot(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     operation: &Operation,
     s: &Snapshot,
 ) -> Result<(), StoreError> {
-    let stored: Option<i64> = sqlx::query_scalar("SELECT deleting FROM snapshots WHERE id = ?")
+    let stored: Option<i64> = sqlx::query_scalar("SELECT deleting FROM snapshots WHERE id = $1")
         .bind(&s.id)
         .fetch_optional(&mut **tx)
         .await
@@ -261,12 +329,12 @@ async fn write_step_snapshot(
 
 /// The snapshot idempotency `token` made at or after `not_before`.
 async fn made_by(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     token: &str,
     not_before: DateTime<Utc>,
 ) -> Result<Option<String>, StoreError> {
     let earlier: Option<(String, i64)> =
-        sqlx::query_as("SELECT snapshot_id, created_at FROM client_tokens WHERE key = ?")
+        sqlx::query_as("SELECT snapshot_id, created_at FROM client_tokens WHERE key = $1")
             .bind(token)
             .fetch_optional(conn)
             .await
@@ -274,7 +342,7 @@ async fn made_by(
     Ok(earlier.filter(|(_, at)| *at >= ms(not_before)).map(|(snapshot_id, _)| snapshot_id))
 }
 
-async fn write_snapshot(tx: &mut Transaction<'_, Sqlite>, s: &Snapshot) -> Result<(), StoreError> {
+async fn write_snapshot(tx: &mut Transaction<'_, Any>, s: &Snapshot) -> Result<(), StoreError> {
     sqlx::query(&SNAPSHOT_UPSERT)
         .bind(&s.id)
         .bind(&s.project_id)
@@ -307,33 +375,39 @@ async fn write_snapshot(tx: &mut Transaction<'_, Sqlite>, s: &Snapshot) -> Resul
     Ok(())
 }
 
-/// Inserts or fully rewrites an operation row, clearing its lease.
-async fn write_operation(tx: &mut Transaction<'_, Sqlite>, op: &Operation, keep_lease: bool) -> Result<(), StoreError> {
+/// Inserts or fully rewrites an operation row, clearing its lease unless `keep_lease`.
+async fn write_operation(tx: &mut Transaction<'_, Any>, op: &Operation, keep_lease: bool) -> Result<(), StoreError> {
     let lease = if keep_lease {
-        "(SELECT lease_owner FROM operations WHERE id = ?1), (SELECT lease_until FROM operations WHERE id = ?1)"
+        "lease_owner = operations.lease_owner, lease_until = operations.lease_until"
     } else {
-        "NULL, NULL"
+        "lease_owner = NULL, lease_until = NULL"
     };
-    sqlx::query(&format!("INSERT OR REPLACE INTO operations ({OPERATION_COLUMNS}, lease_owner, lease_until) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16, {lease})"))
-        .bind(&op.id)
-        .bind(op.kind.as_str())
-        .bind(&op.snapshot_id)
-        .bind(&op.cluster_id)
-        .bind(op.phase.as_str())
-        .bind(op.restore.as_ref().map(|r| serde_json::to_string(r).expect("params serialize")))
-        .bind(i64::from(op.attempts))
-        .bind(ms(op.next_run_at))
-        .bind(ms(op.deadline))
-        .bind(&op.progress_marker)
-        .bind(ms(op.progress_at))
-        .bind(&op.last_error)
-        .bind(ms(op.created_at))
-        .bind(op.finished_at.map(ms))
-        .bind((!op.batch.is_empty()).then(|| serde_json::to_string(&op.batch).expect("ids serialize")))
-        .bind(op.lane.as_str())
-        .execute(&mut **tx)
-        .await
-        .map_err(backend)?;
+    let updates: Vec<String> = OPERATION_COLUMNS.split(", ").skip(1).map(|c| format!("{c} = excluded.{c}")).collect();
+    sqlx::query(&format!(
+        "INSERT INTO operations ({OPERATION_COLUMNS}, lease_owner, lease_until)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16, NULL, NULL)
+         ON CONFLICT(id) DO UPDATE SET {}, {lease}",
+        updates.join(", ")
+    ))
+    .bind(&op.id)
+    .bind(op.kind.as_str())
+    .bind(&op.snapshot_id)
+    .bind(&op.cluster_id)
+    .bind(op.phase.as_str())
+    .bind(op.restore.as_ref().map(|r| serde_json::to_string(r).expect("params serialize")))
+    .bind(i64::from(op.attempts))
+    .bind(ms(op.next_run_at))
+    .bind(ms(op.deadline))
+    .bind(&op.progress_marker)
+    .bind(ms(op.progress_at))
+    .bind(&op.last_error)
+    .bind(ms(op.created_at))
+    .bind(op.finished_at.map(ms))
+    .bind((!op.batch.is_empty()).then(|| serde_json::to_string(&op.batch).expect("ids serialize")))
+    .bind(op.lane.as_str())
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
     Ok(())
 }
 
@@ -356,13 +430,13 @@ fn config_from(text: &str) -> Result<SnapshotConfig, StoreError> {
     }
 }
 
-/// `?, ?, …` for `n` bound values.
+/// `$1, $2, …` for `n` bound values.
 fn placeholders(n: usize) -> String {
-    vec!["?"; n].join(", ")
+    (1..=n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
 }
 
 async fn remove_or_release(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     op: &Operation,
     change: &SnapshotChange,
 ) -> Result<(), StoreError> {
@@ -381,9 +455,9 @@ async fn remove_or_release(
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Store for SqlStore {
     async fn insert_project(&self, p: &Project) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO projects (id, name, created_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(&p.id)
             .bind(&p.name)
             .bind(ms(p.created_at))
@@ -394,7 +468,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_project(&self, id: &str) -> Result<Option<Project>, StoreError> {
-        self.one("SELECT * FROM projects WHERE id = ?", id, project_from).await
+        self.one("SELECT * FROM projects WHERE id = $1", id, project_from).await
     }
 
     async fn list_projects(&self) -> Result<Vec<Project>, StoreError> {
@@ -403,7 +477,7 @@ impl Store for SqliteStore {
 
     async fn delete_project(&self, id: &str) -> Result<(), StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
-        let clusters: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clusters WHERE project_id = ?")
+        let clusters: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM clusters WHERE project_id = $1")
             .bind(id)
             .fetch_one(&mut *tx)
             .await
@@ -411,12 +485,12 @@ impl Store for SqliteStore {
         if clusters > 0 {
             return Err(StoreError::Conflict("project has clusters"));
         }
-        sqlx::query("DELETE FROM projects WHERE id = ?").bind(id).execute(&mut *tx).await.map_err(backend)?;
+        sqlx::query("DELETE FROM projects WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(backend)?;
         tx.commit().await.map_err(backend)
     }
 
     async fn insert_cluster(&self, c: &Cluster) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO clusters (id, project_id, name, endpoint, username, password_encrypted, region, flavor, version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO clusters (id, project_id, name, endpoint, username, password_encrypted, region, flavor, version, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
             .bind(&c.id).bind(&c.project_id).bind(&c.name).bind(&c.endpoint).bind(&c.username).bind(&c.password_encrypted)
             .bind(&c.region).bind(c.flavor.as_str()).bind(c.version.to_string()).bind(ms(c.created_at))
             .execute(&self.pool).await.map_err(write_error("cluster id"))?;
@@ -424,12 +498,12 @@ impl Store for SqliteStore {
     }
 
     async fn get_cluster(&self, id: &str) -> Result<Option<Cluster>, StoreError> {
-        self.one("SELECT * FROM clusters WHERE id = ?", id, cluster_from).await
+        self.one("SELECT * FROM clusters WHERE id = $1", id, cluster_from).await
     }
 
     async fn list_clusters(&self, project_id: Option<&str>) -> Result<Vec<Cluster>, StoreError> {
         self.all(
-            "SELECT * FROM clusters WHERE ?1 IS NULL OR project_id = ?1 ORDER BY created_at, id",
+            "SELECT * FROM clusters WHERE $1 IS NULL OR project_id = $1 ORDER BY created_at, id",
             &[project_id],
             cluster_from,
         )
@@ -438,23 +512,23 @@ impl Store for SqliteStore {
 
     async fn delete_cluster(&self, id: &str) -> Result<(), StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
-        let open: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM operations WHERE {OPEN} AND (cluster_id = ?1 OR snapshot_id IN (SELECT id FROM snapshots WHERE cluster_id = ?1))"))
+        let open: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM operations WHERE {OPEN} AND (cluster_id = $1 OR snapshot_id IN (SELECT id FROM snapshots WHERE cluster_id = $1))"))
             .bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
         if open > 0 {
             return Err(StoreError::Conflict("cluster has open operations"));
         }
-        sqlx::query("DELETE FROM snapshots WHERE cluster_id = ?").bind(id).execute(&mut *tx).await.map_err(backend)?;
-        sqlx::query("DELETE FROM clusters WHERE id = ?").bind(id).execute(&mut *tx).await.map_err(backend)?;
+        sqlx::query("DELETE FROM snapshots WHERE cluster_id = $1").bind(id).execute(&mut *tx).await.map_err(backend)?;
+        sqlx::query("DELETE FROM clusters WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(backend)?;
         tx.commit().await.map_err(backend)
     }
 
     async fn get_snapshot(&self, id: &str) -> Result<Option<Snapshot>, StoreError> {
-        self.one("SELECT * FROM snapshots WHERE id = ?", id, snapshot_from).await
+        self.one("SELECT * FROM snapshots WHERE id = $1", id, snapshot_from).await
     }
 
     async fn list_snapshots(&self, cluster_id: &str) -> Result<Vec<Snapshot>, StoreError> {
         self.all(
-            "SELECT * FROM snapshots WHERE cluster_id = ? ORDER BY created_at DESC, id",
+            "SELECT * FROM snapshots WHERE cluster_id = $1 ORDER BY created_at DESC, id",
             &[Some(cluster_id)],
             snapshot_from,
         )
@@ -469,10 +543,10 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Snapshot>, StoreError> {
         let rows = sqlx::query(
-            "SELECT * FROM snapshots WHERE cluster_id = ?1
-               AND (?2 IS NULL OR created_at < ?2 OR (created_at = ?2 AND id > ?3))
-               AND (?5 IS NULL OR kind = ?5) AND (?6 IS NULL OR status = ?6)
-             ORDER BY created_at DESC, id LIMIT ?4",
+            "SELECT * FROM snapshots WHERE cluster_id = $1
+               AND ($2 IS NULL OR created_at < $2 OR (created_at = $2 AND id > $3))
+               AND ($5 IS NULL OR kind = $5) AND ($6 IS NULL OR status = $6)
+             ORDER BY created_at DESC, id LIMIT $4",
         )
         .bind(cluster_id)
         .bind(after.map(|(at, _)| ms(at)))
@@ -488,7 +562,7 @@ impl Store for SqliteStore {
 
     async fn snapshot_locations(&self, cluster_id: &str) -> Result<Vec<SnapshotLocation>, StoreError> {
         let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT location FROM snapshots WHERE cluster_id = ? AND location IS NOT NULL ORDER BY location",
+            "SELECT DISTINCT location FROM snapshots WHERE cluster_id = $1 AND location IS NOT NULL ORDER BY location",
         )
         .bind(cluster_id)
         .fetch_all(&self.pool)
@@ -516,24 +590,31 @@ impl Store for SqliteStore {
         not_before: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
-        if let Some(earlier) = made_by(&mut tx, token, not_before).await? {
-            return Ok(Some(earlier));
+        // The token's row is taken first: of two requests racing with one token, the second
+        // finds it (once the first commits, on PostgreSQL) and answers with its snapshot.
+        let taken = sqlx::query(
+            "INSERT INTO client_tokens (key, snapshot_id, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT(key) DO UPDATE SET snapshot_id = excluded.snapshot_id, created_at = excluded.created_at
+             WHERE client_tokens.created_at < $4",
+        )
+        .bind(token)
+        .bind(&snapshot.id)
+        .bind(ms(snapshot.created_at))
+        .bind(ms(not_before))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        if taken.rows_affected() == 0 {
+            return made_by(&mut tx, token, not_before).await;
         }
         write_snapshot(&mut tx, snapshot).await?;
         write_operation(&mut tx, operation, false).await?;
-        sqlx::query("INSERT OR REPLACE INTO client_tokens (key, snapshot_id, created_at) VALUES (?, ?, ?)")
-            .bind(token)
-            .bind(&snapshot.id)
-            .bind(ms(snapshot.created_at))
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(None)
     }
 
     async fn release_leases(&self, owner: &str) -> Result<u64, StoreError> {
-        let done = sqlx::query("UPDATE operations SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?")
+        let done = sqlx::query("UPDATE operations SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = $1")
             .bind(owner)
             .execute(&self.pool)
             .await
@@ -553,11 +634,9 @@ impl Store for SqliteStore {
         operation: &Operation,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
-        let current: Option<i64> = sqlx::query_scalar("SELECT updated_at FROM snapshots WHERE id = ?")
-            .bind(&snapshot.id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let read = format!("SELECT updated_at FROM snapshots WHERE id = $1{}", self.lock_rows());
+        let current: Option<i64> =
+            sqlx::query_scalar(&read).bind(&snapshot.id).fetch_optional(&mut *tx).await.map_err(backend)?;
         match current {
             None => return Err(StoreError::NotFound),
             Some(at) if at != ms(expected_updated_at) => {
@@ -579,11 +658,12 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<Operation>, StoreError> {
         let rows = sqlx::query(&format!(
-            "UPDATE operations SET lease_owner = ?1, lease_until = ?2 WHERE id IN (
-                 SELECT id FROM operations WHERE lane = ?5 AND {OPEN} AND next_run_at <= ?3
-                 AND (lease_until IS NULL OR lease_until < ?3)
-                 ORDER BY next_run_at, created_at LIMIT ?4)
-             RETURNING {OPERATION_COLUMNS}"
+            "UPDATE operations SET lease_owner = $1, lease_until = $2 WHERE id IN (
+                 SELECT id FROM operations WHERE lane = $5 AND {OPEN} AND next_run_at <= $3
+                 AND (lease_until IS NULL OR lease_until < $3)
+                 ORDER BY next_run_at, created_at LIMIT $4{})
+             RETURNING {OPERATION_COLUMNS}",
+            self.skip_locked()
         ))
         .bind(owner)
         .bind(ms(lease_until))
@@ -599,13 +679,13 @@ impl Store for SqliteStore {
     }
 
     async fn open_operations(&self, cluster_id: Option<&str>) -> Result<Vec<Operation>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE {OPEN} AND (?1 IS NULL OR cluster_id = ?1) ORDER BY created_at"))
+        let rows = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE {OPEN} AND ($1 IS NULL OR cluster_id = $1) ORDER BY created_at"))
             .bind(cluster_id).fetch_all(&self.pool).await.map_err(backend)?;
         rows.iter().map(operation_from).collect()
     }
 
     async fn get_operation(&self, id: &str) -> Result<Option<Operation>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {OPERATION_COLUMNS} FROM operations WHERE id = $1"))
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -615,7 +695,7 @@ impl Store for SqliteStore {
 
     async fn last_failed_operation(&self, cluster_id: &str) -> Result<Option<Operation>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {OPERATION_COLUMNS} FROM operations WHERE cluster_id = ? AND phase = 'failed'
+            "SELECT {OPERATION_COLUMNS} FROM operations WHERE cluster_id = $1 AND phase = 'failed'
              ORDER BY finished_at DESC LIMIT 1"
         ))
         .bind(cluster_id)
@@ -641,7 +721,7 @@ impl Store for SqliteStore {
     }
 
     async fn get_snapshot_config(&self, cluster_id: &str) -> Result<Option<SnapshotConfig>, StoreError> {
-        let text: Option<String> = sqlx::query_scalar("SELECT config FROM snapshot_configs WHERE cluster_id = ?")
+        let text: Option<String> = sqlx::query_scalar("SELECT config FROM snapshot_configs WHERE cluster_id = $1")
             .bind(cluster_id)
             .fetch_optional(&self.pool)
             .await
@@ -657,7 +737,7 @@ impl Store for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO snapshot_configs (cluster_id, config, keepday, next_slot, next_fire_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+            "INSERT INTO snapshot_configs (cluster_id, config, keepday, next_slot, next_fire_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT(cluster_id) DO UPDATE SET config = excluded.config, keepday = excluded.keepday,
                  next_slot = excluded.next_slot, next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at",
         )
@@ -676,7 +756,7 @@ impl Store for SqliteStore {
     async fn due_fires(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DueFire>, StoreError> {
         let rows = sqlx::query(
             "SELECT cluster_id, config, next_slot, next_fire_at FROM snapshot_configs
-             WHERE next_fire_at IS NOT NULL AND next_fire_at <= ? ORDER BY next_fire_at, cluster_id LIMIT ?",
+             WHERE next_fire_at IS NOT NULL AND next_fire_at <= $1 ORDER BY next_fire_at, cluster_id LIMIT $2",
         )
         .bind(ms(now))
         .bind(i64::from(limit))
@@ -707,7 +787,7 @@ impl Store for SqliteStore {
     ) -> Result<bool, StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
         let moved = sqlx::query(
-            "UPDATE snapshot_configs SET next_slot = ?, next_fire_at = ? WHERE cluster_id = ? AND next_fire_at = ?",
+            "UPDATE snapshot_configs SET next_slot = $1, next_fire_at = $2 WHERE cluster_id = $3 AND next_fire_at = $4",
         )
         .bind(ms(next.slot))
         .bind(ms(next.fire_at))
@@ -719,16 +799,19 @@ impl Store for SqliteStore {
         if moved.rows_affected() != 1 {
             return Ok(false);
         }
-        match write_snapshot(&mut tx, snapshot).await {
-            // That slot's snapshot exists already; SQLite undid only the failed insert, so the
-            // schedule still moves on.
+        // Under a savepoint: when that slot's snapshot exists already, only its insert is undone
+        // and the schedule still moves on (PostgreSQL would abort the whole transaction).
+        let mut slot = sqlx::Acquire::begin(&mut tx).await.map_err(backend)?;
+        match write_snapshot(&mut slot, snapshot).await {
             Err(StoreError::Conflict(_)) => {
+                slot.rollback().await.map_err(backend)?;
                 tx.commit().await.map_err(backend)?;
                 return Ok(false);
             }
             other => other?,
         }
-        write_operation(&mut tx, operation, false).await?;
+        write_operation(&mut slot, operation, false).await?;
+        slot.commit().await.map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }
@@ -751,8 +834,8 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "SELECT s.* FROM snapshots s JOIN snapshot_configs c ON c.cluster_id = s.cluster_id
              WHERE s.kind = 'auto' AND s.deleting = 0 AND s.restore_status != 'restoring'
-               AND s.status IN ('COMPLETED', 'PART_FAILED', 'FAILED') AND s.scheduled_for + c.keepday * 86400000 <= ?
-             ORDER BY s.cluster_id, s.scheduled_for LIMIT ?",
+               AND s.status IN ('COMPLETED', 'PART_FAILED', 'FAILED') AND s.scheduled_for + c.keepday * 86400000 <= $1
+             ORDER BY s.cluster_id, s.scheduled_for LIMIT $2",
         )
         .bind(ms(now))
         .bind(i64::from(limit))
@@ -766,12 +849,13 @@ impl Store for SqliteStore {
         let mut tx = self.write().await.map_err(backend)?;
         let mut taken = Vec::with_capacity(operation.batch.len());
         for id in &operation.batch {
-            let marked = sqlx::query("UPDATE snapshots SET deleting = 1, updated_at = ? WHERE id = ? AND deleting = 0")
-                .bind(ms(operation.created_at))
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
+            let marked =
+                sqlx::query("UPDATE snapshots SET deleting = 1, updated_at = $1 WHERE id = $2 AND deleting = 0")
+                    .bind(ms(operation.created_at))
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
             if marked.rows_affected() == 1 {
                 taken.push(id.clone());
             }
@@ -786,7 +870,7 @@ impl Store for SqliteStore {
 
     async fn insert_shared_repository(&self, target: &str, source: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO shared_repositories (target_cluster_id, source_cluster_id, created_at) VALUES (?, ?, ?)",
+            "INSERT INTO shared_repositories (target_cluster_id, source_cluster_id, created_at) VALUES ($1, $2, $3)",
         )
         .bind(target)
         .bind(source)
@@ -798,17 +882,18 @@ impl Store for SqliteStore {
     }
 
     async fn delete_shared_repository(&self, target: &str, source: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM shared_repositories WHERE target_cluster_id = ? AND source_cluster_id = ?")
-            .bind(target)
-            .bind(source)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        let done =
+            sqlx::query("DELETE FROM shared_repositories WHERE target_cluster_id = $1 AND source_cluster_id = $2")
+                .bind(target)
+                .bind(source)
+                .execute(&self.pool)
+                .await
+                .map_err(backend)?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     async fn shared_repository_sources(&self, target: &str) -> Result<Vec<String>, StoreError> {
-        sqlx::query_scalar("SELECT source_cluster_id FROM shared_repositories WHERE target_cluster_id = ? ORDER BY created_at, source_cluster_id")
+        sqlx::query_scalar("SELECT source_cluster_id FROM shared_repositories WHERE target_cluster_id = $1 ORDER BY created_at, source_cluster_id")
             .bind(target)
             .fetch_all(&self.pool)
             .await
@@ -840,7 +925,7 @@ impl Store for SqliteStore {
     }
 
     async fn renew_lease(&self, id: &str, owner: &str, until: DateTime<Utc>) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE operations SET lease_until = ? WHERE id = ? AND lease_owner = ?")
+        let done = sqlx::query("UPDATE operations SET lease_until = $1 WHERE id = $2 AND lease_owner = $3")
             .bind(ms(until))
             .bind(id)
             .bind(owner)
@@ -875,9 +960,9 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
-    async fn store() -> (SqliteStore, tempfile::TempDir) {
+    async fn store() -> (SqlStore, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        (SqliteStore::open(&dir.path().join("catalog.db")).await.unwrap(), dir)
+        (SqlStore::open_sqlite(&dir.path().join("catalog.db")).await.unwrap(), dir)
     }
 
     crate::store_suite!(store());
@@ -893,7 +978,7 @@ mod tests {
         .await
         .unwrap();
         store.pool.close().await;
-        let refused = SqliteStore::open(&dir.path().join("catalog.db")).await.err().expect("refused");
+        let refused = SqlStore::open_sqlite(&dir.path().join("catalog.db")).await.err().expect("refused");
         assert!(refused.to_string().contains("newer snapkeep (migration 99999"), "{refused}");
     }
 }

@@ -1,15 +1,15 @@
-//! The SQLite side of `AccessStore`: access keys, request nonces, the audit log and the sealed
+//! The catalog's side of `AccessStore`: access keys, request nonces, the audit log and the sealed
 //! secrets.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use snapkeep_core::{AccessKey, AccessStore, AuditEntry, AuditQuery, Cipher, RequestClaim, RequestOutcome, StoreError};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
-use super::{SqliteStore, backend, ms, time, write_error};
+use super::{SqlStore, backend, ms, time, write_error};
 
-fn key_from(row: &SqliteRow) -> Result<AccessKey, StoreError> {
+fn key_from(row: &AnyRow) -> Result<AccessKey, StoreError> {
     Ok(AccessKey {
         access_key: row.try_get("access_key").map_err(backend)?,
         project_id: row.try_get("project_id").map_err(backend)?,
@@ -20,7 +20,7 @@ fn key_from(row: &SqliteRow) -> Result<AccessKey, StoreError> {
     })
 }
 
-fn audit_from(row: &SqliteRow) -> Result<AuditEntry, StoreError> {
+fn audit_from(row: &AnyRow) -> Result<AuditEntry, StoreError> {
     Ok(AuditEntry {
         id: row.try_get("id").map_err(backend)?,
         at: time(row.try_get("at").map_err(backend)?),
@@ -36,13 +36,9 @@ fn audit_from(row: &SqliteRow) -> Result<AuditEntry, StoreError> {
 }
 
 /// Keys of `project_id` active at `now`.
-async fn active_keys(
-    tx: &mut Transaction<'_, Sqlite>,
-    project_id: &str,
-    now: DateTime<Utc>,
-) -> Result<usize, StoreError> {
+async fn active_keys(tx: &mut Transaction<'_, Any>, project_id: &str, now: DateTime<Utc>) -> Result<usize, StoreError> {
     let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM access_keys WHERE project_id = ? AND enabled = 1 AND (expires_at IS NULL OR expires_at > ?)",
+        "SELECT COUNT(*) FROM access_keys WHERE project_id = $1 AND enabled = 1 AND (expires_at IS NULL OR expires_at > $2)",
     )
     .bind(project_id)
     .bind(ms(now))
@@ -60,25 +56,26 @@ const REQUEST_OUTCOMES: Sightings = ("request_outcomes", "signature");
 /// Records `(access key, signed value)` in `table` as seen at `seen_at`, after forgetting what
 /// was seen before `forget_before`; whether it was seen for the first time.
 async fn first_sighting(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     (table, column): Sightings,
     (access_key, value): (&str, &str),
     (seen_at, forget_before): (DateTime<Utc>, DateTime<Utc>),
 ) -> Result<bool, StoreError> {
-    sqlx::query(&format!("DELETE FROM {table} WHERE seen_at < ?"))
+    sqlx::query(&format!("DELETE FROM {table} WHERE seen_at < $1"))
         .bind(ms(forget_before))
         .execute(&mut **tx)
         .await
         .map_err(backend)?;
-    let inserted =
-        sqlx::query(&format!("INSERT OR IGNORE INTO {table} (access_key, {column}, seen_at) VALUES (?, ?, ?)"))
-            .bind(access_key)
-            .bind(value)
-            .bind(ms(seen_at))
-            .execute(&mut **tx)
-            .await
-            .map_err(backend)?
-            .rows_affected();
+    let inserted = sqlx::query(&format!(
+        "INSERT INTO {table} (access_key, {column}, seen_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+    ))
+    .bind(access_key)
+    .bind(value)
+    .bind(ms(seen_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?
+    .rows_affected();
     Ok(inserted == 1)
 }
 
@@ -89,7 +86,7 @@ fn reseal(old: &Cipher, new: &Cipher, sealed: &[u8], what: &str) -> Result<Vec<u
 }
 
 #[async_trait]
-impl AccessStore for SqliteStore {
+impl AccessStore for SqlStore {
     async fn insert_access_key(
         &self,
         k: &AccessKey,
@@ -98,7 +95,7 @@ impl AccessStore for SqliteStore {
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
         if let Some((old, at)) = retiring {
-            sqlx::query("UPDATE access_keys SET expires_at = ? WHERE access_key = ?")
+            sqlx::query("UPDATE access_keys SET expires_at = $1 WHERE access_key = $2")
                 .bind(ms(at))
                 .bind(old)
                 .execute(&mut *tx)
@@ -108,7 +105,7 @@ impl AccessStore for SqliteStore {
         if active_keys(&mut tx, &k.project_id, k.created_at).await? >= max_active {
             return Err(StoreError::Conflict("active keys per project"));
         }
-        sqlx::query("INSERT INTO access_keys (access_key, project_id, secret_encrypted, enabled, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO access_keys (access_key, project_id, secret_encrypted, enabled, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&k.access_key).bind(&k.project_id).bind(&k.secret_encrypted).bind(i64::from(k.enabled))
             .bind(ms(k.created_at)).bind(k.expires_at.map(ms))
             .execute(&mut *tx).await.map_err(write_error("access key"))?;
@@ -116,12 +113,12 @@ impl AccessStore for SqliteStore {
     }
 
     async fn get_access_key(&self, access_key: &str) -> Result<Option<AccessKey>, StoreError> {
-        self.one("SELECT * FROM access_keys WHERE access_key = ?", access_key, key_from).await
+        self.one("SELECT * FROM access_keys WHERE access_key = $1", access_key, key_from).await
     }
 
     async fn list_access_keys(&self, project_id: &str) -> Result<Vec<AccessKey>, StoreError> {
         self.all(
-            "SELECT * FROM access_keys WHERE project_id = ? ORDER BY created_at, access_key",
+            "SELECT * FROM access_keys WHERE project_id = $1 ORDER BY created_at, access_key",
             &[Some(project_id)],
             key_from,
         )
@@ -136,13 +133,13 @@ impl AccessStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
-        let project: Option<String> = sqlx::query_scalar("SELECT project_id FROM access_keys WHERE access_key = ?")
+        let project: Option<String> = sqlx::query_scalar("SELECT project_id FROM access_keys WHERE access_key = $1")
             .bind(access_key)
             .fetch_optional(&mut *tx)
             .await
             .map_err(backend)?;
         let project = project.ok_or(StoreError::NotFound)?;
-        sqlx::query("UPDATE access_keys SET enabled = ? WHERE access_key = ?")
+        sqlx::query("UPDATE access_keys SET enabled = $1 WHERE access_key = $2")
             .bind(i64::from(enabled))
             .bind(access_key)
             .execute(&mut *tx)
@@ -155,7 +152,7 @@ impl AccessStore for SqliteStore {
     }
 
     async fn delete_access_key(&self, access_key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM access_keys WHERE access_key = ?")
+        sqlx::query("DELETE FROM access_keys WHERE access_key = $1")
             .bind(access_key)
             .execute(&self.pool)
             .await
@@ -177,7 +174,7 @@ impl AccessStore for SqliteStore {
             RequestClaim::New
         } else {
             let row = sqlx::query(
-                "SELECT status, content_type, body FROM request_outcomes WHERE access_key = ? AND signature = ?",
+                "SELECT status, content_type, body FROM request_outcomes WHERE access_key = $1 AND signature = $2",
             )
             .bind(access_key)
             .bind(signature)
@@ -204,7 +201,7 @@ impl AccessStore for SqliteStore {
         outcome: &RequestOutcome,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE request_outcomes SET status = ?, content_type = ?, body = ? WHERE access_key = ? AND signature = ?",
+            "UPDATE request_outcomes SET status = $1, content_type = $2, body = $3 WHERE access_key = $4 AND signature = $5",
         )
         .bind(i64::from(outcome.status))
         .bind(&outcome.content_type)
@@ -231,7 +228,7 @@ impl AccessStore for SqliteStore {
     }
 
     async fn insert_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO audit_log (at, dialect, project_id, access_key, action, target, status, outcome, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO audit_log (at, dialect, project_id, access_key, action, target, status, outcome, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(ms(e.at)).bind(&e.dialect).bind(&e.project_id).bind(&e.access_key).bind(&e.action)
             .bind(&e.target).bind(i64::from(e.status)).bind(&e.outcome).bind(&e.request_id)
             .execute(&self.pool).await.map_err(backend)?;
@@ -240,7 +237,7 @@ impl AccessStore for SqliteStore {
 
     async fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
         let rows = sqlx::query(
-            "SELECT * FROM audit_log WHERE (?1 IS NULL OR project_id = ?1) AND id > ?2 ORDER BY id LIMIT ?3",
+            "SELECT * FROM audit_log WHERE ($1 IS NULL OR project_id = $1) AND id > $2 ORDER BY id LIMIT $3",
         )
         .bind(&q.project_id)
         .bind(q.after_id.unwrap_or(0))
@@ -252,7 +249,7 @@ impl AccessStore for SqliteStore {
     }
 
     async fn catalog_setting(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        sqlx::query_scalar("SELECT value FROM catalog_settings WHERE name = ?")
+        sqlx::query_scalar("SELECT value FROM catalog_settings WHERE name = $1")
             .bind(name)
             .fetch_optional(&self.pool)
             .await
@@ -261,13 +258,13 @@ impl AccessStore for SqliteStore {
 
     async fn init_catalog_setting(&self, name: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
-        sqlx::query("INSERT INTO catalog_settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+        sqlx::query("INSERT INTO catalog_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
             .bind(name)
             .bind(sealed)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        let stored = sqlx::query_scalar("SELECT value FROM catalog_settings WHERE name = ?")
+        let stored = sqlx::query_scalar("SELECT value FROM catalog_settings WHERE name = $1")
             .bind(name)
             .fetch_one(&mut *tx)
             .await
@@ -282,7 +279,7 @@ impl AccessStore for SqliteStore {
             &mut tx,
             (old, new),
             "SELECT access_key, secret_encrypted FROM access_keys",
-            "UPDATE access_keys SET secret_encrypted = ? WHERE access_key = ?",
+            "UPDATE access_keys SET secret_encrypted = $1 WHERE access_key = $2",
             "the secret of access key",
         )
         .await?;
@@ -290,7 +287,7 @@ impl AccessStore for SqliteStore {
             &mut tx,
             (old, new),
             "SELECT id, password_encrypted FROM clusters WHERE password_encrypted IS NOT NULL",
-            "UPDATE clusters SET password_encrypted = ? WHERE id = ?",
+            "UPDATE clusters SET password_encrypted = $1 WHERE id = $2",
             "the password of cluster",
         )
         .await?;
@@ -298,7 +295,7 @@ impl AccessStore for SqliteStore {
             &mut tx,
             (old, new),
             "SELECT id, secret_sealed FROM storage_profiles WHERE secret_sealed IS NOT NULL",
-            "UPDATE storage_profiles SET secret_sealed = ? WHERE id = ?",
+            "UPDATE storage_profiles SET secret_sealed = $1 WHERE id = $2",
             "the secret of storage profile",
         )
         .await?;
@@ -306,7 +303,7 @@ impl AccessStore for SqliteStore {
             &mut tx,
             (old, new),
             "SELECT name, value FROM catalog_settings",
-            "UPDATE catalog_settings SET value = ? WHERE name = ?",
+            "UPDATE catalog_settings SET value = $1 WHERE name = $2",
             "the catalog setting",
         )
         .await?;
@@ -318,7 +315,7 @@ impl AccessStore for SqliteStore {
 /// Re-seals, from the first cipher to the second, every `(id, sealed)` row `select` returns,
 /// writing each with `update` (`SET sealed = ? WHERE id = ?`). Returns how many.
 async fn reseal_rows(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     (old, new): (&Cipher, &Cipher),
     select: &str,
     update: &str,

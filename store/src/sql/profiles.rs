@@ -1,12 +1,12 @@
-//! The SQLite side of storage profiles.
+//! Storage profiles in the catalog.
 
 use snapkeep_core::{StorageKind, StorageProfile, StoreError};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
-use super::{SqliteStore, backend, corrupt, ms, time, write_error};
+use super::{SqlStore, backend, corrupt, ms, time, write_error};
 
-fn profile_from(row: &SqliteRow) -> Result<StorageProfile, StoreError> {
+fn profile_from(row: &AnyRow) -> Result<StorageProfile, StoreError> {
     let kind: String = row.try_get("kind").map_err(backend)?;
     Ok(StorageProfile {
         id: row.try_get("id").map_err(backend)?,
@@ -25,8 +25,8 @@ fn profile_from(row: &SqliteRow) -> Result<StorageProfile, StoreError> {
     })
 }
 
-async fn clear_default(tx: &mut Transaction<'_, Sqlite>, project_id: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE storage_profiles SET is_default = 0 WHERE project_id = ?")
+async fn clear_default(tx: &mut Transaction<'_, Any>, project_id: &str) -> Result<(), StoreError> {
+    sqlx::query("UPDATE storage_profiles SET is_default = 0 WHERE project_id = $1")
         .bind(project_id)
         .execute(&mut **tx)
         .await
@@ -34,13 +34,13 @@ async fn clear_default(tx: &mut Transaction<'_, Sqlite>, project_id: &str) -> Re
     Ok(())
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn insert_profile(&self, p: &StorageProfile) -> Result<(), StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
         if p.is_default {
             clear_default(&mut tx, &p.project_id).await?;
         }
-        sqlx::query("INSERT INTO storage_profiles (id, project_id, name, kind, endpoint, region, bucket, base_path, path_style, access_key_id, secret_sealed, is_default, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        sqlx::query("INSERT INTO storage_profiles (id, project_id, name, kind, endpoint, region, bucket, base_path, path_style, access_key_id, secret_sealed, is_default, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
             .bind(&p.id).bind(&p.project_id).bind(&p.name).bind(p.kind.as_str()).bind(&p.endpoint).bind(&p.region)
             .bind(&p.bucket).bind(&p.base_path).bind(i64::from(p.path_style)).bind(&p.access_key_id)
             .bind(&p.secret_sealed).bind(i64::from(p.is_default)).bind(ms(p.created_at))
@@ -51,7 +51,7 @@ impl SqliteStore {
     pub(super) async fn profile(&self, project_id: &str, name: &str) -> Result<Option<StorageProfile>, StoreError> {
         let rows = self
             .all(
-                "SELECT * FROM storage_profiles WHERE project_id = ? AND name = ?",
+                "SELECT * FROM storage_profiles WHERE project_id = $1 AND name = $2",
                 &[Some(project_id), Some(name)],
                 profile_from,
             )
@@ -60,19 +60,23 @@ impl SqliteStore {
     }
 
     pub(super) async fn profiles(&self, project_id: &str) -> Result<Vec<StorageProfile>, StoreError> {
-        self.all("SELECT * FROM storage_profiles WHERE project_id = ? ORDER BY name", &[Some(project_id)], profile_from)
-            .await
+        self.all(
+            "SELECT * FROM storage_profiles WHERE project_id = $1 ORDER BY name",
+            &[Some(project_id)],
+            profile_from,
+        )
+        .await
     }
 
     pub(super) async fn default_profile(&self, project_id: &str) -> Result<Option<StorageProfile>, StoreError> {
-        self.one("SELECT * FROM storage_profiles WHERE project_id = ? AND is_default = 1", project_id, profile_from)
+        self.one("SELECT * FROM storage_profiles WHERE project_id = $1 AND is_default = 1", project_id, profile_from)
             .await
     }
 
     pub(super) async fn make_default(&self, project_id: &str, name: &str) -> Result<(), StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
         clear_default(&mut tx, project_id).await?;
-        let done = sqlx::query("UPDATE storage_profiles SET is_default = 1 WHERE project_id = ? AND name = ?")
+        let done = sqlx::query("UPDATE storage_profiles SET is_default = 1 WHERE project_id = $1 AND name = $2")
             .bind(project_id)
             .bind(name)
             .execute(&mut *tx)
@@ -85,7 +89,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn remove_profile(&self, project_id: &str, name: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM storage_profiles WHERE project_id = ? AND name = ?")
+        let done = sqlx::query("DELETE FROM storage_profiles WHERE project_id = $1 AND name = $2")
             .bind(project_id)
             .bind(name)
             .execute(&self.pool)
