@@ -48,6 +48,9 @@ pub struct Config {
     /// Seconds a stop (SIGTERM) waits for requests and work in flight; what is unfinished then
     /// resumes at the next start, as after a crash.
     pub shutdown_grace_secs: u64,
+    /// Seconds an operation stays leased to the replica that claimed it (renewed while a long
+    /// transfer runs); another replica takes it over once a dead one's lease lapses (5 to 3600).
+    pub lease_secs: u64,
     pub retry_base_ms: u64,
     pub retry_max_ms: u64,
     pub create_timeout_secs: u64,
@@ -113,6 +116,7 @@ const KEYS: &[&str] = &[
     "workers",
     "transfer-workers",
     "shutdown-grace-secs",
+    "lease-secs",
     "retry-base-ms",
     "retry-max-ms",
     "create-timeout-secs",
@@ -157,6 +161,7 @@ impl Default for Config {
             workers: 8,
             transfer_workers: 2,
             shutdown_grace_secs: 30,
+            lease_secs: 60,
             retry_base_ms: retry.base.as_millis() as u64,
             retry_max_ms: retry.max.as_millis() as u64,
             create_timeout_secs: timeouts.create.as_secs(),
@@ -283,6 +288,13 @@ impl Config {
         Ok(Duration::from_secs(secs))
     }
 
+    /// How long a claimed operation stays leased: `lease-secs`, 5 to 3600.
+    pub fn lease(&self) -> anyhow::Result<Duration> {
+        let secs = self.lease_secs;
+        anyhow::ensure!((5..=3600).contains(&secs), "lease-secs must be 5 to 3600, not {secs}");
+        Ok(Duration::from_secs(secs))
+    }
+
     pub fn retry(&self) -> RetryPolicy {
         RetryPolicy { base: Duration::from_millis(self.retry_base_ms), max: Duration::from_millis(self.retry_max_ms) }
     }
@@ -360,6 +372,7 @@ mod tests {
             "postgres-bin-dir",
             "postgres-run-as",
             "restore-root",
+            "catalog-url",
         ]);
         fields.sort_unstable();
         fields.dedup();
@@ -420,5 +433,25 @@ mod tests {
         }
         let err = config(&[("SNAPKEEP_SHUTDOWN_GRACE_SECS", "9223372036854775807")]).shutdown_grace().unwrap_err();
         assert!(err.to_string().contains("shutdown-grace-secs must be 0 to 3600"), "{err}");
+        assert_eq!(config(&[]).lease().unwrap(), Duration::from_secs(60));
+        let err = config(&[("SNAPKEEP_LEASE_SECS", "1")]).lease().unwrap_err();
+        assert!(err.to_string().contains("lease-secs must be 5 to 3600"), "{err}");
+    }
+
+    /// The catalog is the data directory's SQLite file unless `catalog-url` names another; a URL
+    /// of another scheme is refused without being echoed (it may hold a password).
+    #[test]
+    fn the_catalog_url_names_sqlite_or_postgres() {
+        let config = |pairs: &[(&str, &str)]| Config::load(None, env(pairs)).unwrap();
+        let default = config(&[("SNAPKEEP_DATA_DIR", "/var/lib/snapkeep")]).catalog().unwrap();
+        assert_eq!(default, CatalogLocation::Sqlite(PathBuf::from("/var/lib/snapkeep/snapkeep.db")));
+        let pg = "postgres://snapkeep:pw@db.internal:5432/catalog?sslmode=verify-full";
+        assert_eq!(config(&[("SNAPKEEP_CATALOG_URL", pg)]).catalog().unwrap(), CatalogLocation::Postgres(pg.into()));
+        let file = config(&[("SNAPKEEP_CATALOG_URL", "sqlite:///srv/catalog.db")]).catalog().unwrap();
+        assert_eq!(file, CatalogLocation::Sqlite(PathBuf::from("/srv/catalog.db")));
+        for bad in ["mysql://root:secret@h/db", "sqlite://", "catalog.db"] {
+            let err = config(&[("SNAPKEEP_CATALOG_URL", bad)]).catalog().unwrap_err().to_string();
+            assert!(err.contains("catalog-url must be") && !err.contains("secret"), "{err}");
+        }
     }
 }

@@ -24,9 +24,6 @@ use crate::config::{CatalogLocation, Config};
 use crate::master_key::{lock_data_dir, open_cipher};
 use crate::secret_files::secret;
 
-/// How long a claimed operation stays leased to this node.
-const LEASE: Duration = Duration::from_secs(60);
-
 /// The catalog `catalog-url` names, migrated to this build.
 pub async fn open_catalog(config: &Config) -> anyhow::Result<SqlStore> {
     match config.catalog()? {
@@ -129,8 +126,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 /// The background workers: the reconciler's two pools (short steps, long transfers) and the
 /// scheduler.
 fn workers(config: &Config, core: Snapkeep, node_id: String) -> anyhow::Result<Supervisor> {
-    let reconciler =
-        Reconciler::new(core.clone(), config.retry(), node_id, LEASE).with_failpoint(config.failpoint.clone());
+    let reconciler = Reconciler::new(core.clone(), config.retry(), node_id, config.lease()?)
+        .with_failpoint(config.failpoint.clone());
     let interval = Duration::from_millis(config.reconcile_interval_ms);
     let (steps, transfers) = config.pools()?;
     Ok(Supervisor::new()

@@ -12,6 +12,7 @@ mod integration {
     mod essim;
     mod faults;
     mod readme;
+    mod replicas;
     mod restart;
     mod retention;
     mod scheduler;
