@@ -12,7 +12,7 @@ use crate::error::CoreError;
 use crate::model::{Cluster, Lane, Operation, OperationKind, Snapshot, SnapshotKind};
 use crate::policy::{self, Schedule, SnapshotConfig, SnapshotPolicy};
 use crate::snapkeep::Snapkeep;
-use crate::store::{DueFire, NextFire};
+use crate::store::{DueFire, FireLimits, FireOutcome, NextFire};
 
 /// A change of a cluster's automatic-snapshot policy, as a dialect made it from its request
 /// (holding each value to the rules in `policy` and `validate`).
@@ -202,16 +202,22 @@ impl Snapkeep {
                 report.deferred += 1;
                 continue;
             }
-            if let Some(fired) = self.fire(&fire, now).await? {
-                *open.entry(fire.cluster_id.clone()).or_default() += 1;
-                total += 1;
-                report.fired.push(fired);
+            match self.fire(&fire, now).await? {
+                Some(Ok(fired)) => {
+                    *open.entry(fire.cluster_id.clone()).or_default() += 1;
+                    total += 1;
+                    report.fired.push(fired);
+                }
+                Some(Err(FireOutcome::Deferred)) => report.deferred += 1,
+                _ => {}
             }
         }
         Ok(report)
     }
 
-    async fn fire(&self, fire: &DueFire, now: DateTime<Utc>) -> Result<Option<Fired>, CoreError> {
+    /// Fires one due slot: `Some(Ok)` when it fired, `Some(Err(outcome))` when it did not,
+    /// `None` when its cluster is gone.
+    async fn fire(&self, fire: &DueFire, now: DateTime<Utc>) -> Result<Option<Result<Fired, FireOutcome>>, CoreError> {
         let Some(cluster) = self.store.get_cluster(&fire.cluster_id).await? else { return Ok(None) };
         let policy = &fire.config.policy;
         let offset = jitter(&cluster.id, self.scheduling.max_jitter);
@@ -230,8 +236,12 @@ impl Snapkeep {
             now,
         );
         let operation = self.new_operation(OperationKind::CreateSnapshot, &snapshot, &cluster, None, now);
-        let won = self.store.record_fire(fire, &snapshot, &operation, next).await?;
-        Ok(won.then(|| Fired { cluster_id: cluster.id, slot, lag: now - fire.next.fire_at }))
+        let limits =
+            FireLimits { global: self.scheduling.global_limit, per_cluster: self.scheduling.per_cluster_limit };
+        Ok(Some(match self.store.record_fire(fire, &snapshot, &operation, next, limits).await? {
+            FireOutcome::Fired => Ok(Fired { cluster_id: cluster.id, slot, lag: now - fire.next.fire_at }),
+            outcome => Err(outcome),
+        }))
     }
 
     /// Deletes automatic snapshots past their retention, one batch operation per cluster.

@@ -77,4 +77,6 @@ pub use storage::{
     LOCAL_PROFILE, NewStorageProfile, ObjectPath, ObjectStorage, RepositoryLocation, SnapshotLocation,
     StorageCredentials, StorageError, StorageKind, StorageProfile, StorageTarget, join_path,
 };
-pub use store::{AccessStore, DueFire, NextFire, RequestClaim, RequestOutcome, SnapshotChange, Store};
+pub use store::{
+    AccessStore, DueFire, FireLimits, FireOutcome, NextFire, RequestClaim, RequestOutcome, SnapshotChange, Store,
+};

@@ -51,6 +51,24 @@ pub struct NextFire {
     pub fire_at: DateTime<Utc>,
 }
 
+/// Snapshots being created at once that stop a fire: over all clusters, and per cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FireLimits {
+    pub global: u32,
+    pub per_cluster: u32,
+}
+
+/// What became of a fire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FireOutcome {
+    /// The snapshot and its operation are written; the schedule moved on.
+    Fired,
+    /// Another fire took the slot, or its name was taken: nothing new, the schedule moved on.
+    Lost,
+    /// A limit was reached: nothing written, the fire stays due.
+    Deferred,
+}
+
 /// A cluster whose automatic snapshot is due.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DueFire {
@@ -152,15 +170,17 @@ pub trait Store: AccessStore + Send + Sync {
     /// Clusters whose automatic snapshot is due at `now`, earliest first.
     async fn due_fires(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<DueFire>, StoreError>;
     /// Records a fire: moves the cluster's schedule to `next` (only if it is still at
-    /// `fire.next`, so a fire happens once) and writes the snapshot with its create operation.
-    /// `Ok(false)` when another fire won, or the snapshot's name was already taken.
+    /// `fire.next`, so a fire happens once) and writes the snapshot with its create operation,
+    /// unless `limits` would be passed; the count and the write are one transaction, serialized
+    /// with every other fire, so the limits hold however many replicas fire at once.
     async fn record_fire(
         &self,
         fire: &DueFire,
         snapshot: &Snapshot,
         operation: &Operation,
         next: NextFire,
-    ) -> Result<bool, StoreError>;
+        limits: FireLimits,
+    ) -> Result<FireOutcome, StoreError>;
     /// Open create operations per cluster.
     async fn open_creates_per_cluster(&self) -> Result<HashMap<String, u32>, StoreError>;
     /// Automatic snapshots to delete at `now`: failed ones, and finished ones whose slot is

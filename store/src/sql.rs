@@ -15,9 +15,9 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use snapkeep_core::{
-    Cluster, DueFire, EngineFlavor, EngineVersion, Lane, NextFire, Operation, OperationKind, OperationPhase, Project,
-    RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotFilter, SnapshotKind, SnapshotLocation,
-    SnapshotStatus, StorageProfile, Store, StoreError,
+    Cluster, DueFire, EngineFlavor, EngineVersion, FireLimits, FireOutcome, Lane, NextFire, Operation, OperationKind,
+    OperationPhase, Project, RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotFilter, SnapshotKind,
+    SnapshotLocation, SnapshotStatus, StorageProfile, Store, StoreError,
 };
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
@@ -413,6 +413,19 @@ async fn write_operation(tx: &mut Transaction<'_, Any>, op: &Operation, keep_lea
 
 const OPEN: &str = "phase IN ('pending', 'submitted')";
 
+/// Whether another create may start: fewer than `limits` are open, in all and on `cluster_id`.
+async fn has_room(tx: &mut Transaction<'_, Any>, cluster_id: &str, limits: FireLimits) -> Result<bool, StoreError> {
+    let (all, here): (i64, i64) = sqlx::query_as(&format!(
+        "SELECT COUNT(*), COALESCE(SUM(CASE WHEN cluster_id = $1 THEN 1 ELSE 0 END), 0)
+         FROM operations WHERE kind = 'create_snapshot' AND {OPEN}"
+    ))
+    .bind(cluster_id)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(backend)?;
+    Ok(all < i64::from(limits.global) && here < i64::from(limits.per_cluster))
+}
+
 /// Version of the JSON in `snapshot_configs.config`.
 const CONFIG_VERSION: u64 = 1;
 
@@ -784,8 +797,16 @@ impl Store for SqlStore {
         snapshot: &Snapshot,
         operation: &Operation,
         next: NextFire,
-    ) -> Result<bool, StoreError> {
+        limits: FireLimits,
+    ) -> Result<FireOutcome, StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
+        // Fires take one row's lock in turn (SQLite's write lock already serializes them), so
+        // two replicas never both count the same room under a limit.
+        let lock = format!("SELECT id FROM fire_lock{}", self.lock_rows());
+        sqlx::query(&lock).fetch_optional(&mut *tx).await.map_err(backend)?;
+        if !has_room(&mut tx, &fire.cluster_id, limits).await? {
+            return Ok(FireOutcome::Deferred);
+        }
         let moved = sqlx::query(
             "UPDATE snapshot_configs SET next_slot = $1, next_fire_at = $2 WHERE cluster_id = $3 AND next_fire_at = $4",
         )
@@ -797,7 +818,7 @@ impl Store for SqlStore {
         .await
         .map_err(backend)?;
         if moved.rows_affected() != 1 {
-            return Ok(false);
+            return Ok(FireOutcome::Lost);
         }
         // Under a savepoint: when that slot's snapshot exists already, only its insert is undone
         // and the schedule still moves on (PostgreSQL would abort the whole transaction).
@@ -806,14 +827,14 @@ impl Store for SqlStore {
             Err(StoreError::Conflict(_)) => {
                 slot.rollback().await.map_err(backend)?;
                 tx.commit().await.map_err(backend)?;
-                return Ok(false);
+                return Ok(FireOutcome::Lost);
             }
             other => other?,
         }
         write_operation(&mut slot, operation, false).await?;
         slot.commit().await.map_err(backend)?;
         tx.commit().await.map_err(backend)?;
-        Ok(true)
+        Ok(FireOutcome::Fired)
     }
 
     async fn open_creates_per_cluster(&self) -> Result<HashMap<String, u32>, StoreError> {

@@ -5,9 +5,10 @@
 
 use chrono::{DateTime, Utc};
 use snapkeep_core::{
-    AccessKey, AccessStore, AuditEntry, AuditQuery, Cipher, Cluster, EngineFlavor, EngineVersion, Lane, NextFire,
-    Operation, OperationKind, OperationPhase, Project, RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig,
-    SnapshotFilter, SnapshotKind, SnapshotStatus, StorageKind, StorageProfile, Store, StoreError,
+    AccessKey, AccessStore, AuditEntry, AuditQuery, Cipher, Cluster, EngineFlavor, EngineVersion, FireLimits,
+    FireOutcome, Lane, NextFire, Operation, OperationKind, OperationPhase, Project, RestoreStatus, Snapshot,
+    SnapshotChange, SnapshotConfig, SnapshotFilter, SnapshotKind, SnapshotStatus, StorageKind, StorageProfile, Store,
+    StoreError,
 };
 
 /// A store of both traits, as the service uses it.
@@ -268,14 +269,34 @@ pub async fn a_fire_moves_the_schedule_once_even_when_its_name_is_taken(store: &
     store.insert_snapshot_with_operation(&snapshot("manual", "auto-0"), &operation("o0", "manual", 0)).await.unwrap();
     let fire = store.due_fires(at(10), 10).await.unwrap().remove(0);
     let next = NextFire { slot: at(3_600_000), fire_at: at(3_600_010) };
-    let taken = store.record_fire(&fire, &snapshot("s1", "auto-0"), &operation("o1", "s1", 0), next).await.unwrap();
-    assert!(!taken, "the name was taken");
+    let roomy = FireLimits { global: 10, per_cluster: 10 };
+    let taken = store.record_fire(&fire, &snapshot("s1", "auto-0"), &operation("o1", "s1", 0), next, roomy).await;
+    assert_eq!(taken.unwrap(), FireOutcome::Lost, "the name was taken");
     assert!(store.get_operation("o1").await.unwrap().is_none());
     assert!(store.due_fires(at(10), 10).await.unwrap().is_empty(), "the schedule moved on anyway");
-    let again = store.record_fire(&fire, &snapshot("s2", "auto-1"), &operation("o2", "s2", 0), next).await.unwrap();
-    assert!(!again, "a stale fire loses the compare-and-set");
+    let again = store.record_fire(&fire, &snapshot("s2", "auto-1"), &operation("o2", "s2", 0), next, roomy).await;
+    assert_eq!(again.unwrap(), FireOutcome::Lost, "a stale fire loses the compare-and-set");
     assert_eq!(store.due_fires(at(3_600_010), 10).await.unwrap()[0].next, next);
     assert_eq!(store.list_projects().await.unwrap().len(), 1);
+}
+
+pub async fn a_fire_waits_while_a_limit_is_reached(store: &dyn Catalog) {
+    seed(store).await;
+    let due = NextFire { slot: at(0), fire_at: at(10) };
+    store.put_snapshot_config("c", &SnapshotConfig::default(), Some(due), at(0)).await.unwrap();
+    store.insert_snapshot_with_operation(&snapshot("manual", "manual"), &operation("o0", "manual", 0)).await.unwrap();
+    let fire = store.due_fires(at(10), 10).await.unwrap().remove(0);
+    let next = NextFire { slot: at(3_600_000), fire_at: at(3_600_010) };
+    let (auto, create) = (snapshot("s1", "auto-0"), operation("o1", "s1", 0));
+    let record = |limits| store.record_fire(&fire, &auto, &create, next, limits);
+    for limits in [FireLimits { global: 10, per_cluster: 1 }, FireLimits { global: 1, per_cluster: 10 }] {
+        assert_eq!(record(limits).await.unwrap(), FireOutcome::Deferred, "{limits:?}");
+        assert!(store.get_operation("o1").await.unwrap().is_none(), "nothing written");
+        assert_eq!(store.due_fires(at(10), 10).await.unwrap().len(), 1, "the fire stays due");
+    }
+    assert_eq!(record(FireLimits { global: 2, per_cluster: 2 }).await.unwrap(), FireOutcome::Fired);
+    assert!(store.get_operation("o1").await.unwrap().is_some());
+    assert!(store.due_fires(at(10), 10).await.unwrap().is_empty(), "the schedule moved on");
 }
 
 pub async fn a_client_token_makes_one_snapshot_within_its_window(store: &dyn Catalog) {
@@ -433,6 +454,7 @@ macro_rules! store_suite {
             operations_for_a_snapshot_need_its_expected_version,
             a_step_never_brings_back_a_removed_snapshot_nor_clears_a_delete,
             a_fire_moves_the_schedule_once_even_when_its_name_is_taken,
+            a_fire_waits_while_a_limit_is_reached,
             a_client_token_makes_one_snapshot_within_its_window,
             projects_and_clusters_refuse_deletion_while_in_use,
             a_project_has_at_most_two_active_keys_and_a_refused_rotation_changes_nothing,

@@ -21,9 +21,18 @@ pub struct InProcess {
     pub clock: Arc<ManualClock>,
     pub store: Arc<SqlStore>,
     pub reconciler: Reconciler,
-    db: PathBuf,
+    catalog: Catalog,
     storage_root: PathBuf,
     scheduling: Scheduling,
+    /// The master key, and the node id leases are taken under: kept across restarts.
+    identity: (String, String),
+}
+
+/// Where an in-process core's catalog is.
+#[derive(Clone)]
+enum Catalog {
+    Sqlite(PathBuf),
+    Postgres(String),
 }
 
 /// How often a submitted operation is looked at again, in simulated time.
@@ -31,23 +40,37 @@ const POLL: Duration = Duration::from_secs(1);
 
 impl InProcess {
     pub async fn open(dir: &Path, storage_root: &Path, scheduling: Scheduling, start: DateTime<Utc>) -> Self {
-        Self::open_with_clock(
-            dir.join("catalog.db"),
-            storage_root.to_path_buf(),
-            scheduling,
-            Arc::new(ManualClock::new(start)),
-        )
-        .await
+        let catalog = Catalog::Sqlite(dir.join("catalog.db"));
+        let clock = Arc::new(ManualClock::new(start));
+        let identity = (Cipher::generate_key(), "test-node".to_owned());
+        Self::open_with_clock(catalog, storage_root.to_path_buf(), scheduling, clock, identity).await
+    }
+
+    /// One of several cores on the PostgreSQL catalog at `url`, sharing `clock` and `master_key`
+    /// with the others, as replicas do.
+    pub async fn replica(
+        url: &str,
+        storage_root: &Path,
+        scheduling: Scheduling,
+        (clock, master_key): (Arc<ManualClock>, &str),
+    ) -> Self {
+        let catalog = Catalog::Postgres(url.to_owned());
+        let identity = (master_key.to_owned(), uuid::Uuid::new_v4().to_string());
+        Self::open_with_clock(catalog, storage_root.to_path_buf(), scheduling, clock, identity).await
     }
 
     async fn open_with_clock(
-        db: PathBuf,
+        catalog: Catalog,
         storage_root: PathBuf,
         scheduling: Scheduling,
         clock: Arc<ManualClock>,
+        identity: (String, String),
     ) -> Self {
         std::fs::create_dir_all(&storage_root).expect("storage root");
-        let store = Arc::new(SqlStore::open_sqlite(&db).await.expect("catalog"));
+        let store = Arc::new(match &catalog {
+            Catalog::Sqlite(path) => SqlStore::open_sqlite(path).await.expect("catalog"),
+            Catalog::Postgres(url) => SqlStore::connect_postgres(url).await.expect("catalog"),
+        });
         let timeouts = OperationTimeouts { poll_every: POLL, ..OperationTimeouts::default() };
         let core = Snapkeep::new(
             store.clone(),
@@ -60,21 +83,21 @@ impl InProcess {
                 local_root: storage_root.canonicalize().expect("root").display().to_string(),
                 storage: Arc::new(OpendalStorage),
             },
-            Cipher::from_base64(&Cipher::generate_key()).expect("key"),
+            Cipher::from_base64(&identity.0).expect("key"),
             clock.clone(),
             timeouts,
             "local".into(),
         )
         .with_scheduling(scheduling);
         let reconciler =
-            Reconciler::new(core.clone(), RetryPolicy::default(), "test-node".into(), Duration::from_secs(60));
-        Self { core, clock, store, reconciler, db, storage_root, scheduling }
+            Reconciler::new(core.clone(), RetryPolicy::default(), identity.1.clone(), Duration::from_secs(60));
+        Self { core, clock, store, reconciler, catalog, storage_root, scheduling, identity }
     }
 
     /// Closes and opens the catalog again, as a restart does; the clock keeps its time.
     pub async fn restart(self) -> Self {
         self.store.close().await;
-        Self::open_with_clock(self.db, self.storage_root, self.scheduling, self.clock).await
+        Self::open_with_clock(self.catalog, self.storage_root, self.scheduling, self.clock, self.identity).await
     }
 
     pub fn now(&self) -> DateTime<Utc> {

@@ -170,3 +170,7 @@ CREATE TABLE storage_profiles (
     UNIQUE (project_id, name)
 );
 CREATE UNIQUE INDEX storage_profiles_one_default ON storage_profiles(project_id) WHERE is_default = 1;
+
+-- The one row automatic fires lock in turn, so the concurrency limits hold across replicas.
+CREATE TABLE fire_lock (id BIGINT PRIMARY KEY);
+INSERT INTO fire_lock (id) VALUES (1);

@@ -1,14 +1,19 @@
-//! Several snapkeep processes on one PostgreSQL catalog, with no leader and nothing between them:
+//! Several snapkeep replicas on one PostgreSQL catalog, with no leader and nothing between them:
 //! an operation a replica held when it died is finished by another once its lease lapses, without
-//! a second engine call; requests alternating between replicas each become one snapshot; and a
-//! signed request replayed to another replica is refused there too.
+//! a second engine call; requests alternating between replicas each become one snapshot; a
+//! signed request replayed to another replica is refused there too; and three replicas firing
+//! the same 100 schedules fire each slot once, within the global limit.
 
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use snapkeep_api_css::PolicyInput;
+use snapkeep_core::{Cipher, ManualClock, Scheduling, SnapshotKind, Store};
 use snapkeep_tests::signers::Wire;
-use snapkeep_tests::{Essim, EssimOptions, Snapkeep, TestPostgres};
+use snapkeep_tests::{Essim, EssimOptions, InProcess, Snapkeep, TestPostgres};
 
 /// Requests essim received with `method` on `path`.
 fn sent(essim: &Essim, method: &str, path: &str) -> usize {
@@ -30,9 +35,7 @@ fn replicas_on_one_postgres_catalog_share_work_and_nonces_and_take_over_a_dead_o
     let dir = tempfile::tempdir().unwrap();
     let repo_root = dir.path().join("repositories");
     let postgres = TestPostgres::shared_or_start();
-    let database = format!("replicas_{}", uuid::Uuid::new_v4().simple());
-    postgres.create_database(&database);
-    let catalog = postgres.url(&database);
+    let catalog = fresh_catalog(&postgres, "replicas");
     let shared = [("SNAPKEEP_CATALOG_URL", catalog.as_str()), ("SNAPKEEP_LEASE_SECS", "5")];
     let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("opensearch", "2.11.0"));
     essim.load_index("logs", 1, 20);
@@ -79,4 +82,91 @@ fn replicas_on_one_postgres_catalog_share_work_and_nonces_and_take_over_a_dead_o
     assert_eq!(a.send(&once).0, 200);
     let (status, refused) = b.send(&once);
     assert_eq!((status, refused["Code"].as_str()), (400, Some("SignatureNonceUsed")), "{refused}");
+}
+
+/// A fresh catalog database on the test server: its URL.
+fn fresh_catalog(postgres: &TestPostgres, prefix: &str) -> String {
+    let database = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    postgres.create_database(&database);
+    postgres.url(&database)
+}
+
+/// 100 clusters whose hourly policies are due in the same minute, and three replicas running
+/// their schedulers at once on one clock: for 10 slots, every cluster fires exactly once per
+/// slot, and the snapshots being created never pass the global limit, whichever replica fires.
+#[test]
+fn three_replicas_fire_each_slot_once_within_the_global_limit() {
+    const CLUSTERS: usize = 100;
+    const SLOTS: usize = 10;
+    let limits = Scheduling { max_jitter: Duration::ZERO, global_limit: 30, per_cluster_limit: 1, batch: 500 };
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(3).enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let postgres = TestPostgres::shared_or_start();
+    let url = fresh_catalog(&postgres, "fires");
+    let start = DateTime::parse_from_rfc3339("2026-11-30T00:30:00Z").unwrap().to_utc();
+    let clock = Arc::new(ManualClock::new(start));
+    let key = Cipher::generate_key();
+    let root = dir.path().join("repos");
+    let replicas: Vec<Arc<InProcess>> =
+        (0..3).map(|_| Arc::new(rt.block_on(InProcess::replica(&url, &root, limits, (clock.clone(), &key))))).collect();
+    let first = &replicas[0];
+    let project = rt.block_on(first.project("fleet"));
+    for i in 0..CLUSTERS {
+        let id = format!("c{i:03}");
+        rt.block_on(first.offline_cluster(&project, &id));
+        let hourly = PolicyInput {
+            enable: Some("true".into()),
+            prefix: Some("hourly".into()),
+            frequency: Some("HOUR".into()),
+            keepday: Some(7),
+            ..PolicyInput::default()
+        };
+        rt.block_on(first.core.set_policy(&project.id, &id, hourly.change().unwrap())).unwrap();
+    }
+
+    let (mut most_open, mut deferred) = (0, 0);
+    for _ in 0..SLOTS {
+        clock.advance(chrono::Duration::hours(1));
+        // Rounds of all three replicas firing at once, creates completed between rounds, until
+        // the slot's fires are all taken.
+        for _ in 0..50 {
+            let reports = rt.block_on(async {
+                let rounds = replicas.iter().map(|r| {
+                    let r = r.clone();
+                    tokio::spawn(async move { r.core.fire_due().await.unwrap() })
+                });
+                futures_join(rounds.collect()).await
+            });
+            deferred += reports.iter().map(|r| r.deferred).sum::<usize>();
+            let open: u32 = rt.block_on(first.store.open_creates_per_cluster()).unwrap().values().sum();
+            most_open = most_open.max(open);
+            rt.block_on(first.complete_creates());
+            if rt.block_on(first.store.due_fires(first.now(), 1)).unwrap().is_empty() {
+                break;
+            }
+        }
+    }
+
+    let mut fired: HashMap<String, Vec<DateTime<Utc>>> = HashMap::new();
+    for i in 0..CLUSTERS {
+        let id = format!("c{i:03}");
+        let snapshots = rt.block_on(first.snapshots(&id));
+        let slots = snapshots.iter().filter(|s| s.kind == SnapshotKind::Automatic).map(|s| s.scheduled_for.unwrap());
+        fired.insert(id, slots.collect());
+    }
+    for (id, slots) in &fired {
+        let distinct: BTreeSet<_> = slots.iter().collect();
+        assert_eq!((slots.len(), distinct.len()), (SLOTS, SLOTS), "{id} fired once per slot: {slots:?}");
+    }
+    assert!(most_open <= limits.global_limit, "{most_open} creates at once, over the limit of {}", limits.global_limit);
+    assert!(deferred > 0, "the limit was reached, so it was tested");
+}
+
+/// Awaits every task.
+async fn futures_join<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        out.push(task.await.unwrap());
+    }
+    out
 }
