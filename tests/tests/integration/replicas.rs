@@ -1,8 +1,10 @@
 //! Several snapkeep replicas on one PostgreSQL catalog, with no leader and nothing between them:
 //! an operation a replica held when it died is finished by another once its lease lapses, without
 //! a second engine call; requests alternating between replicas each become one snapshot; a
-//! signed request replayed to another replica is refused there too; and three replicas firing
-//! the same 100 schedules fire each slot once, within the global limit.
+//! signed request replayed to another replica is refused there too; 200 requests sent to two
+//! replicas in turn while one is SIGKILLed again and again end with one operation each and the
+//! catalog equal to the engines; and three replicas firing the same 100 schedules fire each slot
+//! once, within the global limit.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -10,10 +12,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
 use snapkeep_api_css::PolicyInput;
 use snapkeep_core::{Cipher, ManualClock, Scheduling, SnapshotKind, Store};
 use snapkeep_tests::signers::Wire;
-use snapkeep_tests::{Essim, EssimOptions, InProcess, Snapkeep, TestPostgres};
+use snapkeep_tests::{Auth, Essim, EssimOptions, InProcess, Snapkeep, Tenant, TestPostgres, psql, wait_for};
 
 /// Requests essim received with `method` on `path`.
 fn sent(essim: &Essim, method: &str, path: &str) -> usize {
@@ -169,4 +172,105 @@ async fn futures_join<T>(tasks: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
         out.push(task.await.unwrap());
     }
     out
+}
+
+/// The request the chaos test sends `i`th: a CSS create, an Alibaba create, or a delete or a
+/// restore of a completed snapshot (none when there is none yet: status 0).
+fn chaos_request(replica: &Snapkeep, tenant: &Tenant, cluster: &str, i: usize) -> (u16, Value) {
+    let completed = || {
+        let backups = replica.backups(tenant, cluster);
+        backups.into_iter().find(|b| b["status"] == "COMPLETED" && b["restoreStatus"] != "restoring")
+    };
+    match (i / 5) % 5 {
+        0 | 1 => replica.css(
+            tenant,
+            "POST",
+            &format!("/clusters/{cluster}/index_snapshot"),
+            Some(json!({"name": format!("chaos-{i:03}"), "indices": "logs"})),
+        ),
+        2 => {
+            let path = format!("/openapi/instances/{cluster}/snapshots?ClientToken=chaos-{i}");
+            replica.call("POST", &path, None, Auth::Acs3(tenant))
+        }
+        3 => match completed() {
+            Some(b) => replica.css(tenant, "DELETE", &format!("/clusters/{cluster}/index_snapshot/{}", b["id"].as_str().unwrap()), None),
+            None => (0, Value::Null),
+        },
+        _ => match completed() {
+            Some(b) => replica.css(
+                tenant,
+                "POST",
+                &format!("/clusters/{cluster}/index_snapshot/{}/restore", b["id"].as_str().unwrap()),
+                Some(json!({"target_cluster": cluster, "rename_pattern": "logs", "rename_replacement": format!("logs_{i}")})),
+            ),
+            None => (0, Value::Null),
+        },
+    }
+}
+
+/// Two replicas behind no load balancer: 200 CSS and Alibaba creates, deletes and restores
+/// across 5 clusters, sent to each replica in turn while one of them is SIGKILLed every 20
+/// requests (about 1.5 s) and started again 10 later. At the end every accepted request has exactly one
+/// operation, every operation has ended, and each cluster's catalog equals its engine's
+/// snapshots, none of them twice.
+#[test]
+fn replicas_killed_again_and_again_lose_nothing_and_repeat_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let postgres = TestPostgres::shared_or_start();
+    let catalog = fresh_catalog(&postgres, "chaos");
+    let shared = [("SNAPKEEP_CATALOG_URL", catalog.as_str()), ("SNAPKEEP_LEASE_SECS", "5")];
+    let mut a = Snapkeep::start(&dir.path().join("a"), &repo_root, &shared);
+    replica_of(&a, &dir.path().join("b"));
+    let b = Snapkeep::start(&dir.path().join("b"), &repo_root, &shared);
+    let tenant = a.tenant("chaos");
+    let clusters: Vec<(String, Essim)> = (0..5)
+        .map(|i| {
+            let essim =
+                Essim::start(&dir.path().join(format!("e{i}")), &repo_root, &EssimOptions::new("opensearch", "2.11.0"));
+            essim.load_index("logs", 1, 20);
+            let id = format!("es-{i}");
+            a.register(&tenant, &id, &essim);
+            (id, essim)
+        })
+        .collect();
+
+    let (mut accepted, mut a_down) = (0, false);
+    for i in 0..200 {
+        if i % 20 == 19 {
+            a.kill(); // SIGKILL
+            a_down = true;
+        } else if a_down && i % 20 == 9 {
+            a.restart_with(&shared);
+            a_down = false;
+        }
+        let replica = if a_down || i % 2 == 1 { &b } else { &a };
+        let (status, answer) = chaos_request(replica, &tenant, &clusters[i % 5].0, i);
+        assert!(status < 500, "request {i}: {status} {answer}");
+        accepted += usize::from((200..300).contains(&status));
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    assert!(accepted >= 120, "most requests were accepted: {accepted}");
+    println!("{accepted} of 200 requests accepted, replica a killed 10 times");
+    if a_down {
+        a.restart_with(&shared);
+    }
+
+    let open = "SELECT COUNT(*) FROM operations WHERE phase IN ('pending', 'submitted')";
+    wait_for("every operation to end", Duration::from_secs(180), || (psql(&catalog, open) == "0").then_some(()));
+    assert_eq!(
+        psql(&catalog, "SELECT COUNT(*) FROM operations"),
+        accepted.to_string(),
+        "one operation per accepted request"
+    );
+    for (id, essim) in &clusters {
+        let mut listed: Vec<String> =
+            b.backups(&tenant, id).iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect();
+        let mut engine = essim.snapshot_names("snapkeep");
+        listed.sort();
+        engine.sort();
+        let distinct: BTreeSet<&String> = engine.iter().collect();
+        assert_eq!(distinct.len(), engine.len(), "{id}: no snapshot twice on the engine");
+        assert_eq!(listed, engine, "{id}: the catalog equals the engine");
+    }
 }
