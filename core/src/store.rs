@@ -283,6 +283,8 @@ pub trait AccessStore: Send + Sync {
     /// Writes setting `name` unless it exists; returns the value stored (the one written, or the
     /// one another writer stored first).
     async fn init_catalog_setting(&self, name: &str, sealed: &[u8]) -> Result<Vec<u8>, StoreError>;
+    /// Writes setting `name`, replacing what it held.
+    async fn put_catalog_setting(&self, name: &str, sealed: &[u8]) -> Result<(), StoreError>;
     /// Re-seals every stored secret and catalog setting from `old` to `new` in one transaction;
     /// nothing changes unless all of them open. Returns how many secrets were re-sealed.
     async fn reseal_secrets(&self, old: &Cipher, new: &Cipher) -> Result<u64, StoreError>;

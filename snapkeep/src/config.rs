@@ -21,6 +21,9 @@ pub struct Config {
     /// requests, before it is closed.
     pub http_header_timeout_secs: u64,
     pub data_dir: PathBuf,
+    /// On a PostgreSQL catalog, record this process's admin token as the one every replica must
+    /// serve with (to change it); otherwise a replica with another token refuses to start.
+    pub replace_admin_token: bool,
     /// Where the catalog lives: `postgres://…` (libpq's `sslmode` options taken), shared by any
     /// number of replicas, or `sqlite://<path>`; when unset, `<data-dir>/snapkeep.db`.
     pub catalog_url: Option<String>,
@@ -102,6 +105,7 @@ const KEYS: &[&str] = &[
     "http-header-timeout-secs",
     "data-dir",
     "catalog-url",
+    "replace-admin-token",
     "storage-root",
     "repository-name",
     "region",
@@ -173,6 +177,7 @@ impl Default for Config {
             postgres_run_as: None,
             restore_root: None,
             catalog_url: None,
+            replace_admin_token: false,
             restore_listen: "127.0.0.1".into(),
             postgres_compression_level: Tuning::default().level,
             postgres_compression_workers: Tuning::default().compression_workers,

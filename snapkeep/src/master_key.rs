@@ -1,4 +1,5 @@
-//! The master key file, the data-directory lock, and master-key rotation
+//! The master key file, the data-directory lock, master-key rotation, and the admin token the
+//! processes of a shared catalog agree on
 //! (`snapkeep rotate-master-key`).
 //!
 //! Rotation writes a new key beside the current one (`<file>.next`), re-seals every stored secret
@@ -12,7 +13,9 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use snapkeep_core::{Cipher, CoreError, master_key_opens, rotate_master_key, verify_master_key};
+use snapkeep_core::{
+    AccessStore, Cipher, CoreError, IntegrityKey, master_key_opens, rotate_master_key, verify_master_key,
+};
 use snapkeep_store::SqlStore;
 
 use crate::config::Config;
@@ -63,6 +66,38 @@ pub async fn open_cipher(config: &Config, store: &SqlStore) -> anyhow::Result<Ci
         other => other.context("checking the master key")?,
     }
     Ok(cipher)
+}
+
+/// The catalog setting that holds a tag of the admin token.
+const ADMIN_TOKEN_SETTING: &str = "admin_token_tag";
+
+/// Checks that `token` is the admin token every other process of this catalog serves with: the
+/// first to start records a tag of it (HMAC-SHA256 under the catalog's integrity key, sealed like
+/// every setting, so the catalog tells nothing of the token), and a process with another token
+/// refuses to start. With `replace-admin-token`, this token's tag is recorded instead: the way to
+/// change the token, every replica then restarted with the new one.
+pub async fn agree_admin_token(
+    config: &Config,
+    store: &SqlStore,
+    (cipher, key): (&Cipher, &IntegrityKey),
+    token: &str,
+) -> anyhow::Result<()> {
+    let message = format!("admin token {token}");
+    let sealed = cipher.seal(&key.tag(message.as_bytes()));
+    let stored = if config.replace_admin_token {
+        store.put_catalog_setting(ADMIN_TOKEN_SETTING, &sealed).await?;
+        sealed
+    } else {
+        store.init_catalog_setting(ADMIN_TOKEN_SETTING, &sealed).await?
+    };
+    let recorded = cipher.open(&stored).context("opening the admin token's tag")?;
+    if !key.verify(message.as_bytes(), &recorded) {
+        bail!(
+            "the admin token differs from the one this catalog's other processes serve with; give every \
+             replica the same admin-token, or start one with replace-admin-token = true to change it"
+        );
+    }
+    Ok(())
 }
 
 /// Completes or discards a rotation a crash interrupted.

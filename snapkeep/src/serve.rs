@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
 
 use crate::config::{CatalogLocation, Config};
-use crate::master_key::{lock_data_dir, open_cipher};
+use crate::master_key::{agree_admin_token, lock_data_dir, open_cipher};
 use crate::secret_files::secret;
 
 /// The catalog `catalog-url` names, migrated to this build.
@@ -52,6 +52,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let store = open_catalog(&config).await?;
     let cipher = open_cipher(&config, &store).await?;
     let integrity = integrity_key(&store, &cipher).await.context("opening the backup integrity key")?;
+    if matches!(config.catalog()?, CatalogLocation::Postgres(_)) {
+        agree_admin_token(&config, &store, (&cipher, &integrity), &admin_token).await?;
+    }
     let released = store.release_leases(&node_id).await?;
     if released > 0 {
         tracing::info!(released, "resuming operations left by the previous run");

@@ -368,8 +368,10 @@ pub async fn resealing_is_all_or_nothing(store: &dyn Catalog) {
     let (old, new) = (cipher(), cipher());
     store.insert_access_key(&key("A", &old, 0), None, 2).await.unwrap();
     store.insert_access_key(&key("B", &new, 0), None, 2).await.unwrap();
-    store.init_catalog_setting("check", &old.seal("check")).await.unwrap();
-    assert_eq!(old.open(&store.init_catalog_setting("check", &new.seal("x")).await.unwrap()).unwrap(), "check");
+    store.init_catalog_setting("check", &old.seal("first")).await.unwrap();
+    assert_eq!(old.open(&store.init_catalog_setting("check", &new.seal("x")).await.unwrap()).unwrap(), "first");
+    store.put_catalog_setting("check", &old.seal("check")).await.unwrap();
+    assert_eq!(old.open(&store.catalog_setting("check").await.unwrap().unwrap()).unwrap(), "check", "replaced");
     assert!(matches!(store.reseal_secrets(&old, &new).await, Err(StoreError::Corrupt(_))), "B does not open");
     let a = store.get_access_key("A").await.unwrap().unwrap();
     assert_eq!(old.open(&a.secret_encrypted).unwrap(), "secret of A", "A was left as it was");

@@ -273,6 +273,19 @@ impl AccessStore for SqlStore {
         Ok(stored)
     }
 
+    async fn put_catalog_setting(&self, name: &str, sealed: &[u8]) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO catalog_settings (name, value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(sealed)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
     async fn reseal_secrets(&self, old: &Cipher, new: &Cipher) -> Result<u64, StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
         let keys = reseal_rows(

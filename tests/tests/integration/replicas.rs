@@ -1,6 +1,6 @@
 //! Several snapkeep replicas on one PostgreSQL catalog, with no leader and nothing between them:
 //! an operation a replica held when it died is finished by another once its lease lapses, without
-//! a second engine call; requests alternating between replicas each become one snapshot; a
+//! a second engine call; a replica with another admin token refuses to start; requests alternating between replicas each become one snapshot; a
 //! signed request replayed to another replica is refused there too; 200 requests sent to two
 //! replicas in turn while one is SIGKILLed again and again end with one operation each and the
 //! catalog equal to the engines; and three replicas firing the same 100 schedules fire each slot
@@ -8,6 +8,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +32,25 @@ fn replica_of(first: &Snapkeep, dir: &Path) {
     for file in ["master.key", "admin.token"] {
         std::fs::copy(first.data_dir.join(file), data.join(file)).unwrap();
     }
+}
+
+/// Runs `snapkeep serve` on `data_dir` with `env` until it exits (a refused start), killing it
+/// if it is still running after 30 s.
+fn serve_once(data_dir: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = std::process::Command::new(snapkeep_tests::binary("snapkeep"));
+    command.args(["serve", "--listen", "127.0.0.1:0", "--data-dir"]).arg(data_dir).env_remove("SNAPKEEP_MASTER_KEY");
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let mut child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("run snapkeep");
+    for _ in 0..300 {
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    child.wait_with_output().expect("output")
 }
 
 #[test]
@@ -57,6 +77,15 @@ fn replicas_on_one_postgres_catalog_share_work_and_nonces_and_take_over_a_dead_o
     let finished = b.await_snapshot(&tenant, "es-1", "taken-over", Duration::from_secs(60));
     assert_eq!(finished["status"], "COMPLETED", "{finished}");
     assert_eq!(sent(&essim, "PUT", "/_snapshot/snapkeep/taken-over"), 1, "the engine was asked once");
+
+    // Replicas agree on the admin token: one with another token refuses to start.
+    let c = dir.path().join("c").join("snapkeep");
+    replica_of(&a, &dir.path().join("c"));
+    std::fs::write(c.join("admin.token"), "not-the-fleet-token\n").unwrap();
+    let refused = serve_once(&c, &shared);
+    assert!(!refused.status.success(), "a replica with another admin token started");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("admin token differs") && !stderr.contains("not-the-fleet-token"), "{stderr}");
 
     // Both replicas serve and work: creates alternate between them, each makes one snapshot.
     a.restart_with(&shared);
