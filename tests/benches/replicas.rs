@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use snapkeep_tests::{Auth, Essim, EssimOptions, Snapkeep, TestPostgres, Tenant, psql, wait_for};
+use snapkeep_tests::{Auth, Essim, EssimOptions, Snapkeep, Tenant, TestPostgres, psql, wait_for};
 
 const CLUSTERS: usize = 10;
 const READERS: usize = 8;
@@ -21,25 +21,11 @@ fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// A fresh catalog database on the server: its URL.
-fn fresh_catalog(postgres: &TestPostgres) -> String {
-    let database = format!("bench_{}", uuid::Uuid::new_v4().simple());
-    postgres.create_database(&database);
-    postgres.url(&database)
-}
-
-/// `n` replicas on one catalog, the others given the first's master key and admin token.
+/// `n` replicas on one catalog.
 fn replicas(dir: &Path, root: &Path, env: &[(&str, &str)], n: usize) -> Vec<Snapkeep> {
-    let mut all = vec![Snapkeep::start(&dir.join("r0"), root, env)];
-    for i in 1..n {
-        let data = dir.join(format!("r{i}")).join("snapkeep");
-        std::fs::create_dir_all(&data).expect("data dir");
-        for file in ["master.key", "admin.token"] {
-            std::fs::copy(all[0].data_dir.join(file), data.join(file)).expect("copy");
-        }
-        all.push(Snapkeep::start(&dir.join(format!("r{i}")), root, env));
-    }
-    all
+    let first = Snapkeep::start(&dir.join("r0"), root, env);
+    let others: Vec<Snapkeep> = (1..n).map(|i| first.start_replica(&dir.join(format!("r{i}")), env)).collect();
+    std::iter::once(first).chain(others).collect()
 }
 
 /// A tenant with essim's clusters registered.
@@ -97,7 +83,7 @@ fn main() {
 
     let mut baseline = 0.0;
     for n in 1..=3 {
-        let catalog = fresh_catalog(&postgres);
+        let catalog = postgres.fresh_database("bench");
         let env = [("SNAPKEEP_CATALOG_URL", catalog.as_str())];
         let fleet = replicas(&dir.path().join(format!("fleet{n}")), &root, &env, n);
         let tenant = tenant_with_clusters(&fleet[0], &essim);
@@ -111,7 +97,7 @@ fn main() {
     let sqlite = Snapkeep::start(&dir.path().join("sqlite"), &root, &[]);
     tenant_with_clusters(&sqlite, &essim);
     let on_sqlite = reads_per_second(&sqlite, reads);
-    let catalog = fresh_catalog(&postgres);
+    let catalog = postgres.fresh_database("bench");
     let on_postgres = replicas(&dir.path().join("reads"), &root, &[("SNAPKEEP_CATALOG_URL", catalog.as_str())], 1);
     tenant_with_clusters(&on_postgres[0], &essim);
     let on_pg = reads_per_second(&on_postgres[0], reads);

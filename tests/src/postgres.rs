@@ -78,6 +78,13 @@ impl TestPostgres {
         format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
     }
 
+    /// A new database named `<prefix>_<random>`: its URL.
+    pub fn fresh_database(&self, prefix: &str) -> String {
+        let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+        self.create_database(&name);
+        self.url(&name)
+    }
+
     /// A new, empty database for one test.
     pub fn create_database(&self, name: &str) {
         psql(&self.url("postgres"), &format!("DROP DATABASE IF EXISTS {name}"));

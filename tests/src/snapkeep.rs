@@ -72,6 +72,23 @@ impl Snapkeep {
         snapkeep
     }
 
+    /// Another replica on this one's catalog, in `dir`, with `env` (which names the catalog).
+    pub fn start_replica(&self, dir: &Path, env: &[(&str, &str)]) -> Self {
+        self.prepare_replica(dir);
+        Self::start(dir, &self.storage_root, env)
+    }
+
+    /// A replica's data directory in `dir`, given this one's master key and admin token (what an
+    /// operator gives every replica); returns it.
+    pub fn prepare_replica(&self, dir: &Path) -> PathBuf {
+        let data = dir.join("snapkeep");
+        std::fs::create_dir_all(&data).expect("replica data dir");
+        for file in ["master.key", "admin.token"] {
+            std::fs::copy(self.data_dir.join(file), data.join(file)).expect("replica secrets");
+        }
+        data
+    }
+
     /// Starts again on the same port and data directory.
     fn launch(&mut self) {
         let mut process = self.spawn(self.port);

@@ -24,16 +24,6 @@ fn sent(essim: &Essim, method: &str, path: &str) -> usize {
     essim.requests().iter().filter(|(m, p, _)| m == method && p == path).count()
 }
 
-/// A second replica's data directory, with the first's master key and admin token: what an
-/// operator gives every replica.
-fn replica_of(first: &Snapkeep, dir: &Path) {
-    let data = dir.join("snapkeep");
-    std::fs::create_dir_all(&data).unwrap();
-    for file in ["master.key", "admin.token"] {
-        std::fs::copy(first.data_dir.join(file), data.join(file)).unwrap();
-    }
-}
-
 /// Runs `snapkeep serve` on `data_dir` with `env` until it exits (a refused start), killing it
 /// if it is still running after 30 s.
 fn serve_once(data_dir: &Path, env: &[(&str, &str)]) -> std::process::Output {
@@ -58,7 +48,7 @@ fn replicas_on_one_postgres_catalog_share_work_and_nonces_and_take_over_a_dead_o
     let dir = tempfile::tempdir().unwrap();
     let repo_root = dir.path().join("repositories");
     let postgres = TestPostgres::shared_or_start();
-    let catalog = fresh_catalog(&postgres, "replicas");
+    let catalog = postgres.fresh_database("replicas");
     let shared = [("SNAPKEEP_CATALOG_URL", catalog.as_str()), ("SNAPKEEP_LEASE_SECS", "5")];
     let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("opensearch", "2.11.0"));
     essim.load_index("logs", 1, 20);
@@ -72,15 +62,13 @@ fn replicas_on_one_postgres_catalog_share_work_and_nonces_and_take_over_a_dead_o
     a.await_crash(Duration::from_secs(30));
 
     // Replica B, started afterwards on the same catalog, finishes it once A's lease lapses.
-    replica_of(&a, &dir.path().join("b"));
-    let b = Snapkeep::start(&dir.path().join("b"), &repo_root, &shared);
+    let b = a.start_replica(&dir.path().join("b"), &shared);
     let finished = b.await_snapshot(&tenant, "es-1", "taken-over", Duration::from_secs(60));
     assert_eq!(finished["status"], "COMPLETED", "{finished}");
     assert_eq!(sent(&essim, "PUT", "/_snapshot/snapkeep/taken-over"), 1, "the engine was asked once");
 
     // Replicas agree on the admin token: one with another token refuses to start.
-    let c = dir.path().join("c").join("snapkeep");
-    replica_of(&a, &dir.path().join("c"));
+    let c = a.prepare_replica(&dir.path().join("c"));
     std::fs::write(c.join("admin.token"), "not-the-fleet-token\n").unwrap();
     let refused = serve_once(&c, &shared);
     assert!(!refused.status.success(), "a replica with another admin token started");
@@ -116,13 +104,6 @@ fn replicas_on_one_postgres_catalog_share_work_and_nonces_and_take_over_a_dead_o
     assert_eq!((status, refused["Code"].as_str()), (400, Some("SignatureNonceUsed")), "{refused}");
 }
 
-/// A fresh catalog database on the test server: its URL.
-fn fresh_catalog(postgres: &TestPostgres, prefix: &str) -> String {
-    let database = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
-    postgres.create_database(&database);
-    postgres.url(&database)
-}
-
 /// 100 clusters whose hourly policies are due in the same minute, and three replicas running
 /// their schedulers at once on one clock: for 10 slots, every cluster fires exactly once per
 /// slot, and the snapshots being created never pass the global limit, whichever replica fires.
@@ -134,7 +115,7 @@ fn three_replicas_fire_each_slot_once_within_the_global_limit() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(3).enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let postgres = TestPostgres::shared_or_start();
-    let url = fresh_catalog(&postgres, "fires");
+    let url = postgres.fresh_database("fires");
     let start = DateTime::parse_from_rfc3339("2026-11-30T00:30:00Z").unwrap().to_utc();
     let clock = Arc::new(ManualClock::new(start));
     let key = Cipher::generate_key();
@@ -247,11 +228,10 @@ fn replicas_killed_again_and_again_lose_nothing_and_repeat_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let repo_root = dir.path().join("repositories");
     let postgres = TestPostgres::shared_or_start();
-    let catalog = fresh_catalog(&postgres, "chaos");
+    let catalog = postgres.fresh_database("chaos");
     let shared = [("SNAPKEEP_CATALOG_URL", catalog.as_str()), ("SNAPKEEP_LEASE_SECS", "5")];
     let mut a = Snapkeep::start(&dir.path().join("a"), &repo_root, &shared);
-    replica_of(&a, &dir.path().join("b"));
-    let b = Snapkeep::start(&dir.path().join("b"), &repo_root, &shared);
+    let b = a.start_replica(&dir.path().join("b"), &shared);
     let tenant = a.tenant("chaos");
     let clusters: Vec<(String, Essim)> = (0..5)
         .map(|i| {
