@@ -2,9 +2,9 @@
 //! the data directory, WAL mode; the embedded default) and PostgreSQL (shared by several
 //! replicas). The statements are written once in the SQL both understand (`$n` parameters,
 //! `ON CONFLICT` upserts); where the servers differ — how a write transaction takes its locks,
-//! claiming rows another replica holds — `Server` says which form to use. Only what CockroachDB
-//! and YugabyteDB also serve is used on PostgreSQL: transactions, unique constraints,
-//! `FOR UPDATE SKIP LOCKED`; correctness never rests on an advisory lock.
+//! claiming rows another replica holds — `Server` says which form to use. The statements use only
+//! what CockroachDB and YugabyteDB also serve: transactions, unique constraints, row locks
+//! (`FOR UPDATE`, `FOR SHARE`, `SKIP LOCKED`); correctness never rests on an advisory lock.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -28,6 +28,11 @@ mod profiles;
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Bounds on every PostgreSQL session, so a replica that stalls inside a transaction (holding a
+/// row lock every replica needs) is cut off instead of stopping the others.
+const POSTGRES_SESSION: &str = "SET statement_timeout = '60s'; SET lock_timeout = '30s'; \
+                                SET idle_in_transaction_session_timeout = '60s'";
 
 /// Which server holds the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,6 +115,7 @@ impl SqlStore {
         let pool = AnyPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
+            .after_connect(|conn, _| Box::pin(async move { conn.execute(POSTGRES_SESSION).await.map(drop) }))
             .connect_with(options)
             .await
             .map_err(backend)?;
@@ -136,6 +142,23 @@ impl SqlStore {
             Server::Sqlite => "",
             Server::Postgres => " FOR UPDATE SKIP LOCKED",
         }
+    }
+
+    /// Holds cluster `id` until the commit: shared by writes that add to it, exclusive for its
+    /// deletion, so a cluster is never deleted under a snapshot or operation being added
+    /// (SQLite's write lock already orders them). `NotFound` when it is gone.
+    async fn lock_cluster(&self, tx: &mut Transaction<'_, Any>, id: &str, exclusive: bool) -> Result<(), StoreError> {
+        let mode = match (self.server, exclusive) {
+            (Server::Sqlite, _) => "",
+            (Server::Postgres, false) => " FOR SHARE",
+            (Server::Postgres, true) => " FOR UPDATE",
+        };
+        let found: Option<String> = sqlx::query_scalar(&format!("SELECT id FROM clusters WHERE id = $1{mode}"))
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(backend)?;
+        found.map(drop).ok_or(StoreError::NotFound)
     }
 
     /// What a read in a write transaction appends to lock the rows it reads until the commit:
@@ -314,14 +337,11 @@ const OPERATION_COLUMNS: &str = "id, kind, snapshot_id, cluster_id, phase, resto
 /// own step decides whether the snapshot is being deleted.
 async fn write_step_snapshot(
     tx: &mut Transaction<'_, Any>,
-    operation: &Operation,
+    (operation, lock): (&Operation, &str),
     s: &Snapshot,
 ) -> Result<(), StoreError> {
-    let stored: Option<i64> = sqlx::query_scalar("SELECT deleting FROM snapshots WHERE id = $1")
-        .bind(&s.id)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(backend)?;
+    let read = format!("SELECT deleting FROM snapshots WHERE id = $1{lock}");
+    let stored: Option<i64> = sqlx::query_scalar(&read).bind(&s.id).fetch_optional(&mut **tx).await.map_err(backend)?;
     let Some(stored_deleting) = stored else { return Ok(()) };
     let deleting = if operation.kind == OperationKind::DeleteSnapshot { s.deleting } else { stored_deleting != 0 };
     write_snapshot(tx, &Snapshot { deleting, ..s.clone() }).await
@@ -525,6 +545,7 @@ impl Store for SqlStore {
 
     async fn delete_cluster(&self, id: &str) -> Result<(), StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
+        self.lock_cluster(&mut tx, id, true).await?;
         let open: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM operations WHERE {OPEN} AND (cluster_id = $1 OR snapshot_id IN (SELECT id FROM snapshots WHERE cluster_id = $1))"))
             .bind(id).fetch_one(&mut *tx).await.map_err(backend)?;
         if open > 0 {
@@ -590,6 +611,7 @@ impl Store for SqlStore {
         operation: &Operation,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
+        self.lock_cluster(&mut tx, &snapshot.cluster_id, false).await?;
         write_snapshot(&mut tx, snapshot).await?;
         write_operation(&mut tx, operation, false).await?;
         tx.commit().await.map_err(backend)
@@ -603,6 +625,7 @@ impl Store for SqlStore {
         not_before: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
+        self.lock_cluster(&mut tx, &snapshot.cluster_id, false).await?;
         // The token's row is taken first: of two requests racing with one token, the second
         // finds it (once the first commits, on PostgreSQL) and answers with its snapshot.
         let taken = sqlx::query(
@@ -647,6 +670,10 @@ impl Store for SqlStore {
         operation: &Operation,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
+        self.lock_cluster(&mut tx, &snapshot.cluster_id, false).await?;
+        if operation.cluster_id != snapshot.cluster_id {
+            self.lock_cluster(&mut tx, &operation.cluster_id, false).await?;
+        }
         let read = format!("SELECT updated_at FROM snapshots WHERE id = $1{}", self.lock_rows());
         let current: Option<i64> =
             sqlx::query_scalar(&read).bind(&snapshot.id).fetch_optional(&mut *tx).await.map_err(backend)?;
@@ -960,7 +987,7 @@ impl Store for SqlStore {
         let mut tx = self.write().await.map_err(backend)?;
         write_operation(&mut tx, operation, true).await?;
         if let SnapshotChange::Update(snapshot) = change {
-            write_step_snapshot(&mut tx, operation, snapshot).await?;
+            write_step_snapshot(&mut tx, (operation, self.lock_rows()), snapshot).await?;
         }
         tx.commit().await.map_err(backend)
     }
@@ -970,7 +997,9 @@ impl Store for SqlStore {
         write_operation(&mut tx, operation, false).await?;
         match change {
             SnapshotChange::Keep => {}
-            SnapshotChange::Update(snapshot) => write_step_snapshot(&mut tx, operation, snapshot).await?,
+            SnapshotChange::Update(snapshot) => {
+                write_step_snapshot(&mut tx, (operation, self.lock_rows()), snapshot).await?
+            }
             SnapshotChange::Remove | SnapshotChange::Release => remove_or_release(&mut tx, operation, change).await?,
         }
         tx.commit().await.map_err(backend)

@@ -1,7 +1,7 @@
 -- snapkeep's catalog on PostgreSQL: the schema SQLite reaches through its migrations 0001–0012,
 -- in one step. Times are milliseconds since the epoch (BIGINT), flags 0/1 (BIGINT), lists and
 -- documents JSON text, sealed secrets BYTEA: the same values the SQLite catalog holds, so one
--- store reads both. Only what CockroachDB and YugabyteDB also serve is used.
+-- store reads both.
 
 CREATE TABLE projects (
     id          TEXT PRIMARY KEY,

@@ -79,6 +79,16 @@ async fn first_sighting(
     Ok(inserted == 1)
 }
 
+impl SqlStore {
+    /// Holds project `id` until the commit, so two writers never both count the same room under
+    /// its limit of active keys (SQLite's write lock already orders them).
+    async fn lock_project(&self, tx: &mut Transaction<'_, Any>, id: &str) -> Result<(), StoreError> {
+        let read = format!("SELECT id FROM projects WHERE id = $1{}", self.lock_rows());
+        sqlx::query(&read).bind(id).fetch_optional(&mut **tx).await.map_err(backend)?;
+        Ok(())
+    }
+}
+
 /// Opens `sealed` with `old` and seals it again with `new`.
 fn reseal(old: &Cipher, new: &Cipher, sealed: &[u8], what: &str) -> Result<Vec<u8>, StoreError> {
     let plain = old.open(sealed).map_err(|_| StoreError::Corrupt(format!("{what} does not open with the old key")))?;
@@ -94,6 +104,7 @@ impl AccessStore for SqlStore {
         max_active: usize,
     ) -> Result<(), StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
+        self.lock_project(&mut tx, &k.project_id).await?;
         if let Some((old, at)) = retiring {
             sqlx::query("UPDATE access_keys SET expires_at = $1 WHERE access_key = $2")
                 .bind(ms(at))
@@ -139,6 +150,7 @@ impl AccessStore for SqlStore {
             .await
             .map_err(backend)?;
         let project = project.ok_or(StoreError::NotFound)?;
+        self.lock_project(&mut tx, &project).await?;
         sqlx::query("UPDATE access_keys SET enabled = $1 WHERE access_key = $2")
             .bind(i64::from(enabled))
             .bind(access_key)
