@@ -88,7 +88,7 @@ impl DatabaseSteps {
         let snapshot = Snapshot { location: Some(location.clone()), updated_at: now, ..snapshot };
         op.phase = OperationPhase::Submitted;
         op.progress_at = now;
-        self.core.store.checkpoint_operation(op, &SnapshotChange::update(snapshot.clone())).await?;
+        self.core.store.checkpoint_operation(op, &SnapshotChange::update(snapshot.clone()), &self.owner).await?;
         let (objects, _) = self.core.open_snapshot_location(&cluster.project_id, &location).await?;
         let endpoint = self.core.endpoint_of(cluster)?;
         let request = BackupRequest::of(&snapshot.id);
@@ -142,7 +142,7 @@ impl DatabaseSteps {
             snapshot.location.clone().ok_or_else(|| StepError::Invalid("the snapshot has no objects".into()))?;
         op.phase = OperationPhase::Submitted;
         op.progress_at = now;
-        self.core.store.checkpoint_operation(op, &SnapshotChange::Keep).await?;
+        self.core.store.checkpoint_operation(op, &SnapshotChange::Keep, &self.owner).await?;
         let (objects, _) = self.core.open_snapshot_location(&source.project_id, &location).await?;
         let progress = TransferProgress::default();
         let outcome = self
@@ -198,7 +198,7 @@ impl DatabaseSteps {
                     }
                     beat.progress_marker = Some(progress.marker());
                     beat.progress_at = now;
-                    if let Err(e) = self.core.store.checkpoint_operation(&beat, &SnapshotChange::Keep).await {
+                    if let Err(e) = self.core.store.checkpoint_operation(&beat, &SnapshotChange::Keep, &self.owner).await {
                         tracing::warn!(operation = %beat.id, error = %e, "could not record progress");
                     }
                 }

@@ -13,7 +13,7 @@ use rand::Rng;
 
 use crate::database_steps::DatabaseSteps;
 use crate::engine::EngineFlavor;
-use crate::error::CoreError;
+use crate::error::{CoreError, StoreError};
 use crate::model::{Lane, Operation, OperationPhase, SnapshotStatus};
 use crate::search_steps::SearchSteps;
 use crate::snapkeep::Snapkeep;
@@ -50,7 +50,7 @@ impl Families {
     /// Each family with the handles its steps need: the service, and this node's lease (which a
     /// long transfer renews) and failpoint.
     fn new(core: &Snapkeep, (owner, lease): (&str, Duration), failpoint: Option<&str>) -> Self {
-        let search: Arc<dyn EngineSteps> = Arc::new(SearchSteps::new(core.clone(), failpoint));
+        let search: Arc<dyn EngineSteps> = Arc::new(SearchSteps::new(core.clone(), owner, failpoint));
         let database: Arc<dyn EngineSteps> = Arc::new(DatabaseSteps::new(core.clone(), owner, lease));
         let by_flavor = EngineFlavor::ALL
             .into_iter()
@@ -132,7 +132,12 @@ impl Reconciler {
             let outcome = log_finished(&op, &change);
             self.core.metrics().count_finished(op.kind.as_str(), outcome);
         }
-        self.core.store.save_step(&op, &change).await?;
+        match self.core.store.save_step(&op, &change, &self.owner).await {
+            Err(StoreError::Conflict(why)) => {
+                tracing::warn!(operation = %op.id, "{why}: this step's outcome is dropped, the other replica's counts");
+            }
+            other => other?,
+        }
         Ok(op)
     }
 

@@ -24,12 +24,14 @@ use crate::store::SnapshotChange;
 /// The steps of search clusters.
 pub(crate) struct SearchSteps {
     core: Snapkeep,
+    /// The node whose leases the steps write under.
+    owner: String,
     failpoint: Option<String>,
 }
 
 impl SearchSteps {
-    pub(crate) fn new(core: Snapkeep, failpoint: Option<&str>) -> Self {
-        Self { core, failpoint: failpoint.map(str::to_owned) }
+    pub(crate) fn new(core: Snapkeep, owner: &str, failpoint: Option<&str>) -> Self {
+        Self { core, owner: owner.to_owned(), failpoint: failpoint.map(str::to_owned) }
     }
 
     fn failpoint(&self, name: &str) {
@@ -238,7 +240,7 @@ impl SearchSteps {
             };
             if !sent_before_crash {
                 op.progress_marker = Some(newest.unwrap_or_default());
-                self.core.store.checkpoint_operation(op, &SnapshotChange::Keep).await?;
+                self.core.store.checkpoint_operation(op, &SnapshotChange::Keep, &self.owner).await?;
                 self.send_restore(&params, &snapshot, target, engine).await?;
                 self.failpoint("after-restore-sent");
             }

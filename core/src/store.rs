@@ -208,16 +208,23 @@ pub trait Store: AccessStore + Send + Sync {
     async fn delete_storage_profile(&self, project_id: &str, name: &str) -> Result<(), StoreError>;
 
     /// Writes an operation's state (and its snapshot's change) while its step is still running;
-    /// the lease is kept.
-    async fn checkpoint_operation(&self, operation: &Operation, change: &SnapshotChange) -> Result<(), StoreError>;
+    /// the lease is kept. `Conflict` (nothing written) unless `owner` still holds the lease:
+    /// another replica took the operation over.
+    async fn checkpoint_operation(
+        &self,
+        operation: &Operation,
+        change: &SnapshotChange,
+        owner: &str,
+    ) -> Result<(), StoreError>;
     /// Releases every lease `owner` holds; how many. Used at a node's start, when nothing of its
     /// previous run can still be working.
     async fn release_leases(&self, owner: &str) -> Result<u64, StoreError>;
     /// Extends the lease of an operation `owner` holds; `false` when it no longer holds it.
     async fn renew_lease(&self, id: &str, owner: &str, until: DateTime<Utc>) -> Result<bool, StoreError>;
     /// Writes an operation's new state and its snapshot's change in one transaction and releases
-    /// the lease.
-    async fn save_step(&self, operation: &Operation, change: &SnapshotChange) -> Result<(), StoreError>;
+    /// the lease. `Conflict` (nothing written) unless `owner` still holds the lease: another
+    /// replica took the operation over, and its outcome is the one that counts.
+    async fn save_step(&self, operation: &Operation, change: &SnapshotChange, owner: &str) -> Result<(), StoreError>;
 }
 
 /// Who may call snapkeep and what they did: access keys, the nonces of signed requests, the

@@ -144,6 +144,18 @@ impl SqlStore {
         }
     }
 
+    /// Checks, locking the row until the commit, that `owner` still holds operation `id`'s
+    /// lease; `Conflict` when another replica took it over (or it ended meanwhile).
+    async fn hold_lease(&self, tx: &mut Transaction<'_, Any>, id: &str, owner: &str) -> Result<(), StoreError> {
+        let read = format!("SELECT lease_owner FROM operations WHERE id = $1{}", self.lock_rows());
+        let holder: Option<Option<String>> =
+            sqlx::query_scalar(&read).bind(id).fetch_optional(&mut **tx).await.map_err(backend)?;
+        match holder {
+            Some(Some(holder)) if holder == owner => Ok(()),
+            _ => Err(StoreError::Conflict("the operation's lease is held by another replica")),
+        }
+    }
+
     /// Holds cluster `id` until the commit: shared by writes that add to it, exclusive for its
     /// deletion, so a cluster is never deleted under a snapshot or operation being added
     /// (SQLite's write lock already orders them). `NotFound` when it is gone.
@@ -983,8 +995,14 @@ impl Store for SqlStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn checkpoint_operation(&self, operation: &Operation, change: &SnapshotChange) -> Result<(), StoreError> {
+    async fn checkpoint_operation(
+        &self,
+        operation: &Operation,
+        change: &SnapshotChange,
+        owner: &str,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
+        self.hold_lease(&mut tx, &operation.id, owner).await?;
         write_operation(&mut tx, operation, true).await?;
         if let SnapshotChange::Update(snapshot) = change {
             write_step_snapshot(&mut tx, (operation, self.lock_rows()), snapshot).await?;
@@ -992,8 +1010,9 @@ impl Store for SqlStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn save_step(&self, operation: &Operation, change: &SnapshotChange) -> Result<(), StoreError> {
+    async fn save_step(&self, operation: &Operation, change: &SnapshotChange, owner: &str) -> Result<(), StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
+        self.hold_lease(&mut tx, &operation.id, owner).await?;
         write_operation(&mut tx, operation, false).await?;
         match change {
             SnapshotChange::Keep => {}

@@ -46,6 +46,13 @@ async fn seed(store: &dyn Catalog) {
         .unwrap();
 }
 
+/// Leases every due operation of both lanes to `owner`.
+async fn claim_all(store: &dyn Catalog, owner: &str) {
+    for lane in [Lane::Steps, Lane::Transfers] {
+        store.claim_due_operations(lane, at(1_000_000), owner, at(2_000_000), 100).await.unwrap();
+    }
+}
+
 /// A manual snapshot of `c`, just accepted.
 fn snapshot(id: &str, name: &str) -> Snapshot {
     Snapshot {
@@ -222,7 +229,7 @@ pub async fn claims_lease_due_operations_once_until_released(store: &dyn Catalog
     let mut op = claimed.into_iter().next().unwrap();
     op.next_run_at = at(2_000);
     op.phase = OperationPhase::Submitted;
-    store.save_step(&op, &SnapshotChange::Keep).await.unwrap();
+    store.save_step(&op, &SnapshotChange::Keep, "a").await.unwrap();
     let again = store.claim_due_operations(Lane::Steps, at(2_000), "b", at(62_000), 10).await.unwrap();
     assert_eq!(again.len(), 1, "released by save_step");
     assert_eq!(again[0].phase, OperationPhase::Submitted);
@@ -231,14 +238,35 @@ pub async fn claims_lease_due_operations_once_until_released(store: &dyn Catalog
     assert_eq!(expired.len(), 2, "released and due");
 }
 
+/// A replica whose lease lapsed (it stalled) and was taken over writes nothing of its step: the
+/// replica now holding the operation decides its outcome.
+pub async fn a_step_writes_nothing_once_its_lease_was_taken_over(store: &dyn Catalog) {
+    seed(store).await;
+    store.insert_snapshot_with_operation(&snapshot("s1", "snap"), &operation("o1", "s1", 0)).await.unwrap();
+    let mut stalled = store.claim_due_operations(Lane::Steps, at(0), "a", at(60_000), 1).await.unwrap().remove(0);
+    let mut current = store.claim_due_operations(Lane::Steps, at(70_000), "b", at(130_000), 1).await.unwrap().remove(0);
+    stalled.phase = OperationPhase::Failed;
+    let failed = Snapshot { status: SnapshotStatus::Failed, ..snapshot("s1", "snap") };
+    let late = store.checkpoint_operation(&stalled, &SnapshotChange::Keep, "a").await;
+    assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+    let late = store.save_step(&stalled, &SnapshotChange::update(failed), "a").await;
+    assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+    assert_eq!(store.get_operation("o1").await.unwrap().unwrap().phase, OperationPhase::Pending, "nothing written");
+    assert_eq!(store.get_snapshot("s1").await.unwrap().unwrap().status, SnapshotStatus::Building);
+    current.phase = OperationPhase::Succeeded;
+    store.save_step(&current, &SnapshotChange::Keep, "b").await.unwrap();
+    assert!(store.save_step(&current, &SnapshotChange::Keep, "b").await.is_err(), "a saved step released its lease");
+}
+
 pub async fn operations_for_a_snapshot_need_its_expected_version(store: &dyn Catalog) {
     let (_, deleting) = created_then_deleting(store).await;
     let err = store.insert_operation_for(&deleting, at(0), &operation("o3", "s1", 0)).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict(_)));
     assert!(store.get_operation("o3").await.unwrap().is_none());
+    claim_all(store, "t").await;
     let mut done = store.get_operation("o2").await.unwrap().unwrap();
     done.phase = OperationPhase::Succeeded;
-    store.save_step(&done, &SnapshotChange::Remove).await.unwrap();
+    store.save_step(&done, &SnapshotChange::Remove, "t").await.unwrap();
     assert!(store.get_snapshot("s1").await.unwrap().is_none());
     assert_eq!(store.open_operations(Some("c")).await.unwrap().len(), 1, "o1 is still open");
 }
@@ -247,17 +275,18 @@ pub async fn operations_for_a_snapshot_need_its_expected_version(store: &dyn Cat
 /// deleted, aborted at once by the engine) must not bring it back when it records the failure.
 pub async fn a_step_never_brings_back_a_removed_snapshot_nor_clears_a_delete(store: &dyn Catalog) {
     let (s, _) = created_then_deleting(store).await;
+    claim_all(store, "t").await;
     let mut create = store.get_operation("o1").await.unwrap().unwrap();
     let progressed = Snapshot { status: SnapshotStatus::Building, total_shards: Some(3), ..s.clone() };
-    store.checkpoint_operation(&create, &SnapshotChange::update(progressed)).await.unwrap();
+    store.checkpoint_operation(&create, &SnapshotChange::update(progressed), "t").await.unwrap();
     let stored = store.get_snapshot("s1").await.unwrap().unwrap();
     assert!(stored.deleting && stored.total_shards == Some(3), "the create's progress kept the delete: {stored:?}");
     let mut delete = store.get_operation("o2").await.unwrap().unwrap();
     delete.phase = OperationPhase::Succeeded;
-    store.save_step(&delete, &SnapshotChange::Remove).await.unwrap();
+    store.save_step(&delete, &SnapshotChange::Remove, "t").await.unwrap();
     create.phase = OperationPhase::Failed;
     let failed = Snapshot { status: SnapshotStatus::Failed, ..s };
-    store.save_step(&create, &SnapshotChange::update(failed)).await.unwrap();
+    store.save_step(&create, &SnapshotChange::update(failed), "t").await.unwrap();
     assert!(store.get_snapshot("s1").await.unwrap().is_none(), "the deleted snapshot stays deleted");
 }
 
@@ -328,9 +357,10 @@ pub async fn projects_and_clusters_refuse_deletion_while_in_use(store: &dyn Cata
     assert!(matches!(store.delete_project("p").await, Err(StoreError::Conflict(_))));
     store.insert_snapshot_with_operation(&snapshot("s1", "snap"), &operation("o1", "s1", 0)).await.unwrap();
     assert!(matches!(store.delete_cluster("c").await, Err(StoreError::Conflict(_))));
+    claim_all(store, "t").await;
     let mut op = store.get_operation("o1").await.unwrap().unwrap();
     op.phase = OperationPhase::Failed;
-    store.save_step(&op, &SnapshotChange::Keep).await.unwrap();
+    store.save_step(&op, &SnapshotChange::Keep, "t").await.unwrap();
     store.delete_cluster("c").await.unwrap();
     assert!(store.get_snapshot("s1").await.unwrap().is_none());
     store.delete_project("p").await.unwrap();
@@ -454,6 +484,7 @@ macro_rules! store_suite {
             snapshot_pages_keep_only_what_the_filter_lets_through,
             claims_lease_due_operations_once_until_released,
             operations_for_a_snapshot_need_its_expected_version,
+            a_step_writes_nothing_once_its_lease_was_taken_over,
             a_step_never_brings_back_a_removed_snapshot_nor_clears_a_delete,
             a_fire_moves_the_schedule_once_even_when_its_name_is_taken,
             a_fire_waits_while_a_limit_is_reached,

@@ -138,18 +138,22 @@ impl InProcess {
         self.core.register_cluster(new).await.expect("register")
     }
 
-    /// Ends every open create as COMPLETED, standing in for an engine in scheduler-only tests.
+    /// Ends every open create as COMPLETED, standing in for an engine in scheduler-only tests
+    /// (leasing them first, as a reconciler would).
     pub async fn complete_creates(&self) {
-        for mut op in self.store.open_operations(None).await.expect("open operations") {
-            if op.kind != OperationKind::CreateSnapshot {
-                continue;
+        let (now, owner) = (self.now(), "complete-creates");
+        let until = now + chrono::Duration::minutes(1);
+        for lane in Lane::ALL {
+            let claimed = self.store.claim_due_operations(lane, now, owner, until, 10_000).await.expect("claim");
+            for mut op in claimed.into_iter().filter(|op| op.kind == OperationKind::CreateSnapshot) {
+                let snapshot = self.store.get_snapshot(&op.snapshot_id).await.expect("read").expect("snapshot");
+                op.phase = OperationPhase::Succeeded;
+                op.finished_at = Some(now);
+                let done = Snapshot { status: SnapshotStatus::Completed, ..snapshot };
+                self.store.save_step(&op, &SnapshotChange::update(done), owner).await.expect("save");
             }
-            let snapshot = self.store.get_snapshot(&op.snapshot_id).await.expect("read").expect("snapshot");
-            op.phase = OperationPhase::Succeeded;
-            op.finished_at = Some(self.now());
-            let done = Snapshot { status: SnapshotStatus::Completed, ..snapshot };
-            self.store.save_step(&op, &SnapshotChange::update(done)).await.expect("save");
         }
+        self.store.release_leases(owner).await.expect("release the rest");
     }
 
     /// Runs the reconciler against the real engines until no operation is open, moving the

@@ -1,9 +1,9 @@
 //! Several snapkeep replicas on one PostgreSQL catalog, with no leader and nothing between them:
 //! an operation a replica held when it died is finished by another once its lease lapses, without
 //! a second engine call; a replica with another admin token refuses to start; requests alternating between replicas each become one snapshot; a
-//! signed request replayed to another replica is refused there too; 200 requests sent to two
-//! replicas in turn while one is SIGKILLed again and again end with one operation each and the
-//! catalog equal to the engines; and three replicas firing the same 100 schedules fire each slot
+//! signed request replayed to another replica is refused there too; 200 requests sent to two or
+//! three replicas in turn while one is SIGKILLed again and again end with one operation each and
+//! the catalog equal to the engines; and three replicas firing the same 100 schedules fire each slot
 //! once, within the global limit.
 
 use std::collections::{BTreeSet, HashMap};
@@ -17,7 +17,9 @@ use serde_json::{Value, json};
 use snapkeep_api_css::PolicyInput;
 use snapkeep_core::{Cipher, ManualClock, Scheduling, SnapshotKind, Store};
 use snapkeep_tests::signers::Wire;
-use snapkeep_tests::{Auth, Essim, EssimOptions, InProcess, Snapkeep, Tenant, TestPostgres, psql, wait_for};
+use snapkeep_tests::{
+    Auth, ClusterClient, Essim, EssimOptions, InProcess, Snapkeep, Tenant, TestPostgres, psql, wait_for,
+};
 
 /// Requests essim received with `method` on `path`.
 fn sent(essim: &Essim, method: &str, path: &str) -> usize {
@@ -218,29 +220,34 @@ fn chaos_request(replica: &Snapkeep, tenant: &Tenant, cluster: &str, i: usize) -
     }
 }
 
-/// Two replicas behind no load balancer: 200 CSS and Alibaba creates, deletes and restores
-/// across 5 clusters, sent to each replica in turn while one of them is SIGKILLed every 20
-/// requests (about 1.5 s) and started again 10 later. At the end every accepted request has exactly one
+/// `count` replicas behind no load balancer: 200 CSS and Alibaba creates, deletes and restores
+/// across 5 clusters, sent to the replicas in turn while the first is SIGKILLed every 20 requests
+/// (about 1.5 s) and started again 10 later. At the end every accepted request has exactly one
 /// operation, every operation has ended, and each cluster's catalog equals its engine's
 /// snapshots, none of them twice.
-#[test]
-fn replicas_killed_again_and_again_lose_nothing_and_repeat_nothing() {
+fn killed_again_and_again(count: usize) {
     let dir = tempfile::tempdir().unwrap();
     let repo_root = dir.path().join("repositories");
     let postgres = TestPostgres::shared_or_start();
     let catalog = postgres.fresh_database("chaos");
     let shared = [("SNAPKEEP_CATALOG_URL", catalog.as_str()), ("SNAPKEEP_LEASE_SECS", "5")];
     let mut a = Snapkeep::start(&dir.path().join("a"), &repo_root, &shared);
-    let b = a.start_replica(&dir.path().join("b"), &shared);
+    let others: Vec<Snapkeep> =
+        (1..count).map(|i| a.start_replica(&dir.path().join(format!("r{i}")), &shared)).collect();
     let tenant = a.tenant("chaos");
-    let clusters: Vec<(String, Essim)> = (0..5)
+    // One essim serves the 5 clusters (at /c0 … /c4), keeping the machine's load down.
+    let essim = Essim::start(
+        dir.path(),
+        &repo_root,
+        &EssimOptions { clusters: 5, ..EssimOptions::new("opensearch", "2.11.0") },
+    );
+    let clusters: Vec<(String, ClusterClient)> = (0..5)
         .map(|i| {
-            let essim =
-                Essim::start(&dir.path().join(format!("e{i}")), &repo_root, &EssimOptions::new("opensearch", "2.11.0"));
-            essim.load_index("logs", 1, 20);
+            let cluster = ClusterClient::new(format!("{}/c{i}", essim.url), None, Box::new(String::new));
+            cluster.load_index("logs", 1, 20);
             let id = format!("es-{i}");
-            a.register(&tenant, &id, &essim);
-            (id, essim)
+            a.register(&tenant, &id, &cluster);
+            (id, cluster)
         })
         .collect();
 
@@ -253,14 +260,17 @@ fn replicas_killed_again_and_again_lose_nothing_and_repeat_nothing() {
             a.restart_with(&shared);
             a_down = false;
         }
-        let replica = if a_down || i % 2 == 1 { &b } else { &a };
+        let replica = match i % count {
+            0 if !a_down => &a,
+            n => &others[n.saturating_sub(1) % others.len()],
+        };
         let (status, answer) = chaos_request(replica, &tenant, &clusters[i % 5].0, i);
         assert!(status < 500, "request {i}: {status} {answer}");
         accepted += usize::from((200..300).contains(&status));
         std::thread::sleep(Duration::from_millis(40));
     }
     assert!(accepted >= 120, "most requests were accepted: {accepted}");
-    println!("{accepted} of 200 requests accepted, replica a killed 10 times");
+    println!("{count} replicas: {accepted} of 200 requests accepted, the first killed 10 times");
     if a_down {
         a.restart_with(&shared);
     }
@@ -272,14 +282,24 @@ fn replicas_killed_again_and_again_lose_nothing_and_repeat_nothing() {
         accepted.to_string(),
         "one operation per accepted request"
     );
-    for (id, essim) in &clusters {
+    for (id, cluster) in &clusters {
         let mut listed: Vec<String> =
-            b.backups(&tenant, id).iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect();
-        let mut engine = essim.snapshot_names("snapkeep");
+            others[0].backups(&tenant, id).iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect();
+        let mut engine = cluster.snapshot_names("snapkeep");
         listed.sort();
         engine.sort();
         let distinct: BTreeSet<&String> = engine.iter().collect();
         assert_eq!(distinct.len(), engine.len(), "{id}: no snapshot twice on the engine");
         assert_eq!(listed, engine, "{id}: the catalog equals the engine");
     }
+}
+
+#[test]
+fn two_replicas_killed_again_and_again_lose_nothing_and_repeat_nothing() {
+    killed_again_and_again(2);
+}
+
+#[test]
+fn three_replicas_killed_again_and_again_lose_nothing_and_repeat_nothing() {
+    killed_again_and_again(3);
 }
