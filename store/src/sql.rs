@@ -34,6 +34,17 @@ static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/p
 const POSTGRES_SESSION: &str = "SET statement_timeout = '60s'; SET lock_timeout = '30s'; \
                                 SET idle_in_transaction_session_timeout = '60s'";
 
+/// How a read in a write transaction locks the rows it reads (on PostgreSQL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lock {
+    /// Others may read and share it, not change or delete it.
+    Share,
+    /// Only this transaction may change it.
+    Update,
+    /// As `Update`, passing over rows another transaction holds (claims).
+    SkipLocked,
+}
+
 /// Which server holds the catalog.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Server {
@@ -123,11 +134,10 @@ impl SqlStore {
         Ok(Self { pool, server: Server::Postgres })
     }
 
-    /// A write transaction. `BEGIN IMMEDIATE` takes the write lock at once, waiting for it under
-    /// the busy timeout; a deferred transaction that reads and then writes would instead fail with
-    /// "database is locked" whenever another connection is writing.
-    /// On PostgreSQL a plain transaction; the reads a write depends on lock their rows
-    /// (`lock_rows`).
+    /// A write transaction. On SQLite, `BEGIN IMMEDIATE` takes the write lock at once, waiting
+    /// for it under the busy timeout (a deferred transaction that reads and then writes would
+    /// fail with "database is locked" whenever another connection writes). On PostgreSQL a plain
+    /// transaction, whose reads lock the rows the write depends on (`lock`).
     async fn write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
         match self.server {
             Server::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
@@ -135,19 +145,34 @@ impl SqlStore {
         }
     }
 
-    /// What a claim's selection appends so that replicas claiming at once take different rows:
-    /// nothing on SQLite (one writer at a time), `FOR UPDATE SKIP LOCKED` on PostgreSQL.
-    fn skip_locked(&self) -> &'static str {
-        match self.server {
-            Server::Sqlite => "",
-            Server::Postgres => " FOR UPDATE SKIP LOCKED",
+    /// What a read in a write transaction appends to lock the rows it reads until the commit:
+    /// nothing on SQLite (`BEGIN IMMEDIATE` holds the whole file), `lock`'s clause on PostgreSQL.
+    fn lock(&self, lock: Lock) -> &'static str {
+        match (self.server, lock) {
+            (Server::Sqlite, _) => "",
+            (Server::Postgres, Lock::Share) => " FOR SHARE",
+            (Server::Postgres, Lock::Update) => " FOR UPDATE",
+            (Server::Postgres, Lock::SkipLocked) => " FOR UPDATE SKIP LOCKED",
         }
+    }
+
+    /// Locks row `id` of `table` (a table keyed by `id`) until the commit; whether it exists.
+    async fn lock_row(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        (table, id): (&str, &str),
+        lock: Lock,
+    ) -> Result<bool, StoreError> {
+        let read = format!("SELECT id FROM {table} WHERE id = $1{}", self.lock(lock));
+        let found: Option<String> =
+            sqlx::query_scalar(&read).bind(id).fetch_optional(&mut **tx).await.map_err(backend)?;
+        Ok(found.is_some())
     }
 
     /// Checks, locking the row until the commit, that `owner` still holds operation `id`'s
     /// lease; `Conflict` when another replica took it over (or it ended meanwhile).
     async fn hold_lease(&self, tx: &mut Transaction<'_, Any>, id: &str, owner: &str) -> Result<(), StoreError> {
-        let read = format!("SELECT lease_owner FROM operations WHERE id = $1{}", self.lock_rows());
+        let read = format!("SELECT lease_owner FROM operations WHERE id = $1{}", self.lock(Lock::Update));
         let holder: Option<Option<String>> =
             sqlx::query_scalar(&read).bind(id).fetch_optional(&mut **tx).await.map_err(backend)?;
         match holder {
@@ -160,26 +185,8 @@ impl SqlStore {
     /// deletion, so a cluster is never deleted under a snapshot or operation being added
     /// (SQLite's write lock already orders them). `NotFound` when it is gone.
     async fn lock_cluster(&self, tx: &mut Transaction<'_, Any>, id: &str, exclusive: bool) -> Result<(), StoreError> {
-        let mode = match (self.server, exclusive) {
-            (Server::Sqlite, _) => "",
-            (Server::Postgres, false) => " FOR SHARE",
-            (Server::Postgres, true) => " FOR UPDATE",
-        };
-        let found: Option<String> = sqlx::query_scalar(&format!("SELECT id FROM clusters WHERE id = $1{mode}"))
-            .bind(id)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(backend)?;
-        found.map(drop).ok_or(StoreError::NotFound)
-    }
-
-    /// What a read in a write transaction appends to lock the rows it reads until the commit:
-    /// nothing on SQLite (`BEGIN IMMEDIATE` holds the whole file), `FOR UPDATE` on PostgreSQL.
-    fn lock_rows(&self) -> &'static str {
-        match self.server {
-            Server::Sqlite => "",
-            Server::Postgres => " FOR UPDATE",
-        }
+        let lock = if exclusive { Lock::Update } else { Lock::Share };
+        if self.lock_row(tx, ("clusters", id), lock).await? { Ok(()) } else { Err(StoreError::NotFound) }
     }
 
     /// The row `sql` selects by one key, mapped.
@@ -686,7 +693,7 @@ impl Store for SqlStore {
         if operation.cluster_id != snapshot.cluster_id {
             self.lock_cluster(&mut tx, &operation.cluster_id, false).await?;
         }
-        let read = format!("SELECT updated_at FROM snapshots WHERE id = $1{}", self.lock_rows());
+        let read = format!("SELECT updated_at FROM snapshots WHERE id = $1{}", self.lock(Lock::Update));
         let current: Option<i64> =
             sqlx::query_scalar(&read).bind(&snapshot.id).fetch_optional(&mut *tx).await.map_err(backend)?;
         match current {
@@ -715,7 +722,7 @@ impl Store for SqlStore {
                  AND (lease_until IS NULL OR lease_until < $3)
                  ORDER BY next_run_at, created_at LIMIT $4{})
              RETURNING {OPERATION_COLUMNS}",
-            self.skip_locked()
+            self.lock(Lock::SkipLocked)
         ))
         .bind(owner)
         .bind(ms(lease_until))
@@ -841,7 +848,7 @@ impl Store for SqlStore {
         let mut tx = self.write().await.map_err(backend)?;
         // Fires take one row's lock in turn (SQLite's write lock already serializes them), so
         // two replicas never both count the same room under a limit.
-        let lock = format!("SELECT id FROM fire_lock{}", self.lock_rows());
+        let lock = format!("SELECT id FROM fire_lock{}", self.lock(Lock::Update));
         sqlx::query(&lock).fetch_optional(&mut *tx).await.map_err(backend)?;
         if !has_room(&mut tx, &fire.cluster_id, limits).await? {
             return Ok(FireOutcome::Deferred);
@@ -1005,7 +1012,7 @@ impl Store for SqlStore {
         self.hold_lease(&mut tx, &operation.id, owner).await?;
         write_operation(&mut tx, operation, true).await?;
         if let SnapshotChange::Update(snapshot) = change {
-            write_step_snapshot(&mut tx, (operation, self.lock_rows()), snapshot).await?;
+            write_step_snapshot(&mut tx, (operation, self.lock(Lock::Update)), snapshot).await?;
         }
         tx.commit().await.map_err(backend)
     }
@@ -1017,7 +1024,7 @@ impl Store for SqlStore {
         match change {
             SnapshotChange::Keep => {}
             SnapshotChange::Update(snapshot) => {
-                write_step_snapshot(&mut tx, (operation, self.lock_rows()), snapshot).await?
+                write_step_snapshot(&mut tx, (operation, self.lock(Lock::Update)), snapshot).await?
             }
             SnapshotChange::Remove | SnapshotChange::Release => remove_or_release(&mut tx, operation, change).await?,
         }

@@ -7,7 +7,7 @@ use snapkeep_core::{AccessKey, AccessStore, AuditEntry, AuditQuery, Cipher, Requ
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::{SqlStore, backend, ms, time, write_error};
+use super::{Lock, SqlStore, backend, ms, time, write_error};
 
 fn key_from(row: &AnyRow) -> Result<AccessKey, StoreError> {
     Ok(AccessKey {
@@ -83,9 +83,7 @@ impl SqlStore {
     /// Holds project `id` until the commit, so two writers never both count the same room under
     /// its limit of active keys (SQLite's write lock already orders them).
     async fn lock_project(&self, tx: &mut Transaction<'_, Any>, id: &str) -> Result<(), StoreError> {
-        let read = format!("SELECT id FROM projects WHERE id = $1{}", self.lock_rows());
-        sqlx::query(&read).bind(id).fetch_optional(&mut **tx).await.map_err(backend)?;
-        Ok(())
+        self.lock_row(tx, ("projects", id), Lock::Update).await.map(drop)
     }
 }
 
