@@ -12,7 +12,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::error::CoreError;
+use crate::error::{CoreError, StoreError};
 use crate::model::{Cluster, Operation, OperationKind, OperationPhase, Snapshot, SnapshotStatus};
 use crate::physical::{BackupRequest, DatabaseEngine, NewServer, TransferProgress};
 use crate::snapkeep::Snapkeep;
@@ -93,7 +93,8 @@ impl DatabaseSteps {
         let endpoint = self.core.endpoint_of(cluster)?;
         let request = BackupRequest::of(&snapshot.id);
         let progress = TransferProgress::default();
-        let outcome = self.with_heartbeat(op, &progress, engine.back_up(&endpoint, objects, &request, &progress)).await;
+        let outcome =
+            self.with_heartbeat(op, &progress, engine.back_up(&endpoint, objects, &request, &progress)).await?;
         let finished = self.core.clock.now();
         match outcome {
             Ok(summary) => {
@@ -145,13 +146,18 @@ impl DatabaseSteps {
         self.core.store.checkpoint_operation(op, &SnapshotChange::Keep, &self.owner).await?;
         let (objects, _) = self.core.open_snapshot_location(&source.project_id, &location).await?;
         let progress = TransferProgress::default();
-        let outcome = self
-            .with_heartbeat(
-                op,
-                &progress,
-                engine.restore(objects, &BackupRequest::of(&snapshot.id), &server, &progress),
-            )
-            .await;
+        let request = BackupRequest::of(&snapshot.id);
+        let transfer = engine.restore(objects, &request, &server, &progress);
+        let outcome = match self.with_heartbeat(op, &progress, transfer).await {
+            Ok(outcome) => outcome,
+            Err(lost) => {
+                // The replica now holding the restore starts it again on its own machine.
+                if let Err(e) = engine.discard_restored(&server.cluster_id).await {
+                    tracing::warn!(cluster = %server.cluster_id, error = %e, "could not discard an abandoned restore");
+                }
+                return Err(lost);
+            }
+        };
         let restored = match outcome {
             Ok(restored) => restored,
             Err(e) => {
@@ -182,27 +188,48 @@ impl DatabaseSteps {
     }
 
     /// Runs a long transfer while keeping the operation's lease and recording its progress
-    /// (every [`PROGRESS_EVERY`], or more often when the lease is short).
-    async fn with_heartbeat<T>(&self, op: &Operation, progress: &TransferProgress, work: impl Future<Output = T>) -> T {
+    /// (every [`PROGRESS_EVERY`], or more often when the lease is short). When another replica
+    /// took the operation over (this one stalled past its lease), the transfer is dropped at
+    /// once, closing its connections, and `LeaseLost` is returned: the new holder's step removes
+    /// what was written and decides the outcome.
+    async fn with_heartbeat<T>(
+        &self,
+        op: &Operation,
+        progress: &TransferProgress,
+        work: impl Future<Output = T>,
+    ) -> Result<T, StepError> {
         let every = (self.lease / 4).min(PROGRESS_EVERY);
         let mut work = std::pin::pin!(work);
         let mut beat = op.clone();
         loop {
             tokio::select! {
-                done = &mut work => return done,
-                () = tokio::time::sleep(every) => {
-                    let now = self.core.clock.now();
-                    let until = now + to_chrono(self.lease);
-                    if let Err(e) = self.core.store.renew_lease(&beat.id, &self.owner, until).await {
-                        tracing::warn!(operation = %beat.id, error = %e, "could not renew the lease");
-                    }
-                    beat.progress_marker = Some(progress.marker());
-                    beat.progress_at = now;
-                    if let Err(e) = self.core.store.checkpoint_operation(&beat, &SnapshotChange::Keep, &self.owner).await {
-                        tracing::warn!(operation = %beat.id, error = %e, "could not record progress");
-                    }
-                }
+                // A replica waking from a stall checks its lease before its transfer goes on.
+                biased;
+                () = tokio::time::sleep(every) => self.beat(&mut beat, progress).await?,
+                done = &mut work => return Ok(done),
             }
+        }
+    }
+
+    /// Renews `beat`'s lease and records the transfer's progress; `LeaseLost` when the lease is
+    /// no longer this replica's. A catalog that cannot be reached is logged and tried again at
+    /// the next beat (the lease outlives several beats).
+    async fn beat(&self, beat: &mut Operation, progress: &TransferProgress) -> Result<(), StepError> {
+        let now = self.core.clock.now();
+        match self.core.store.renew_lease(&beat.id, &self.owner, now + to_chrono(self.lease)).await {
+            Ok(true) => {}
+            Ok(false) => return Err(StoreError::LeaseLost.into()),
+            Err(e) => tracing::warn!(operation = %beat.id, error = %e, "could not renew the lease"),
+        }
+        beat.progress_marker = Some(progress.marker());
+        beat.progress_at = now;
+        match self.core.store.checkpoint_operation(beat, &SnapshotChange::Keep, &self.owner).await {
+            Err(StoreError::LeaseLost) => Err(StoreError::LeaseLost.into()),
+            Err(e) => {
+                tracing::warn!(operation = %beat.id, error = %e, "could not record progress");
+                Ok(())
+            }
+            Ok(()) => Ok(()),
         }
     }
 }

@@ -120,6 +120,10 @@ pub enum StoreError {
     /// A uniqueness rule refused the write; the string names the rule.
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// Another replica holds the lease of the operation being written (it took the operation
+    /// over, or the operation ended); nothing was written.
+    #[error("the operation's lease is held by another replica")]
+    LeaseLost,
     #[error("not found")]
     NotFound,
     #[error("database: {0}")]

@@ -112,6 +112,10 @@ impl Reconciler {
                 op.finished_at = Some(now);
                 change
             }
+            Err(e) if e.is_lease_lost() => {
+                tracing::warn!(operation = %op.id, "{e}: this replica stops its step, the other replica's counts");
+                return Ok(op);
+            }
             Err(StepError::Engine(e)) if e.is_transient() && now < op.deadline => {
                 tracing::warn!(operation = %op.id, kind = op.kind.as_str(), attempt = op.attempts + 1, error = %e, "transient engine error; retrying");
                 op.attempts += 1;
@@ -133,8 +137,8 @@ impl Reconciler {
             self.core.metrics().count_finished(op.kind.as_str(), outcome);
         }
         match self.core.store.save_step(&op, &change, &self.owner).await {
-            Err(StoreError::Conflict(why)) => {
-                tracing::warn!(operation = %op.id, "{why}: this step's outcome is dropped, the other replica's counts");
+            Err(StoreError::LeaseLost) => {
+                tracing::warn!(operation = %op.id, "the lease was taken over: this step's outcome is dropped, the other replica's counts");
             }
             other => other?,
         }

@@ -38,6 +38,13 @@ pub(crate) enum StepError {
     Invalid(String),
 }
 
+impl StepError {
+    /// Whether the step stopped because another replica took its operation over.
+    pub(crate) fn is_lease_lost(&self) -> bool {
+        matches!(self, Self::Core(CoreError::Store(StoreError::LeaseLost)))
+    }
+}
+
 impl From<StoreError> for StepError {
     fn from(e: StoreError) -> Self {
         Self::Core(e.into())

@@ -208,7 +208,7 @@ pub trait Store: AccessStore + Send + Sync {
     async fn delete_storage_profile(&self, project_id: &str, name: &str) -> Result<(), StoreError>;
 
     /// Writes an operation's state (and its snapshot's change) while its step is still running;
-    /// the lease is kept. `Conflict` (nothing written) unless `owner` still holds the lease:
+    /// the lease is kept. `LeaseLost` (nothing written) unless `owner` still holds the lease:
     /// another replica took the operation over.
     async fn checkpoint_operation(
         &self,
@@ -222,7 +222,7 @@ pub trait Store: AccessStore + Send + Sync {
     /// Extends the lease of an operation `owner` holds; `false` when it no longer holds it.
     async fn renew_lease(&self, id: &str, owner: &str, until: DateTime<Utc>) -> Result<bool, StoreError>;
     /// Writes an operation's new state and its snapshot's change in one transaction and releases
-    /// the lease. `Conflict` (nothing written) unless `owner` still holds the lease: another
+    /// the lease. `LeaseLost` (nothing written) unless `owner` still holds the lease: another
     /// replica took the operation over, and its outcome is the one that counts.
     async fn save_step(&self, operation: &Operation, change: &SnapshotChange, owner: &str) -> Result<(), StoreError>;
 }

@@ -170,14 +170,14 @@ impl SqlStore {
     }
 
     /// Checks, locking the row until the commit, that `owner` still holds operation `id`'s
-    /// lease; `Conflict` when another replica took it over (or it ended meanwhile).
+    /// lease; `LeaseLost` when another replica took it over (or it ended meanwhile).
     async fn hold_lease(&self, tx: &mut Transaction<'_, Any>, id: &str, owner: &str) -> Result<(), StoreError> {
         let read = format!("SELECT lease_owner FROM operations WHERE id = $1{}", self.lock(Lock::Update));
         let holder: Option<Option<String>> =
             sqlx::query_scalar(&read).bind(id).fetch_optional(&mut **tx).await.map_err(backend)?;
         match holder {
             Some(Some(holder)) if holder == owner => Ok(()),
-            _ => Err(StoreError::Conflict("the operation's lease is held by another replica")),
+            _ => Err(StoreError::LeaseLost),
         }
     }
 

@@ -248,14 +248,16 @@ pub async fn a_step_writes_nothing_once_its_lease_was_taken_over(store: &dyn Cat
     stalled.phase = OperationPhase::Failed;
     let failed = Snapshot { status: SnapshotStatus::Failed, ..snapshot("s1", "snap") };
     let late = store.checkpoint_operation(&stalled, &SnapshotChange::Keep, "a").await;
-    assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+    assert!(matches!(late, Err(StoreError::LeaseLost)), "{late:?}");
+    assert!(!store.renew_lease("o1", "a", at(200_000)).await.unwrap(), "a lost lease is not renewed");
     let late = store.save_step(&stalled, &SnapshotChange::update(failed), "a").await;
-    assert!(matches!(late, Err(StoreError::Conflict(_))), "{late:?}");
+    assert!(matches!(late, Err(StoreError::LeaseLost)), "{late:?}");
     assert_eq!(store.get_operation("o1").await.unwrap().unwrap().phase, OperationPhase::Pending, "nothing written");
     assert_eq!(store.get_snapshot("s1").await.unwrap().unwrap().status, SnapshotStatus::Building);
     current.phase = OperationPhase::Succeeded;
     store.save_step(&current, &SnapshotChange::Keep, "b").await.unwrap();
-    assert!(store.save_step(&current, &SnapshotChange::Keep, "b").await.is_err(), "a saved step released its lease");
+    let again = store.save_step(&current, &SnapshotChange::Keep, "b").await;
+    assert!(matches!(again, Err(StoreError::LeaseLost)), "a saved step released its lease: {again:?}");
 }
 
 pub async fn operations_for_a_snapshot_need_its_expected_version(store: &dyn Catalog) {

@@ -162,9 +162,14 @@ impl Snapkeep {
         http.get(format!("{}/healthz", self.url)).send().is_ok_and(|r| r.status().is_success())
     }
 
+    /// The running service's process id.
+    pub fn pid(&self) -> u32 {
+        self.process.as_ref().expect("running").pid()
+    }
+
     /// The service's peak resident memory so far, in bytes (`VmHWM` of `/proc/<pid>/status`).
     pub fn peak_resident_bytes(&self) -> u64 {
-        let pid = self.process.as_ref().expect("running").pid();
+        let pid = self.pid();
         let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
         let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM");
         line.split_whitespace().nth(1).and_then(|kb| kb.parse::<u64>().ok()).expect("kB") * 1024

@@ -1,7 +1,8 @@
 //! PostgreSQL clusters through the DWS dialect, on a real PostgreSQL server and a real S3 server:
 //! a database loaded with pgbench and checksummed rows is snapshotted and restored into a new
 //! cluster through the official SDK and reads back identical; a snapshot whose snapkeep is
-//! SIGKILLed mid-stream ends failed with no object left; storage changed outside snapkeep (a
+//! SIGKILLed mid-stream ends failed with no object left; a backup whose lease another replica
+//! took over stops streaming; storage changed outside snapkeep (a
 //! damaged part, a forged part with its manifest edited to match, another backup put in a
 //! backup's place) is refused before the restored server starts; a server that takes only TLS is registered and backed up over verified
 //! TLS, and refused in the clear, under an untrusted CA, and by a name its certificate lacks; a
@@ -177,6 +178,56 @@ fn a_snapshot_killed_mid_stream_ends_failed_and_leaves_no_objects() {
     psql(&url, "DROP TABLE noise");
     let again = setup.create_snapshot("after-kill");
     assert_eq!(setup.await_status(&again, Duration::from_secs(300))["status"], "AVAILABLE");
+}
+
+/// A replica that stalled past its lease while streaming a backup, and whose operation another
+/// replica took over (here: the catalog's lease row given to another owner), stops streaming at
+/// its next lease renewal instead of writing on until the backup ends, and records nothing more.
+#[test]
+fn a_backup_whose_lease_was_taken_over_stops_streaming() {
+    let postgres = TestPostgres::shared_or_start();
+    let catalog = postgres.fresh_database("lease_taken");
+    let slow = [
+        ("SNAPKEEP_POSTGRES_COMPRESSION_LEVEL", "15"),
+        ("SNAPKEEP_POSTGRES_COMPRESSION_WORKERS", "1"),
+        ("SNAPKEEP_CATALOG_URL", catalog.as_str()),
+        ("SNAPKEEP_LEASE_SECS", "5"),
+    ];
+    let setup = setup_with("dws_lease_taken", 1, 10, &slow);
+    let url = setup.postgres.url("dws_lease_taken");
+    psql(
+        &url,
+        "CREATE TABLE noise AS SELECT g, md5(random()::text) || md5(random()::text) AS a, \
+                md5(random()::text) AS b FROM generate_series(1, 500000) g",
+    );
+    let id = setup.create_snapshot("taken-01");
+    let server = setup.postgres.url("postgres");
+    // The backup's temporary replication slot is named after the snapkeep process streaming it.
+    let slot = format!(
+        "SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 'snapkeep\\_{}\\_%'",
+        setup.snapkeep.pid()
+    );
+    wait_for("the backup streams", Duration::from_secs(60), || {
+        let (_, answer) = setup.dws("GET", &format!("/snapshots/{id}"), None);
+        let percent: u32 = answer["snapshot"]["progress"].as_str()?.trim_end_matches('%').parse().ok()?;
+        (percent > 0 && psql(&server, &slot) == "1").then_some(())
+    });
+
+    let taken = psql(
+        &catalog,
+        &format!(
+            "UPDATE operations SET lease_owner = 'another-replica', lease_until = lease_until + 3600000 \
+             WHERE snapshot_id = '{id}' AND finished_at IS NULL RETURNING phase"
+        ),
+    );
+    assert_eq!(taken, "submitted", "the create was streaming when its lease was taken");
+    wait_for("the stream stops", Duration::from_secs(10), || (psql(&server, &slot) == "0").then_some(()));
+    std::thread::sleep(Duration::from_secs(3));
+    let (_, detail) = setup.dws("GET", &format!("/snapshots/{id}"), None);
+    assert_eq!(detail["snapshot"]["status"], "CREATING", "the other replica decides the outcome: {detail}");
+    let holder = format!("SELECT lease_owner, phase FROM operations WHERE snapshot_id = '{id}'");
+    assert_eq!(psql(&catalog, &holder), "another-replica|submitted", "nothing recorded after the takeover");
+    psql(&url, "DROP TABLE noise");
 }
 
 #[test]
