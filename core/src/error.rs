@@ -90,6 +90,15 @@ pub enum CoreError {
     KeyNotActive(String),
     #[error("the master key does not open this catalog's secrets")]
     WrongMasterKey,
+    /// Other replicas serve the catalog (named, with when each was last seen).
+    #[error("other replicas serve this catalog: {0}")]
+    ReplicasLive(String),
+    /// This machine's clock is too far from the catalog server's.
+    #[error(
+        "this machine's clock is {offset_ms} ms off the catalog server's; replicas need clocks within \
+         {max_ms} ms of it (a quarter of lease-secs): synchronise it (NTP)"
+    )]
+    ClockOffset { offset_ms: i64, max_ms: i64 },
     #[error("no storage profile named {0:?} in this project")]
     UnknownStorageProfile(String),
     #[error("a storage profile named {0} already exists in this project")]
@@ -130,4 +139,7 @@ pub enum StoreError {
     Backend(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// Refused while others use what would change; the string names them.
+    #[error("in use by {0}")]
+    InUse(String),
 }

@@ -25,6 +25,7 @@ mod page;
 mod physical;
 pub mod policy;
 mod profiles;
+mod replicas;
 mod repository;
 mod restore_plan;
 mod restores;
@@ -65,6 +66,7 @@ pub use policy::{
     Frequency, NameStyle, Period, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy, SnapshotSettings,
 };
 pub use profiles::RepositoryUsage;
+pub use replicas::{Announcement, Replica};
 pub use repository::{Repositories, RepositoryNames, engine_client_settings, repository_spec};
 pub use restore_plan::{RestorePlan, can_restore_into};
 pub use restores::RestoreInput;

@@ -9,6 +9,7 @@ use crate::error::StoreError;
 use crate::model::{AccessKey, AuditEntry, AuditQuery, Cluster, Lane, Operation, Project, Snapshot};
 use crate::page::SnapshotFilter;
 use crate::policy::SnapshotConfig;
+use crate::replicas::{Announcement, Replica};
 use crate::secrets::Cipher;
 use crate::storage::{SnapshotLocation, StorageProfile};
 
@@ -293,6 +294,22 @@ pub trait AccessStore: Send + Sync {
     /// Writes setting `name`, replacing what it held.
     async fn put_catalog_setting(&self, name: &str, sealed: &[u8]) -> Result<(), StoreError>;
     /// Re-seals every stored secret and catalog setting from `old` to `new` in one transaction;
-    /// nothing changes unless all of them open. Returns how many secrets were re-sealed.
-    async fn reseal_secrets(&self, old: &Cipher, new: &Cipher) -> Result<u64, StoreError>;
+    /// nothing changes unless all of them open. The catalog settings are held exclusively first,
+    /// then the rotation is refused (`InUse`, naming them) while a replica other than `rotator`
+    /// is live at `now`. Returns how many secrets were re-sealed.
+    async fn reseal_secrets(
+        &self,
+        ciphers: (&Cipher, &Cipher),
+        rotator: (&str, DateTime<Utc>),
+    ) -> Result<u64, StoreError>;
+
+    /// Records `replica`'s announcement (its row inserted or replaced) while holding catalog
+    /// setting `guard` shared, provided it still holds the value given (what the replica's key
+    /// opened); `KeyChanged` otherwise, nothing written. The replica's clock (`seen_at`) is
+    /// measured against the catalog server's in the same transaction and recorded.
+    async fn announce_replica(&self, replica: &Replica, guard: (&str, &[u8])) -> Result<Announcement, StoreError>;
+    /// Every replica's last announcement, by id.
+    async fn list_replicas(&self) -> Result<Vec<Replica>, StoreError>;
+    /// Removes a replica's row (at its clean stop).
+    async fn forget_replica(&self, id: &str) -> Result<(), StoreError>;
 }

@@ -1,11 +1,13 @@
 //! Background work under one supervisor: the scheduler that decides automatic snapshots and
-//! retention, and the reconciler pools (one per lane) that drive every durable operation to its
-//! end.
+//! retention, the reconciler pools (one per lane) that drive every durable operation to its
+//! end, and the presence worker that keeps this replica announced to the catalog.
 
+mod presence;
 mod reconciler;
 mod scheduler;
 mod supervisor;
 
+pub use presence::PresenceWorker;
 pub use reconciler::ReconcilerWorker;
 pub use scheduler::SchedulerWorker;
 pub use supervisor::{Pace, StatusBoard, Supervisor, WorkError, Worker, WorkerState, WorkerStatus};

@@ -24,6 +24,10 @@ const MAX_BACKOFF_FACTOR: u32 = 20;
 pub enum WorkError {
     #[error(transparent)]
     Core(#[from] CoreError),
+    /// The service must not go on: the supervisor stops every worker and reports the reason
+    /// through [`Supervisor::fatal`].
+    #[error("{0}")]
+    Fatal(String),
 }
 
 /// What a worker says after a unit of work.
@@ -126,15 +130,26 @@ impl StatusBoard {
 }
 
 /// Runs workers until told to stop.
-#[derive(Default)]
 pub struct Supervisor {
     workers: Vec<Box<dyn Worker>>,
     board: StatusBoard,
+    fatal: Arc<watch::Sender<Option<String>>>,
+}
+
+impl Default for Supervisor {
+    fn default() -> Self {
+        Self { workers: Vec::new(), board: StatusBoard::default(), fatal: Arc::new(watch::channel(None).0) }
+    }
 }
 
 impl Supervisor {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The reason a worker failed fatally, once one did; the service should then stop.
+    pub fn fatal(&self) -> watch::Receiver<Option<String>> {
+        self.fatal.subscribe()
     }
 
     pub fn with(mut self, worker: impl Worker) -> Self {
@@ -153,18 +168,30 @@ impl Supervisor {
     pub async fn run(self, stop: watch::Receiver<bool>, grace: Duration) {
         let mut tasks = JoinSet::new();
         for worker in self.workers {
-            tasks.spawn(supervise(worker, self.board.clone(), stop.clone(), grace));
+            tasks.spawn(supervise(worker, (self.board.clone(), self.fatal.clone()), stop.clone(), grace));
         }
         while tasks.join_next().await.is_some() {}
     }
 }
 
-/// One worker's loop, then its drain within `grace` of the stop.
-async fn supervise(mut worker: Box<dyn Worker>, board: StatusBoard, mut stop: watch::Receiver<bool>, grace: Duration) {
+/// One worker's loop, then its drain within `grace` of the stop. A fatal failure ends the loop
+/// and is reported on `fatal`.
+async fn supervise(
+    mut worker: Box<dyn Worker>,
+    (board, fatal): (StatusBoard, Arc<watch::Sender<Option<String>>>),
+    mut stop: watch::Receiver<bool>,
+    grace: Duration,
+) {
     let name = worker.name();
     let mut failures: u32 = 0;
     while !*stop.borrow() {
         let pause = match worker.work().await {
+            Err(WorkError::Fatal(reason)) => {
+                tracing::error!(worker = name, error = %reason, "background work failed fatally; stopping");
+                board.update(name, |s| s.last_error = Some(reason.clone()));
+                fatal.send_replace(Some(reason));
+                break;
+            }
             Ok(Pace::More) => {
                 succeeded(&board, name, &mut failures);
                 tokio::task::yield_now().await;
@@ -294,6 +321,42 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 6, "five units at once, then one idle call");
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(calls.load(Ordering::SeqCst), 7, "one more after the interval");
+        stop.send(true).unwrap();
+        running.await.unwrap();
+    }
+
+    /// Fails fatally at once.
+    struct Doomed;
+
+    #[async_trait]
+    impl Worker for Doomed {
+        fn name(&self) -> &'static str {
+            "doomed"
+        }
+
+        fn interval(&self) -> Duration {
+            Duration::from_millis(10)
+        }
+
+        async fn work(&mut self) -> Result<Pace, WorkError> {
+            Err(WorkError::Fatal("the key was rotated".into()))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fatal_failure_stops_its_worker_and_is_reported() {
+        let (steady, calls) = scripted(0, 0, Duration::ZERO);
+        let supervisor = Supervisor::new().with(Doomed).with(steady);
+        let (board, mut fatal) = (supervisor.status(), supervisor.fatal());
+        let (stop, stopped) = watch::channel(false);
+        let running = tokio::spawn(supervisor.run(stopped, Duration::from_secs(1)));
+        let reason = fatal.wait_for(Option::is_some).await.unwrap().clone();
+        assert_eq!(reason.as_deref(), Some("the key was rotated"));
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        let doomed = board.snapshot()["doomed"].clone();
+        assert_eq!((doomed.state, doomed.last_error.as_deref()), (WorkerState::Stopped, Some("the key was rotated")));
+        assert!(!board.healthy(), "a stopped worker shows");
+        assert!(calls.load(Ordering::SeqCst) >= 2, "the others run until the service stops");
         stop.send(true).unwrap();
         running.await.unwrap();
     }

@@ -5,7 +5,8 @@
 //! Rotation writes a new key beside the current one (`<file>.next`), re-seals every stored secret
 //! in one transaction, then renames the new file over the old one. A crash between the commit and
 //! the rename is finished at the next start: the catalog's check value tells which file is its
-//! key. Rotation and the service exclude each other through a lock on the data directory.
+//! key. Rotation and the service exclude each other through a lock on the data directory, and
+//! rotation is refused while another replica of a shared catalog is live (core's replicas module).
 
 use std::fs::File;
 use std::io::Write;
@@ -14,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use snapkeep_core::{
-    AccessStore, Cipher, CoreError, IntegrityKey, master_key_opens, rotate_master_key, verify_master_key,
+    AccessStore, Cipher, Clock, CoreError, IntegrityKey, SystemClock, master_key_opens, rotate_master_key,
+    verify_master_key,
 };
 use snapkeep_store::SqlStore;
 
@@ -118,7 +120,13 @@ async fn finish_rotation(key_file: &Path, store: &SqlStore) -> anyhow::Result<()
     Ok(())
 }
 
-/// `snapkeep rotate-master-key`: re-seals every secret under a new key; the service must be stopped.
+/// This data directory's node id (the owner of its leases, its replica's id), made on first use.
+pub fn node_id(config: &Config) -> anyhow::Result<String> {
+    secret(None, None, &config.data_dir.join("node-id"), || uuid::Uuid::new_v4().to_string())
+}
+
+/// `snapkeep rotate-master-key`: re-seals every secret under a new key; the service, and every
+/// other replica of a shared catalog, must be stopped.
 pub async fn rotate(config: &Config) -> anyhow::Result<()> {
     if config.master_key.is_some() {
         bail!("the master key is set in the configuration, not in a file; rotate it by moving it to a file first");
@@ -133,10 +141,17 @@ pub async fn rotate(config: &Config) -> anyhow::Result<()> {
     writeln!(out, "{new_key}")?;
     out.sync_all()?;
     let new = Cipher::from_base64(&new_key)?;
-    let resealed = match rotate_master_key(&store, &old, &new).await {
+    let rotator = node_id(config)?;
+    let resealed = match rotate_master_key(&store, (&old, &new), (&rotator, SystemClock.now())).await {
         Ok(n) => n,
         Err(e) => {
             let _ = std::fs::remove_file(&next);
+            if matches!(e, CoreError::ReplicasLive(_)) {
+                bail!(
+                    "{e}; nothing was changed: stop every replica before rotating the master key (a replica \
+                     killed without stopping counts until its lease-secs lapse)"
+                );
+            }
             return Err(e).context("re-sealing the secrets; nothing was changed");
         }
     };

@@ -11,17 +11,19 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use snapkeep_api_gateway::with_request_id;
-use snapkeep_core::{Lane, Reconciler, Repositories, RepositoryNames, Snapkeep, Store, SystemClock, integrity_key};
+use snapkeep_core::{
+    Clock, Lane, Reconciler, Replica, Repositories, RepositoryNames, Snapkeep, Store, SystemClock, integrity_key,
+};
 use snapkeep_engine_elasticsearch::HttpEngineConnector;
 use snapkeep_engine_postgres::{PostgresEngine, RestoreArea};
-use snapkeep_jobs::{ReconcilerWorker, SchedulerWorker, StatusBoard, Supervisor};
+use snapkeep_jobs::{PresenceWorker, ReconcilerWorker, SchedulerWorker, StatusBoard, Supervisor};
 use snapkeep_storage::OpendalStorage;
 use snapkeep_store::SqlStore;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
 
 use crate::config::{CatalogLocation, Config};
-use crate::master_key::{agree_admin_token, lock_data_dir, open_cipher};
+use crate::master_key::{agree_admin_token, lock_data_dir, node_id, open_cipher};
 use crate::secret_files::secret;
 
 /// The catalog `catalog-url` names, migrated to this build.
@@ -47,7 +49,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         &config.data_dir.join("admin.token"),
         || uuid::Uuid::new_v4().simple().to_string(),
     )?;
-    let node_id = secret(None, None, &config.data_dir.join("node-id"), || uuid::Uuid::new_v4().to_string())?;
+    let node_id = node_id(&config)?;
 
     let store = open_catalog(&config).await?;
     let cipher = open_cipher(&config, &store).await?;
@@ -90,11 +92,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     .with_scheduling(config.scheduling())
     .with_max_skew(config.signature_max_skew()?);
 
+    let replica = announce(&core, &node_id, config.lease()?).await?;
     let grace = config.shutdown_grace()?;
-    let supervisor = workers(&config, core.clone(), node_id)?;
-    let status = supervisor.status();
+    let supervisor = workers(&config, core.clone(), replica)?;
+    let (status, mut fatal) = (supervisor.status(), supervisor.fatal());
     let (stop, stopped) = watch::channel(false);
     let background = tokio::spawn(supervisor.run(stopped.clone(), grace));
+    let failed = fatal.clone();
 
     let app = axum::Router::new()
         .route("/healthz", get(health).with_state(status.clone()))
@@ -102,7 +106,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .merge(snapkeep_api_admin::router(core.clone(), &admin_token))
         .merge(snapkeep_api_css::router(core.clone()))
         .merge(snapkeep_api_dws::router(core.clone()))
-        .merge(snapkeep_api_alibaba::router(core))
+        .merge(snapkeep_api_alibaba::router(core.clone()))
         .layer(axum::middleware::from_fn(with_request_id))
         .layer(TraceLayer::new_for_http());
     let listener =
@@ -114,29 +118,55 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         shutdown_grace: grace,
     };
     tokio::spawn(async move {
-        shutdown_signal().await;
+        tokio::select! {
+            () = shutdown_signal() => {}
+            _ = fatal.wait_for(Option::is_some) => {}
+        }
         let _ = stop.send(true);
     });
     let mut http_stop = stopped;
     crate::http::serve(listener, app, limits, async move { drop(http_stop.wait_for(|stop| *stop).await) }).await?;
     tracing::info!("HTTP server stopped; waiting for the background workers");
     background.await?;
+    if let Err(e) = core.forget_replica(&node_id).await {
+        tracing::warn!(error = %e, "could not remove this replica from the catalog; it lapses after lease-secs");
+    }
     store.close().await;
+    if let Some(reason) = failed.borrow().clone() {
+        anyhow::bail!(reason);
+    }
     tracing::info!("stopped");
     Ok(())
 }
 
-/// The background workers: the reconciler's two pools (short steps, long transfers) and the
-/// scheduler.
-fn workers(config: &Config, core: Snapkeep, node_id: String) -> anyhow::Result<Supervisor> {
-    let reconciler = Reconciler::new(core.clone(), config.retry(), node_id, config.lease()?)
+/// Announces this replica before it serves: refuses to start when its master key no longer
+/// opens the catalog or its clock is too far from the catalog server's.
+async fn announce(core: &Snapkeep, node_id: &str, lease: Duration) -> anyhow::Result<Replica> {
+    let now = SystemClock.now();
+    let replica = Replica {
+        id: node_id.to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        started_at: now,
+        seen_at: now,
+        lease_ms: i64::try_from(lease.as_millis()).unwrap_or(i64::MAX),
+        clock_offset_ms: 0,
+    };
+    core.announce(&replica).await.context("announcing this replica to the catalog")?;
+    Ok(replica)
+}
+
+/// The background workers: the reconciler's two pools (short steps, long transfers), the
+/// scheduler and this replica's presence.
+fn workers(config: &Config, core: Snapkeep, replica: Replica) -> anyhow::Result<Supervisor> {
+    let reconciler = Reconciler::new(core.clone(), config.retry(), replica.id.clone(), config.lease()?)
         .with_failpoint(config.failpoint.clone());
     let interval = Duration::from_millis(config.reconcile_interval_ms);
     let (steps, transfers) = config.pools()?;
     Ok(Supervisor::new()
         .with(ReconcilerWorker::new(reconciler.clone(), Lane::Steps, steps, interval))
         .with(ReconcilerWorker::new(reconciler, Lane::Transfers, transfers, interval))
-        .with(SchedulerWorker::new(core, Duration::from_millis(config.scheduler_interval_ms))))
+        .with(SchedulerWorker::new(core.clone(), Duration::from_millis(config.scheduler_interval_ms)))
+        .with(PresenceWorker::new(core, replica)))
 }
 
 /// `/healthz`: 200 while the service answers; `status` is `ok` when every background worker

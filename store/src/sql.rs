@@ -156,6 +156,16 @@ impl SqlStore {
         }
     }
 
+    /// The catalog server's clock, in milliseconds since the epoch (read in `tx`; SQLite's is
+    /// this machine's).
+    async fn server_clock_ms(&self, tx: &mut Transaction<'_, Any>) -> Result<i64, StoreError> {
+        let read = match self.server {
+            Server::Sqlite => "SELECT CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+            Server::Postgres => "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        };
+        sqlx::query_scalar(read).fetch_one(&mut **tx).await.map_err(backend)
+    }
+
     /// Locks row `id` of `table` (a table keyed by `id`) until the commit; whether it exists.
     async fn lock_row(
         &self,

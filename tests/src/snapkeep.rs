@@ -150,10 +150,16 @@ impl Snapkeep {
         self.restart();
     }
 
-    /// Waits until the process dies by itself (a failpoint); panics after `timeout`.
+    /// Waits until the process exits by itself (a failpoint, a fatal failure); panics after
+    /// `timeout`.
     pub fn await_crash(&mut self, timeout: Duration) {
         let process = self.process.as_mut().expect("running");
-        wait_for("snapkeep to crash at its failpoint", timeout, || process.has_exited().then_some(()));
+        wait_for("snapkeep to exit by itself", timeout, || process.has_exited().then_some(()));
+    }
+
+    /// Sends `signal` (`STOP`, `CONT`, …) to the running process.
+    pub fn signal(&self, signal: &str) {
+        self.process.as_ref().expect("running").signal(signal);
     }
 
     /// Whether `/healthz` answers 200 now (on a new connection).

@@ -56,6 +56,7 @@ fn routes() -> Vec<Route> {
         Route::change(Method::POST, "/admin/v1/keys/{access_key}/enable", "EnableAccessKey", enable_key),
         Route::change(Method::POST, "/admin/v1/keys/{access_key}/rotate", "RotateAccessKey", rotate_key),
         Route::read("/admin/v1/audit", audit_log),
+        Route::read("/admin/v1/replicas", list_replicas),
         Route::change(Method::POST, CLUSTERS, "RegisterCluster", create_cluster),
         Route::read(CLUSTERS, list_clusters),
         Route::read(CLUSTER, show_cluster),
@@ -135,6 +136,22 @@ async fn create_project(State(core): State<Snapkeep>, payload: Result<Json<NewPr
 async fn list_projects(State(core): State<Snapkeep>) -> Answer {
     let projects: Vec<Value> = core.list_projects().await?.iter().map(project_view).collect();
     Ok(Json(json!({"projects": projects})).into_response())
+}
+
+/// The replicas serving the catalog, each with `live` (announced within its lease).
+async fn list_replicas(State(core): State<Snapkeep>) -> Answer {
+    let replicas: Vec<Value> = core
+        .replicas()
+        .await?
+        .into_iter()
+        .map(|(r, live)| {
+            json!({
+                "id": r.id, "version": r.version, "started_at": r.started_at, "seen_at": r.seen_at,
+                "lease_ms": r.lease_ms, "clock_offset_ms": r.clock_offset_ms, "live": live,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"replicas": replicas})).into_response())
 }
 
 async fn show_project(State(core): State<Snapkeep>, Path(id): Path<String>) -> Answer {

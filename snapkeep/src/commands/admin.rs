@@ -51,6 +51,8 @@ enum Resource {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
+    /// The snapkeep replicas serving the catalog, and whether each is live.
+    Replicas,
 }
 
 #[derive(Debug, Subcommand)]
@@ -245,6 +247,7 @@ const NEW_KEY_COLUMNS: &[&str] = &["access_key", "secret_key", "project_id"];
 const AUDIT_COLUMNS: &[&str] =
     &["id", "at", "dialect", "project_id", "access_key", "action", "target", "outcome", "request_id"];
 const PURGE_COLUMNS: &[&str] = &["purged_objects"];
+const REPLICA_COLUMNS: &[&str] = &["id", "version", "live", "started_at", "seen_at", "clock_offset_ms"];
 const STORAGE_COLUMNS: &[&str] = &["name", "kind", "endpoint", "bucket", "base_path", "default", "created_at"];
 const CLUSTER_COLUMNS: &[&str] = &["id", "name", "project_id", "engine", "version", "region", "endpoint"];
 
@@ -310,6 +313,7 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             }
             (api.call(Method::GET, &path, None).await?, AUDIT_COLUMNS, Some("entries"))
         }
+        Resource::Replicas => (api.call(Method::GET, "/replicas", None).await?, REPLICA_COLUMNS, Some("replicas")),
         Resource::Cluster(command) => match command {
             ClusterCommand::Create { project, name, endpoint, id, region, username, password_env } => {
                 let password = secret_from_env(password_env)?;

@@ -2,8 +2,11 @@
 //! secrets.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use snapkeep_core::{AccessKey, AccessStore, AuditEntry, AuditQuery, Cipher, RequestClaim, RequestOutcome, StoreError};
+use chrono::{DateTime, SecondsFormat, Utc};
+use snapkeep_core::{
+    AccessKey, AccessStore, Announcement, AuditEntry, AuditQuery, Cipher, Replica, RequestClaim, RequestOutcome,
+    StoreError,
+};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
@@ -17,6 +20,17 @@ fn key_from(row: &AnyRow) -> Result<AccessKey, StoreError> {
         enabled: row.try_get::<i64, _>("enabled").map_err(backend)? != 0,
         created_at: time(row.try_get("created_at").map_err(backend)?),
         expires_at: row.try_get::<Option<i64>, _>("expires_at").map_err(backend)?.map(time),
+    })
+}
+
+fn replica_from(row: &AnyRow) -> Result<Replica, StoreError> {
+    Ok(Replica {
+        id: row.try_get("id").map_err(backend)?,
+        version: row.try_get("version").map_err(backend)?,
+        started_at: time(row.try_get("started_at").map_err(backend)?),
+        seen_at: time(row.try_get("seen_at").map_err(backend)?),
+        lease_ms: row.try_get("lease_ms").map_err(backend)?,
+        clock_offset_ms: row.try_get("clock_offset_ms").map_err(backend)?,
     })
 }
 
@@ -296,8 +310,15 @@ impl AccessStore for SqlStore {
         Ok(())
     }
 
-    async fn reseal_secrets(&self, old: &Cipher, new: &Cipher) -> Result<u64, StoreError> {
+    async fn reseal_secrets(
+        &self,
+        (old, new): (&Cipher, &Cipher),
+        (rotator, now): (&str, DateTime<Utc>),
+    ) -> Result<u64, StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
+        let hold = format!("SELECT name FROM catalog_settings{}", self.lock(Lock::Update));
+        sqlx::query(&hold).fetch_all(&mut *tx).await.map_err(backend)?;
+        refuse_live_replicas(&mut tx, rotator, now).await?;
         let keys = reseal_rows(
             &mut tx,
             (old, new),
@@ -333,6 +354,65 @@ impl AccessStore for SqlStore {
         tx.commit().await.map_err(backend)?;
         Ok(keys + passwords + profiles)
     }
+
+    async fn announce_replica(
+        &self,
+        replica: &Replica,
+        (guard, read): (&str, &[u8]),
+    ) -> Result<Announcement, StoreError> {
+        let mut tx = self.write().await.map_err(backend)?;
+        let held = format!("SELECT value FROM catalog_settings WHERE name = $1{}", self.lock(Lock::Share));
+        let value: Option<Vec<u8>> =
+            sqlx::query_scalar(&held).bind(guard).fetch_optional(&mut *tx).await.map_err(backend)?;
+        if value.as_deref() != Some(read) {
+            return Ok(Announcement::KeyChanged);
+        }
+        let clock_offset_ms = ms(replica.seen_at) - self.server_clock_ms(&mut tx).await?;
+        sqlx::query(
+            "INSERT INTO replicas (id, version, started_at, seen_at, lease_ms, clock_offset_ms)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (id) DO UPDATE SET version = excluded.version, started_at = excluded.started_at,
+                 seen_at = excluded.seen_at, lease_ms = excluded.lease_ms,
+                 clock_offset_ms = excluded.clock_offset_ms",
+        )
+        .bind(&replica.id)
+        .bind(&replica.version)
+        .bind(ms(replica.started_at))
+        .bind(ms(replica.seen_at))
+        .bind(replica.lease_ms)
+        .bind(clock_offset_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Announcement::Recorded { clock_offset_ms })
+    }
+
+    async fn list_replicas(&self) -> Result<Vec<Replica>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM replicas ORDER BY id").fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(replica_from).collect()
+    }
+
+    async fn forget_replica(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM replicas WHERE id = $1").bind(id).execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+}
+
+/// `InUse`, naming them, when replicas other than `rotator` are live at `now`.
+async fn refuse_live_replicas(
+    tx: &mut Transaction<'_, Any>,
+    rotator: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let rows = sqlx::query("SELECT * FROM replicas WHERE id <> $1 ORDER BY id").bind(rotator).fetch_all(&mut **tx);
+    let replicas = rows.await.map_err(backend)?.iter().map(replica_from).collect::<Result<Vec<_>, _>>()?;
+    let live: Vec<String> = replicas
+        .iter()
+        .filter(|r| r.is_live(now))
+        .map(|r| format!("{} (last seen {})", r.id, r.seen_at.to_rfc3339_opts(SecondsFormat::Secs, true)))
+        .collect();
+    if live.is_empty() { Ok(()) } else { Err(StoreError::InUse(live.join(", "))) }
 }
 
 /// Re-seals, from the first cipher to the second, every `(id, sealed)` row `select` returns,

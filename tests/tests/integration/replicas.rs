@@ -1,6 +1,7 @@
 //! Several snapkeep replicas on one PostgreSQL catalog, with no leader and nothing between them:
 //! an operation a replica held when it died is finished by another once its lease lapses, without
 //! a second engine call; a replica with another admin token refuses to start; requests alternating between replicas each become one snapshot; a
+//! master-key rotation waits for every other replica, and one left on the old key stops; a
 //! signed request replayed to another replica is refused there too; 200 requests sent to two or
 //! three replicas in turn while one is SIGKILLed again and again end with one operation each and
 //! the catalog equal to the engines; and three replicas firing the same 100 schedules fire each slot
@@ -104,6 +105,62 @@ fn replicas_on_one_postgres_catalog_share_work_and_nonces_and_take_over_a_dead_o
     assert_eq!(a.send(&once).0, 200);
     let (status, refused) = b.send(&once);
     assert_eq!((status, refused["Code"].as_str()), (400, Some("SignatureNonceUsed")), "{refused}");
+}
+
+/// A master-key rotation is refused while another replica is live, naming it, since that replica
+/// would go on sealing secrets under the old key; a replica that stalled past its lease while the
+/// key was rotated stops by itself when it wakes, saying why; given the new key, it serves again.
+#[test]
+fn a_master_key_rotation_waits_for_every_replica_and_a_replica_left_behind_stops() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let postgres = TestPostgres::shared_or_start();
+    let catalog = postgres.fresh_database("rotation");
+    let shared = [("SNAPKEEP_CATALOG_URL", catalog.as_str()), ("SNAPKEEP_LEASE_SECS", "5")];
+    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("opensearch", "2.11.0"));
+    essim.load_index("logs", 1, 20);
+    let mut a = Snapkeep::start(&dir.path().join("a"), &repo_root, &shared);
+    let tenant = a.tenant("keys");
+    a.register(&tenant, "es-1", &essim);
+    let mut b = a.start_replica(&dir.path().join("b"), &shared);
+    let b_id = std::fs::read_to_string(b.data_dir.join("node-id")).unwrap().trim().to_owned();
+    let listed = a.admin("GET", "/replicas", None);
+    let replicas = listed["replicas"].as_array().unwrap();
+    assert_eq!(replicas.len(), 2, "{listed}");
+    let close = |r: &Value| r["live"] == true && r["clock_offset_ms"].as_i64().is_some_and(|ms| ms.abs() < 1_000);
+    assert!(replicas.iter().all(close), "{listed}");
+
+    // A stops; rotating the key from its data directory while B serves is refused.
+    assert!(a.terminate());
+    let rotate = || {
+        let mut command = std::process::Command::new(snapkeep_tests::binary("snapkeep"));
+        command.arg("rotate-master-key").arg("--data-dir").arg(&a.data_dir).env_remove("SNAPKEEP_MASTER_KEY");
+        command.envs(shared).output().expect("run snapkeep rotate-master-key")
+    };
+    let refused = rotate();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("other replicas serve this catalog"), "{stderr}");
+    assert!(stderr.contains(&b_id), "the live replica is named: {stderr}");
+    b.create_snapshot(&tenant, "es-1", "still-sealed", "logs");
+    assert_eq!(b.await_snapshot(&tenant, "es-1", "still-sealed", Duration::from_secs(60))["status"], "COMPLETED");
+
+    // B stalls past its lease, so the rotation goes ahead; woken, B stops by itself and says why.
+    b.signal("STOP");
+    std::thread::sleep(Duration::from_secs(6));
+    let rotated = rotate();
+    assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
+    b.signal("CONT");
+    b.await_crash(Duration::from_secs(30));
+    assert!(b.log_text().contains("another process rotated the master key"), "{}", b.log_text());
+
+    // Given the new key, both serve again: the key's secret opens and signs on either.
+    std::fs::copy(a.data_dir.join("master.key"), b.data_dir.join("master.key")).unwrap();
+    a.restart();
+    b.restart();
+    b.create_snapshot(&tenant, "es-1", "after-rotation", "logs");
+    assert_eq!(a.await_snapshot(&tenant, "es-1", "after-rotation", Duration::from_secs(60))["status"], "COMPLETED");
+    let listed = b.admin("GET", "/replicas", None);
+    assert_eq!(listed["replicas"].as_array().unwrap().iter().filter(|r| r["live"] == true).count(), 2, "{listed}");
 }
 
 /// 100 clusters whose hourly policies are due in the same minute, and three replicas running
