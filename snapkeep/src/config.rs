@@ -8,6 +8,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use snapkeep_core::{OperationTimeouts, RetryPolicy, Scheduling};
 use snapkeep_engine_postgres::{ServerBinaries, Tuning};
+use snapkeep_store::CatalogLocation;
 
 /// Every setting of `snapkeep serve`. Keys are kebab-case in TOML and upper snake case after
 /// `SNAPKEEP_` in the environment (`engine-timeout-secs` ↔ `SNAPKEEP_ENGINE_TIMEOUT_SECS`).
@@ -87,15 +88,6 @@ pub struct Config {
     /// Threads a PostgreSQL server compresses a backup with, on its own host (0–64; 0 compresses
     /// in the backend itself).
     pub postgres_compression_workers: u32,
-}
-
-/// Where the catalog lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CatalogLocation {
-    /// A SQLite file: one snapkeep process.
-    Sqlite(PathBuf),
-    /// A PostgreSQL database, shared by any number of replicas.
-    Postgres(String),
 }
 
 /// Keys settable from the environment (all of them).

@@ -22,18 +22,13 @@ use snapkeep_store::SqlStore;
 use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
 
-use crate::config::{CatalogLocation, Config};
+use crate::config::Config;
 use crate::master_key::{agree_admin_token, lock_data_dir, node_id, open_cipher};
 use crate::secret_files::secret;
 
 /// The catalog `catalog-url` names, migrated to this build.
 pub async fn open_catalog(config: &Config) -> anyhow::Result<SqlStore> {
-    match config.catalog()? {
-        CatalogLocation::Sqlite(path) => SqlStore::open_sqlite(&path).await.context("opening the catalog"),
-        CatalogLocation::Postgres(url) => {
-            SqlStore::connect_postgres(&url).await.context("connecting to the PostgreSQL catalog")
-        }
-    }
+    SqlStore::open(&config.catalog()?).await.context("opening the catalog")
 }
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
@@ -54,7 +49,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let store = open_catalog(&config).await?;
     let cipher = open_cipher(&config, &store).await?;
     let integrity = integrity_key(&store, &cipher).await.context("opening the backup integrity key")?;
-    if matches!(config.catalog()?, CatalogLocation::Postgres(_)) {
+    if store.is_shared() {
         agree_admin_token(&config, &store, (&cipher, &integrity), &admin_token).await?;
     }
     let released = store.release_leases(&node_id).await?;

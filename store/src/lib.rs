@@ -5,4 +5,4 @@ mod sql;
 #[cfg(any(test, feature = "suite"))]
 pub mod suite;
 
-pub use sql::SqlStore;
+pub use sql::{CatalogLocation, SqlStore};

@@ -6,7 +6,7 @@
 //! what CockroachDB and YugabyteDB also serve: transactions, unique constraints, row locks
 //! (`FOR UPDATE`, `FOR SHARE`, `SKIP LOCKED`); correctness never rests on an advisory lock.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -43,6 +43,16 @@ enum Lock {
     Update,
     /// As `Update`, passing over rows another transaction holds (claims).
     SkipLocked,
+}
+
+/// Where the catalog lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CatalogLocation {
+    /// A SQLite file: one snapkeep process.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database (`postgres://…`, with libpq's `sslmode` options), shared by any
+    /// number of replicas.
+    Postgres(String),
 }
 
 /// Which server holds the catalog.
@@ -132,6 +142,19 @@ impl SqlStore {
             .map_err(backend)?;
         POSTGRES_MIGRATOR.run(&pool).await.map_err(migration_error)?;
         Ok(Self { pool, server: Server::Postgres })
+    }
+
+    /// The catalog at `location`, opened or connected and migrated to this build.
+    pub async fn open(location: &CatalogLocation) -> Result<Self, StoreError> {
+        match location {
+            CatalogLocation::Sqlite(path) => Self::open_sqlite(path).await,
+            CatalogLocation::Postgres(url) => Self::connect_postgres(url).await,
+        }
+    }
+
+    /// Whether several replicas may share this catalog (it is on PostgreSQL).
+    pub fn is_shared(&self) -> bool {
+        matches!(self.server, Server::Postgres)
     }
 
     /// A write transaction. On SQLite, `BEGIN IMMEDIATE` takes the write lock at once, waiting

@@ -468,27 +468,62 @@ pub async fn the_integrity_key_is_made_once_and_outlives_a_master_key_rotation(s
     assert!(matches!(refused, Err(snapkeep_core::CoreError::WrongMasterKey)), "{refused:?}");
 }
 
+/// Audit entry `i` of `project`, its action `A<i>`.
+fn audit_entry(i: usize, project: Option<&str>) -> AuditEntry {
+    AuditEntry {
+        id: 0,
+        at: at(i as i64),
+        dialect: "css".into(),
+        project_id: project.map(str::to_owned),
+        access_key: "AK".into(),
+        action: format!("A{i}"),
+        target: "c".into(),
+        status: 200,
+        outcome: "ok".into(),
+        request_id: format!("r{i}"),
+    }
+}
+
 pub async fn the_audit_log_pages_by_id_and_filters_by_project(store: &dyn Catalog) {
     project(store).await;
     for (i, project) in [Some("p"), None, Some("q"), Some("p")].into_iter().enumerate() {
-        let entry = AuditEntry {
-            id: 0,
-            at: at(i as i64),
-            dialect: "css".into(),
-            project_id: project.map(str::to_owned),
-            access_key: "AK".into(),
-            action: format!("A{i}"),
-            target: "c".into(),
-            status: 200,
-            outcome: "ok".into(),
-            request_id: format!("r{i}"),
-        };
-        store.insert_audit(&entry).await.unwrap();
+        store.insert_audit(&audit_entry(i, project)).await.unwrap();
     }
     let all = store.list_audit(&AuditQuery { limit: 10, ..AuditQuery::default() }).await.unwrap();
     assert_eq!(all.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["A0", "A1", "A2", "A3"]);
     let p = AuditQuery { project_id: Some("p".into()), after_id: Some(all[0].id), limit: 10 };
     assert_eq!(store.list_audit(&p).await.unwrap().iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["A3"]);
+}
+
+/// A reader tailing the audit log by id while four writers insert at once sees every entry
+/// once, in order: no entry commits behind a later id the reader already passed.
+pub async fn a_reader_tailing_the_audit_log_misses_no_entry(store: &dyn Catalog) {
+    const WRITERS: usize = 4;
+    const EACH: usize = 50;
+    let write = |w: usize| async move {
+        for i in 0..EACH {
+            store.insert_audit(&audit_entry(w * EACH + i, None)).await.unwrap();
+        }
+    };
+    let tail = async {
+        let (mut seen, mut after) = (Vec::new(), 0);
+        for _ in 0..20_000 {
+            let query = AuditQuery { after_id: Some(after), limit: 7, ..AuditQuery::default() };
+            let page = store.list_audit(&query).await.unwrap();
+            after = page.last().map_or(after, |e| e.id);
+            seen.extend(page.iter().map(|e| e.id));
+            if seen.len() == WRITERS * EACH {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        seen
+    };
+    let (seen, ..) = tokio::join!(tail, write(0), write(1), write(2), write(3));
+    let all = store.list_audit(&AuditQuery { limit: 1000, ..AuditQuery::default() }).await.unwrap();
+    let all: Vec<i64> = all.iter().map(|e| e.id).collect();
+    assert_eq!(all.len(), WRITERS * EACH);
+    assert_eq!(seen, all, "the tail saw every entry once, in order");
 }
 
 pub async fn one_default_per_project_and_names_are_unique(store: &dyn Catalog) {
@@ -540,6 +575,7 @@ macro_rules! store_suite {
             the_integrity_key_is_made_once_and_outlives_a_master_key_rotation,
             a_rotation_waits_for_live_replicas_and_a_rotated_key_announces_nothing,
             the_audit_log_pages_by_id_and_filters_by_project,
+            a_reader_tailing_the_audit_log_misses_no_entry,
             one_default_per_project_and_names_are_unique
         );
     };

@@ -13,7 +13,7 @@ use snapkeep_core::{
 };
 use snapkeep_engine_elasticsearch::HttpEngineConnector;
 use snapkeep_storage::OpendalStorage;
-use snapkeep_store::SqlStore;
+use snapkeep_store::{CatalogLocation, SqlStore};
 
 /// A core with its catalog and clock.
 pub struct InProcess {
@@ -21,18 +21,11 @@ pub struct InProcess {
     pub clock: Arc<ManualClock>,
     pub store: Arc<SqlStore>,
     pub reconciler: Reconciler,
-    catalog: Catalog,
+    catalog: CatalogLocation,
     storage_root: PathBuf,
     scheduling: Scheduling,
     /// The master key, and the node id leases are taken under: kept across restarts.
     identity: (String, String),
-}
-
-/// Where an in-process core's catalog is.
-#[derive(Clone)]
-enum Catalog {
-    Sqlite(PathBuf),
-    Postgres(String),
 }
 
 /// How often a submitted operation is looked at again, in simulated time.
@@ -40,7 +33,7 @@ const POLL: Duration = Duration::from_secs(1);
 
 impl InProcess {
     pub async fn open(dir: &Path, storage_root: &Path, scheduling: Scheduling, start: DateTime<Utc>) -> Self {
-        let catalog = Catalog::Sqlite(dir.join("catalog.db"));
+        let catalog = CatalogLocation::Sqlite(dir.join("catalog.db"));
         let clock = Arc::new(ManualClock::new(start));
         let identity = (Cipher::generate_key(), "test-node".to_owned());
         Self::open_with_clock(catalog, storage_root.to_path_buf(), scheduling, clock, identity).await
@@ -54,23 +47,20 @@ impl InProcess {
         scheduling: Scheduling,
         (clock, master_key): (Arc<ManualClock>, &str),
     ) -> Self {
-        let catalog = Catalog::Postgres(url.to_owned());
+        let catalog = CatalogLocation::Postgres(url.to_owned());
         let identity = (master_key.to_owned(), uuid::Uuid::new_v4().to_string());
         Self::open_with_clock(catalog, storage_root.to_path_buf(), scheduling, clock, identity).await
     }
 
     async fn open_with_clock(
-        catalog: Catalog,
+        catalog: CatalogLocation,
         storage_root: PathBuf,
         scheduling: Scheduling,
         clock: Arc<ManualClock>,
         identity: (String, String),
     ) -> Self {
         std::fs::create_dir_all(&storage_root).expect("storage root");
-        let store = Arc::new(match &catalog {
-            Catalog::Sqlite(path) => SqlStore::open_sqlite(path).await.expect("catalog"),
-            Catalog::Postgres(url) => SqlStore::connect_postgres(url).await.expect("catalog"),
-        });
+        let store = Arc::new(SqlStore::open(&catalog).await.expect("catalog"));
         let timeouts = OperationTimeouts { poll_every: POLL, ..OperationTimeouts::default() };
         let core = Snapkeep::new(
             store.clone(),

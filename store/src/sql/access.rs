@@ -251,11 +251,18 @@ impl AccessStore for SqlStore {
         Ok(first)
     }
 
+    /// Entries are written one at a time (under `audit_lock`'s row on PostgreSQL, the write
+    /// lock on SQLite), so ids commit in their order: a reader paging with `after` never passes
+    /// over an entry that commits after a later one.
     async fn insert_audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
+        let mut tx = self.write().await.map_err(backend)?;
+        let lock = format!("SELECT id FROM audit_lock{}", self.lock(Lock::Update));
+        sqlx::query(&lock).fetch_optional(&mut *tx).await.map_err(backend)?;
         sqlx::query("INSERT INTO audit_log (at, dialect, project_id, access_key, action, target, status, outcome, request_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(ms(e.at)).bind(&e.dialect).bind(&e.project_id).bind(&e.access_key).bind(&e.action)
             .bind(&e.target).bind(i64::from(e.status)).bind(&e.outcome).bind(&e.request_id)
-            .execute(&self.pool).await.map_err(backend)?;
+            .execute(&mut *tx).await.map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
         Ok(())
     }
 
