@@ -285,6 +285,19 @@ impl Config {
         Ok(Duration::from_secs(secs))
     }
 
+    /// The address restored PostgreSQL servers listen on and are registered under
+    /// (`restore-listen`): an address or host name clients reach, so not a wildcard.
+    pub fn restore_listen(&self) -> anyhow::Result<String> {
+        let address = self.restore_listen.trim();
+        let wildcard = address.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_unspecified());
+        anyhow::ensure!(
+            !address.is_empty() && !wildcard,
+            "restore-listen is the address restored servers are registered under, which clients connect to; \
+             give this machine's address, not {address:?}"
+        );
+        Ok(address.to_owned())
+    }
+
     /// How long a claimed operation stays leased: `lease-secs`, 5 to 3600.
     pub fn lease(&self) -> anyhow::Result<Duration> {
         let secs = self.lease_secs;
@@ -433,6 +446,20 @@ mod tests {
         assert_eq!(config(&[]).lease().unwrap(), Duration::from_secs(60));
         let err = config(&[("SNAPKEEP_LEASE_SECS", "1")]).lease().unwrap_err();
         assert!(err.to_string().contains("lease-secs must be 5 to 3600"), "{err}");
+    }
+
+    /// Restored servers are registered under `restore-listen`, so a wildcard address, which no
+    /// client can connect to, is refused.
+    #[test]
+    fn the_restore_address_is_one_clients_reach() {
+        let config = |pairs: &[(&str, &str)]| Config::load(None, env(pairs)).unwrap();
+        assert_eq!(config(&[]).restore_listen().unwrap(), "127.0.0.1");
+        let host = config(&[("SNAPKEEP_RESTORE_LISTEN", "db-restores.internal")]);
+        assert_eq!(host.restore_listen().unwrap(), "db-restores.internal");
+        for wildcard in ["0.0.0.0", "::", ""] {
+            let err = config(&[("SNAPKEEP_RESTORE_LISTEN", wildcard)]).restore_listen().unwrap_err().to_string();
+            assert!(err.contains("give this machine's address"), "{err}");
+        }
     }
 
     /// The catalog is the data directory's SQLite file unless `catalog-url` names another; a URL

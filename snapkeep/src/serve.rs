@@ -52,6 +52,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     if store.is_shared() {
         agree_admin_token(&config, &store, (&cipher, &integrity), &admin_token).await?;
     }
+    let restore_listen = config.restore_listen()?;
+    let loopback =
+        restore_listen == "localhost" || restore_listen.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    if store.is_shared() && loopback {
+        tracing::warn!(
+            restore_listen,
+            "restored PostgreSQL servers are registered under a loopback address, which only this machine reaches; \
+             set restore-listen to an address the other replicas and clients reach"
+        );
+    }
     let released = store.release_leases(&node_id).await?;
     if released > 0 {
         tracing::info!(released, "resuming operations left by the previous run");
@@ -78,7 +88,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     .with_databases(Arc::new(PostgresEngine::new(
         RestoreArea {
             root: restore_root.canonicalize()?,
-            listen: config.restore_listen.clone(),
+            listen: restore_listen,
             binaries: config.postgres_binaries(),
         },
         config.postgres_tuning()?,
