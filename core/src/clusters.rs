@@ -122,12 +122,7 @@ impl Snapkeep {
             .collect();
         let count = |status| automatic.iter().filter(|s| s.status == status).count();
         Ok(ClusterFailures {
-            last: last.map(|op| LastFailure {
-                operation_id: op.id,
-                kind: op.kind,
-                reason: op.last_error.unwrap_or_default(),
-                at: op.finished_at.unwrap_or(op.created_at),
-            }),
+            last: last.map(LastFailure::of),
             automatic_completed: count(SnapshotStatus::Completed),
             automatic_part_failed: count(SnapshotStatus::PartFailed),
             automatic_failed: count(SnapshotStatus::Failed),

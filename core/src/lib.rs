@@ -13,6 +13,7 @@ mod database_steps;
 mod drift;
 mod engine;
 mod error;
+mod fleet;
 mod integrity;
 mod keys;
 mod limits;
@@ -50,6 +51,9 @@ pub use engine::{
     SnapshotInfo, SnapshotRequest, SnapshotState,
 };
 pub use error::{CoreError, NotFound, StoreError};
+pub use fleet::{
+    ClusterHealth, FAILING_AFTER, HealthFacts, LastSuccess, Protection, RECENT_WITHOUT_POLICY, RunningOperation,
+};
 pub use integrity::IntegrityKey;
 pub use limits::{OperationTimeouts, Scheduling};
 pub use master_key::{integrity_key, master_key_opens, rotate_master_key, verify_master_key};

@@ -233,6 +233,18 @@ pub struct LastFailure {
     pub at: DateTime<Utc>,
 }
 
+impl LastFailure {
+    /// The failure `op` (a failed operation) records.
+    pub fn of(op: Operation) -> Self {
+        Self {
+            at: op.finished_at.unwrap_or(op.created_at),
+            reason: op.last_error.unwrap_or_default(),
+            operation_id: op.id,
+            kind: op.kind,
+        }
+    }
+}
+
 /// What a durable operation does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OperationKind {

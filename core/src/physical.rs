@@ -72,9 +72,14 @@ impl TransferProgress {
 
     /// Percent done from a stored marker (never 100 until the operation ends).
     pub fn percent(marker: &str) -> Option<u32> {
-        let (done, total) = marker.split_once('/')?;
-        let (done, total) = (done.parse::<u64>().ok()?, total.parse::<u64>().ok()?);
+        let (done, total) = Self::parse_marker(marker)?;
         (total > 0).then(|| ((done.min(total) * 100 / total) as u32).min(99))
+    }
+
+    /// Bytes done and in all from a stored marker (`done/total`).
+    pub fn parse_marker(marker: &str) -> Option<(u64, u64)> {
+        let (done, total) = marker.split_once('/')?;
+        Some((done.parse().ok()?, total.parse().ok()?))
     }
 }
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use crate::error::StoreError;
+use crate::fleet::HealthFacts;
 use crate::model::{AccessKey, AuditEntry, AuditQuery, Cluster, Lane, Operation, Project, Snapshot};
 use crate::page::SnapshotFilter;
 use crate::policy::SnapshotConfig;
@@ -217,6 +218,16 @@ pub trait Store: AccessStore + Send + Sync {
         change: &SnapshotChange,
         owner: &str,
     ) -> Result<(), StoreError>;
+    /// What the fleet view needs of every cluster (of one project, when given), by cluster id,
+    /// read in a fixed number of statements: its snapshot configuration and next fire, its
+    /// newest completed snapshot (not being deleted), whether each of its last `recent`
+    /// finished snapshot creates failed, its last failed operation, and its open operations.
+    /// Clusters with none of these are absent.
+    async fn fleet_facts(
+        &self,
+        project_id: Option<&str>,
+        recent: usize,
+    ) -> Result<HashMap<String, HealthFacts>, StoreError>;
     /// Releases every lease `owner` holds; how many. Used at a node's start, when nothing of its
     /// previous run can still be working.
     async fn release_leases(&self, owner: &str) -> Result<u64, StoreError>;

@@ -15,15 +15,16 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use snapkeep_core::{
-    Cluster, DueFire, EngineFlavor, EngineVersion, FireLimits, FireOutcome, Lane, NextFire, Operation, OperationKind,
-    OperationPhase, Project, RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotFilter, SnapshotKind,
-    SnapshotLocation, SnapshotStatus, StorageProfile, Store, StoreError,
+    Cluster, DueFire, EngineFlavor, EngineVersion, FireLimits, FireOutcome, HealthFacts, Lane, NextFire, Operation,
+    OperationKind, OperationPhase, Project, RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotFilter,
+    SnapshotKind, SnapshotLocation, SnapshotStatus, StorageProfile, Store, StoreError,
 };
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Row, Transaction};
 
 mod access;
+mod fleet;
 mod profiles;
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -1022,6 +1023,14 @@ impl Store for SqlStore {
 
     async fn delete_storage_profile(&self, project_id: &str, name: &str) -> Result<(), StoreError> {
         self.remove_profile(project_id, name).await
+    }
+
+    async fn fleet_facts(
+        &self,
+        project_id: Option<&str>,
+        recent: usize,
+    ) -> Result<HashMap<String, HealthFacts>, StoreError> {
+        self.read_fleet_facts(project_id, recent).await
     }
 
     async fn renew_lease(&self, id: &str, owner: &str, until: DateTime<Utc>) -> Result<bool, StoreError> {

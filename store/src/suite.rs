@@ -526,6 +526,47 @@ pub async fn a_reader_tailing_the_audit_log_misses_no_entry(store: &dyn Catalog)
     assert_eq!(seen, all, "the tail saw every entry once, in order");
 }
 
+/// The fleet's facts of a cluster: its newest completed snapshot not being deleted, its last
+/// finished creates newest first (as many as asked), its last failure, its open operations and
+/// its configuration with the next fire; another project's filter sees none of them.
+pub async fn fleet_facts_pick_each_clusters_newest_rows(store: &dyn Catalog) {
+    seed(store).await;
+    for (op, id) in [("o1", "s1"), ("o2", "s2"), ("o3", "s3"), ("o4", "s4")] {
+        store.insert_snapshot_with_operation(&snapshot(id, id), &operation(op, id, 0)).await.unwrap();
+    }
+    claim_all(store, "w").await;
+    let creates =
+        [("o1", "s1", 100, true), ("o2", "s2", 200, false), ("o3", "s3", 300, false), ("o4", "s4", 400, true)];
+    for (op, id, end, ok) in creates {
+        let status = if ok { SnapshotStatus::Completed } else { SnapshotStatus::Failed };
+        let ended =
+            Snapshot { status, end_time_ms: Some(at(end).timestamp_millis()), updated_at: at(end), ..snapshot(id, id) };
+        let mut finished = store.get_operation(op).await.unwrap().unwrap();
+        finished.phase = if ok { OperationPhase::Succeeded } else { OperationPhase::Failed };
+        finished.finished_at = Some(at(end));
+        finished.last_error = (!ok).then(|| format!("{op} failed"));
+        store.save_step(&finished, &SnapshotChange::update(ended), "w").await.unwrap();
+    }
+    let s4 = store.get_snapshot("s4").await.unwrap().unwrap();
+    let deleting = Snapshot { deleting: true, updated_at: at(500), ..s4.clone() };
+    let delete = Operation { kind: OperationKind::DeleteSnapshot, ..operation("o5", "s4", 0) };
+    store.insert_operation_for(&deleting, s4.updated_at, &delete).await.unwrap();
+    let next = NextFire { slot: at(3_600_000), fire_at: at(3_600_500) };
+    store.put_snapshot_config("c", &SnapshotConfig::default(), Some(next), at(0)).await.unwrap();
+
+    let mut facts = store.fleet_facts(None, 2).await.unwrap();
+    let c = facts.remove("c").expect("cluster c");
+    assert!(facts.is_empty(), "{facts:?}");
+    let success = c.last_success.expect("a completed snapshot");
+    assert_eq!((success.snapshot_id.as_str(), success.at), ("s1", at(100)), "s4 is being deleted");
+    assert_eq!(c.recent_attempts_failed, [false, true], "the two newest finished creates");
+    assert_eq!(c.last_failure.expect("a failure").id, "o3");
+    assert_eq!(c.running.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["o5"]);
+    assert_eq!(c.next_fire, Some(next));
+    assert!(c.config.is_some());
+    assert!(store.fleet_facts(Some("q"), 2).await.unwrap().is_empty(), "another project's clusters only");
+}
+
 pub async fn one_default_per_project_and_names_are_unique(store: &dyn Catalog) {
     let project = Project { id: "p".into(), name: "proj".into(), created_at: at(0) };
     store.insert_project(&project).await.unwrap();
@@ -576,6 +617,7 @@ macro_rules! store_suite {
             a_rotation_waits_for_live_replicas_and_a_rotated_key_announces_nothing,
             the_audit_log_pages_by_id_and_filters_by_project,
             a_reader_tailing_the_audit_log_misses_no_entry,
+            fleet_facts_pick_each_clusters_newest_rows,
             one_default_per_project_and_names_are_unique
         );
     };

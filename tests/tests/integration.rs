@@ -11,6 +11,7 @@ mod integration {
     mod dws;
     mod essim;
     mod faults;
+    mod fleet;
     mod readme;
     mod replicas;
     mod restart;

@@ -15,7 +15,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use snapkeep_api_gateway::{Route, dialect_router};
 use snapkeep_core::{
-    AccessKey, AuditQuery, Cluster, ClusterFailures, NewCluster, Page, Project, Snapkeep, Snapshot, SnapshotFilter,
+    AccessKey, AuditQuery, Cluster, ClusterFailures, ClusterHealth, NewCluster, Page, Project, Protection, Snapkeep,
+    Snapshot, SnapshotFilter,
 };
 
 use crate::answer::{Answer, body, created};
@@ -57,6 +58,7 @@ fn routes() -> Vec<Route> {
         Route::change(Method::POST, "/admin/v1/keys/{access_key}/rotate", "RotateAccessKey", rotate_key),
         Route::read("/admin/v1/audit", audit_log),
         Route::read("/admin/v1/replicas", list_replicas),
+        Route::read("/admin/v1/fleet", fleet),
         Route::change(Method::POST, CLUSTERS, "RegisterCluster", create_cluster),
         Route::read(CLUSTERS, list_clusters),
         Route::read(CLUSTER, show_cluster),
@@ -136,6 +138,51 @@ async fn create_project(State(core): State<Snapkeep>, payload: Result<Json<NewPr
 async fn list_projects(State(core): State<Snapkeep>) -> Answer {
     let projects: Vec<Value> = core.list_projects().await?.iter().map(project_view).collect();
     Ok(Json(json!({"projects": projects})).into_response())
+}
+
+/// `?project_id=` and `?protection=` of the fleet view.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FleetQuery {
+    project_id: Option<String>,
+    protection: Option<String>,
+}
+
+/// Every cluster's protection, most urgent first.
+async fn fleet(State(core): State<Snapkeep>, query: Result<Query<FleetQuery>, QueryRejection>) -> Answer {
+    let Query(query) = query.map_err(|e| AdminError::bad_body(e.body_text()))?;
+    let only = query.protection.as_deref().map(Protection::parse).transpose()?;
+    let clusters: Vec<Value> = core.fleet(query.project_id.as_deref(), only).await?.iter().map(health_view).collect();
+    Ok(Json(json!({"clusters": clusters})).into_response())
+}
+
+fn health_view(h: &ClusterHealth) -> Value {
+    let c = &h.cluster;
+    let age = h.last_success_age.map(|age| age.num_seconds());
+    let success = h
+        .last_success
+        .as_ref()
+        .map(|s| json!({"snapshot_id": s.snapshot_id, "name": s.name, "at": s.at, "age_seconds": age}));
+    let failure = h
+        .last_failure
+        .as_ref()
+        .map(|f| json!({"operation_id": f.operation_id, "operation": f.kind.as_str(), "reason": f.reason, "at": f.at}));
+    let running: Vec<Value> = h
+        .running
+        .iter()
+        .map(|r| {
+            json!({
+                "operation_id": r.id, "operation": r.kind.as_str(), "snapshot_id": r.snapshot_id,
+                "started_at": r.started_at, "bytes_done": r.bytes.map(|b| b.0), "bytes_total": r.bytes.map(|b| b.1),
+            })
+        })
+        .collect();
+    json!({
+        "cluster_id": c.id, "project_id": c.project_id, "name": c.name, "engine": c.flavor.as_str(),
+        "version": c.version.to_string(), "protection": h.protection.as_str(),
+        "policy": {"enabled": h.policy_enabled, "next_fire_at": h.next_fire_at},
+        "last_success": success, "last_failure": failure, "running": running,
+    })
 }
 
 /// The replicas serving the catalog, each with `live` (announced within its lease).

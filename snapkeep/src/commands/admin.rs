@@ -53,6 +53,15 @@ enum Resource {
     },
     /// The snapkeep replicas serving the catalog, and whether each is live.
     Replicas,
+    /// Every cluster's protection (failing, unprotected, late, protected), most urgent first.
+    Fleet {
+        /// Only this project's clusters.
+        #[arg(long)]
+        project: Option<String>,
+        /// Only clusters in this state.
+        #[arg(long)]
+        protection: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,6 +256,15 @@ const NEW_KEY_COLUMNS: &[&str] = &["access_key", "secret_key", "project_id"];
 const AUDIT_COLUMNS: &[&str] =
     &["id", "at", "dialect", "project_id", "access_key", "action", "target", "outcome", "request_id"];
 const PURGE_COLUMNS: &[&str] = &["purged_objects"];
+const FLEET_COLUMNS: &[&str] = &[
+    "cluster_id",
+    "engine",
+    "protection",
+    "last_success.name",
+    "last_success.age_seconds",
+    "policy.next_fire_at",
+    "last_failure.reason",
+];
 const REPLICA_COLUMNS: &[&str] = &["id", "version", "live", "started_at", "seen_at", "clock_offset_ms"];
 const STORAGE_COLUMNS: &[&str] = &["name", "kind", "endpoint", "bucket", "base_path", "default", "created_at"];
 const CLUSTER_COLUMNS: &[&str] = &["id", "name", "project_id", "engine", "version", "region", "endpoint"];
@@ -312,6 +330,17 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 path.push_str(&format!("&after={after}"));
             }
             (api.call(Method::GET, &path, None).await?, AUDIT_COLUMNS, Some("entries"))
+        }
+        Resource::Fleet { project, protection } => {
+            let mut query = Vec::new();
+            if let Some(project) = project {
+                query.push(format!("project_id={project}"));
+            }
+            if let Some(protection) = protection {
+                query.push(format!("protection={protection}"));
+            }
+            let path = format!("/fleet?{}", query.join("&"));
+            (api.call(Method::GET, &path, None).await?, FLEET_COLUMNS, Some("clusters"))
         }
         Resource::Replicas => (api.call(Method::GET, "/replicas", None).await?, REPLICA_COLUMNS, Some("replicas")),
         Resource::Cluster(command) => match command {
@@ -436,9 +465,9 @@ fn print(answer: &Value, columns: &[&str], list_key: Option<&str>, as_json: bool
     println!("{}", table(columns, &rows));
 }
 
-/// Aligned columns with a header row.
+/// Aligned columns with a header row; a column `a.b` is field `b` of field `a`.
 fn table(columns: &[&str], rows: &[&Value]) -> String {
-    let cell = |row: &Value, column: &str| match row.get(column) {
+    let cell = |row: &Value, column: &str| match row.pointer(&format!("/{}", column.replace('.', "/"))) {
         None | Some(Value::Null) => "-".to_owned(),
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
@@ -465,5 +494,7 @@ mod tests {
         let a = json!({"id": "p1", "name": "alpha"});
         let b = json!({"id": "project-2", "name": null});
         assert_eq!(table(&["id", "name"], &[&a, &b]), "ID         NAME\np1         alpha\nproject-2  -");
+        let nested = json!({"last": {"name": "s1"}});
+        assert_eq!(table(&["last.name"], &[&nested, &a]), "LAST.NAME\ns1\n-");
     }
 }
