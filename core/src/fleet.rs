@@ -9,7 +9,6 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::error::CoreError;
 use crate::model::{Cluster, LastFailure, Operation, OperationKind};
-use crate::physical::TransferProgress;
 use crate::policy::SnapshotConfig;
 use crate::snapkeep::Snapkeep;
 use crate::store::NextFire;
@@ -165,13 +164,12 @@ fn health(cluster: Cluster, facts: &HealthFacts, now: DateTime<Utc>) -> ClusterH
 }
 
 fn running(op: &Operation) -> RunningOperation {
-    let bytes = op.progress_marker.as_deref().and_then(TransferProgress::parse_marker);
     RunningOperation {
         id: op.id.clone(),
         kind: op.kind,
         snapshot_id: op.snapshot_id.clone(),
         started_at: op.created_at,
-        bytes: bytes.filter(|_| op.lane == crate::model::Lane::Transfers),
+        bytes: op.transfer_bytes(),
     }
 }
 

@@ -38,6 +38,7 @@ mod snapshots;
 mod step;
 mod storage;
 mod store;
+mod tracking;
 pub mod validate;
 
 pub use automatic::{FireReport, Fired, PolicyChange, SettingsInput, jitter};
@@ -64,7 +65,9 @@ pub use model::{
     SnapshotKind, SnapshotStatus,
 };
 pub use operations::{Reconciler, RetryPolicy};
-pub use page::{MAX_PAGE, Page, SnapshotFilter, SnapshotPage};
+pub use page::{
+    MAX_PAGE, OperationFilter, OperationPage, OperationState, Page, Scope, SnapshotFilter, SnapshotPage, TimeRange,
+};
 pub use physical::{BackupRequest, BackupSummary, DatabaseEngine, NewServer, RestoredServer, TransferProgress};
 pub use policy::{
     Frequency, NameStyle, Period, QuartzCron, Schedule, SnapshotConfig, SnapshotPolicy, SnapshotSettings,

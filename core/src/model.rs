@@ -394,6 +394,15 @@ pub struct Operation {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+impl Operation {
+    /// Bytes done and in all of a transfer snapkeep streams itself (its progress marker); none
+    /// for other operations, whose markers mean something else.
+    pub fn transfer_bytes(&self) -> Option<(u64, u64)> {
+        let marker = self.progress_marker.as_deref().filter(|_| self.lane == Lane::Transfers)?;
+        crate::physical::TransferProgress::parse_marker(marker)
+    }
+}
+
 /// An entry of the audit log: one mutating call of any dialect (admin included), with who made
 /// it, what it asked for, and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

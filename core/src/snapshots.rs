@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::engine::EngineFamily;
 use crate::error::{CoreError, NotFound, StoreError};
 use crate::model::{Cluster, Operation, OperationKind, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus};
-use crate::page::{Page, SnapshotFilter, SnapshotPage, cursor_after};
+use crate::page::{Page, Scope, SnapshotFilter, SnapshotPage, split_page};
 use crate::policy::SnapshotConfig;
 use crate::snapkeep::Snapkeep;
 use crate::validate;
@@ -216,22 +216,24 @@ impl Snapkeep {
         Ok((cluster, config, snapshots))
     }
 
-    /// A page of a cluster's snapshots that `filter` lets through, newest first (`page` says how
-    /// many, after which).
+    /// A page of the snapshots of `scope` that `filter` lets through, newest first (`page` says
+    /// how many, after which).
     pub async fn snapshot_page(
         &self,
-        cluster: &Cluster,
+        scope: Scope<'_>,
         page: &Page,
         filter: &SnapshotFilter,
     ) -> Result<SnapshotPage, CoreError> {
         let (limit, after) = page.checked()?;
         let after = after.as_ref().map(|(at, id)| (*at, id.as_str()));
-        let mut snapshots = self.store.snapshots_page(&cluster.id, filter, after, limit + 1).await?;
-        let next = (snapshots.len() > limit as usize).then(|| {
-            snapshots.truncate(limit as usize);
-            snapshots.last().map(cursor_after)
-        });
-        Ok(SnapshotPage { snapshots, next: next.flatten() })
+        let read = self.store.snapshots_page(scope, filter, after, limit + 1).await?;
+        let (snapshots, next) = split_page(read, limit, |s| (s.created_at, s.id.as_str()));
+        Ok(SnapshotPage { snapshots, next })
+    }
+
+    /// A snapshot of any cluster, by id (the operator's view).
+    pub async fn snapshot(&self, id: &str) -> Result<Snapshot, CoreError> {
+        self.store.get_snapshot(id).await?.ok_or(CoreError::NotFound(NotFound::Snapshot))
     }
 
     pub(crate) async fn snapshot_of(&self, cluster: &Cluster, snapshot_id: &str) -> Result<Snapshot, CoreError> {

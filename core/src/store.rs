@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use crate::error::StoreError;
 use crate::fleet::HealthFacts;
 use crate::model::{AccessKey, AuditEntry, AuditQuery, Cluster, Lane, Operation, Project, Snapshot};
-use crate::page::SnapshotFilter;
+use crate::page::{OperationFilter, Scope, SnapshotFilter};
 use crate::policy::SnapshotConfig;
 use crate::replicas::{Announcement, Replica};
 use crate::secrets::Cipher;
@@ -103,16 +103,26 @@ pub trait Store: AccessStore + Send + Sync {
 
     async fn get_snapshot(&self, id: &str) -> Result<Option<Snapshot>, StoreError>;
     async fn list_snapshots(&self, cluster_id: &str) -> Result<Vec<Snapshot>, StoreError>;
-    /// Up to `limit` of a cluster's snapshots that `filter` lets through, in `list_snapshots`'
-    /// order (newest first, then by id), after the snapshot created at `after.0` with id
-    /// `after.1` when given.
+    /// Up to `limit` of the snapshots of `scope` that `filter` lets through, in
+    /// `list_snapshots`' order (newest first, then by id), after the snapshot created at
+    /// `after.0` with id `after.1` when given.
     async fn snapshots_page(
         &self,
-        cluster_id: &str,
+        scope: Scope<'_>,
         filter: &SnapshotFilter,
         after: Option<(DateTime<Utc>, &str)>,
         limit: u32,
     ) -> Result<Vec<Snapshot>, StoreError>;
+    /// Up to `limit` of the operations of `scope` (by the cluster they run on) that `filter`
+    /// lets through, newest first, then by id, after the one created at `after.0` with id
+    /// `after.1` when given.
+    async fn operations_page(
+        &self,
+        scope: Scope<'_>,
+        filter: &OperationFilter,
+        after: Option<(DateTime<Utc>, &str)>,
+        limit: u32,
+    ) -> Result<Vec<Operation>, StoreError>;
     /// The distinct locations the cluster's snapshots recorded.
     async fn snapshot_locations(&self, cluster_id: &str) -> Result<Vec<SnapshotLocation>, StoreError>;
 

@@ -16,8 +16,8 @@ use std::collections::HashMap;
 
 use snapkeep_core::{
     Cluster, DueFire, EngineFlavor, EngineVersion, FireLimits, FireOutcome, HealthFacts, Lane, NextFire, Operation,
-    OperationKind, OperationPhase, Project, RestoreStatus, Snapshot, SnapshotChange, SnapshotConfig, SnapshotFilter,
-    SnapshotKind, SnapshotLocation, SnapshotStatus, StorageProfile, Store, StoreError,
+    OperationFilter, OperationKind, OperationPhase, Project, RestoreStatus, Scope, Snapshot, SnapshotChange,
+    SnapshotConfig, SnapshotFilter, SnapshotKind, SnapshotLocation, SnapshotStatus, StorageProfile, Store, StoreError,
 };
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
@@ -486,6 +486,16 @@ async fn write_operation(tx: &mut Transaction<'_, Any>, op: &Operation, keep_lea
 
 const OPEN: &str = "phase IN ('pending', 'submitted')";
 
+/// The condition that keeps a listing's rows to `scope`, on the key bound as `$1`:
+/// `cluster_id = $1`, `in_project` (a condition on the project id `$1`), or every row.
+fn scoped<'a>(scope: Scope<'a>, in_project: &'static str) -> (&'static str, Option<&'a str>) {
+    match scope {
+        Scope::Cluster(id) => ("cluster_id = $1", Some(id)),
+        Scope::Project(id) => (in_project, Some(id)),
+        Scope::Fleet => ("$1 IS NULL", None),
+    }
+}
+
 /// Whether another create may start: fewer than `limits` are open, in all and on `cluster_id`.
 async fn has_room(tx: &mut Transaction<'_, Any>, cluster_id: &str, limits: FireLimits) -> Result<bool, StoreError> {
     let (all, here): (i64, i64) = sqlx::query_as(&format!(
@@ -624,27 +634,64 @@ impl Store for SqlStore {
 
     async fn snapshots_page(
         &self,
-        cluster_id: &str,
+        scope: Scope<'_>,
         filter: &SnapshotFilter,
         after: Option<(DateTime<Utc>, &str)>,
         limit: u32,
     ) -> Result<Vec<Snapshot>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM snapshots WHERE cluster_id = $1
+        let (within, key) = scoped(scope, "project_id = $1");
+        let read = format!(
+            "SELECT * FROM snapshots WHERE {within}
                AND ($2 IS NULL OR created_at < $2 OR (created_at = $2 AND id > $3))
                AND ($5 IS NULL OR kind = $5) AND ($6 IS NULL OR status = $6)
-             ORDER BY created_at DESC, id LIMIT $4",
-        )
-        .bind(cluster_id)
-        .bind(after.map(|(at, _)| ms(at)))
-        .bind(after.map(|(_, id)| id))
-        .bind(i64::from(limit))
-        .bind(filter.kind.map(SnapshotKind::as_str))
-        .bind(filter.status.map(SnapshotStatus::as_str))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+               AND ($7 IS NULL OR created_at >= $7) AND ($8 IS NULL OR created_at < $8)
+             ORDER BY created_at DESC, id LIMIT $4"
+        );
+        let rows = sqlx::query(&read)
+            .bind(key)
+            .bind(after.map(|(at, _)| ms(at)))
+            .bind(after.map(|(_, id)| id))
+            .bind(i64::from(limit))
+            .bind(filter.kind.map(SnapshotKind::as_str))
+            .bind(filter.status.map(SnapshotStatus::as_str))
+            .bind(filter.created.from.map(ms))
+            .bind(filter.created.before.map(ms))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         rows.iter().map(snapshot_from).collect()
+    }
+
+    async fn operations_page(
+        &self,
+        scope: Scope<'_>,
+        filter: &OperationFilter,
+        after: Option<(DateTime<Utc>, &str)>,
+        limit: u32,
+    ) -> Result<Vec<Operation>, StoreError> {
+        let (within, key) = scoped(scope, "cluster_id IN (SELECT id FROM clusters WHERE project_id = $1)");
+        let phases = filter.state.map(|state| state.phases().iter().map(|p| format!("'{}'", p.as_str())));
+        let phases =
+            phases.map_or_else(|| "TRUE".to_owned(), |p| format!("phase IN ({})", p.collect::<Vec<_>>().join(", ")));
+        let read = format!(
+            "SELECT {OPERATION_COLUMNS} FROM operations WHERE {within} AND {phases}
+               AND ($2 IS NULL OR created_at < $2 OR (created_at = $2 AND id > $3))
+               AND ($5 IS NULL OR kind = $5)
+               AND ($6 IS NULL OR created_at >= $6) AND ($7 IS NULL OR created_at < $7)
+             ORDER BY created_at DESC, id LIMIT $4"
+        );
+        let rows = sqlx::query(&read)
+            .bind(key)
+            .bind(after.map(|(at, _)| ms(at)))
+            .bind(after.map(|(_, id)| id))
+            .bind(i64::from(limit))
+            .bind(filter.kind.map(OperationKind::as_str))
+            .bind(filter.created.from.map(ms))
+            .bind(filter.created.before.map(ms))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter().map(operation_from).collect()
     }
 
     async fn snapshot_locations(&self, cluster_id: &str) -> Result<Vec<SnapshotLocation>, StoreError> {

@@ -6,9 +6,9 @@
 use chrono::{DateTime, Utc};
 use snapkeep_core::{
     AccessKey, AccessStore, Announcement, AuditEntry, AuditQuery, Cipher, Cluster, EngineFlavor, EngineVersion,
-    FireLimits, FireOutcome, Lane, NextFire, Operation, OperationKind, OperationPhase, Project, Replica, RestoreStatus,
-    Snapshot, SnapshotChange, SnapshotConfig, SnapshotFilter, SnapshotKind, SnapshotStatus, StorageKind,
-    StorageProfile, Store, StoreError,
+    FireLimits, FireOutcome, Lane, NextFire, Operation, OperationFilter, OperationKind, OperationPhase, OperationState,
+    Project, Replica, RestoreStatus, Scope, Snapshot, SnapshotChange, SnapshotConfig, SnapshotFilter, SnapshotKind,
+    SnapshotStatus, StorageKind, StorageProfile, Store, StoreError, TimeRange,
 };
 
 /// A store of both traits, as the service uses it.
@@ -29,21 +29,34 @@ async fn project(store: &dyn Catalog) {
 /// Project `p` with the Elasticsearch cluster `c`.
 async fn seed(store: &dyn Catalog) {
     project(store).await;
-    store
-        .insert_cluster(&Cluster {
-            id: "c".into(),
-            project_id: "p".into(),
-            name: "c".into(),
-            endpoint: "http://127.0.0.1:1".into(),
-            username: None,
-            password_encrypted: None,
-            region: "r".into(),
-            flavor: EngineFlavor::Elasticsearch,
-            version: EngineVersion::new(7, 10, 2),
-            created_at: at(0),
-        })
-        .await
-        .unwrap();
+    store.insert_cluster(&cluster("c", "p")).await.unwrap();
+}
+
+/// An Elasticsearch cluster `id` of `project`.
+fn cluster(id: &str, project: &str) -> Cluster {
+    Cluster {
+        id: id.into(),
+        project_id: project.into(),
+        name: id.into(),
+        endpoint: "http://127.0.0.1:1".into(),
+        username: None,
+        password_encrypted: None,
+        region: "r".into(),
+        flavor: EngineFlavor::Elasticsearch,
+        version: EngineVersion::new(7, 10, 2),
+        created_at: at(0),
+    }
+}
+
+/// The ids of the first page (up to 10) of the snapshots and of the operations of `scope`.
+async fn page_ids(
+    store: &dyn Catalog,
+    scope: Scope<'_>,
+    filters: (SnapshotFilter, OperationFilter),
+) -> [Vec<String>; 2] {
+    let snapshots = store.snapshots_page(scope, &filters.0, None, 10).await.unwrap();
+    let operations = store.operations_page(scope, &filters.1, None, 10).await.unwrap();
+    [snapshots.into_iter().map(|s| s.id).collect(), operations.into_iter().map(|o| o.id).collect()]
 }
 
 /// Leases every due operation of both lanes to `owner`.
@@ -168,7 +181,7 @@ pub async fn snapshot_pages_walk_the_listing_in_order(store: &dyn Catalog) {
     let mut after: Option<(DateTime<Utc>, String)> = None;
     for _ in 0..5 {
         let cursor = after.as_ref().map(|(at, id)| (*at, id.as_str()));
-        let page = store.snapshots_page("c", &SnapshotFilter::default(), cursor, 2).await.unwrap();
+        let page = store.snapshots_page(Scope::Cluster("c"), &SnapshotFilter::default(), cursor, 2).await.unwrap();
         let Some(last) = page.last() else { break };
         after = Some((last.created_at, last.id.clone()));
         paged.extend(page.into_iter().map(|s| s.id));
@@ -202,16 +215,49 @@ pub async fn snapshot_pages_keep_only_what_the_filter_lets_through(store: &dyn C
         let s = Snapshot { kind, status, created_at: at(1_000 * i as i64), ..snapshot(id, &format!("snap{i}")) };
         store.insert_snapshot_with_operation(&s, &operation(&format!("o{i}"), id, 0)).await.unwrap();
     }
-    let failed_automatic = SnapshotFilter { kind: Some(SnapshotKind::Automatic), status: Some(SnapshotStatus::Failed) };
-    let first = store.snapshots_page("c", &failed_automatic, None, 1).await.unwrap();
+    let failed_automatic = SnapshotFilter {
+        kind: Some(SnapshotKind::Automatic),
+        status: Some(SnapshotStatus::Failed),
+        ..SnapshotFilter::default()
+    };
+    let first = store.snapshots_page(Scope::Cluster("c"), &failed_automatic, None, 1).await.unwrap();
     let last = first.last().unwrap();
-    let rest = store.snapshots_page("c", &failed_automatic, Some((last.created_at, &last.id)), 5).await.unwrap();
+    let rest = store
+        .snapshots_page(Scope::Cluster("c"), &failed_automatic, Some((last.created_at, &last.id)), 5)
+        .await
+        .unwrap();
     let ids: Vec<&str> = first.iter().chain(&rest).map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["s4", "s2"], "newest first, the filter holding across pages");
-    let manual = SnapshotFilter { kind: Some(SnapshotKind::Manual), status: None };
+    let manual = SnapshotFilter { kind: Some(SnapshotKind::Manual), ..SnapshotFilter::default() };
     let ids: Vec<String> =
-        store.snapshots_page("c", &manual, None, 5).await.unwrap().into_iter().map(|s| s.id).collect();
+        store.snapshots_page(Scope::Cluster("c"), &manual, None, 5).await.unwrap().into_iter().map(|s| s.id).collect();
     assert_eq!(ids, ["s1"]);
+}
+
+/// Listings of a cluster, a project or the whole fleet keep to their scope, and a time range to
+/// its window (from inclusive, before exclusive); operations list the same way, by state.
+pub async fn listings_keep_to_their_scope_and_window(store: &dyn Catalog) {
+    seed(store).await;
+    store.insert_project(&Project { id: "q".into(), name: "other".into(), created_at: at(0) }).await.unwrap();
+    store.insert_cluster(&cluster("d", "q")).await.unwrap();
+    for (i, (id, cluster, project)) in [("s0", "c", "p"), ("sd", "d", "q"), ("s2", "c", "p")].into_iter().enumerate() {
+        let at = at(1_000 * i as i64);
+        let s = Snapshot { project_id: project.into(), cluster_id: cluster.into(), created_at: at, ..snapshot(id, id) };
+        let op = Operation { cluster_id: cluster.into(), created_at: at, ..operation(&format!("o{id}"), id, 0) };
+        store.insert_snapshot_with_operation(&s, &op).await.unwrap();
+    }
+    let all = (SnapshotFilter::default(), OperationFilter::default());
+    assert_eq!(page_ids(store, Scope::Fleet, all).await, [vec!["s2", "sd", "s0"], vec!["os2", "osd", "os0"]]);
+    assert_eq!(page_ids(store, Scope::Project("q"), all).await, [vec!["sd"], vec!["osd"]]);
+    assert_eq!(page_ids(store, Scope::Cluster("c"), all).await, [vec!["s2", "s0"], vec!["os2", "os0"]]);
+    let created = TimeRange { from: Some(at(1_000)), before: Some(at(2_000)) };
+    let window = (SnapshotFilter { created, ..SnapshotFilter::default() }, OperationFilter { created, ..all.1 });
+    assert_eq!(page_ids(store, Scope::Fleet, window).await, [vec!["sd"], vec!["osd"]]);
+    let failed = OperationFilter { state: Some(OperationState::Failed), ..all.1 };
+    assert_eq!(page_ids(store, Scope::Fleet, (all.0, failed)).await[1], Vec::<String>::new());
+    let open =
+        OperationFilter { state: Some(OperationState::Open), kind: Some(OperationKind::CreateSnapshot), ..all.1 };
+    assert_eq!(page_ids(store, Scope::Fleet, (all.0, open)).await[1].len(), 3);
 }
 
 pub async fn claims_lease_due_operations_once_until_released(store: &dyn Catalog) {
@@ -602,6 +648,7 @@ macro_rules! store_suite {
             snapshot_pages_walk_the_listing_in_order,
             a_project_wide_name_is_held_once,
             snapshot_pages_keep_only_what_the_filter_lets_through,
+            listings_keep_to_their_scope_and_window,
             claims_lease_due_operations_once_until_released,
             operations_for_a_snapshot_need_its_expected_version,
             a_step_writes_nothing_once_its_lease_was_taken_over,

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use snapkeep_api_gateway::{Route, dialect_router};
 use snapkeep_core::{
-    AccessKey, AuditQuery, Cluster, ClusterFailures, ClusterHealth, NewCluster, Page, Project, Protection, Snapkeep,
-    Snapshot, SnapshotFilter,
+    AccessKey, AuditQuery, Cluster, ClusterFailures, ClusterHealth, NewCluster, Operation, OperationFilter, Page,
+    Project, Protection, Scope, Snapkeep, Snapshot, SnapshotFilter, TimeRange,
 };
 
 use crate::answer::{Answer, body, created};
@@ -59,6 +59,10 @@ fn routes() -> Vec<Route> {
         Route::read("/admin/v1/audit", audit_log),
         Route::read("/admin/v1/replicas", list_replicas),
         Route::read("/admin/v1/fleet", fleet),
+        Route::read("/admin/v1/snapshots", list_snapshots),
+        Route::read("/admin/v1/snapshots/{id}", show_snapshot),
+        Route::read("/admin/v1/operations", list_operations),
+        Route::read("/admin/v1/operations/{id}", show_operation),
         Route::change(Method::POST, CLUSTERS, "RegisterCluster", create_cluster),
         Route::read(CLUSTERS, list_clusters),
         Route::read(CLUSTER, show_cluster),
@@ -355,16 +359,93 @@ async fn cluster_snapshots(
     let Query(query) = query.map_err(|e| AdminError::bad_body(e.body_text()))?;
     let filter = SnapshotFilter::parse(query.kind.as_deref(), query.status.as_deref())?;
     let page = Page { limit: query.limit, after: query.after };
-    let listed = core.snapshot_page(&core.cluster(&id).await?, &page, &filter).await?;
+    let cluster = core.cluster(&id).await?;
+    let listed = core.snapshot_page(Scope::Cluster(&cluster.id), &page, &filter).await?;
     let snapshots: Vec<Value> = listed.snapshots.iter().map(snapshot_view).collect();
     Ok(Json(json!({"snapshots": snapshots, "next": listed.next})).into_response())
 }
 
 fn snapshot_view(s: &Snapshot) -> Value {
+    let time = |ms: Option<i64>| ms.and_then(DateTime::<Utc>::from_timestamp_millis);
     json!({
-        "id": s.id, "name": s.name, "kind": s.kind.as_str(), "status": s.status.as_str(),
+        "id": s.id, "name": s.name, "cluster_id": s.cluster_id, "project_id": s.project_id,
+        "kind": s.kind.as_str(), "status": s.status.as_str(),
         "indices": s.indices, "size_bytes": s.size_bytes, "failure_reason": s.failure_reason,
         "deleting": s.deleting, "restore_status": s.restore_status.as_str(), "created_at": s.created_at,
+        "started_at": time(s.start_time_ms), "ended_at": time(s.end_time_ms),
+    })
+}
+
+/// `?project_id=`, `?cluster_id=`, paging, and the snapshot filters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SnapshotsQuery {
+    project_id: Option<String>,
+    cluster_id: Option<String>,
+    #[serde(default = "default_page")]
+    limit: u32,
+    after: Option<String>,
+    kind: Option<String>,
+    status: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+/// A page of the snapshots of the fleet, a project or a cluster, newest first.
+async fn list_snapshots(State(core): State<Snapkeep>, query: Result<Query<SnapshotsQuery>, QueryRejection>) -> Answer {
+    let Query(q) = query.map_err(|e| AdminError::bad_body(e.body_text()))?;
+    let created = TimeRange::parse(q.since.as_deref(), q.until.as_deref())?;
+    let filter = SnapshotFilter { created, ..SnapshotFilter::parse(q.kind.as_deref(), q.status.as_deref())? };
+    let scope = core.scope(q.project_id.as_deref(), q.cluster_id.as_deref()).await?;
+    let listed = core.snapshot_page(scope, &Page { limit: q.limit, after: q.after }, &filter).await?;
+    let snapshots: Vec<Value> = listed.snapshots.iter().map(snapshot_view).collect();
+    Ok(Json(json!({"snapshots": snapshots, "next": listed.next})).into_response())
+}
+
+async fn show_snapshot(State(core): State<Snapkeep>, Path(id): Path<String>) -> Answer {
+    Ok(Json(snapshot_view(&core.snapshot(&id).await?)).into_response())
+}
+
+/// `?project_id=`, `?cluster_id=`, paging, and the operation filters.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OperationsQuery {
+    project_id: Option<String>,
+    cluster_id: Option<String>,
+    #[serde(default = "default_page")]
+    limit: u32,
+    after: Option<String>,
+    kind: Option<String>,
+    state: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+/// A page of the operations of the fleet, a project or a cluster, newest first.
+async fn list_operations(
+    State(core): State<Snapkeep>,
+    query: Result<Query<OperationsQuery>, QueryRejection>,
+) -> Answer {
+    let Query(q) = query.map_err(|e| AdminError::bad_body(e.body_text()))?;
+    let created = TimeRange::parse(q.since.as_deref(), q.until.as_deref())?;
+    let filter = OperationFilter::parse(q.kind.as_deref(), q.state.as_deref(), created)?;
+    let scope = core.scope(q.project_id.as_deref(), q.cluster_id.as_deref()).await?;
+    let listed = core.operation_page(scope, &Page { limit: q.limit, after: q.after }, &filter).await?;
+    let operations: Vec<Value> = listed.operations.iter().map(operation_view).collect();
+    Ok(Json(json!({"operations": operations, "next": listed.next})).into_response())
+}
+
+async fn show_operation(State(core): State<Snapkeep>, Path(id): Path<String>) -> Answer {
+    Ok(Json(operation_view(&core.operation(&id).await?)).into_response())
+}
+
+fn operation_view(op: &Operation) -> Value {
+    let bytes = op.transfer_bytes();
+    json!({
+        "id": op.id, "kind": op.kind.as_str(), "cluster_id": op.cluster_id, "snapshot_id": op.snapshot_id,
+        "batch": op.batch, "phase": op.phase.as_str(), "attempts": op.attempts, "last_error": op.last_error,
+        "created_at": op.created_at, "finished_at": op.finished_at,
+        "bytes_done": bytes.map(|b| b.0), "bytes_total": bytes.map(|b| b.1),
     })
 }
 

@@ -53,6 +53,12 @@ enum Resource {
     },
     /// The snapkeep replicas serving the catalog, and whether each is live.
     Replicas,
+    /// Snapshots of any cluster, from the catalog.
+    #[command(subcommand)]
+    Snapshot(SnapshotCommand),
+    /// Durable operations (creates, deletes, restores) of any cluster.
+    #[command(subcommand)]
+    Operation(OperationCommand),
     /// Every cluster's protection (failing, unprotected, late, protected), most urgent first.
     Fleet {
         /// Only this project's clusters.
@@ -61,6 +67,94 @@ enum Resource {
         /// Only clusters in this state.
         #[arg(long)]
         protection: Option<String>,
+    },
+}
+
+/// Which part of a listing to show: the scope, a time window and the page.
+#[derive(Debug, clap::Args)]
+struct Listing {
+    /// Only this project's.
+    #[arg(long)]
+    project: Option<String>,
+    /// Only this cluster's.
+    #[arg(long)]
+    cluster: Option<String>,
+    /// Only those created at or after this RFC 3339 time.
+    #[arg(long)]
+    since: Option<String>,
+    /// Only those created before this RFC 3339 time.
+    #[arg(long)]
+    until: Option<String>,
+    /// At most this many.
+    #[arg(long, default_value_t = 100)]
+    limit: u32,
+    /// The page after this cursor (the `next` of a previous page).
+    #[arg(long)]
+    after: Option<String>,
+}
+
+impl Listing {
+    /// `path` with the listing's query, and `extra` pairs, encoded.
+    fn path(self, path: &str, extra: [(&str, Option<String>); 2]) -> String {
+        let pairs = [
+            ("project_id", self.project),
+            ("cluster_id", self.cluster),
+            ("since", self.since),
+            ("until", self.until),
+            ("limit", Some(self.limit.to_string())),
+            ("after", self.after),
+        ];
+        with_query(path, pairs.into_iter().chain(extra))
+    }
+}
+
+/// `path` with the pairs whose value is set as its query, encoded.
+fn with_query<'a>(path: &str, pairs: impl IntoIterator<Item = (&'a str, Option<String>)>) -> String {
+    let mut url = reqwest::Url::parse("http://query.invalid/").expect("a base URL");
+    url.query_pairs_mut().extend_pairs(pairs.into_iter().filter_map(|(k, v)| Some((k, v?))));
+    match url.query() {
+        Some(query) if !query.is_empty() => format!("{path}?{query}"),
+        _ => path.to_owned(),
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum SnapshotCommand {
+    /// A page of snapshots, newest first.
+    List {
+        #[command(flatten)]
+        listing: Listing,
+        /// Only this kind: manual or auto.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only this status: BUILDING, COMPLETED, PART_FAILED or FAILED.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// One snapshot, by id.
+    Show {
+        /// The snapshot's id.
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OperationCommand {
+    /// A page of operations, newest first.
+    List {
+        #[command(flatten)]
+        listing: Listing,
+        /// Only this kind: create_snapshot, delete_snapshot, restore_snapshot, delete_snapshots.
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only open ones, or those that ended so: open, succeeded or failed.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// One operation, by id.
+    Show {
+        /// The operation's id.
+        id: String,
     },
 }
 
@@ -256,6 +350,9 @@ const NEW_KEY_COLUMNS: &[&str] = &["access_key", "secret_key", "project_id"];
 const AUDIT_COLUMNS: &[&str] =
     &["id", "at", "dialect", "project_id", "access_key", "action", "target", "outcome", "request_id"];
 const PURGE_COLUMNS: &[&str] = &["purged_objects"];
+const SNAPSHOT_COLUMNS: &[&str] = &["id", "cluster_id", "name", "kind", "status", "size_bytes", "created_at"];
+const OPERATION_COLUMNS: &[&str] =
+    &["id", "kind", "cluster_id", "snapshot_id", "phase", "created_at", "finished_at", "last_error"];
 const FLEET_COLUMNS: &[&str] = &[
     "cluster_id",
     "engine",
@@ -322,25 +419,28 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
             }
         },
         Resource::Audit { project, after, limit } => {
-            let mut path = format!("/audit?limit={limit}");
-            if let Some(project) = project {
-                path.push_str(&format!("&project_id={project}"));
-            }
-            if let Some(after) = after {
-                path.push_str(&format!("&after={after}"));
-            }
+            let pairs =
+                [("limit", Some(limit.to_string())), ("project_id", project), ("after", after.map(|a| a.to_string()))];
+            let path = with_query("/audit", pairs);
             (api.call(Method::GET, &path, None).await?, AUDIT_COLUMNS, Some("entries"))
         }
         Resource::Fleet { project, protection } => {
-            let mut query = Vec::new();
-            if let Some(project) = project {
-                query.push(format!("project_id={project}"));
-            }
-            if let Some(protection) = protection {
-                query.push(format!("protection={protection}"));
-            }
-            let path = format!("/fleet?{}", query.join("&"));
+            let path = with_query("/fleet", [("project_id", project), ("protection", protection)]);
             (api.call(Method::GET, &path, None).await?, FLEET_COLUMNS, Some("clusters"))
+        }
+        Resource::Snapshot(SnapshotCommand::List { listing, kind, status }) => {
+            let path = listing.path("/snapshots", [("kind", kind), ("status", status)]);
+            (api.call(Method::GET, &path, None).await?, SNAPSHOT_COLUMNS, Some("snapshots"))
+        }
+        Resource::Snapshot(SnapshotCommand::Show { id }) => {
+            (api.call(Method::GET, &format!("/snapshots/{id}"), None).await?, SNAPSHOT_COLUMNS, None)
+        }
+        Resource::Operation(OperationCommand::List { listing, kind, state }) => {
+            let path = listing.path("/operations", [("kind", kind), ("state", state)]);
+            (api.call(Method::GET, &path, None).await?, OPERATION_COLUMNS, Some("operations"))
+        }
+        Resource::Operation(OperationCommand::Show { id }) => {
+            (api.call(Method::GET, &format!("/operations/{id}"), None).await?, OPERATION_COLUMNS, None)
         }
         Resource::Replicas => (api.call(Method::GET, "/replicas", None).await?, REPLICA_COLUMNS, Some("replicas")),
         Resource::Cluster(command) => match command {
@@ -494,6 +594,9 @@ mod tests {
         let a = json!({"id": "p1", "name": "alpha"});
         let b = json!({"id": "project-2", "name": null});
         assert_eq!(table(&["id", "name"], &[&a, &b]), "ID         NAME\np1         alpha\nproject-2  -");
+        let encoded = with_query("/s", [("since", Some("2026-01-31T12:00:00+01:00".into())), ("kind", None)]);
+        assert_eq!(encoded, "/s?since=2026-01-31T12%3A00%3A00%2B01%3A00");
+        assert_eq!(with_query("/s", [("kind", None)]), "/s");
         let nested = json!({"last": {"name": "s1"}});
         assert_eq!(table(&["last.name"], &[&nested, &a]), "LAST.NAME\ns1\n-");
     }

@@ -1,7 +1,8 @@
 //! Fleet health through the admin API and CLI, on essim clusters: a cluster with no snapshot is
 //! `unprotected`, one with a completed snapshot `protected` with its age, one whose last three
 //! snapshots failed `failing` with the reason, most urgent first; filters by protection and
-//! project, and a word that is no protection is refused.
+//! project, and a word that is no protection is refused. Snapshots and operations of the whole
+//! fleet list in pages, by scope, status, state and time, through the API and the CLI.
 
 use std::process::Command;
 use std::time::Duration;
@@ -66,12 +67,105 @@ fn protection_follows_snapshots_and_failures_most_urgent_first() {
     assert_eq!(status, 400, "{refused}");
     assert!(refused["error"]["message"].as_str().unwrap().contains("must be failing, unprotected, late or protected"));
 
+    let listed = cli(&snapkeep, &["fleet"]);
+    assert_eq!(rows(&listed), expected, "{listed}");
+}
+
+/// `snapkeep admin <args> --json` against `snapkeep`: its answer.
+fn cli(snapkeep: &Snapkeep, args: &[&str]) -> Value {
     let out = Command::new(snapkeep_tests::binary("snapkeep"))
-        .args(["admin", "fleet", "--json", "--server", &snapkeep.url, "--token", &snapkeep.admin_token()])
+        .arg("admin")
+        .args(args)
+        .args(["--json", "--server", &snapkeep.url, "--token", &snapkeep.admin_token()])
         .env_remove("SNAPKEEP_ADMIN_TOKEN")
         .output()
         .expect("run the CLI");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let listed: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    assert_eq!(rows(&listed), expected, "{listed}");
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// The `id`s of a listing's items under `key`.
+fn ids(page: &Value, key: &str) -> Vec<String> {
+    page[key].as_array().expect("a list").iter().map(|item| item["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// Snapshots and operations of every cluster, newest first, in pages, filtered by cluster,
+/// project, status or state and time; one of each by id; a bad filter refused with its field.
+#[test]
+fn snapshots_and_operations_of_the_whole_fleet_list_in_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("opensearch", "2.11.0"));
+    essim.load_index("logs", 1, 10);
+    let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[("SNAPKEEP_STUCK_AFTER_SECS", "2")]);
+    let (alpha, beta) = (snapkeep.tenant("alpha"), snapkeep.tenant("beta"));
+    snapkeep.register(&alpha, "es-a", &essim);
+    snapkeep.register(&beta, "es-b", &essim);
+    let started = chrono::Utc::now();
+    for (tenant, cluster, name) in [(&alpha, "es-a", "alpha-1"), (&beta, "es-b", "beta-1"), (&alpha, "es-a", "alpha-2")]
+    {
+        snapkeep.create_snapshot(tenant, cluster, name, "logs");
+        assert_eq!(snapkeep.await_snapshot(tenant, cluster, name, Duration::from_secs(60))["status"], "COMPLETED");
+    }
+    essim.set_faults(json!({"stuck": true}));
+    snapkeep.create_snapshot(&beta, "es-b", "beta-stuck", "logs");
+    assert_eq!(snapkeep.await_snapshot(&beta, "es-b", "beta-stuck", Duration::from_secs(60))["status"], "FAILED");
+
+    let names = |page: &Value| -> Vec<String> {
+        page["snapshots"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap().to_owned()).collect()
+    };
+    let first = snapkeep.admin("GET", "/snapshots?limit=3", None);
+    assert_eq!(names(&first), ["beta-stuck", "alpha-2", "beta-1"], "newest first across clusters");
+    let rest = snapkeep.admin("GET", &format!("/snapshots?limit=3&after={}", first["next"].as_str().unwrap()), None);
+    assert_eq!((names(&rest), &rest["next"]), (vec!["alpha-1".to_owned()], &Value::Null));
+    let project = format!("/snapshots?project_id={}", alpha.project_id);
+    assert_eq!(names(&snapkeep.admin("GET", &project, None)), ["alpha-2", "alpha-1"]);
+    let failed = snapkeep.admin("GET", "/snapshots?cluster_id=es-b&status=FAILED", None);
+    assert_eq!(names(&failed), ["beta-stuck"]);
+    let rfc3339 = |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let since = format!("/snapshots?since={}", rfc3339(chrono::Utc::now() + chrono::Duration::hours(1)));
+    assert_eq!(snapkeep.admin("GET", &since, None)["snapshots"], json!([]));
+    let until = format!("/snapshots?until={}", rfc3339(started));
+    assert_eq!(snapkeep.admin("GET", &until, None)["snapshots"], json!([]), "none before the test");
+    let one = snapkeep.admin("GET", &format!("/snapshots/{}", ids(&failed, "snapshots")[0]), None);
+    assert_eq!((one["name"].as_str(), one["cluster_id"].as_str()), (Some("beta-stuck"), Some("es-b")), "{one}");
+
+    let failed_ops = snapkeep.admin("GET", "/operations?state=failed", None);
+    let failed_ops = failed_ops["operations"].as_array().unwrap().clone();
+    assert_eq!(failed_ops.len(), 1, "{failed_ops:?}");
+    assert_eq!(
+        (failed_ops[0]["kind"].as_str(), failed_ops[0]["cluster_id"].as_str()),
+        (Some("create_snapshot"), Some("es-b"))
+    );
+    assert!(failed_ops[0]["last_error"].as_str().unwrap().contains("no progress"), "{failed_ops:?}");
+    let all_ops = snapkeep.admin("GET", "/operations?kind=create_snapshot", None);
+    assert_eq!(ids(&all_ops, "operations").len(), 4);
+    let op = snapkeep.admin("GET", &format!("/operations/{}", failed_ops[0]["id"].as_str().unwrap()), None);
+    assert_eq!(op["phase"], "failed", "{op}");
+
+    for (path, field) in [
+        ("/admin/v1/operations?state=running", "state"),
+        ("/admin/v1/snapshots?since=yesterday", "since"),
+        ("/admin/v1/snapshots?status=completed", "status"),
+    ] {
+        let (status, refused) = snapkeep.call("GET", path, None, Auth::Admin);
+        assert_eq!(status, 400, "{path}: {refused}");
+        assert!(refused["error"]["message"].as_str().unwrap().contains(field), "{path}: {refused}");
+    }
+    for path in [
+        "/admin/v1/snapshots/no-such-snapshot",
+        "/admin/v1/operations/no-such-operation",
+        "/admin/v1/snapshots?cluster_id=nowhere",
+    ] {
+        assert_eq!(snapkeep.call("GET", path, None, Auth::Admin).0, 404, "{path}");
+    }
+    let wrong_project = format!("/admin/v1/operations?project_id={}&cluster_id=es-b", alpha.project_id);
+    assert_eq!(snapkeep.call("GET", &wrong_project, None, Auth::Admin).0, 404, "a cluster of another project");
+
+    let listed = cli(&snapkeep, &["snapshot", "list", "--cluster", "es-a", "--since", &started.to_rfc3339()]);
+    assert_eq!(names(&listed), ["alpha-2", "alpha-1"], "{listed}");
+    let listed = cli(&snapkeep, &["snapshot", "list", "--cluster", "es-a", "--until", &started.to_rfc3339()]);
+    assert_eq!(listed["snapshots"], json!([]), "an offset time is sent encoded: {listed}");
+    let shown = cli(&snapkeep, &["operation", "show", failed_ops[0]["id"].as_str().unwrap()]);
+    assert_eq!(shown["phase"], "failed", "{shown}");
 }
