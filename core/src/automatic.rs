@@ -239,7 +239,11 @@ impl Snapkeep {
         let limits =
             FireLimits { global: self.scheduling.global_limit, per_cluster: self.scheduling.per_cluster_limit };
         Ok(Some(match self.store.record_fire(fire, &snapshot, &operation, next, limits).await? {
-            FireOutcome::Fired => Ok(Fired { cluster_id: cluster.id, slot, lag: now - fire.next.fire_at }),
+            FireOutcome::Fired => {
+                let lag = now - fire.next.fire_at;
+                self.metrics().fired(lag);
+                Ok(Fired { cluster_id: cluster.id, slot, lag })
+            }
             outcome => Err(outcome),
         }))
     }
@@ -254,7 +258,9 @@ impl Snapkeep {
         }
         let mut deleted = 0;
         for (cluster_id, snapshots) in by_cluster {
-            deleted += self.delete_batch(&cluster_id, &snapshots, now).await?;
+            let batch = self.delete_batch(&cluster_id, &snapshots, now).await?;
+            self.metrics().retention_deleted(batch as u64);
+            deleted += batch;
         }
         Ok(deleted)
     }

@@ -149,6 +149,15 @@ impl Snapkeep {
     }
 }
 
+impl Snapkeep {
+    /// The metrics' exposition (OpenMetrics text), with every cluster's protection as the
+    /// catalog shows it now.
+    pub async fn render_metrics(&self) -> Result<String, CoreError> {
+        let fleet = self.fleet(None, None).await?;
+        Ok(self.metrics().render(&fleet))
+    }
+}
+
 fn health(cluster: Cluster, facts: &HealthFacts, now: DateTime<Utc>) -> ClusterHealth {
     let policy_enabled = facts.config.as_ref().is_some_and(|c| c.policy.enabled);
     ClusterHealth {

@@ -58,7 +58,7 @@ pub use fleet::{
 pub use integrity::IntegrityKey;
 pub use limits::{OperationTimeouts, Scheduling};
 pub use master_key::{integrity_key, master_key_opens, rotate_master_key, verify_master_key};
-pub use metrics::Metrics;
+pub use metrics::{METRICS_CONTENT_TYPE, Metrics};
 pub use model::{
     AccessKey, AuditEntry, AuditQuery, Cluster, ClusterFailures, KeyState, Lane, LastFailure, NewCluster,
     NewClusterTarget, Operation, OperationKind, OperationPhase, Project, RestoreParams, RestoreStatus, Snapshot,

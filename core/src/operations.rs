@@ -133,8 +133,7 @@ impl Reconciler {
             }
         };
         if op.phase.is_terminal() {
-            let outcome = log_finished(&op, &change);
-            self.core.metrics().count_finished(op.kind.as_str(), outcome);
+            self.count_finished(&op, &change).await;
         }
         match self.core.store.save_step(&op, &change, &self.owner).await {
             Err(StoreError::LeaseLost) => {
@@ -143,6 +142,18 @@ impl Reconciler {
             other => other?,
         }
         Ok(op)
+    }
+
+    /// Logs and counts an operation that ended (its cluster's project labels the metrics).
+    async fn count_finished(&self, op: &Operation, change: &SnapshotChange) {
+        let outcome = log_finished(op, change);
+        let cluster = self.core.store.get_cluster(&op.cluster_id).await.ok().flatten();
+        let project = cluster.map(|c| c.project_id).unwrap_or_default();
+        let snapshot = match change {
+            SnapshotChange::Update(snapshot) => Some(snapshot.as_ref()),
+            _ => None,
+        };
+        self.core.metrics().operation_finished(op, &project, outcome, snapshot);
     }
 
     /// One step of `op`, by the steps of its cluster's engine family.

@@ -6,13 +6,12 @@
 //! after a crash (leases of this node are released at start).
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Serialize;
-use snapkeep_core::CoreError;
+use snapkeep_core::{CoreError, Metrics};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
@@ -80,45 +79,27 @@ pub struct WorkerStatus {
     pub last_error: Option<String>,
 }
 
-/// Every worker's status, by name; shared with `/healthz` and the metrics.
+/// Every worker's status, by name; shared with `/healthz`, and published to the metrics
+/// (`snapkeep_worker_up`, `snapkeep_worker_failures`) at every change when given them.
 #[derive(Debug, Clone, Default)]
-pub struct StatusBoard(Arc<Mutex<BTreeMap<&'static str, WorkerStatus>>>);
+pub struct StatusBoard {
+    statuses: Arc<Mutex<BTreeMap<&'static str, WorkerStatus>>>,
+    metrics: Option<Metrics>,
+}
 
 impl StatusBoard {
     /// A copy of every worker's status.
     pub fn snapshot(&self) -> BTreeMap<&'static str, WorkerStatus> {
-        self.0.lock().expect("status lock").clone()
+        self.statuses.lock().expect("status lock").clone()
     }
 
     /// Whether every worker is running (none backing off or stopped).
     pub fn healthy(&self) -> bool {
-        self.0.lock().expect("status lock").values().all(|s| s.state == WorkerState::Running)
-    }
-
-    /// `snapkeep_worker_up{worker}` (1 running, 0 otherwise) and
-    /// `snapkeep_worker_failures_total{worker}`, in the Prometheus text format.
-    pub fn render(&self) -> String {
-        let statuses = self.snapshot();
-        let mut out = String::from(
-            "# HELP snapkeep_worker_up Whether a background worker is running (not backing off or stopped).\n\
-             # TYPE snapkeep_worker_up gauge\n",
-        );
-        for (name, status) in &statuses {
-            let up = u8::from(status.state == WorkerState::Running);
-            let _ = writeln!(out, "snapkeep_worker_up{{worker=\"{name}\"}} {up}");
-        }
-        out.push_str(
-            "# HELP snapkeep_worker_failures_total Units of background work that failed.\n\
-             # TYPE snapkeep_worker_failures_total counter\n",
-        );
-        for (name, status) in &statuses {
-            let _ = writeln!(out, "snapkeep_worker_failures_total{{worker=\"{name}\"}} {}", status.failures_total);
-        }
-        out
+        self.statuses.lock().expect("status lock").values().all(|s| s.state == WorkerState::Running)
     }
 
     fn update(&self, name: &'static str, change: impl FnOnce(&mut WorkerStatus)) {
-        let mut board = self.0.lock().expect("status lock");
+        let mut board = self.statuses.lock().expect("status lock");
         let status = board.entry(name).or_insert(WorkerStatus {
             state: WorkerState::Running,
             consecutive_failures: 0,
@@ -126,6 +107,9 @@ impl StatusBoard {
             last_error: None,
         });
         change(status);
+        if let Some(metrics) = &self.metrics {
+            metrics.set_worker(name, status.state == WorkerState::Running, status.failures_total);
+        }
     }
 }
 
@@ -145,6 +129,12 @@ impl Default for Supervisor {
 impl Supervisor {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Publishes every worker's state to `metrics` (before any worker is added).
+    pub fn reporting_to(mut self, metrics: Metrics) -> Self {
+        self.board.metrics = Some(metrics);
+        self
     }
 
     /// The reason a worker failed fatally, once one did; the service should then stop.
@@ -293,7 +283,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn failures_back_off_and_show_until_work_succeeds() {
         let (worker, calls) = scripted(3, 0, Duration::ZERO);
-        let supervisor = Supervisor::new().with(worker);
+        let metrics = Metrics::default();
+        let supervisor = Supervisor::new().reporting_to(metrics.clone()).with(worker);
         let board = supervisor.status();
         let (stop, stopped) = watch::channel(false);
         let running = tokio::spawn(supervisor.run(stopped, Duration::from_secs(1)));
@@ -302,7 +293,7 @@ mod tests {
         let status = board.snapshot()["scripted"].clone();
         assert_eq!((status.state, status.consecutive_failures), (WorkerState::BackingOff, 2));
         assert!(!board.healthy());
-        assert!(board.render().contains("snapkeep_worker_up{worker=\"scripted\"} 0\n"));
+        assert!(metrics.render(&[]).contains("snapkeep_worker_up{worker=\"scripted\"} 0\n"));
         tokio::time::sleep(Duration::from_millis(60)).await;
         let status = board.snapshot()["scripted"].clone();
         assert_eq!((status.state, status.failures_total, status.last_error), (WorkerState::Running, 3, None));

@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::extract::State;
-use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use snapkeep_api_gateway::with_request_id;
@@ -106,8 +105,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let failed = fatal.clone();
 
     let app = axum::Router::new()
-        .route("/healthz", get(health).with_state(status.clone()))
-        .route("/metrics", get(metrics).with_state((core.clone(), status)))
+        .route("/healthz", get(health).with_state(status))
         .merge(snapkeep_api_admin::router(core.clone(), &admin_token))
         .merge(snapkeep_api_css::router(core.clone()))
         .merge(snapkeep_api_dws::router(core.clone()))
@@ -168,6 +166,7 @@ fn workers(config: &Config, core: Snapkeep, replica: Replica) -> anyhow::Result<
     let interval = Duration::from_millis(config.reconcile_interval_ms);
     let (steps, transfers) = config.pools()?;
     Ok(Supervisor::new()
+        .reporting_to(core.metrics().clone())
         .with(ReconcilerWorker::new(reconciler.clone(), Lane::Steps, steps, interval))
         .with(ReconcilerWorker::new(reconciler, Lane::Transfers, transfers, interval))
         .with(SchedulerWorker::new(core.clone(), Duration::from_millis(config.scheduler_interval_ms)))
@@ -179,11 +178,6 @@ fn workers(config: &Config, core: Snapkeep, replica: Replica) -> anyhow::Result<
 async fn health(State(status): State<StatusBoard>) -> impl IntoResponse {
     let state = if status.healthy() { "ok" } else { "degraded" };
     axum::Json(serde_json::json!({"status": state, "workers": status.snapshot()}))
-}
-
-/// The counters, in the Prometheus text format.
-async fn metrics(State((core, status)): State<(Snapkeep, StatusBoard)>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], core.metrics().render() + &status.render())
 }
 
 async fn shutdown_signal() {

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use snapkeep_api_gateway::{Route, dialect_router};
 use snapkeep_core::{
-    AccessKey, AuditQuery, Cluster, ClusterFailures, ClusterHealth, NewCluster, Operation, OperationFilter, Page,
-    Project, Protection, Scope, Snapkeep, Snapshot, SnapshotFilter, TimeRange,
+    AccessKey, AuditQuery, Cluster, ClusterFailures, ClusterHealth, METRICS_CONTENT_TYPE, NewCluster, Operation,
+    OperationFilter, Page, Project, Protection, Scope, Snapkeep, Snapshot, SnapshotFilter, TimeRange,
 };
 
 use crate::answer::{Answer, body, created};
@@ -59,6 +59,7 @@ fn routes() -> Vec<Route> {
         Route::read("/admin/v1/audit", audit_log),
         Route::read("/admin/v1/replicas", list_replicas),
         Route::read("/admin/v1/fleet", fleet),
+        Route::read("/metrics", metrics),
         Route::read("/admin/v1/snapshots", list_snapshots),
         Route::read("/admin/v1/snapshots/{id}", show_snapshot),
         Route::read("/admin/v1/operations", list_operations),
@@ -142,6 +143,12 @@ async fn create_project(State(core): State<Snapkeep>, payload: Result<Json<NewPr
 async fn list_projects(State(core): State<Snapkeep>) -> Answer {
     let projects: Vec<Value> = core.list_projects().await?.iter().map(project_view).collect();
     Ok(Json(json!({"projects": projects})).into_response())
+}
+
+/// The metrics an operator alerts on (OpenMetrics text), behind the admin token: they name
+/// every tenant's clusters.
+async fn metrics(State(core): State<Snapkeep>) -> Answer {
+    Ok(([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], core.render_metrics().await?).into_response())
 }
 
 /// `?project_id=` and `?protection=` of the fleet view.

@@ -30,7 +30,7 @@ fn snapshot_requests(essim: &Essim) -> Vec<(String, String, u16)> {
 }
 
 fn metric(snapkeep: &Snapkeep, dialect: &str, reason: &str) -> u64 {
-    let (_, text) = snapkeep.call("GET", "/metrics", None, Auth::Anonymous);
+    let (_, text) = snapkeep.call("GET", "/metrics", None, Auth::Admin);
     let line = format!("snapkeep_auth_failures_total{{dialect=\"{dialect}\",reason=\"{reason}\"}} ");
     text.as_str().unwrap().lines().find_map(|l| l.strip_prefix(&line)).map_or(0, |n| n.parse().unwrap())
 }

@@ -87,7 +87,7 @@ fn errors_and_timeouts_are_retried_and_failures_end_correctly() {
     let last = &view["failures"]["last"];
     assert_eq!(last["operation"], "restore_snapshot", "{view}");
     assert!(last["reason"].as_str().unwrap_or_default().contains("wasn't fully snapshotted"), "{view}");
-    let metrics = snapkeep.call("GET", "/metrics", None, Auth::Anonymous).1;
+    let metrics = snapkeep.call("GET", "/metrics", None, Auth::Admin).1;
     let text = metrics.as_str().unwrap_or_default().to_owned();
     assert!(
         text.contains("snapkeep_operations_finished_total{operation=\"restore_snapshot\",outcome=\"failed\"} 1"),

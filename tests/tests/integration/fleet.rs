@@ -1,7 +1,8 @@
 //! Fleet health through the admin API and CLI, on essim clusters: a cluster with no snapshot is
 //! `unprotected`, one with a completed snapshot `protected` with its age, one whose last three
 //! snapshots failed `failing` with the reason, most urgent first; filters by protection and
-//! project, and a word that is no protection is refused. Snapshots and operations of the whole
+//! project, and a word that is no protection is refused; the metrics count the failures and
+//! show each cluster's protection, behind the admin token. Snapshots and operations of the whole
 //! fleet list in pages, by scope, status, state and time, through the API and the CLI.
 
 use std::process::Command;
@@ -36,6 +37,16 @@ fn protection_follows_snapshots_and_failures_most_urgent_first() {
     let unprotected = |id: &str| (id.to_owned(), "unprotected".to_owned());
     assert_eq!(rows(&fleet), [unprotected("es-bad"), unprotected("es-ok")], "{fleet}");
 
+    let project = tenant.project_id.clone();
+    let before = metrics(&snapkeep);
+    let series = |name: &str, cluster: &str, extra: &str| {
+        format!("{name}{{cluster=\"{cluster}\",project=\"{project}\"{extra}}}")
+    };
+    let unprotected = series("snapkeep_cluster_protection", "es-bad", ",state=\"unprotected\"");
+    assert_eq!(value(&before, &unprotected), Some(1.0), "{before}");
+    let failed = series("snapkeep_snapshots_total", "es-bad", ",outcome=\"failed\"");
+    assert_eq!(value(&before, &failed), None, "nothing failed yet");
+
     snapkeep.create_snapshot(&tenant, "es-ok", "first", "logs");
     assert_eq!(snapkeep.await_snapshot(&tenant, "es-ok", "first", Duration::from_secs(60))["status"], "COMPLETED");
     broken.set_faults(json!({"stuck": true}));
@@ -58,6 +69,22 @@ fn protection_follows_snapshots_and_failures_most_urgent_first() {
     assert!(ok["last_success"]["age_seconds"].as_i64().is_some_and(|age| (0..60).contains(&age)), "{ok}");
     assert_eq!(ok["running"], json!([]), "{ok}");
 
+    let after = metrics(&snapkeep);
+    assert_eq!(value(&after, &failed), Some(3.0), "{after}");
+    let failing_state = series("snapkeep_cluster_protection", "es-bad", ",state=\"failing\"");
+    assert_eq!((value(&after, &failing_state), value(&after, &unprotected)), (Some(1.0), Some(0.0)), "{after}");
+    let succeeded = series("snapkeep_snapshots_total", "es-ok", ",outcome=\"succeeded\"");
+    let timed = series("snapkeep_snapshot_duration_seconds_count", "es-ok", "");
+    assert_eq!((value(&after, &succeeded), value(&after, &timed)), (Some(1.0), Some(1.0)), "{after}");
+    let ended = value(&after, &series("snapkeep_last_success_timestamp_seconds", "es-ok", "")).expect("last success");
+    assert!((ended - chrono::Utc::now().timestamp() as f64).abs() < 120.0, "{ended}");
+    assert!(after.contains("snapkeep_worker_up{worker=\"scheduler\"} 1"), "{after}");
+    assert_eq!(
+        snapkeep.call("GET", "/metrics", None, Auth::Anonymous).0,
+        401,
+        "the metrics name every tenant's clusters"
+    );
+
     let failing = snapkeep.admin("GET", "/fleet?protection=failing", None);
     assert_eq!(rows(&failing), [expected[0].clone()]);
     let other = snapkeep.admin("POST", "/projects", Some(json!({"name": "empty"})));
@@ -69,6 +96,18 @@ fn protection_follows_snapshots_and_failures_most_urgent_first() {
 
     let listed = cli(&snapkeep, &["fleet"]);
     assert_eq!(rows(&listed), expected, "{listed}");
+}
+
+/// The metrics' text, read with the admin token.
+fn metrics(snapkeep: &Snapkeep) -> String {
+    let (status, text) = snapkeep.call("GET", "/metrics", None, Auth::Admin);
+    assert_eq!(status, 200, "{text}");
+    text.as_str().expect("text").to_owned()
+}
+
+/// The value of the sample `series` (name and labels, as printed) in `text`.
+fn value(text: &str, series: &str) -> Option<f64> {
+    text.lines().find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
 }
 
 /// `snapkeep admin <args> --json` against `snapkeep`: its answer.
@@ -168,4 +207,46 @@ fn snapshots_and_operations_of_the_whole_fleet_list_in_pages() {
     assert_eq!(listed["snapshots"], json!([]), "an offset time is sent encoded: {listed}");
     let shown = cli(&snapkeep, &["operation", "show", failed_ops[0]["id"].as_str().unwrap()]);
     assert_eq!(shown["phase"], "failed", "{shown}");
+}
+
+/// The alert rules in `deploy/prometheus` pass `promtool check rules` and their own unit tests
+/// (`promtool test rules`), and every snapkeep metric they use is one snapkeep serves.
+#[test]
+fn the_alert_rules_pass_promtool_and_use_served_metrics() {
+    let rules = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/prometheus");
+    for args in [["check", "rules", "snapkeep-alerts.yml"], ["test", "rules", "snapkeep-alerts.test.yml"]] {
+        let out =
+            Command::new("promtool").args(args).current_dir(&rules).output().expect("promtool (Debian's prometheus)");
+        assert!(
+            out.status.success(),
+            "promtool {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("opensearch", "2.11.0"));
+    essim.load_index("logs", 1, 10);
+    let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+    let tenant = snapkeep.tenant("alerts");
+    snapkeep.register(&tenant, "es-1", &essim);
+    snapkeep.create_snapshot(&tenant, "es-1", "first-one", "logs");
+    assert_eq!(snapkeep.await_snapshot(&tenant, "es-1", "first-one", Duration::from_secs(60))["status"], "COMPLETED");
+    let unsigned = format!("/v1.0/{}/clusters/es-1/index_snapshots", tenant.project_id);
+    assert_eq!(snapkeep.call("GET", &unsigned, None, Auth::Anonymous).0, 401, "a refusal is counted");
+    let served = metrics(&snapkeep);
+    let text = std::fs::read_to_string(rules.join("snapkeep-alerts.yml")).unwrap();
+    let mut used: Vec<&str> = text
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|word| word.starts_with("snapkeep_"))
+        .collect();
+    used.sort_unstable();
+    used.dedup();
+    assert!(used.len() >= 5, "{used:?}");
+    for name in used {
+        let family = ["_total", "_bucket", "_count", "_sum"].iter().find_map(|s| name.strip_suffix(s)).unwrap_or(name);
+        assert!(served.contains(&format!("# TYPE {family} ")), "{name} is not served:\n{served}");
+    }
 }
