@@ -76,7 +76,7 @@ impl Snapkeep {
             name: new.name,
             endpoint: endpoint.url,
             username: new.username,
-            password_encrypted: new.password.as_deref().map(|p| self.cipher.seal(p)),
+            password_encrypted: new.password.as_deref().map(|p| self.seal(p)).transpose()?,
             region: new.region.unwrap_or_else(|| self.default_region.clone()),
             flavor: info.flavor,
             version: info.version,

@@ -166,6 +166,11 @@ impl DatabaseSteps {
                 return Ok(Step::Finish { succeeded: false, error: Some(reason), change });
             }
         };
+        if !self.core.store.renew_lease(&op.id, &self.owner, self.core.clock.now() + to_chrono(self.lease)).await? {
+            // Another replica holds the restore now: this server is not the one registered.
+            engine.discard_restored(&server.cluster_id).await?;
+            return Err(StoreError::LeaseLost.into());
+        }
         let cluster = Cluster {
             id: target.id,
             project_id: source.project_id.clone(),
@@ -201,24 +206,34 @@ impl DatabaseSteps {
         let every = (self.lease / 4).min(PROGRESS_EVERY);
         let mut work = std::pin::pin!(work);
         let mut beat = op.clone();
+        let mut renewed = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 // A replica waking from a stall checks its lease before its transfer goes on.
                 biased;
-                () = tokio::time::sleep(every) => self.beat(&mut beat, progress).await?,
+                () = tokio::time::sleep(every) => self.beat(&mut beat, progress, &mut renewed).await?,
                 done = &mut work => return Ok(done),
             }
         }
     }
 
     /// Renews `beat`'s lease and records the transfer's progress; `LeaseLost` when the lease is
-    /// no longer this replica's. A catalog that cannot be reached is logged and tried again at
-    /// the next beat (the lease outlives several beats).
-    async fn beat(&self, beat: &mut Operation, progress: &TransferProgress) -> Result<(), StepError> {
+    /// no longer this replica's, or when it could not be renewed for three quarters of it (the
+    /// catalog unreachable: another replica may take the operation over once it lapses).
+    async fn beat(
+        &self,
+        beat: &mut Operation,
+        progress: &TransferProgress,
+        renewed: &mut tokio::time::Instant,
+    ) -> Result<(), StepError> {
         let now = self.core.clock.now();
         match self.core.store.renew_lease(&beat.id, &self.owner, now + to_chrono(self.lease)).await {
-            Ok(true) => {}
+            Ok(true) => *renewed = tokio::time::Instant::now(),
             Ok(false) => return Err(StoreError::LeaseLost.into()),
+            Err(e) if renewed.elapsed() >= self.lease * 3 / 4 => {
+                tracing::warn!(operation = %beat.id, error = %e, "the lease could not be renewed in time; stopping the transfer");
+                return Err(StoreError::LeaseLost.into());
+            }
             Err(e) => tracing::warn!(operation = %beat.id, error = %e, "could not renew the lease"),
         }
         beat.progress_marker = Some(progress.marker());

@@ -93,6 +93,13 @@ pub enum CoreError {
     /// Other replicas serve the catalog (named, with when each was last seen).
     #[error("other replicas serve this catalog: {0}")]
     ReplicasLive(String),
+    /// This replica has not announced itself to the catalog within three quarters of its
+    /// lease, so it seals no secret (another process may have rotated the master key).
+    #[error(
+        "this replica has not reached the catalog for most of its lease; it seals no secret until it does \
+         (the master key may have been rotated meanwhile)"
+    )]
+    PresenceLapsed,
     /// This machine's clock is too far from the catalog server's.
     #[error(
         "this machine's clock is {offset_ms} ms off the catalog server's; replicas need clocks within \

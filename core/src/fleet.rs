@@ -152,9 +152,16 @@ impl Snapkeep {
 impl Snapkeep {
     /// The metrics' exposition (OpenMetrics text), with every cluster's protection as the
     /// catalog shows it now.
-    pub async fn render_metrics(&self) -> Result<String, CoreError> {
-        let fleet = self.fleet(None, None).await?;
-        Ok(self.metrics().render(&fleet))
+    /// When the catalog cannot be read, the fleet's gauges keep their last values and the
+    /// process's own metrics (worker health among them) are served all the same.
+    pub async fn render_metrics(&self) -> String {
+        match self.fleet(None, None).await {
+            Ok(fleet) => self.metrics().render(Some(&fleet)),
+            Err(e) => {
+                tracing::warn!(error = %e, "the fleet could not be read for the metrics; its gauges keep their last values");
+                self.metrics().render(None)
+            }
+        }
     }
 }
 

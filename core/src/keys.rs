@@ -50,7 +50,7 @@ impl Snapkeep {
         let key = AccessKey {
             access_key: random_token(20).to_uppercase(),
             project_id: project_id.to_owned(),
-            secret_encrypted: self.cipher.seal(&secret),
+            secret_encrypted: self.seal(&secret)?,
             enabled: true,
             created_at: self.clock.now(),
             expires_at: None,

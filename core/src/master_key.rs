@@ -4,8 +4,6 @@
 //! The backup integrity key is one of those secrets: created once per catalog, it outlives every
 //! rotation, so backups taken under an earlier master key stay verifiable.
 
-use chrono::{DateTime, Utc};
-
 use crate::error::{CoreError, StoreError};
 use crate::integrity::IntegrityKey;
 use crate::secrets::Cipher;
@@ -37,15 +35,15 @@ pub(crate) fn opens_check(cipher: &Cipher, sealed: &[u8]) -> bool {
 /// when `old` is not this catalog's key or any secret does not open.
 ///
 /// `rotator` is the node id of the rotating process's data directory, which it holds locked:
-/// any other replica live at `now` refuses the rotation (`ReplicasLive`), since it would go on
+/// any other replica still live refuses the rotation (`ReplicasLive`), since it would go on
 /// sealing under the old key.
 pub async fn rotate_master_key(
     store: &dyn AccessStore,
     (old, new): (&Cipher, &Cipher),
-    (rotator, now): (&str, DateTime<Utc>),
+    rotator: &str,
 ) -> Result<u64, CoreError> {
     verify_master_key(store, old).await?;
-    store.reseal_secrets((old, new), (rotator, now)).await.map_err(|e| match e {
+    store.reseal_secrets((old, new), rotator).await.map_err(|e| match e {
         StoreError::Corrupt(_) => CoreError::WrongMasterKey,
         StoreError::InUse(who) => CoreError::ReplicasLive(who),
         other => other.into(),

@@ -239,11 +239,13 @@ impl Metrics {
         self.worker_failures.get_or_create(&labels).set(i64::try_from(failures_total).unwrap_or(i64::MAX));
     }
 
-    /// The exposition, with the fleet's gauges set from `fleet` (clusters gone since the last
-    /// one are dropped).
-    pub fn render(&self, fleet: &[ClusterHealth]) -> String {
+    /// The exposition, with the fleet's gauges set from `fleet` when given (clusters gone since
+    /// the last one are dropped), or as they were.
+    pub fn render(&self, fleet: Option<&[ClusterHealth]>) -> String {
         let registry = self.registry.lock().expect("metrics lock");
-        self.set_fleet(fleet);
+        if let Some(fleet) = fleet {
+            self.set_fleet(fleet);
+        }
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &registry).expect("writing to a String");
         text
@@ -283,7 +285,7 @@ mod tests {
         metrics.count_auth_failure("css", "signature_mismatch");
         metrics.count_auth_failure("css", "signature_mismatch");
         metrics.clone().count_auth_failure("admin", "bad_token");
-        let text = metrics.render(&[]);
+        let text = metrics.render(None);
         assert!(!text.contains("dialect=\"alibaba\""), "only what was counted");
         assert!(text.contains("snapkeep_auth_failures_total{dialect=\"css\",reason=\"signature_mismatch\"} 2\n"));
         assert!(text.contains("snapkeep_auth_failures_total{dialect=\"admin\",reason=\"bad_token\"} 1\n"));

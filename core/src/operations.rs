@@ -132,14 +132,13 @@ impl Reconciler {
                 change
             }
         };
-        if op.phase.is_terminal() {
-            self.count_finished(&op, &change).await;
-        }
         match self.core.store.save_step(&op, &change, &self.owner).await {
             Err(StoreError::LeaseLost) => {
                 tracing::warn!(operation = %op.id, "the lease was taken over: this step's outcome is dropped, the other replica's counts");
             }
-            other => other?,
+            Err(e) => return Err(e.into()),
+            Ok(()) if op.phase.is_terminal() => self.count_finished(&op, &change).await,
+            Ok(()) => {}
         }
         Ok(op)
     }

@@ -75,7 +75,7 @@ impl Snapkeep {
             // OSS and OBS only serve virtual-host addressing; S3 servers on a bare address want paths.
             path_style: new.path_style.unwrap_or(kind == StorageKind::S3),
             access_key_id: new.access_key_id.clone(),
-            secret_sealed: new.secret_access_key.as_deref().map(|s| self.cipher.seal(s)),
+            secret_sealed: new.secret_access_key.as_deref().map(|s| self.seal(s)).transpose()?,
             is_default: new.is_default,
             created_at: self.clock.now(),
         })

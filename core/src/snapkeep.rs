@@ -4,6 +4,7 @@
 //! `backups`, `automatic`, `shared`, …), each adding its methods to [`Snapkeep`]; this module
 //! imports none of them.
 
+use crate::replicas::Presence;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -33,6 +34,7 @@ pub struct Snapkeep {
     pub(crate) databases: Option<Arc<dyn DatabaseEngine>>,
     metrics: Metrics,
     pub(crate) default_region: String,
+    pub(crate) presence: Arc<Presence>,
 }
 
 impl Snapkeep {
@@ -57,7 +59,15 @@ impl Snapkeep {
             databases: None,
             metrics: Metrics::default(),
             default_region,
+            presence: Arc::default(),
         }
+    }
+
+    /// Fences this replica of a shared catalog: it seals no secret once it has not announced
+    /// itself for three quarters of `lease` (core's replicas module).
+    pub fn with_presence_fence(mut self, lease: std::time::Duration) -> Self {
+        self.presence = Arc::new(Presence::fenced(lease));
+        self
     }
 
     /// Replaces the default limits and jitter of automatic snapshots.

@@ -317,17 +317,13 @@ pub trait AccessStore: Send + Sync {
     /// Re-seals every stored secret and catalog setting from `old` to `new` in one transaction;
     /// nothing changes unless all of them open. The catalog settings are held exclusively first,
     /// then the rotation is refused (`InUse`, naming them) while a replica other than `rotator`
-    /// is live at `now`. Returns how many secrets were re-sealed.
-    async fn reseal_secrets(
-        &self,
-        ciphers: (&Cipher, &Cipher),
-        rotator: (&str, DateTime<Utc>),
-    ) -> Result<u64, StoreError>;
+    /// is live by the catalog server's clock. Returns how many secrets were re-sealed.
+    async fn reseal_secrets(&self, ciphers: (&Cipher, &Cipher), rotator: &str) -> Result<u64, StoreError>;
 
-    /// Records `replica`'s announcement (its row inserted or replaced) while holding catalog
-    /// setting `guard` shared, provided it still holds the value given (what the replica's key
-    /// opened); `KeyChanged` otherwise, nothing written. The replica's clock (`seen_at`) is
-    /// measured against the catalog server's in the same transaction and recorded.
+    /// Records `replica`'s announcement (its row inserted or replaced, `seen_at` the catalog
+    /// server's time, which it returns) while holding catalog setting `guard` shared, provided
+    /// it still holds the value given (what the replica's key opened); `KeyChanged` otherwise,
+    /// nothing written.
     async fn announce_replica(&self, replica: &Replica, guard: (&str, &[u8])) -> Result<Announcement, StoreError>;
     /// Every replica's last announcement, by id.
     async fn list_replicas(&self) -> Result<Vec<Replica>, StoreError>;

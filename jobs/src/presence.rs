@@ -1,7 +1,8 @@
 //! The presence worker: announces this replica to the catalog every quarter of its lease (see
 //! core's replicas module). A catalog its master key no longer opens (another process rotated
 //! the key) stops the service: it would otherwise seal secrets the others cannot open. A clock
-//! too far from the catalog server's is a failure the status shows until it is mended.
+//! too far from the catalog server's is a failure the status shows until it is mended. Failures
+//! do not slow the announcements down.
 
 use std::time::Duration;
 
@@ -30,6 +31,12 @@ impl Worker for PresenceWorker {
 
     fn interval(&self) -> Duration {
         Duration::from_millis(u64::try_from(self.replica.lease_ms / 4).unwrap_or(1).max(1))
+    }
+
+    /// Announcements keep their cadence through failures: a replica silent for its lease counts
+    /// as gone, and fences itself.
+    fn backs_off(&self) -> bool {
+        false
     }
 
     async fn work(&mut self) -> Result<Pace, WorkError> {

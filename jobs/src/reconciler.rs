@@ -4,6 +4,8 @@
 //! steps lane runs short engine calls; the transfers lane runs PostgreSQL backups and restores,
 //! bounded apart, so a long transfer never holds up a short step.
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -19,6 +21,8 @@ pub struct ReconcilerWorker {
     slots: usize,
     interval: Duration,
     in_flight: JoinSet<()>,
+    /// The operations whose steps run in `in_flight`.
+    running: Arc<Mutex<HashSet<String>>>,
 }
 
 impl ReconcilerWorker {
@@ -29,7 +33,7 @@ impl ReconcilerWorker {
     /// When `slots` is 0 (the configuration refuses it first).
     pub fn new(reconciler: Reconciler, lane: Lane, slots: u32, interval: Duration) -> Self {
         assert!(slots > 0, "a pool of no slots would never advance anything");
-        Self { reconciler, lane, slots: slots as usize, interval, in_flight: JoinSet::new() }
+        Self { reconciler, lane, slots: slots as usize, interval, in_flight: JoinSet::new(), running: Arc::default() }
     }
 
     /// Collects the steps that ended.
@@ -43,6 +47,15 @@ impl ReconcilerWorker {
         if let Err(e) = ended {
             tracing::error!(lane = self.lane.as_str(), error = %e, "an operation step panicked; it resumes when its lease ends");
         }
+    }
+}
+
+/// An operation of the running set, taken out when its step's task ends, even by a panic.
+struct Running(Arc<Mutex<HashSet<String>>>, String);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&self.1);
     }
 }
 
@@ -68,11 +81,15 @@ impl Worker for ReconcilerWorker {
             return Ok(Pace::Idle);
         }
         for op in self.reconciler.claim(self.lane, free as u32).await? {
-            let reconciler = self.reconciler.clone();
+            // A step of this process still running (its lease lapsed while the catalog was
+            // unreachable, and this node claimed it again) is not started twice.
+            if !self.running.lock().expect("running lock").insert(op.id.clone()) {
+                continue;
+            }
+            let (reconciler, running) = (self.reconciler.clone(), Running(self.running.clone(), op.id.clone()));
             self.in_flight.spawn(async move {
-                let id = op.id.clone();
                 if let Err(e) = reconciler.advance(op).await {
-                    tracing::error!(operation = %id, error = %e, "could not advance operation");
+                    tracing::error!(operation = %running.1, error = %e, "could not advance operation");
                 }
             });
         }

@@ -47,6 +47,11 @@ pub trait Worker: Send + 'static {
     fn interval(&self) -> Duration;
     /// Does one unit of work (it may leave work running in tasks of its own).
     async fn work(&mut self) -> Result<Pace, WorkError>;
+    /// Whether failures lengthen the pause before the next unit (yes by default); a worker whose
+    /// cadence is a promise to others (a presence announcement) keeps its interval.
+    fn backs_off(&self) -> bool {
+        true
+    }
     /// Resolves when the worker has something to do before its interval is over (work it left
     /// running ended). By default, never.
     async fn woken(&mut self) {
@@ -200,7 +205,8 @@ async fn supervise(
                     s.failures_total += 1;
                     s.last_error = Some(e.to_string());
                 });
-                worker.interval().saturating_mul(failures.min(MAX_BACKOFF_FACTOR))
+                let factor = if worker.backs_off() { failures.min(MAX_BACKOFF_FACTOR) } else { 1 };
+                worker.interval().saturating_mul(factor)
             }
         };
         tokio::select! {
@@ -293,7 +299,7 @@ mod tests {
         let status = board.snapshot()["scripted"].clone();
         assert_eq!((status.state, status.consecutive_failures), (WorkerState::BackingOff, 2));
         assert!(!board.healthy());
-        assert!(metrics.render(&[]).contains("snapkeep_worker_up{worker=\"scripted\"} 0\n"));
+        assert!(metrics.render(None).contains("snapkeep_worker_up{worker=\"scripted\"} 0\n"));
         tokio::time::sleep(Duration::from_millis(60)).await;
         let status = board.snapshot()["scripted"].clone();
         assert_eq!((status.state, status.failures_total, status.last_error), (WorkerState::Running, 3, None));

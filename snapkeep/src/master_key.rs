@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use snapkeep_core::{
-    AccessStore, Cipher, Clock, CoreError, IntegrityKey, SystemClock, master_key_opens, rotate_master_key,
-    verify_master_key,
+    AccessStore, Cipher, CoreError, IntegrityKey, master_key_opens, rotate_master_key, verify_master_key,
 };
 use snapkeep_store::SqlStore;
 
@@ -142,7 +141,7 @@ pub async fn rotate(config: &Config) -> anyhow::Result<()> {
     out.sync_all()?;
     let new = Cipher::from_base64(&new_key)?;
     let rotator = node_id(config)?;
-    let resealed = match rotate_master_key(&store, (&old, &new), (&rotator, SystemClock.now())).await {
+    let resealed = match rotate_master_key(&store, (&old, &new), &rotator).await {
         Ok(n) => n,
         Err(e) => {
             let _ = std::fs::remove_file(&next);

@@ -95,6 +95,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     )))
     .with_scheduling(config.scheduling())
     .with_max_skew(config.signature_max_skew()?);
+    let core = if store.is_shared() { core.with_presence_fence(config.lease()?) } else { core };
 
     let replica = announce(&core, &node_id, config.lease()?).await?;
     let grace = config.shutdown_grace()?;
@@ -154,7 +155,10 @@ async fn announce(core: &Snapkeep, node_id: &str, lease: Duration) -> anyhow::Re
         lease_ms: i64::try_from(lease.as_millis()).unwrap_or(i64::MAX),
         clock_offset_ms: 0,
     };
-    core.announce(&replica).await.context("announcing this replica to the catalog")?;
+    if let Err(e) = core.announce(&replica).await {
+        let _ = core.forget_replica(&replica.id).await;
+        return Err(e).context("announcing this replica to the catalog");
+    }
     Ok(replica)
 }
 

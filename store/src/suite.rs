@@ -450,7 +450,7 @@ pub async fn resealing_is_all_or_nothing(store: &dyn Catalog) {
     assert_eq!(old.open(&store.init_catalog_setting("check", &new.seal("x")).await.unwrap()).unwrap(), "first");
     store.put_catalog_setting("check", &old.seal("check")).await.unwrap();
     assert_eq!(old.open(&store.catalog_setting("check").await.unwrap().unwrap()).unwrap(), "check", "replaced");
-    let rotate = || store.reseal_secrets((&old, &new), ("rotator", at(0)));
+    let rotate = || store.reseal_secrets((&old, &new), "rotator");
     assert!(matches!(rotate().await, Err(StoreError::Corrupt(_))), "B does not open");
     let a = store.get_access_key("A").await.unwrap().unwrap();
     assert_eq!(old.open(&a.secret_encrypted).unwrap(), "secret of A", "A was left as it was");
@@ -461,45 +461,47 @@ pub async fn resealing_is_all_or_nothing(store: &dyn Catalog) {
     assert_eq!(new.open(&store.catalog_setting("check").await.unwrap().unwrap()).unwrap(), "check");
 }
 
-/// A replica's announcement records it with its clock measured against the catalog server's; a
-/// rotation is refused while another replica is live and changes nothing; an announcement under
-/// a guard that changed (a key rotated meanwhile) writes nothing.
+/// A replica's announcement records it seen at the catalog server's time; a rotation is refused
+/// while another replica is live (by that clock) and changes nothing; once that replica's lease
+/// lapsed, or it was forgotten, the rotation goes ahead; an announcement under a guard that
+/// changed (a key rotated meanwhile) writes nothing.
 pub async fn a_rotation_waits_for_live_replicas_and_a_rotated_key_announces_nothing(store: &dyn Catalog) {
     let (old, new) = (cipher(), cipher());
     store.put_catalog_setting("guard", &old.seal("check")).await.unwrap();
     let guard = store.catalog_setting("guard").await.unwrap().unwrap();
-    let replica = |id: &str, seen: i64| Replica {
+    let replica = |id: &str, lease_ms: i64| Replica {
         id: id.into(),
         version: "1.0".into(),
         started_at: at(0),
-        seen_at: at(seen),
-        lease_ms: 60_000,
-        clock_offset_ms: 0,
+        seen_at: at(0),
+        lease_ms,
+        clock_offset_ms: 7,
     };
-    let announced = store.announce_replica(&replica("a", 0), ("guard", &guard)).await.unwrap();
-    let Announcement::Recorded { clock_offset_ms } = announced else { panic!("{announced:?}") };
-    let expected = (at(0) - Utc::now()).num_milliseconds();
-    assert!((clock_offset_ms - expected).abs() < 10_000, "offset {clock_offset_ms}, about {expected} expected");
-    store.announce_replica(&replica("b", 0), ("guard", &guard)).await.unwrap();
-    store.announce_replica(&replica("b", 50_000), ("guard", &guard)).await.unwrap();
+    let announced = store.announce_replica(&replica("a", 60_000), ("guard", &guard)).await.unwrap();
+    let Announcement::Recorded { server_time } = announced else { panic!("{announced:?}") };
+    assert!((server_time - Utc::now()).num_milliseconds().abs() < 10_000, "the catalog server's clock");
+    store.announce_replica(&replica("b", 60_000), ("guard", &guard)).await.unwrap();
     let listed = store.list_replicas().await.unwrap();
-    assert_eq!(
-        listed.iter().map(|r| (r.id.as_str(), r.seen_at)).collect::<Vec<_>>(),
-        [("a", at(0)), ("b", at(50_000))]
-    );
-    assert_eq!(listed[0].clock_offset_ms, clock_offset_ms);
+    assert_eq!(listed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+    assert_eq!((listed[0].seen_at, listed[0].clock_offset_ms), (server_time, 7));
 
-    let refused = store.reseal_secrets((&old, &new), ("a", at(30_000))).await;
+    let refused = store.reseal_secrets((&old, &new), "a").await;
     assert!(matches!(&refused, Err(StoreError::InUse(who)) if who.starts_with("b (last seen ")), "{refused:?}");
     assert_eq!(store.catalog_setting("guard").await.unwrap().unwrap(), guard, "a refused rotation changes nothing");
-    let refused = store.reseal_secrets((&old, &new), ("rotator", at(80_000))).await;
-    assert!(matches!(&refused, Err(StoreError::InUse(who)) if !who.contains("a (")), "a's lease lapsed: {refused:?}");
-    store.forget_replica("b").await.unwrap();
-    store.reseal_secrets((&old, &new), ("rotator", at(80_000))).await.unwrap();
+    store.announce_replica(&replica("b", 1), ("guard", &guard)).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let refused = store.reseal_secrets((&old, &new), "rotator").await;
+    assert!(
+        matches!(&refused, Err(StoreError::InUse(who)) if who.starts_with("a (") && !who.contains("b (")),
+        "b's lease lapsed: {refused:?}"
+    );
+    store.forget_replica("a").await.unwrap();
+    store.reseal_secrets((&old, &new), "rotator").await.unwrap();
 
-    let late = store.announce_replica(&replica("a", 90_000), ("guard", &guard)).await.unwrap();
+    let late = store.announce_replica(&replica("a", 60_000), ("guard", &guard)).await.unwrap();
     assert_eq!(late, Announcement::KeyChanged);
-    assert_eq!(store.list_replicas().await.unwrap()[0].seen_at, at(0), "nothing written under a rotated key");
+    let listed = store.list_replicas().await.unwrap();
+    assert_eq!(listed.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), ["b"], "nothing written under a rotated key");
 }
 
 pub async fn the_integrity_key_is_made_once_and_outlives_a_master_key_rotation(store: &dyn Catalog) {
@@ -508,7 +510,7 @@ pub async fn the_integrity_key_is_made_once_and_outlives_a_master_key_rotation(s
     snapkeep_core::verify_master_key(store, &old).await.unwrap();
     let key = snapkeep_core::integrity_key(store, &old).await.unwrap();
     assert_eq!(snapkeep_core::integrity_key(store, &old).await.unwrap(), key, "made once");
-    snapkeep_core::rotate_master_key(store, (&old, &new), ("rotator", at(0))).await.unwrap();
+    snapkeep_core::rotate_master_key(store, (&old, &new), "rotator").await.unwrap();
     assert_eq!(snapkeep_core::integrity_key(store, &new).await.unwrap(), key, "the same key after rotation");
     let refused = snapkeep_core::integrity_key(store, &old).await;
     assert!(matches!(refused, Err(snapkeep_core::CoreError::WrongMasterKey)), "{refused:?}");

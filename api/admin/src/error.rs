@@ -51,6 +51,7 @@ impl From<CoreError> for AdminError {
                 Self::new(S::BAD_GATEWAY, "storage_unavailable", message)
             }
             CoreError::Storage(_) => Self::new(S::UNPROCESSABLE_ENTITY, "storage_refused", message),
+            CoreError::PresenceLapsed => Self::new(S::SERVICE_UNAVAILABLE, "unavailable", message),
             CoreError::Store(_) | CoreError::Secret(_) => {
                 tracing::error!(error = %message, "internal error in an admin call");
                 Self::new(S::INTERNAL_SERVER_ERROR, "internal", "internal error; see the server log")

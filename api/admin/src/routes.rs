@@ -148,7 +148,7 @@ async fn list_projects(State(core): State<Snapkeep>) -> Answer {
 /// The metrics an operator alerts on (OpenMetrics text), behind the admin token: they name
 /// every tenant's clusters.
 async fn metrics(State(core): State<Snapkeep>) -> Answer {
-    Ok(([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], core.render_metrics().await?).into_response())
+    Ok(([(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)], core.render_metrics().await).into_response())
 }
 
 /// `?project_id=` and `?protection=` of the fleet view.

@@ -317,14 +317,11 @@ impl AccessStore for SqlStore {
         Ok(())
     }
 
-    async fn reseal_secrets(
-        &self,
-        (old, new): (&Cipher, &Cipher),
-        (rotator, now): (&str, DateTime<Utc>),
-    ) -> Result<u64, StoreError> {
+    async fn reseal_secrets(&self, (old, new): (&Cipher, &Cipher), rotator: &str) -> Result<u64, StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
         let hold = format!("SELECT name FROM catalog_settings{}", self.lock(Lock::Update));
         sqlx::query(&hold).fetch_all(&mut *tx).await.map_err(backend)?;
+        let now = time(self.server_clock_ms(&mut tx).await?);
         refuse_live_replicas(&mut tx, rotator, now).await?;
         let keys = reseal_rows(
             &mut tx,
@@ -374,7 +371,7 @@ impl AccessStore for SqlStore {
         if value.as_deref() != Some(read) {
             return Ok(Announcement::KeyChanged);
         }
-        let clock_offset_ms = ms(replica.seen_at) - self.server_clock_ms(&mut tx).await?;
+        let server_ms = self.server_clock_ms(&mut tx).await?;
         sqlx::query(
             "INSERT INTO replicas (id, version, started_at, seen_at, lease_ms, clock_offset_ms)
              VALUES ($1, $2, $3, $4, $5, $6)
@@ -385,14 +382,14 @@ impl AccessStore for SqlStore {
         .bind(&replica.id)
         .bind(&replica.version)
         .bind(ms(replica.started_at))
-        .bind(ms(replica.seen_at))
+        .bind(server_ms)
         .bind(replica.lease_ms)
-        .bind(clock_offset_ms)
+        .bind(replica.clock_offset_ms)
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
-        Ok(Announcement::Recorded { clock_offset_ms })
+        Ok(Announcement::Recorded { server_time: time(server_ms) })
     }
 
     async fn list_replicas(&self) -> Result<Vec<Replica>, StoreError> {

@@ -221,8 +221,14 @@ fn a_backup_whose_lease_was_taken_over_stops_streaming() {
         ),
     );
     assert_eq!(taken, "submitted", "the create was streaming when its lease was taken");
-    wait_for("the stream stops", Duration::from_secs(10), || (psql(&server, &slot) == "0").then_some(()));
+    let gave_up = || setup.snapkeep.log_text().contains("this replica stops its step").then_some(());
+    wait_for("the replica to give the backup up", Duration::from_secs(30), gave_up);
+    let parts = setup.snapshot_objects(&id).len();
     std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(setup.snapshot_objects(&id).len(), parts, "no part written after the lease was taken");
+    // The server ends the walsender (and its temporary slot) at its next write to the closed
+    // connection, which a loaded server compressing at level 15 may take a while to make.
+    wait_for("the stream stops", Duration::from_secs(120), || (psql(&server, &slot) == "0").then_some(()));
     let (_, detail) = setup.dws("GET", &format!("/snapshots/{id}"), None);
     assert_eq!(detail["snapshot"]["status"], "CREATING", "the other replica decides the outcome: {detail}");
     let holder = format!("SELECT lease_owner, phase FROM operations WHERE snapshot_id = '{id}'");

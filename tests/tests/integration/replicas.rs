@@ -150,6 +150,14 @@ fn a_master_key_rotation_waits_for_every_replica_and_a_replica_left_behind_stops
     let rotated = rotate();
     assert!(rotated.status.success(), "{}", String::from_utf8_lossy(&rotated.stderr));
     b.signal("CONT");
+    // Woken, B seals nothing under the old key: a new key asked of it is refused (or B is gone).
+    let asked = reqwest::blocking::Client::new()
+        .post(format!("{}/admin/v1/projects/{}/keys", b.url, tenant.project_id))
+        .bearer_auth(b.admin_token())
+        .json(&json!({}))
+        .timeout(Duration::from_secs(10))
+        .send();
+    assert!(asked.as_ref().map_or(true, |r| !r.status().is_success()), "{asked:?}");
     b.await_crash(Duration::from_secs(30));
     assert!(b.log_text().contains("another process rotated the master key"), "{}", b.log_text());
 
