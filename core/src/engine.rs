@@ -288,8 +288,8 @@ pub trait SearchEngine: Send + Sync {
     async fn all_snapshots(&self, repository: &str) -> Result<Vec<String>, EngineError>;
     /// Which of `names` the repository holds (finished or running).
     async fn existing_snapshots(&self, repository: &str, names: &[String]) -> Result<Vec<String>, EngineError>;
-    /// Bytes a running snapshot has processed so far (`_status`); `None` when it is not running.
-    async fn snapshot_progress(&self, repository: &str, name: &str) -> Result<Option<u64>, EngineError>;
+    /// How far a running snapshot is (`_status`); `None` when it is not running.
+    async fn snapshot_progress(&self, repository: &str, name: &str) -> Result<Option<SnapshotProgress>, EngineError>;
     /// Deletes snapshots (aborting running ones), in as few requests as the version allows.
     /// Snapshots already gone are not an error.
     async fn delete_snapshots(&self, repository: &str, names: &[String]) -> Result<(), EngineError>;
@@ -301,6 +301,36 @@ pub trait SearchEngine: Send + Sync {
     async fn close_indices(&self, names: &[String]) -> Result<(), EngineError>;
     /// Recovery of the named indices that exist.
     async fn recovery(&self, names: &[String]) -> Result<Vec<ShardRecovery>, EngineError>;
+}
+
+/// How far a running snapshot is, from the engine's `_status`: bytes processed of all its files,
+/// and shards done of all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SnapshotProgress {
+    pub bytes_done: u64,
+    pub bytes_total: u64,
+    pub shards_done: u32,
+    pub shards_total: u32,
+}
+
+impl SnapshotProgress {
+    /// As an operation's progress marker: `bytes done/bytes total/shards done/shards total`.
+    pub fn marker(&self) -> String {
+        format!("{}/{}/{}/{}", self.bytes_done, self.bytes_total, self.shards_done, self.shards_total)
+    }
+
+    /// Reads [`SnapshotProgress::marker`] back.
+    pub fn parse_marker(marker: &str) -> Option<Self> {
+        let mut parts = marker.split('/');
+        let mut next = || parts.next()?.parse::<u64>().ok();
+        let (bytes_done, bytes_total, shards_done, shards_total) = (next()?, next()?, next()?, next()?);
+        Some(Self {
+            bytes_done,
+            bytes_total,
+            shards_done: u32::try_from(shards_done).ok()?,
+            shards_total: u32::try_from(shards_total).ok()?,
+        })
+    }
 }
 
 /// Makes engine clients for endpoints.

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::error::CoreError;
-use crate::model::{Cluster, LastFailure, Operation, OperationKind};
+use crate::model::{Cluster, LastFailure, Operation, OperationKind, OperationProgress};
 use crate::policy::SnapshotConfig;
 use crate::snapkeep::Snapkeep;
 use crate::store::NextFire;
@@ -98,8 +98,8 @@ pub struct RunningOperation {
     pub kind: OperationKind,
     pub snapshot_id: String,
     pub started_at: DateTime<Utc>,
-    /// Bytes done and in all, for transfers snapkeep streams itself.
-    pub bytes: Option<(u64, u64)>,
+    /// Bytes (and, on search engines, shards) done of all.
+    pub progress: OperationProgress,
 }
 
 /// The protection `facts` give at `now` (the rules of this module's header).
@@ -185,7 +185,7 @@ fn running(op: &Operation) -> RunningOperation {
         kind: op.kind,
         snapshot_id: op.snapshot_id.clone(),
         started_at: op.created_at,
-        bytes: op.transfer_bytes(),
+        progress: op.progress(),
     }
 }
 

@@ -49,7 +49,7 @@ pub use drift::Drift;
 pub use engine::{
     EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineFamily, EngineFlavor, EngineInfo,
     EngineVersion, IndexState, RecoveryStage, RepositorySpec, RestoreRequest, SearchEngine, ShardRecovery,
-    SnapshotInfo, SnapshotRequest, SnapshotState,
+    SnapshotInfo, SnapshotProgress, SnapshotRequest, SnapshotState,
 };
 pub use error::{CoreError, NotFound, StoreError};
 pub use fleet::{
@@ -61,8 +61,8 @@ pub use master_key::{integrity_key, master_key_opens, rotate_master_key, verify_
 pub use metrics::{METRICS_CONTENT_TYPE, Metrics};
 pub use model::{
     AccessKey, AuditEntry, AuditQuery, Cluster, ClusterFailures, KeyState, Lane, LastFailure, NewCluster,
-    NewClusterTarget, Operation, OperationKind, OperationPhase, Project, RestoreParams, RestoreStatus, Snapshot,
-    SnapshotKind, SnapshotStatus,
+    NewClusterTarget, Operation, OperationKind, OperationPhase, OperationProgress, Project, RestoreParams,
+    RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
 };
 pub use operations::{Reconciler, RetryPolicy};
 pub use page::{

@@ -394,12 +394,31 @@ pub struct Operation {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
+/// How far an open operation is, from its progress marker: bytes done of all for a transfer
+/// snapkeep streams itself, bytes and shards done of all for a search engine's running snapshot.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OperationProgress {
+    pub bytes: Option<(u64, u64)>,
+    pub shards: Option<(u32, u32)>,
+}
+
 impl Operation {
-    /// Bytes done and in all of a transfer snapkeep streams itself (its progress marker); none
-    /// for other operations, whose markers mean something else.
-    pub fn transfer_bytes(&self) -> Option<(u64, u64)> {
-        let marker = self.progress_marker.as_deref().filter(|_| self.lane == Lane::Transfers)?;
-        crate::physical::TransferProgress::parse_marker(marker)
+    /// Its progress; nothing for operations whose markers mean something else (a restore's).
+    pub fn progress(&self) -> OperationProgress {
+        let Some(marker) = self.progress_marker.as_deref() else { return OperationProgress::default() };
+        if self.lane == Lane::Transfers {
+            let bytes = crate::physical::TransferProgress::parse_marker(marker);
+            return OperationProgress { bytes, shards: None };
+        }
+        match crate::engine::SnapshotProgress::parse_marker(marker)
+            .filter(|_| self.kind == OperationKind::CreateSnapshot)
+        {
+            Some(p) => OperationProgress {
+                bytes: Some((p.bytes_done, p.bytes_total)),
+                shards: Some((p.shards_done, p.shards_total)),
+            },
+            None => OperationProgress::default(),
+        }
     }
 }
 

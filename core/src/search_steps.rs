@@ -189,7 +189,7 @@ impl SearchSteps {
                 op.phase = OperationPhase::Submitted;
                 if info.state == SnapshotState::InProgress {
                     let progress = engine.snapshot_progress(&repository.name, &snapshot.name).await?;
-                    let marker = progress.map(|bytes| bytes.to_string());
+                    let marker = progress.map(|p| p.marker());
                     if self.is_stuck(op, marker, now) {
                         engine.delete_snapshots(&repository.name, std::slice::from_ref(&snapshot.name)).await?;
                         let reason = self.stuck_reason();

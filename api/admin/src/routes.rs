@@ -16,7 +16,8 @@ use serde_json::{Value, json};
 use snapkeep_api_gateway::{Route, dialect_router};
 use snapkeep_core::{
     AccessKey, AuditQuery, Cluster, ClusterFailures, ClusterHealth, METRICS_CONTENT_TYPE, NewCluster, Operation,
-    OperationFilter, Page, Project, Protection, Scope, Snapkeep, Snapshot, SnapshotFilter, TimeRange,
+    OperationFilter, OperationProgress, Page, Project, Protection, Scope, Snapkeep, Snapshot, SnapshotFilter,
+    TimeRange,
 };
 
 use crate::answer::{Answer, body, created};
@@ -184,7 +185,7 @@ fn health_view(h: &ClusterHealth) -> Value {
         .map(|r| {
             json!({
                 "operation_id": r.id, "operation": r.kind.as_str(), "snapshot_id": r.snapshot_id,
-                "started_at": r.started_at, "bytes_done": r.bytes.map(|b| b.0), "bytes_total": r.bytes.map(|b| b.1),
+                "started_at": r.started_at, "progress": progress_view(&r.progress),
             })
         })
         .collect();
@@ -446,13 +447,20 @@ async fn show_operation(State(core): State<Snapkeep>, Path(id): Path<String>) ->
     Ok(Json(operation_view(&core.operation(&id).await?)).into_response())
 }
 
+/// Bytes and shards done of all, each null when unknown.
+fn progress_view(p: &OperationProgress) -> Value {
+    json!({
+        "bytes_done": p.bytes.map(|b| b.0), "bytes_total": p.bytes.map(|b| b.1),
+        "shards_done": p.shards.map(|s| s.0), "shards_total": p.shards.map(|s| s.1),
+    })
+}
+
 fn operation_view(op: &Operation) -> Value {
-    let bytes = op.transfer_bytes();
     json!({
         "id": op.id, "kind": op.kind.as_str(), "cluster_id": op.cluster_id, "snapshot_id": op.snapshot_id,
         "batch": op.batch, "phase": op.phase.as_str(), "attempts": op.attempts, "last_error": op.last_error,
         "created_at": op.created_at, "finished_at": op.finished_at,
-        "bytes_done": bytes.map(|b| b.0), "bytes_total": bytes.map(|b| b.1),
+        "progress": progress_view(&op.progress()),
     })
 }
 

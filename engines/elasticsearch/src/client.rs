@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use snapkeep_core::{
     EngineConnector, EngineEndpoint, EngineError, EngineErrorKind, EngineInfo, IndexState, RepositorySpec,
-    RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo, SnapshotRequest,
+    RestoreRequest, SearchEngine, ShardRecovery, SnapshotInfo, SnapshotProgress, SnapshotRequest,
 };
 use tokio_util::io::{StreamReader, SyncIoBridge};
 
@@ -352,7 +352,7 @@ impl SearchEngine for HttpEngine {
         Ok(found)
     }
 
-    async fn snapshot_progress(&self, repository: &str, name: &str) -> Result<Option<u64>, EngineError> {
+    async fn snapshot_progress(&self, repository: &str, name: &str) -> Result<Option<SnapshotProgress>, EngineError> {
         let path = format!("/_snapshot/{}/{}/_status?ignore_unavailable=true", segment(repository), segment(name));
         match self.call(Method::GET, &path, None).await {
             Err(e) if e.kind() == Some(&EngineErrorKind::SnapshotMissing) => Ok(None),

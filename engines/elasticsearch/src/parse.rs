@@ -8,7 +8,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use snapkeep_core::{
     EngineError, EngineErrorKind, EngineFlavor, EngineInfo, EngineVersion, IndexState, RecoveryStage, RepositorySpec,
-    ShardRecovery, SnapshotInfo, SnapshotState,
+    ShardRecovery, SnapshotInfo, SnapshotProgress, SnapshotState,
 };
 
 /// A non-2xx answer as a typed error. The reason carries the `caused_by` chain, where the
@@ -291,7 +291,7 @@ fn first_failure<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Li
 
 /// Bytes processed by a running snapshot in a `_status` answer, in either stats layout
 /// (`stats.processed.size_in_bytes` since 7.4, `stats.processed_size_in_bytes` before).
-pub fn status_progress(body: &Value, name: &str) -> Option<u64> {
+pub fn status_progress(body: &Value, name: &str) -> Option<SnapshotProgress> {
     let entry =
         body.get("snapshots")?.as_array()?.iter().find(|s| s.get("snapshot").and_then(Value::as_str) == Some(name))?;
     let state = entry.get("state").and_then(Value::as_str).unwrap_or_default();
@@ -299,12 +299,19 @@ pub fn status_progress(body: &Value, name: &str) -> Option<u64> {
         return None;
     }
     let stats = entry.get("stats")?;
-    stats
-        .get("processed")
-        .and_then(|p| p.get("size_in_bytes"))
-        .or_else(|| stats.get("processed_size_in_bytes"))
-        .and_then(Value::as_u64)
-        .or(Some(0))
+    // ES 7.4+ and OpenSearch nest `processed`/`total`; 6.x has flat `*_size_in_bytes`.
+    let bytes = |nested: &str, flat: &str| {
+        stats.get(nested).and_then(|p| p.get("size_in_bytes")).or_else(|| stats.get(flat)).and_then(Value::as_u64)
+    };
+    let shards = |field: &str| {
+        entry.pointer(&format!("/shards_stats/{field}")).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok())
+    };
+    Some(SnapshotProgress {
+        bytes_done: bytes("processed", "processed_size_in_bytes").unwrap_or(0),
+        bytes_total: bytes("total", "total_size_in_bytes").unwrap_or(0),
+        shards_done: shards("done").unwrap_or(0),
+        shards_total: shards("total").unwrap_or(0),
+    })
 }
 
 /// Every shard of a `_recovery` answer.
@@ -599,10 +606,15 @@ mod tests {
 
     #[test]
     fn status_progress_reads_both_layouts() {
-        let new = json!({"snapshots":[{"snapshot":"s","state":"STARTED","stats":{"processed":{"size_in_bytes":42},"total":{"size_in_bytes":100}}}]});
-        assert_eq!(status_progress(&new, "s"), Some(42));
+        let new = json!({"snapshots":[{"snapshot":"s","state":"STARTED","shards_stats":{"done":1,"total":3},
+            "stats":{"processed":{"size_in_bytes":42},"total":{"size_in_bytes":100}}}]});
+        let expected = SnapshotProgress { bytes_done: 42, bytes_total: 100, shards_done: 1, shards_total: 3 };
+        assert_eq!(status_progress(&new, "s"), Some(expected));
         let old = json!({"snapshots":[{"snapshot":"s","state":"STARTED","stats":{"processed_size_in_bytes":7,"total_size_in_bytes":9}}]});
-        assert_eq!(status_progress(&old, "s"), Some(7));
+        let expected = SnapshotProgress { bytes_done: 7, bytes_total: 9, shards_done: 0, shards_total: 0 };
+        assert_eq!(status_progress(&old, "s"), Some(expected));
+        assert_eq!(SnapshotProgress::parse_marker(&expected.marker()), Some(expected));
+        assert_eq!(SnapshotProgress::parse_marker("12345"), None, "a marker of another kind");
         let done = json!({"snapshots":[{"snapshot":"s","state":"SUCCESS","stats":{}}]});
         assert_eq!(status_progress(&done, "s"), None);
         assert_eq!(status_progress(&new, "other"), None);

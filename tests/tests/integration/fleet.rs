@@ -250,3 +250,41 @@ fn the_alert_rules_pass_promtool_and_use_served_metrics() {
         assert!(served.contains(&format!("# TYPE {family} ")), "{name} is not served:\n{served}");
     }
 }
+
+/// A search engine's running snapshot shows its bytes and shards done of all (from `_status`)
+/// in the fleet view and its operation, moving while it runs; once it completes, nothing runs.
+#[test]
+fn a_running_snapshot_shows_its_progress_moving() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let essim = Essim::start(dir.path(), &repo_root, &EssimOptions::new("elasticsearch", "7.10.2"));
+    essim.load_index("logs", 2, 400);
+    let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+    let tenant = snapkeep.tenant("progress");
+    snapkeep.register(&tenant, "es-1", &essim);
+    essim.set_rate(200);
+    snapkeep.create_snapshot(&tenant, "es-1", "slowly", "logs");
+
+    let progress = |fleet: &Value| fleet["clusters"][0]["running"][0]["progress"].clone();
+    let first = snapkeep_tests::wait_for("progress shown", Duration::from_secs(60), || {
+        let seen = progress(&snapkeep.admin("GET", "/fleet", None));
+        (seen["bytes_done"].as_u64()? > 0).then_some(seen)
+    });
+    let (total, shards) = (first["bytes_total"].as_u64().unwrap(), first["shards_total"].as_u64().unwrap());
+    assert!(total > first["bytes_done"].as_u64().unwrap() && shards == 2, "{first}");
+    let later = snapkeep_tests::wait_for("progress moving", Duration::from_secs(60), || {
+        let seen = progress(&snapkeep.admin("GET", "/fleet", None));
+        (seen["bytes_done"].as_u64()? > first["bytes_done"].as_u64()?).then_some(seen)
+    });
+    assert!(later["bytes_done"].as_u64().unwrap() <= total, "{later}");
+    let operations = snapkeep.admin("GET", "/operations?state=open", None);
+    assert_eq!(operations["operations"][0]["progress"]["shards_total"], 2, "{operations}");
+
+    essim.set_rate(1 << 30);
+    assert_eq!(snapkeep.await_snapshot(&tenant, "es-1", "slowly", Duration::from_secs(60))["status"], "COMPLETED");
+    let fleet = snapkeep.admin("GET", "/fleet", None);
+    assert_eq!(
+        (fleet["clusters"][0]["running"].clone(), fleet["clusters"][0]["protection"].clone()),
+        (json!([]), json!("protected"))
+    );
+}
