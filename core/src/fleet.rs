@@ -1,5 +1,5 @@
 //! Fleet health: every cluster's protection at a glance. A cluster is `failing` when its last
-//! [`FAILING_AFTER`] snapshot attempts all failed, `unprotected` when it has no completed
+//! [`FAILING_AFTER`] snapshot attempts all failed (that many failed since its last success), `unprotected` when it has no completed
 //! snapshot or, without a policy, none within [`RECENT_WITHOUT_POLICY`], `late` when its policy
 //! is on and its last completed snapshot is older than the policy's interval plus a margin (the
 //! interval, at most an hour), and `protected` otherwise. The facts come from the catalog in a
@@ -68,9 +68,9 @@ pub struct HealthFacts {
     pub config: Option<SnapshotConfig>,
     pub next_fire: Option<NextFire>,
     pub last_success: Option<LastSuccess>,
-    /// Whether each of the last finished snapshot creates failed, newest first (at most
+    /// Snapshot creates that failed since the last successful one (counted up to
     /// [`FAILING_AFTER`]).
-    pub recent_attempts_failed: Vec<bool>,
+    pub failures_in_a_row: usize,
     pub last_failure: Option<Operation>,
     /// Its operations still open, oldest first.
     pub running: Vec<Operation>,
@@ -104,8 +104,7 @@ pub struct RunningOperation {
 
 /// The protection `facts` give at `now` (the rules of this module's header).
 pub fn protection(facts: &HealthFacts, now: DateTime<Utc>) -> Protection {
-    let attempts = &facts.recent_attempts_failed;
-    if attempts.len() >= FAILING_AFTER && attempts.iter().take(FAILING_AFTER).all(|failed| *failed) {
+    if facts.failures_in_a_row >= FAILING_AFTER {
         return Protection::Failing;
     }
     let Some(success) = &facts.last_success else { return Protection::Unprotected };
@@ -218,12 +217,11 @@ mod tests {
 
     #[test]
     fn failures_in_a_row_come_first() {
-        let facts =
-            HealthFacts { last_success: success(0), recent_attempts_failed: vec![true; 3], ..Default::default() };
+        let facts = HealthFacts { last_success: success(0), failures_in_a_row: 3, ..Default::default() };
         assert_eq!(protection(&facts, at(0)), Protection::Failing);
-        let recovered = HealthFacts { recent_attempts_failed: vec![false, true, true], ..facts.clone() };
+        let recovered = HealthFacts { failures_in_a_row: 0, ..facts.clone() };
         assert_eq!(protection(&recovered, at(0)), Protection::Protected, "the newest attempt succeeded");
-        let two = HealthFacts { recent_attempts_failed: vec![true, true], ..facts };
+        let two = HealthFacts { failures_in_a_row: 2, ..facts };
         assert_ne!(protection(&two, at(0)), Protection::Failing, "two failures are not yet failing");
     }
 

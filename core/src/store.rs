@@ -230,8 +230,9 @@ pub trait Store: AccessStore + Send + Sync {
     ) -> Result<(), StoreError>;
     /// What the fleet view needs of every cluster (of one project, when given), by cluster id,
     /// read in a fixed number of statements: its snapshot configuration and next fire, its
-    /// newest completed snapshot (not being deleted), whether each of its last `recent`
-    /// finished snapshot creates failed, its last failed operation, and its open operations.
+    /// newest completed snapshot (not being deleted), how many snapshot creates failed since its
+    /// last successful one (counted up to `recent`), its last failed operation, and its open
+    /// operations.
     /// Clusters with none of these are absent.
     async fn fleet_facts(
         &self,

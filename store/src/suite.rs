@@ -607,12 +607,25 @@ pub async fn fleet_facts_pick_each_clusters_newest_rows(store: &dyn Catalog) {
     assert!(facts.is_empty(), "{facts:?}");
     let success = c.last_success.expect("a completed snapshot");
     assert_eq!((success.snapshot_id.as_str(), success.at), ("s1", at(100)), "s4 is being deleted");
-    assert_eq!(c.recent_attempts_failed, [false, true], "the two newest finished creates");
+    assert_eq!(c.failures_in_a_row, 0, "the newest create succeeded");
     assert_eq!(c.last_failure.expect("a failure").id, "o3");
     assert_eq!(c.running.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["o5"]);
     assert_eq!(c.next_fire, Some(next));
     assert!(c.config.is_some());
     assert!(store.fleet_facts(Some("q"), 2).await.unwrap().is_empty(), "another project's clusters only");
+
+    // Three more failures after the last success: counted up to what was asked.
+    for (i, op) in ["o6", "o7", "o8"].into_iter().enumerate() {
+        let id = format!("s{}", 6 + i);
+        store.insert_snapshot_with_operation(&snapshot(&id, &id), &operation(op, &id, 0)).await.unwrap();
+        claim_all(store, "w").await;
+        let mut failed = store.get_operation(op).await.unwrap().unwrap();
+        failed.phase = OperationPhase::Failed;
+        failed.finished_at = Some(at(600 + i as i64));
+        store.save_step(&failed, &SnapshotChange::Keep, "w").await.unwrap();
+    }
+    assert_eq!(store.fleet_facts(None, 2).await.unwrap()["c"].failures_in_a_row, 2, "capped at two");
+    assert_eq!(store.fleet_facts(None, 5).await.unwrap()["c"].failures_in_a_row, 3);
 }
 
 pub async fn one_default_per_project_and_names_are_unique(store: &dyn Catalog) {

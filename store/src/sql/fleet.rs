@@ -1,5 +1,6 @@
 //! The fleet view's reads: what every cluster's protection is decided from, in five statements
-//! whatever the number of clusters (window functions pick each cluster's newest rows).
+//! whatever the number of clusters; each cluster's newest rows are found by probing its indexes
+//! (correlated subqueries with `LIMIT`), never by sorting a whole table.
 
 use std::collections::HashMap;
 
@@ -21,11 +22,11 @@ impl SqlStore {
         let mut facts: HashMap<String, HealthFacts> = HashMap::new();
         self.configs(project_id, &mut facts).await?;
         self.last_successes(project_id, &mut facts).await?;
-        self.recent_attempts(project_id, recent, &mut facts).await?;
+        self.failures_in_a_row(project_id, recent, &mut facts).await?;
         let failed = format!(
-            "SELECT {OPERATION_COLUMNS} FROM (SELECT o.*, ROW_NUMBER() OVER (PARTITION BY o.cluster_id
-                 ORDER BY o.finished_at DESC, o.id DESC) AS n FROM operations o
-             WHERE o.phase = 'failed' AND o.cluster_id IN ({CLUSTERS_OF})) ranked WHERE n = 1"
+            "SELECT {OPERATION_COLUMNS} FROM operations WHERE id IN (SELECT (SELECT o.id FROM operations o
+                 WHERE o.cluster_id = c.id AND o.phase = 'failed' ORDER BY o.finished_at DESC, o.id DESC LIMIT 1)
+             FROM clusters c WHERE $1 IS NULL OR c.project_id = $1)"
         );
         for op in self.operations(&failed, project_id).await? {
             let cluster = op.cluster_id.clone();
@@ -61,15 +62,17 @@ impl SqlStore {
         Ok(())
     }
 
+    /// Each cluster's newest completed snapshot not being deleted: one probe of the cluster's
+    /// snapshot index each.
     async fn last_successes(
         &self,
         project_id: Option<&str>,
         facts: &mut HashMap<String, HealthFacts>,
     ) -> Result<(), StoreError> {
-        let read = "SELECT cluster_id, id, name, ended FROM (SELECT cluster_id, id, name,
-                 COALESCE(end_time_ms, updated_at) AS ended, ROW_NUMBER() OVER (PARTITION BY cluster_id
-                 ORDER BY COALESCE(end_time_ms, updated_at) DESC, id DESC) AS n FROM snapshots
-             WHERE status = 'COMPLETED' AND deleting = 0 AND ($1 IS NULL OR project_id = $1)) ranked WHERE n = 1";
+        let read = "SELECT cluster_id, id, name, COALESCE(end_time_ms, updated_at) AS ended FROM snapshots
+             WHERE id IN (SELECT (SELECT s.id FROM snapshots s WHERE s.cluster_id = c.id AND s.status = 'COMPLETED'
+                     AND s.deleting = 0 ORDER BY s.created_at DESC, s.id LIMIT 1)
+                 FROM clusters c WHERE $1 IS NULL OR c.project_id = $1)";
         for row in sqlx::query(read).bind(project_id).fetch_all(&self.pool).await.map_err(backend)? {
             let success = LastSuccess {
                 snapshot_id: row.try_get("id").map_err(backend)?,
@@ -81,23 +84,27 @@ impl SqlStore {
         Ok(())
     }
 
-    async fn recent_attempts(
+    /// Each cluster's snapshot creates that failed since its last successful one, at most
+    /// `recent`: index probes of `operations_creates`.
+    async fn failures_in_a_row(
         &self,
         project_id: Option<&str>,
         recent: usize,
         facts: &mut HashMap<String, HealthFacts>,
     ) -> Result<(), StoreError> {
-        let read = format!(
-            "SELECT cluster_id, phase FROM (SELECT cluster_id, phase, ROW_NUMBER() OVER (PARTITION BY cluster_id
-                 ORDER BY finished_at DESC, id DESC) AS n FROM operations
-             WHERE kind = 'create_snapshot' AND finished_at IS NOT NULL AND cluster_id IN ({CLUSTERS_OF})) ranked
-             WHERE n <= $2 ORDER BY cluster_id, n"
-        );
+        let read = "SELECT c.id AS cluster_id, (SELECT COUNT(*) FROM (SELECT 1 FROM operations f
+                 WHERE f.cluster_id = c.id AND f.kind = 'create_snapshot' AND f.phase = 'failed'
+                   AND f.finished_at > COALESCE((SELECT MAX(ok.finished_at) FROM operations ok WHERE ok.cluster_id = c.id
+                       AND ok.kind = 'create_snapshot' AND ok.phase = 'succeeded'), -1)
+                 LIMIT $2) capped) AS failures
+             FROM clusters c WHERE $1 IS NULL OR c.project_id = $1";
         let limit = i64::try_from(recent).unwrap_or(i64::MAX);
-        for row in sqlx::query(&read).bind(project_id).bind(limit).fetch_all(&self.pool).await.map_err(backend)? {
-            let phase: String = row.try_get("phase").map_err(backend)?;
-            let entry = facts.entry(row.try_get("cluster_id").map_err(backend)?).or_default();
-            entry.recent_attempts_failed.push(phase == "failed");
+        for row in sqlx::query(read).bind(project_id).bind(limit).fetch_all(&self.pool).await.map_err(backend)? {
+            let failures: i64 = row.try_get("failures").map_err(backend)?;
+            if failures > 0 {
+                let entry = facts.entry(row.try_get("cluster_id").map_err(backend)?).or_default();
+                entry.failures_in_a_row = usize::try_from(failures).unwrap_or(0);
+            }
         }
         Ok(())
     }
