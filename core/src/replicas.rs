@@ -24,7 +24,7 @@ pub struct Replica {
     /// The snapkeep version it runs.
     pub version: String,
     pub started_at: DateTime<Utc>,
-    /// When it last announced itself, by its own clock.
+    /// When it last announced itself, by the catalog server's clock (the store records it).
     pub seen_at: DateTime<Utc>,
     /// Its lease, in milliseconds: silent that long, it is gone and its operations are taken over.
     pub lease_ms: i64,
