@@ -62,7 +62,10 @@ pub async fn open_cipher(config: &Config, store: &SqlStore) -> anyhow::Result<Ci
     let cipher = Cipher::from_base64(&key).context("master key")?;
     match verify_master_key(store, &cipher).await {
         Err(CoreError::WrongMasterKey) => {
-            bail!("the master key does not open this catalog's secrets; start with the key it was sealed with")
+            bail!(
+                "the master key does not open this catalog's secrets; start with the key it was sealed with \
+                 (after a rotation: the master.key that snapkeep rotate-master-key wrote)"
+            )
         }
         other => other.context("checking the master key")?,
     }
@@ -96,6 +99,25 @@ pub async fn agree_admin_token(
         bail!(
             "the admin token differs from the one this catalog's other processes serve with; give every \
              replica the same admin-token, or start one with replace-admin-token = true to change it"
+        );
+    }
+    Ok(())
+}
+
+/// The catalog setting that holds the storage root every replica uses.
+const STORAGE_ROOT_SETTING: &str = "storage_root";
+
+/// Checks that `root` (canonical) is the storage root every other process of this catalog uses:
+/// the `fs` repositories of every cluster live under it, so replicas with different roots would
+/// each place a cluster's snapshots elsewhere. The first to start records it (sealed like every
+/// setting); a process with another root refuses to start, naming both.
+pub async fn agree_storage_root(store: &SqlStore, cipher: &Cipher, root: &str) -> anyhow::Result<()> {
+    let stored = store.init_catalog_setting(STORAGE_ROOT_SETTING, &cipher.seal(root)).await?;
+    let recorded = cipher.open(&stored).context("opening the recorded storage root")?;
+    if recorded != root {
+        bail!(
+            "storage-root {root} differs from {recorded}, which this catalog's other replicas use: every replica \
+             needs the same storage-root (one shared filesystem path, as its clusters' path.repo sees it)"
         );
     }
     Ok(())

@@ -22,7 +22,7 @@ use tokio::sync::watch;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::master_key::{agree_admin_token, lock_data_dir, node_id, open_cipher};
+use crate::master_key::{agree_admin_token, agree_storage_root, lock_data_dir, node_id, open_cipher};
 use crate::secret_files::secret;
 
 /// The catalog `catalog-url` names, migrated to this build.
@@ -48,8 +48,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let store = open_catalog(&config).await?;
     let cipher = open_cipher(&config, &store).await?;
     let integrity = integrity_key(&store, &cipher).await.context("opening the backup integrity key")?;
+    let local_root = storage_root.canonicalize()?.display().to_string();
     if store.is_shared() {
         agree_admin_token(&config, &store, (&cipher, &integrity), &admin_token).await?;
+        agree_storage_root(&store, &cipher, &local_root).await?;
     }
     let restore_listen = config.restore_listen()?;
     let loopback =
@@ -71,7 +73,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             own: config.repository_name.clone(),
             shared_prefix: snapkeep_api_alibaba::SHARED_REPOSITORY_PREFIX.into(),
         },
-        local_root: storage_root.canonicalize()?.display().to_string(),
+        local_root,
         storage: Arc::new(OpendalStorage),
     };
     let store = Arc::new(store);

@@ -1,6 +1,6 @@
 //! Several snapkeep replicas on one PostgreSQL catalog, with no leader and nothing between them:
 //! an operation a replica held when it died is finished by another once its lease lapses, without
-//! a second engine call; a replica with another admin token refuses to start; requests alternating between replicas each become one snapshot; a
+//! a second engine call; a replica with another admin token or storage root refuses to start; requests alternating between replicas each become one snapshot; a
 //! master-key rotation waits for every other replica, and one left on the old key stops; a
 //! signed request replayed to another replica is refused there too; 200 requests sent to two or
 //! three replicas in turn while one is SIGKILLed again and again end with one operation each and
@@ -77,6 +77,14 @@ fn replicas_on_one_postgres_catalog_share_work_and_nonces_and_take_over_a_dead_o
     assert!(!refused.status.success(), "a replica with another admin token started");
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("admin token differs") && !stderr.contains("not-the-fleet-token"), "{stderr}");
+    // So does one whose storage root is another place: its clusters' fs repositories would be too.
+    let d = a.prepare_replica(&dir.path().join("d"));
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let other_root = [shared.as_slice(), &[("SNAPKEEP_STORAGE_ROOT", elsewhere.to_str().unwrap())]].concat();
+    let refused = serve_once(&d, &other_root);
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success() && stderr.contains("needs the same storage-root"), "{stderr}");
 
     // Both replicas serve and work: creates alternate between them, each makes one snapshot.
     a.restart_with(&shared);
