@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use rand::Rng;
 
 use crate::database_steps::DatabaseSteps;
@@ -99,7 +98,12 @@ impl Reconciler {
     /// Runs one step of a leased operation and records what it decided.
     pub async fn advance(&self, mut op: Operation) -> Result<Operation, CoreError> {
         let now = self.core.clock.now();
-        let outcome = self.step(&mut op, now).await;
+        let cluster = self.core.cluster(&op.cluster_id).await;
+        let project = cluster.as_ref().map(|c| c.project_id.clone()).unwrap_or_default();
+        let outcome = match cluster {
+            Ok(cluster) => self.families.of(cluster.flavor).step(&mut op, cluster, now).await,
+            Err(e) => Err(e.into()),
+        };
         let change = match outcome {
             Ok(Step::Wait(change)) => {
                 op.next_run_at = now + to_chrono(self.core.timeouts.poll_every);
@@ -137,28 +141,20 @@ impl Reconciler {
                 tracing::warn!(operation = %op.id, "the lease was taken over: this step's outcome is dropped, the other replica's counts");
             }
             Err(e) => return Err(e.into()),
-            Ok(()) if op.phase.is_terminal() => self.count_finished(&op, &change).await,
+            Ok(()) if op.phase.is_terminal() => self.count_finished(&op, &project, &change),
             Ok(()) => {}
         }
         Ok(op)
     }
 
-    /// Logs and counts an operation that ended (its cluster's project labels the metrics).
-    async fn count_finished(&self, op: &Operation, change: &SnapshotChange) {
+    /// Logs and counts an operation that ended (its cluster's `project` labels the metrics).
+    fn count_finished(&self, op: &Operation, project: &str, change: &SnapshotChange) {
         let outcome = log_finished(op, change);
-        let cluster = self.core.store.get_cluster(&op.cluster_id).await.ok().flatten();
-        let project = cluster.map(|c| c.project_id).unwrap_or_default();
         let snapshot = match change {
             SnapshotChange::Update(snapshot) => Some(snapshot.as_ref()),
             _ => None,
         };
-        self.core.metrics().operation_finished(op, &project, outcome, snapshot);
-    }
-
-    /// One step of `op`, by the steps of its cluster's engine family.
-    async fn step(&self, op: &mut Operation, now: DateTime<Utc>) -> Result<Step, StepError> {
-        let cluster = self.core.cluster(&op.cluster_id).await?;
-        self.families.of(cluster.flavor).step(op, cluster, now).await
+        self.core.metrics().operation_finished(op, project, outcome, snapshot);
     }
 }
 

@@ -18,6 +18,7 @@ use snapkeep_core::{
     Cluster, DueFire, EngineFlavor, EngineVersion, FireLimits, FireOutcome, HealthFacts, Lane, NextFire, Operation,
     OperationFilter, OperationKind, OperationPhase, Project, RestoreStatus, Scope, Snapshot, SnapshotChange,
     SnapshotConfig, SnapshotFilter, SnapshotKind, SnapshotLocation, SnapshotStatus, StorageProfile, Store, StoreError,
+    TimeRange,
 };
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
@@ -486,6 +487,36 @@ async fn write_operation(tx: &mut Transaction<'_, Any>, op: &Operation, keep_lea
 
 const OPEN: &str = "phase IN ('pending', 'submitted')";
 
+/// A keyset page of `table`'s `columns`, newest first, then by id: the rows `within` keeps
+/// (on the key bound as `$1`) after the cursor (`$2` created at, `$3` id), at most `$4`,
+/// created in the window `$5` (inclusive) to `$6` (exclusive), that `filters` lets through (on
+/// parameters from `$7`). [`bind_page`] binds `$1` to `$6`.
+fn page_sql(columns: &str, table: &str, within: &str, filters: &str) -> String {
+    format!(
+        "SELECT {columns} FROM {table} WHERE {within} AND {filters}
+           AND ($2 IS NULL OR created_at < $2 OR (created_at = $2 AND id > $3))
+           AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6)
+         ORDER BY created_at DESC, id LIMIT $4"
+    )
+}
+
+/// Binds a [`page_sql`] query's `$1` to `$6`.
+fn bind_page<'q>(
+    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    key: Option<&'q str>,
+    after: Option<(DateTime<Utc>, &'q str)>,
+    limit: u32,
+    created: TimeRange,
+) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+    query
+        .bind(key)
+        .bind(after.map(|(at, _)| ms(at)))
+        .bind(after.map(|(_, id)| id))
+        .bind(i64::from(limit))
+        .bind(created.from.map(ms))
+        .bind(created.before.map(ms))
+}
+
 /// The condition that keeps a listing's rows to `scope`, on the key bound as `$1`:
 /// `cluster_id = $1`, `in_project` (a condition on the project id `$1`), or every row.
 fn scoped<'a>(scope: Scope<'a>, in_project: &'static str) -> (&'static str, Option<&'a str>) {
@@ -640,22 +671,10 @@ impl Store for SqlStore {
         limit: u32,
     ) -> Result<Vec<Snapshot>, StoreError> {
         let (within, key) = scoped(scope, "project_id = $1");
-        let read = format!(
-            "SELECT * FROM snapshots WHERE {within}
-               AND ($2 IS NULL OR created_at < $2 OR (created_at = $2 AND id > $3))
-               AND ($5 IS NULL OR kind = $5) AND ($6 IS NULL OR status = $6)
-               AND ($7 IS NULL OR created_at >= $7) AND ($8 IS NULL OR created_at < $8)
-             ORDER BY created_at DESC, id LIMIT $4"
-        );
-        let rows = sqlx::query(&read)
-            .bind(key)
-            .bind(after.map(|(at, _)| ms(at)))
-            .bind(after.map(|(_, id)| id))
-            .bind(i64::from(limit))
+        let read = page_sql("*", "snapshots", within, "($7 IS NULL OR kind = $7) AND ($8 IS NULL OR status = $8)");
+        let rows = bind_page(sqlx::query(&read), key, after, limit, filter.created)
             .bind(filter.kind.map(SnapshotKind::as_str))
             .bind(filter.status.map(SnapshotStatus::as_str))
-            .bind(filter.created.from.map(ms))
-            .bind(filter.created.before.map(ms))
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
@@ -673,21 +692,10 @@ impl Store for SqlStore {
         let phases = filter.state.map(|state| state.phases().iter().map(|p| format!("'{}'", p.as_str())));
         let phases =
             phases.map_or_else(|| "TRUE".to_owned(), |p| format!("phase IN ({})", p.collect::<Vec<_>>().join(", ")));
-        let read = format!(
-            "SELECT {OPERATION_COLUMNS} FROM operations WHERE {within} AND {phases}
-               AND ($2 IS NULL OR created_at < $2 OR (created_at = $2 AND id > $3))
-               AND ($5 IS NULL OR kind = $5)
-               AND ($6 IS NULL OR created_at >= $6) AND ($7 IS NULL OR created_at < $7)
-             ORDER BY created_at DESC, id LIMIT $4"
-        );
-        let rows = sqlx::query(&read)
-            .bind(key)
-            .bind(after.map(|(at, _)| ms(at)))
-            .bind(after.map(|(_, id)| id))
-            .bind(i64::from(limit))
+        let read =
+            page_sql(OPERATION_COLUMNS, "operations", within, &format!("{phases} AND ($7 IS NULL OR kind = $7)"));
+        let rows = bind_page(sqlx::query(&read), key, after, limit, filter.created)
             .bind(filter.kind.map(OperationKind::as_str))
-            .bind(filter.created.from.map(ms))
-            .bind(filter.created.before.map(ms))
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
