@@ -22,6 +22,8 @@ pub enum NotFound {
     Policy,
     /// A durable operation, asked for by its id (a DWS job).
     Operation,
+    /// A project's webhook, or the global one.
+    Webhook,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -21,6 +21,7 @@ mod locations;
 mod master_key;
 mod metrics;
 mod model;
+mod notify;
 mod operations;
 mod page;
 mod physical;
@@ -64,6 +65,10 @@ pub use model::{
     NewClusterTarget, Operation, OperationKind, OperationPhase, OperationProgress, Project, RestoreParams,
     RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus,
 };
+pub use notify::{
+    Delivery, DeliveryState, EventKind, MAX_DELIVERY_ATTEMPTS, NewWebhook, Outgoing, Webhook,
+    signature as webhook_signature,
+};
 pub use operations::{Reconciler, RetryPolicy};
 pub use page::{
     MAX_PAGE, OperationFilter, OperationPage, OperationState, Page, Scope, SnapshotFilter, SnapshotPage, TimeRange,
@@ -87,5 +92,6 @@ pub use storage::{
     StorageCredentials, StorageError, StorageKind, StorageProfile, StorageTarget, join_path,
 };
 pub use store::{
-    AccessStore, DueFire, FireLimits, FireOutcome, NextFire, RequestClaim, RequestOutcome, SnapshotChange, Store,
+    AccessStore, DueFire, FireLimits, FireOutcome, NextFire, NotifyStore, RequestClaim, RequestOutcome, SnapshotChange,
+    Store,
 };

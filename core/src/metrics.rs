@@ -2,7 +2,7 @@
 //! the OpenMetrics text format (names prefixed `snapkeep_`, clusters labelled by `cluster` and
 //! `project`). Events are counted as they happen in this process: refused authentications,
 //! finished operations, snapshots by outcome with their duration and bytes, restore durations,
-//! scheduler fire lag, retention deletions. What the catalog knows of every cluster (its
+//! scheduler fire lag, retention deletions, webhook posts. What the catalog knows of every cluster (its
 //! protection, its last success, its running operations) and the background workers' health are
 //! set just before each exposition, so a scrape shows the fleet as it is, whichever replica
 //! answers.
@@ -19,6 +19,7 @@ use prometheus_client::registry::Registry;
 
 use crate::fleet::{ClusterHealth, Protection};
 use crate::model::{Operation, OperationKind, Snapshot, SnapshotStatus};
+use crate::notify::DeliveryState;
 
 /// The content type of [`Metrics::render`]'s text.
 pub const METRICS_CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -56,6 +57,11 @@ struct StateLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeOnly {
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct WorkerLabels {
     worker: String,
 }
@@ -82,6 +88,7 @@ pub struct Metrics {
     in_progress: Family<ClusterLabels, Gauge>,
     worker_up: Family<WorkerLabels, Gauge>,
     worker_failures: Family<WorkerLabels, Gauge>,
+    webhook_deliveries: Family<OutcomeOnly, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -107,6 +114,7 @@ impl Default for Metrics {
             in_progress: Family::default(),
             worker_up: Family::default(),
             worker_failures: Family::default(),
+            webhook_deliveries: Family::default(),
         };
         metrics.register();
         metrics
@@ -166,6 +174,11 @@ impl Metrics {
             format!("{p}_cluster_protection"),
             "1 for each cluster's protection state (failing, unprotected, late, protected)",
             self.protection.clone(),
+        );
+        r.register(
+            format!("{p}_webhook_deliveries"),
+            "Webhook posts by outcome: delivered, pending (to be retried) or failed (given up)",
+            self.webhook_deliveries.clone(),
         );
         r.register(format!("{p}_operations_in_progress"), "Each cluster's open operations", self.in_progress.clone());
         r.register(
@@ -230,6 +243,11 @@ impl Metrics {
     /// Retention scheduled `count` snapshots for deletion.
     pub fn retention_deleted(&self, count: u64) {
         self.retention_deletions.inc_by(count);
+    }
+
+    /// A webhook post ended, leaving its delivery in `state`.
+    pub fn webhook_delivery(&self, state: DeliveryState) {
+        self.webhook_deliveries.get_or_create(&OutcomeOnly { outcome: state.as_str().into() }).inc();
     }
 
     /// A background worker's state: running or not, and its failures since start.

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use crate::error::StoreError;
 use crate::fleet::HealthFacts;
 use crate::model::{AccessKey, AuditEntry, AuditQuery, Cluster, Lane, Operation, Project, Snapshot};
+use crate::notify::{Delivery, Webhook};
 use crate::page::{OperationFilter, Scope, SnapshotFilter};
 use crate::policy::SnapshotConfig;
 use crate::replicas::{Announcement, Replica};
@@ -88,7 +89,7 @@ impl SnapshotChange {
 /// The catalog of projects, clusters, snapshots and their operations; with `AccessStore`, all
 /// snapkeep remembers.
 #[async_trait]
-pub trait Store: AccessStore + Send + Sync {
+pub trait Store: AccessStore + NotifyStore + Send + Sync {
     async fn insert_project(&self, project: &Project) -> Result<(), StoreError>;
     async fn get_project(&self, id: &str) -> Result<Option<Project>, StoreError>;
     async fn list_projects(&self) -> Result<Vec<Project>, StoreError>;
@@ -248,6 +249,47 @@ pub trait Store: AccessStore + Send + Sync {
     /// the lease. `LeaseLost` (nothing written) unless `owner` still holds the lease: another
     /// replica took the operation over, and its outcome is the one that counts.
     async fn save_step(&self, operation: &Operation, change: &SnapshotChange, owner: &str) -> Result<(), StoreError>;
+}
+
+/// Webhooks and their deliveries (`notify`): the outbox events are written to.
+#[async_trait]
+pub trait NotifyStore: Send + Sync {
+    /// Sets the webhook of its project (the global one when it has none), replacing the one
+    /// before and its deliveries.
+    async fn put_webhook(&self, webhook: &Webhook) -> Result<(), StoreError>;
+    /// Every webhook, the global one first, then by project.
+    async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError>;
+    /// Removes the webhook of `project_id` (the global one when none); whether there was one.
+    async fn delete_webhook(&self, project_id: Option<&str>) -> Result<bool, StoreError>;
+    /// Up to `limit` ended operations no event was made of yet, oldest end first.
+    async fn unnotified_operations(&self, limit: u32) -> Result<Vec<Operation>, StoreError>;
+    /// Marks operation `id` notified and inserts its `deliveries`, in one transaction; nothing
+    /// when another replica marked it first.
+    async fn mark_notified(&self, id: &str, deliveries: &[Delivery]) -> Result<(), StoreError>;
+    /// The protection each cluster was last recorded with, by cluster id.
+    async fn protection_states(&self) -> Result<HashMap<String, String>, StoreError>;
+    /// Records cluster `cluster_id`'s protection `(before, after)` (before: none when it had
+    /// none) with `deliveries`, in one transaction; `false`, writing nothing, when the recorded
+    /// protection is no longer `before` (another replica recorded the change).
+    async fn change_protection(
+        &self,
+        cluster_id: &str,
+        change: (Option<&str>, &str),
+        at: DateTime<Utc>,
+        deliveries: &[Delivery],
+    ) -> Result<bool, StoreError>;
+    /// Claims up to `limit` pending deliveries due at `now` (and not claimed by a live lease)
+    /// until `until`, each with its webhook; deliveries claimed by another replica are skipped.
+    async fn claim_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(Delivery, Webhook)>, StoreError>;
+    /// Writes a delivery's state, attempts, next attempt and error, and releases its claim.
+    async fn finish_delivery(&self, delivery: &Delivery) -> Result<(), StoreError>;
+    /// The newest `limit` deliveries of webhook `webhook_id`.
+    async fn list_deliveries(&self, webhook_id: &str, limit: u32) -> Result<Vec<Delivery>, StoreError>;
 }
 
 /// Who may call snapkeep and what they did: access keys, the nonces of signed requests, the

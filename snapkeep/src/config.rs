@@ -63,6 +63,11 @@ pub struct Config {
     pub stuck_after_secs: u64,
     /// How often due automatic snapshots and retention are looked at.
     pub scheduler_interval_ms: u64,
+    /// How often ended operations become webhook events and due deliveries are posted.
+    pub notify_interval_ms: u64,
+    /// How often every cluster's protection is compared with the last recorded, to post
+    /// `cluster.late` and `cluster.failing` events (it reads the whole fleet).
+    pub health_check_interval_ms: u64,
     /// Automatic snapshots start within this many seconds after their slot, spread by cluster.
     pub schedule_jitter_secs: u64,
     /// Snapshots being created at once, over all clusters and per cluster.
@@ -120,6 +125,8 @@ const KEYS: &[&str] = &[
     "restore-timeout-secs",
     "stuck-after-secs",
     "scheduler-interval-ms",
+    "notify-interval-ms",
+    "health-check-interval-ms",
     "schedule-jitter-secs",
     "max-concurrent-snapshots",
     "max-concurrent-snapshots-per-cluster",
@@ -175,6 +182,8 @@ impl Default for Config {
             postgres_compression_workers: Tuning::default().compression_workers,
             signature_max_skew_secs: snapkeep_core::DEFAULT_MAX_SKEW.num_seconds() as u64,
             scheduler_interval_ms: 1000,
+            notify_interval_ms: 1000,
+            health_check_interval_ms: 30_000,
             schedule_jitter_secs: scheduling.max_jitter.as_secs(),
             max_concurrent_snapshots: scheduling.global_limit,
             max_concurrent_snapshots_per_cluster: scheduling.per_cluster_limit,

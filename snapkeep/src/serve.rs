@@ -15,7 +15,7 @@ use snapkeep_core::{
 };
 use snapkeep_engine_elasticsearch::HttpEngineConnector;
 use snapkeep_engine_postgres::{PostgresEngine, RestoreArea};
-use snapkeep_jobs::{PresenceWorker, ReconcilerWorker, SchedulerWorker, StatusBoard, Supervisor};
+use snapkeep_jobs::{NotifierWorker, PresenceWorker, ReconcilerWorker, SchedulerWorker, StatusBoard, Supervisor};
 use snapkeep_storage::OpendalStorage;
 use snapkeep_store::SqlStore;
 use tokio::sync::watch;
@@ -165,7 +165,7 @@ async fn announce(core: &Snapkeep, node_id: &str, lease: Duration) -> anyhow::Re
 }
 
 /// The background workers: the reconciler's two pools (short steps, long transfers), the
-/// scheduler and this replica's presence.
+/// scheduler, the notifier and this replica's presence.
 fn workers(config: &Config, core: Snapkeep, replica: Replica) -> anyhow::Result<Supervisor> {
     let reconciler = Reconciler::new(core.clone(), config.retry(), replica.id.clone(), config.lease()?)
         .with_failpoint(config.failpoint.clone());
@@ -176,6 +176,11 @@ fn workers(config: &Config, core: Snapkeep, replica: Replica) -> anyhow::Result<
         .with(ReconcilerWorker::new(reconciler.clone(), Lane::Steps, steps, interval))
         .with(ReconcilerWorker::new(reconciler, Lane::Transfers, transfers, interval))
         .with(SchedulerWorker::new(core.clone(), Duration::from_millis(config.scheduler_interval_ms)))
+        .with(NotifierWorker::new(
+            core.clone(),
+            Duration::from_millis(config.notify_interval_ms),
+            Duration::from_millis(config.health_check_interval_ms),
+        )?)
         .with(PresenceWorker::new(core, replica)))
 }
 

@@ -26,6 +26,7 @@ use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Row, Transaction}
 
 mod access;
 mod fleet;
+mod notify;
 mod profiles;
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");

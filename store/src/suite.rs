@@ -5,10 +5,10 @@
 
 use chrono::{DateTime, Utc};
 use snapkeep_core::{
-    AccessKey, AccessStore, Announcement, AuditEntry, AuditQuery, Cipher, Cluster, EngineFlavor, EngineVersion,
-    FireLimits, FireOutcome, Lane, NextFire, Operation, OperationFilter, OperationKind, OperationPhase, OperationState,
-    Project, Replica, RestoreStatus, Scope, Snapshot, SnapshotChange, SnapshotConfig, SnapshotFilter, SnapshotKind,
-    SnapshotStatus, StorageKind, StorageProfile, Store, StoreError, TimeRange,
+    AccessKey, AccessStore, Announcement, AuditEntry, AuditQuery, Cipher, Cluster, Delivery, DeliveryState,
+    EngineFlavor, EngineVersion, FireLimits, FireOutcome, Lane, NextFire, Operation, OperationFilter, OperationKind,
+    OperationPhase, OperationState, Project, Replica, RestoreStatus, Scope, Snapshot, SnapshotChange, SnapshotConfig,
+    SnapshotFilter, SnapshotKind, SnapshotStatus, StorageKind, StorageProfile, Store, StoreError, TimeRange, Webhook,
 };
 
 /// A store of both traits, as the service uses it.
@@ -628,6 +628,89 @@ pub async fn fleet_facts_pick_each_clusters_newest_rows(store: &dyn Catalog) {
     assert_eq!(store.fleet_facts(None, 5).await.unwrap()["c"].failures_in_a_row, 3);
 }
 
+fn webhook(id: &str, project: Option<&str>, cipher: &Cipher) -> Webhook {
+    Webhook {
+        id: id.into(),
+        project_id: project.map(Into::into),
+        url_origin: "http://127.0.0.1:9".into(),
+        url_sealed: cipher.seal("http://127.0.0.1:9/hook"),
+        secret_sealed: cipher.seal("secret"),
+        headers_sealed: None,
+        created_at: at(0),
+    }
+}
+
+fn delivery(id: &str, webhook_id: &str, event_id: &str) -> Delivery {
+    Delivery {
+        id: id.into(),
+        webhook_id: webhook_id.into(),
+        event_id: event_id.into(),
+        event: "snapshot.failed".into(),
+        body: "{}".into(),
+        state: DeliveryState::Pending,
+        attempts: 0,
+        next_attempt_at: at(0),
+        last_error: None,
+        created_at: at(0),
+        delivered_at: None,
+    }
+}
+
+/// An ended operation is turned into deliveries once, whichever replica marks it first; a
+/// protection change is recorded only from the state it was read in; a claimed delivery is not
+/// claimed again until its claim lapses or it is finished; setting a scope's webhook replaces it;
+/// webhook secrets are resealed with the rest.
+pub async fn an_event_is_queued_once_and_a_claimed_delivery_is_posted_by_one_replica(store: &dyn Catalog) {
+    seed(store).await;
+    let c = cipher();
+    store.put_webhook(&webhook("w0", None, &c)).await.unwrap();
+    store.put_webhook(&webhook("w1", Some("p"), &c)).await.unwrap();
+    store.put_webhook(&webhook("w2", Some("p"), &c)).await.unwrap();
+    let hooks: Vec<String> = store.list_webhooks().await.unwrap().into_iter().map(|w| w.id).collect();
+    assert_eq!(hooks, ["w0", "w2"], "the global one first; a project's second replaced its first");
+
+    store.insert_snapshot_with_operation(&snapshot("s1", "snap"), &operation("o1", "s1", 0)).await.unwrap();
+    let ended = Operation { phase: OperationPhase::Failed, finished_at: Some(at(5)), ..operation("o1", "s1", 0) };
+    store.claim_due_operations(Lane::Steps, at(0), "me", at(100), 10).await.unwrap();
+    assert!(store.unnotified_operations(10).await.unwrap().is_empty(), "not ended yet");
+    store.save_step(&ended, &SnapshotChange::Keep, "me").await.unwrap();
+    let due = store.unnotified_operations(10).await.unwrap();
+    assert_eq!(due.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["o1"]);
+    let queued = [delivery("d1", "w0", "e1"), delivery("d2", "w2", "e1")];
+    store.mark_notified("o1", &queued).await.unwrap();
+    store.mark_notified("o1", &[delivery("d3", "w0", "e1-again")]).await.unwrap();
+    assert!(store.unnotified_operations(10).await.unwrap().is_empty());
+    assert_eq!(store.list_deliveries("w0", 10).await.unwrap().len(), 1, "the second marking queued nothing");
+
+    assert!(store.change_protection("c", (None, "unprotected"), at(1), &[]).await.unwrap());
+    assert!(!store.change_protection("c", (None, "failing"), at(2), &[]).await.unwrap(), "already recorded");
+    let turned = [delivery("d4", "w0", "e2")];
+    assert!(!store.change_protection("c", (Some("late"), "failing"), at(2), &turned).await.unwrap());
+    assert!(store.change_protection("c", (Some("unprotected"), "failing"), at(2), &turned).await.unwrap());
+    assert_eq!(store.protection_states().await.unwrap().get("c").map(String::as_str), Some("failing"));
+    assert_eq!(store.list_deliveries("w0", 10).await.unwrap().len(), 2);
+
+    let first = store.claim_deliveries(at(10), at(70), 10).await.unwrap();
+    assert_eq!(first.len(), 3);
+    assert!(store.claim_deliveries(at(20), at(80), 10).await.unwrap().is_empty(), "claimed until 70");
+    let (mut posted, _) = first.into_iter().find(|(d, _)| d.id == "d1").unwrap();
+    posted.state = DeliveryState::Delivered;
+    posted.attempts = 1;
+    posted.delivered_at = Some(at(30));
+    store.finish_delivery(&posted).await.unwrap();
+    let again: Vec<String> =
+        store.claim_deliveries(at(71), at(130), 10).await.unwrap().into_iter().map(|(d, _)| d.id).collect();
+    assert_eq!(again.len(), 2, "the lapsed claims, not the delivered one: {again:?}");
+    assert!(!again.contains(&"d1".to_owned()));
+
+    let new = cipher();
+    store.reseal_secrets((&c, &new), "rotator").await.unwrap();
+    let hook = store.list_webhooks().await.unwrap().remove(0);
+    assert_eq!(new.open(&hook.url_sealed).unwrap(), "http://127.0.0.1:9/hook");
+    assert!(store.delete_webhook(Some("p")).await.unwrap());
+    assert!(store.list_deliveries("w2", 10).await.unwrap().is_empty(), "its deliveries went with it");
+}
+
 pub async fn one_default_per_project_and_names_are_unique(store: &dyn Catalog) {
     let project = Project { id: "p".into(), name: "proj".into(), created_at: at(0) };
     store.insert_project(&project).await.unwrap();
@@ -680,7 +763,8 @@ macro_rules! store_suite {
             the_audit_log_pages_by_id_and_filters_by_project,
             a_reader_tailing_the_audit_log_misses_no_entry,
             fleet_facts_pick_each_clusters_newest_rows,
-            one_default_per_project_and_names_are_unique
+            one_default_per_project_and_names_are_unique,
+            an_event_is_queued_once_and_a_claimed_delivery_is_posted_by_one_replica
         );
     };
     (@cases $open:expr; $($case:ident),* $(,)?) => {

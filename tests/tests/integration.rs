@@ -12,6 +12,7 @@ mod integration {
     mod essim;
     mod faults;
     mod fleet;
+    mod notify;
     mod readme;
     mod replicas;
     mod restart;

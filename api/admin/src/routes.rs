@@ -23,7 +23,7 @@ use snapkeep_core::{
 use crate::answer::{Answer, body, created};
 use crate::auth::Admin;
 use crate::error::AdminError;
-use crate::storage;
+use crate::{storage, webhooks};
 
 /// The OpenAPI document of this API; it lists exactly the paths of `table` (checked by a test).
 pub const OPENAPI: &str = include_str!("../openapi.json");
@@ -45,6 +45,8 @@ fn routes() -> Vec<Route> {
     const CLUSTER: &str = "/admin/v1/clusters/{id}";
     const PROFILES: &str = "/admin/v1/projects/{id}/storage-profiles";
     const PROFILE: &str = "/admin/v1/projects/{id}/storage-profiles/{name}";
+    const WEBHOOK: &str = "/admin/v1/webhook";
+    const PROJECT_WEBHOOK: &str = "/admin/v1/projects/{id}/webhook";
     vec![
         Route::change(Method::POST, "/admin/v1/projects", "CreateProject", create_project),
         Route::read("/admin/v1/projects", list_projects),
@@ -59,6 +61,13 @@ fn routes() -> Vec<Route> {
         Route::change(Method::POST, "/admin/v1/keys/{access_key}/rotate", "RotateAccessKey", rotate_key),
         Route::read("/admin/v1/audit", audit_log),
         Route::read("/admin/v1/replicas", list_replicas),
+        Route::read("/admin/v1/webhooks", webhooks::list),
+        Route::change(Method::PUT, WEBHOOK, "SetGlobalWebhook", webhooks::set_global),
+        Route::read(WEBHOOK, webhooks::show_global),
+        Route::change(Method::DELETE, WEBHOOK, "DeleteGlobalWebhook", webhooks::delete_global),
+        Route::change(Method::PUT, PROJECT_WEBHOOK, "SetProjectWebhook", webhooks::set_project),
+        Route::read(PROJECT_WEBHOOK, webhooks::show_project),
+        Route::change(Method::DELETE, PROJECT_WEBHOOK, "DeleteProjectWebhook", webhooks::delete_project),
         Route::read("/admin/v1/fleet", fleet),
         Route::read("/metrics", metrics),
         Route::read("/admin/v1/snapshots", list_snapshots),

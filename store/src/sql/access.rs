@@ -347,6 +347,12 @@ impl AccessStore for SqlStore {
             "the secret of storage profile",
         )
         .await?;
+        let mut webhooks = 0;
+        for column in ["url_sealed", "secret_sealed", "headers_sealed"] {
+            let select = format!("SELECT id, {column} FROM webhooks WHERE {column} IS NOT NULL");
+            let update = format!("UPDATE webhooks SET {column} = $1 WHERE id = $2");
+            webhooks += reseal_rows(&mut tx, (old, new), &select, &update, "a sealed part of webhook").await?;
+        }
         reseal_rows(
             &mut tx,
             (old, new),
@@ -356,7 +362,7 @@ impl AccessStore for SqlStore {
         )
         .await?;
         tx.commit().await.map_err(backend)?;
-        Ok(keys + passwords + profiles)
+        Ok(keys + passwords + profiles + webhooks)
     }
 
     async fn announce_replica(
