@@ -50,6 +50,12 @@ pub enum AuthFailure {
     TemporaryCredentials,
     #[error("the admin bearer token is missing or wrong")]
     BadToken,
+    /// A console request without a live session (never logged in, logged out, or expired).
+    #[error("no console session: log in with the admin token")]
+    NoSession,
+    /// A console form without its session's CSRF token: an old page, or another site's.
+    #[error("the form does not carry this session's CSRF token; reload the page and try again")]
+    BadCsrf,
     /// The body received is not the one signed, or the signature does not cover it.
     #[error("{0}")]
     UnboundBody(AuthError),
@@ -72,6 +78,8 @@ impl AuthFailure {
             Self::ProjectMismatch => "project_mismatch",
             Self::TemporaryCredentials => "temporary_credentials",
             Self::BadToken => "bad_token",
+            Self::NoSession => "no_session",
+            Self::BadCsrf => "bad_csrf",
             Self::UnboundBody(_) => "unbound_body",
         }
     }

@@ -288,7 +288,8 @@ pub trait SearchEngine: Send + Sync {
     async fn all_snapshots(&self, repository: &str) -> Result<Vec<String>, EngineError>;
     /// Which of `names` the repository holds (finished or running).
     async fn existing_snapshots(&self, repository: &str, names: &[String]) -> Result<Vec<String>, EngineError>;
-    /// How far a running snapshot is (`_status`); `None` when it is not running.
+    /// How far a snapshot is (`_status`): a running one's bytes and shards done of all, an ended
+    /// one's all done with its size as the total; `None` when it is missing or failed.
     async fn snapshot_progress(&self, repository: &str, name: &str) -> Result<Option<SnapshotProgress>, EngineError>;
     /// Deletes snapshots (aborting running ones), in as few requests as the version allows.
     /// Snapshots already gone are not an error.

@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::error::CoreError;
 use crate::model::{Cluster, LastFailure, Operation, OperationKind, OperationProgress};
+use crate::page::Scope;
 use crate::policy::SnapshotConfig;
 use crate::snapkeep::Snapkeep;
 use crate::store::NextFire;
@@ -134,7 +135,8 @@ impl Snapkeep {
         }
         let now = self.clock.now();
         let clusters = self.store.list_clusters(project_id).await?;
-        let mut facts = self.store.fleet_facts(project_id, FAILING_AFTER).await?;
+        let scope = project_id.map_or(Scope::Fleet, Scope::Project);
+        let mut facts = self.store.fleet_facts(scope, FAILING_AFTER).await?;
         let mut fleet: Vec<ClusterHealth> = clusters
             .into_iter()
             .map(|cluster| {
@@ -149,6 +151,13 @@ impl Snapkeep {
 }
 
 impl Snapkeep {
+    /// One cluster's health.
+    pub async fn cluster_health(&self, cluster: &Cluster) -> Result<ClusterHealth, CoreError> {
+        let mut facts = self.store.fleet_facts(Scope::Cluster(&cluster.id), FAILING_AFTER).await?;
+        let facts = facts.remove(&cluster.id).unwrap_or_default();
+        Ok(health(cluster.clone(), &facts, self.clock.now()))
+    }
+
     /// The metrics' exposition (OpenMetrics text), with every cluster's protection as the
     /// catalog shows it now.
     /// When the catalog cannot be read, the fleet's gauges keep their last values and the

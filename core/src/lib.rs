@@ -33,6 +33,7 @@ mod restore_plan;
 mod restores;
 mod search_steps;
 mod secrets;
+mod sessions;
 mod shared;
 mod snapkeep;
 mod snapshots;
@@ -83,6 +84,7 @@ pub use repository::{Repositories, RepositoryNames, engine_client_settings, repo
 pub use restore_plan::{RestorePlan, can_restore_into};
 pub use restores::RestoreInput;
 pub use secrets::{Cipher, SecretError};
+pub use sessions::{ConsoleSession, SESSION_LIFETIME, csrf_matches, csrf_token};
 pub use shared::SharedRepository;
 pub use snapkeep::Snapkeep;
 pub use snapkeep_auth::SignedRequest;

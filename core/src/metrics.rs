@@ -152,7 +152,7 @@ impl Metrics {
         );
         r.register(
             format!("{p}_snapshot_bytes_written"),
-            "Bytes of completed snapshots snapkeep wrote itself",
+            "Bytes of completed snapshots (their size as the engine reports it, or as snapkeep stored it)",
             self.bytes_written.clone(),
         );
         r.register(

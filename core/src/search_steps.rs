@@ -201,7 +201,12 @@ impl SearchSteps {
                     }
                     return Ok(Step::Wait(SnapshotChange::Keep));
                 }
-                let updated = apply_info(snapshot, &info, now);
+                let mut updated = apply_info(snapshot, &info, now);
+                if updated.status != SnapshotStatus::Failed {
+                    // Its size, from `_status` (unknown when the engine cannot say: not a failure).
+                    let progress = engine.snapshot_progress(&repository.name, &updated.name).await;
+                    updated.size_bytes = progress.ok().flatten().map(|p| p.bytes_total).or(updated.size_bytes);
+                }
                 Ok(Step::Finish {
                     succeeded: updated.status != SnapshotStatus::Failed,
                     error: updated.failure_reason.clone(),

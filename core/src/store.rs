@@ -13,6 +13,7 @@ use crate::page::{OperationFilter, Scope, SnapshotFilter};
 use crate::policy::SnapshotConfig;
 use crate::replicas::{Announcement, Replica};
 use crate::secrets::Cipher;
+use crate::sessions::ConsoleSession;
 use crate::storage::{SnapshotLocation, StorageProfile};
 
 /// What claiming a signed request found (`AccessStore::claim_request`).
@@ -229,17 +230,13 @@ pub trait Store: AccessStore + NotifyStore + Send + Sync {
         change: &SnapshotChange,
         owner: &str,
     ) -> Result<(), StoreError>;
-    /// What the fleet view needs of every cluster (of one project, when given), by cluster id,
+    /// What the fleet view needs of every cluster of `scope`, by cluster id,
     /// read in a fixed number of statements: its snapshot configuration and next fire, its
     /// newest completed snapshot (not being deleted), how many snapshot creates failed since its
     /// last successful one (counted up to `recent`), its last failed operation, and its open
     /// operations.
     /// Clusters with none of these are absent.
-    async fn fleet_facts(
-        &self,
-        project_id: Option<&str>,
-        recent: usize,
-    ) -> Result<HashMap<String, HealthFacts>, StoreError>;
+    async fn fleet_facts(&self, scope: Scope<'_>, recent: usize) -> Result<HashMap<String, HealthFacts>, StoreError>;
     /// Releases every lease `owner` holds; how many. Used at a node's start, when nothing of its
     /// previous run can still be working.
     async fn release_leases(&self, owner: &str) -> Result<u64, StoreError>;
@@ -296,6 +293,11 @@ pub trait NotifyStore: Send + Sync {
 /// audit log, and the secrets sealed under the master key.
 #[async_trait]
 pub trait AccessStore: Send + Sync {
+    /// Records a console session, dropping those expired by `now`.
+    async fn insert_session(&self, session: &ConsoleSession, now: DateTime<Utc>) -> Result<(), StoreError>;
+    /// The session whose browser token hashes to `token_hash`, expired or not.
+    async fn get_session(&self, token_hash: &str) -> Result<Option<ConsoleSession>, StoreError>;
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError>;
     /// Inserts a key; with `retiring`, first sets that key's expiry, in the same transaction.
     /// Refused (Conflict), changing nothing, when the project would then have more than
     /// `max_active` keys active at the new key's `created_at`.

@@ -110,6 +110,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let app = axum::Router::new()
         .route("/healthz", get(health).with_state(status))
         .merge(snapkeep_api_admin::router(core.clone(), &admin_token))
+        .merge(snapkeep_api_console::router(core.clone(), &admin_token))
         .merge(snapkeep_api_css::router(core.clone()))
         .merge(snapkeep_api_dws::router(core.clone()))
         .merge(snapkeep_api_alibaba::router(core.clone()))

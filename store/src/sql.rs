@@ -1081,12 +1081,8 @@ impl Store for SqlStore {
         self.remove_profile(project_id, name).await
     }
 
-    async fn fleet_facts(
-        &self,
-        project_id: Option<&str>,
-        recent: usize,
-    ) -> Result<HashMap<String, HealthFacts>, StoreError> {
-        self.read_fleet_facts(project_id, recent).await
+    async fn fleet_facts(&self, scope: Scope<'_>, recent: usize) -> Result<HashMap<String, HealthFacts>, StoreError> {
+        self.read_fleet_facts(scope, recent).await
     }
 
     async fn renew_lease(&self, id: &str, owner: &str, until: DateTime<Utc>) -> Result<bool, StoreError> {

@@ -602,7 +602,7 @@ pub async fn fleet_facts_pick_each_clusters_newest_rows(store: &dyn Catalog) {
     let next = NextFire { slot: at(3_600_000), fire_at: at(3_600_500) };
     store.put_snapshot_config("c", &SnapshotConfig::default(), Some(next), at(0)).await.unwrap();
 
-    let mut facts = store.fleet_facts(None, 2).await.unwrap();
+    let mut facts = store.fleet_facts(Scope::Fleet, 2).await.unwrap();
     let c = facts.remove("c").expect("cluster c");
     assert!(facts.is_empty(), "{facts:?}");
     let success = c.last_success.expect("a completed snapshot");
@@ -612,7 +612,9 @@ pub async fn fleet_facts_pick_each_clusters_newest_rows(store: &dyn Catalog) {
     assert_eq!(c.running.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["o5"]);
     assert_eq!(c.next_fire, Some(next));
     assert!(c.config.is_some());
-    assert!(store.fleet_facts(Some("q"), 2).await.unwrap().is_empty(), "another project's clusters only");
+    assert!(store.fleet_facts(Scope::Project("q"), 2).await.unwrap().is_empty(), "another project's clusters only");
+    let one = store.fleet_facts(Scope::Cluster("c"), 2).await.unwrap();
+    assert_eq!(one.keys().collect::<Vec<_>>(), ["c"], "one cluster's facts only");
 
     // Three more failures after the last success: counted up to what was asked.
     for (i, op) in ["o6", "o7", "o8"].into_iter().enumerate() {
@@ -624,8 +626,8 @@ pub async fn fleet_facts_pick_each_clusters_newest_rows(store: &dyn Catalog) {
         failed.finished_at = Some(at(600 + i as i64));
         store.save_step(&failed, &SnapshotChange::Keep, "w").await.unwrap();
     }
-    assert_eq!(store.fleet_facts(None, 2).await.unwrap()["c"].failures_in_a_row, 2, "capped at two");
-    assert_eq!(store.fleet_facts(None, 5).await.unwrap()["c"].failures_in_a_row, 3);
+    assert_eq!(store.fleet_facts(Scope::Fleet, 2).await.unwrap()["c"].failures_in_a_row, 2, "capped at two");
+    assert_eq!(store.fleet_facts(Scope::Fleet, 5).await.unwrap()["c"].failures_in_a_row, 3);
 }
 
 fn webhook(id: &str, project: Option<&str>, cipher: &Cipher) -> Webhook {

@@ -1,7 +1,7 @@
 //! Fleet benchmark: a catalog of 1 000 clusters and 100 000 completed snapshots (with their
 //! finished operations, one in ten failed), seeded straight into a PostgreSQL catalog; prints the
 //! latency of the fleet view (`GET /admin/v1/fleet`), of one cluster's first page of snapshots,
-//! and the time to page through every snapshot of the fleet with `GET /admin/v1/snapshots`, each
+//! of the console's fleet and cluster pages (against their 300 ms target), and the time to page through every snapshot of the fleet with `GET /admin/v1/snapshots`, each
 //! as a ratio to `/healthz` measured in the same run.
 //!
 //! Build the binaries first, then run:
@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 use snapkeep_tests::{Auth, Snapkeep, TestPostgres, psql};
 
 const SAMPLES: usize = 20;
+/// What a console page may take to render (issue 18).
+const PAGE_TARGET_MS: f64 = 300.0;
 
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -113,6 +115,8 @@ fn main() {
     let (fleet, fleet_p95) = latency(&snapkeep, "/admin/v1/fleet");
     let (page, page_p95) = latency(&snapkeep, "/admin/v1/clusters/c1/snapshots?limit=100");
     let (metrics, metrics_p95) = latency(&snapkeep, "/metrics");
+    let (console_fleet, console_fleet_p95) = latency(&snapkeep, "/console/");
+    let (console_cluster, console_cluster_p95) = latency(&snapkeep, "/console/clusters/c1");
     let (seen, pages, seconds) = page_through(&snapkeep);
     assert_eq!(seen, clusters * per_cluster, "every snapshot paged through once");
     println!("/healthz                              median {floor:8.2} ms");
@@ -128,6 +132,16 @@ fn main() {
         "metrics ({clusters} clusters)              median {metrics:8.2} ms  p95 {metrics_p95:8.2} ms  ({:.0}x /healthz)",
         metrics / floor
     );
+    for (page, median, p95) in [
+        ("console fleet page", console_fleet, console_fleet_p95),
+        ("console cluster page", console_cluster, console_cluster_p95),
+    ] {
+        let verdict = if median < PAGE_TARGET_MS { "under" } else { "OVER" };
+        println!(
+            "{page:<22} median {median:8.2} ms  p95 {p95:8.2} ms  ({:.0}x /healthz; {verdict} the {PAGE_TARGET_MS} ms target)",
+            median / floor
+        );
+    }
     println!(
         "all {seen} snapshots in {pages} pages of 1000: {seconds:.2} s ({:.1} ms a page)",
         seconds * 1000.0 / pages as f64

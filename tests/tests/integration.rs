@@ -6,6 +6,7 @@ mod integration {
     mod alibaba;
     mod authentication;
     mod conformance;
+    mod console;
     mod css_lifecycle;
     mod css_validation;
     mod dws;

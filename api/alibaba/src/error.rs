@@ -79,7 +79,12 @@ impl From<CoreError> for AliError {
 fn refusal(failure: &AuthFailure) -> AliError {
     use StatusCode as S;
     let (status, code, message) = match failure {
-        AuthFailure::Unsigned | AuthFailure::Malformed(_) | AuthFailure::ProjectMismatch | AuthFailure::BadToken => {
+        AuthFailure::Unsigned
+        | AuthFailure::Malformed(_)
+        | AuthFailure::ProjectMismatch
+        | AuthFailure::BadToken
+        | AuthFailure::NoSession
+        | AuthFailure::BadCsrf => {
             (S::BAD_REQUEST, "IncompleteSignature", "The request signature does not conform to Aliyun standards.")
         }
         AuthFailure::UnknownKey => {

@@ -252,7 +252,7 @@ impl<D: Dialect> Gateway<D> {
     ) -> AuditEntry {
         let status = response.status();
         let outcome = match response.extensions().get::<ErrorCode>() {
-            _ if status.is_success() => "ok".to_owned(),
+            _ if status.is_success() || status.is_redirection() => "ok".to_owned(),
             Some(ErrorCode(code)) => (*code).to_owned(),
             None => status.as_u16().to_string(),
         };

@@ -289,13 +289,15 @@ fn first_failure<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Li
     deserializer.deserialize_any(First)
 }
 
-/// Bytes processed by a running snapshot in a `_status` answer, in either stats layout
-/// (`stats.processed.size_in_bytes` since 7.4, `stats.processed_size_in_bytes` before).
+/// Bytes and shards processed by a running snapshot in a `_status` answer, in either stats
+/// layout (`stats.processed.size_in_bytes` since 7.4, `stats.processed_size_in_bytes` before);
+/// an ended one (`SUCCESS`, `PARTIAL`) is all done, its total being its size.
 pub fn status_progress(body: &Value, name: &str) -> Option<SnapshotProgress> {
     let entry =
         body.get("snapshots")?.as_array()?.iter().find(|s| s.get("snapshot").and_then(Value::as_str) == Some(name))?;
     let state = entry.get("state").and_then(Value::as_str).unwrap_or_default();
-    if !matches!(state, "STARTED" | "IN_PROGRESS" | "INIT") {
+    let ended = matches!(state, "SUCCESS" | "PARTIAL");
+    if !ended && !matches!(state, "STARTED" | "IN_PROGRESS" | "INIT") {
         return None;
     }
     let stats = entry.get("stats")?;
@@ -306,11 +308,13 @@ pub fn status_progress(body: &Value, name: &str) -> Option<SnapshotProgress> {
     let shards = |field: &str| {
         entry.pointer(&format!("/shards_stats/{field}")).and_then(Value::as_u64).and_then(|n| u32::try_from(n).ok())
     };
+    let (bytes_total, shards_total) =
+        (bytes("total", "total_size_in_bytes").unwrap_or(0), shards("total").unwrap_or(0));
     Some(SnapshotProgress {
-        bytes_done: bytes("processed", "processed_size_in_bytes").unwrap_or(0),
-        bytes_total: bytes("total", "total_size_in_bytes").unwrap_or(0),
-        shards_done: shards("done").unwrap_or(0),
-        shards_total: shards("total").unwrap_or(0),
+        bytes_done: if ended { bytes_total } else { bytes("processed", "processed_size_in_bytes").unwrap_or(0) },
+        bytes_total,
+        shards_done: if ended { shards_total } else { shards("done").unwrap_or(0) },
+        shards_total,
     })
 }
 
@@ -615,8 +619,12 @@ mod tests {
         assert_eq!(status_progress(&old, "s"), Some(expected));
         assert_eq!(SnapshotProgress::parse_marker(&expected.marker()), Some(expected));
         assert_eq!(SnapshotProgress::parse_marker("12345"), None, "a marker of another kind");
-        let done = json!({"snapshots":[{"snapshot":"s","state":"SUCCESS","stats":{}}]});
-        assert_eq!(status_progress(&done, "s"), None);
+        let done = json!({"snapshots":[{"snapshot":"s","state":"SUCCESS","shards_stats":{"done":3,"total":3},
+            "stats":{"total":{"size_in_bytes":100}}}]});
+        let all = SnapshotProgress { bytes_done: 100, bytes_total: 100, shards_done: 3, shards_total: 3 };
+        assert_eq!(status_progress(&done, "s"), Some(all), "an ended snapshot is all done, at its size");
+        let failed = json!({"snapshots":[{"snapshot":"s","state":"FAILED","stats":{}}]});
+        assert_eq!(status_progress(&failed, "s"), None);
         assert_eq!(status_progress(&new, "other"), None);
     }
 

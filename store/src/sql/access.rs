@@ -4,13 +4,22 @@
 use async_trait::async_trait;
 use chrono::{DateTime, SecondsFormat, Utc};
 use snapkeep_core::{
-    AccessKey, AccessStore, Announcement, AuditEntry, AuditQuery, Cipher, Replica, RequestClaim, RequestOutcome,
-    StoreError,
+    AccessKey, AccessStore, Announcement, AuditEntry, AuditQuery, Cipher, ConsoleSession, Replica, RequestClaim,
+    RequestOutcome, StoreError,
 };
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
 use super::{Lock, SqlStore, backend, ms, time, write_error};
+
+fn session_from(row: &AnyRow) -> Result<ConsoleSession, StoreError> {
+    Ok(ConsoleSession {
+        token_hash: row.try_get("token_hash").map_err(backend)?,
+        admin_tag: row.try_get("admin_tag").map_err(backend)?,
+        created_at: time(row.try_get("created_at").map_err(backend)?),
+        expires_at: time(row.try_get("expires_at").map_err(backend)?),
+    })
+}
 
 fn key_from(row: &AnyRow) -> Result<AccessKey, StoreError> {
     Ok(AccessKey {
@@ -109,6 +118,39 @@ fn reseal(old: &Cipher, new: &Cipher, sealed: &[u8], what: &str) -> Result<Vec<u
 
 #[async_trait]
 impl AccessStore for SqlStore {
+    async fn insert_session(&self, session: &ConsoleSession, now: DateTime<Utc>) -> Result<(), StoreError> {
+        let mut tx = self.write().await.map_err(backend)?;
+        sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1")
+            .bind(ms(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO console_sessions (token_hash, admin_tag, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&session.token_hash)
+        .bind(&session.admin_tag)
+        .bind(ms(session.created_at))
+        .bind(ms(session.expires_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn get_session(&self, token_hash: &str) -> Result<Option<ConsoleSession>, StoreError> {
+        self.one("SELECT * FROM console_sessions WHERE token_hash = $1", token_hash, session_from).await
+    }
+
+    async fn delete_session(&self, token_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn insert_access_key(
         &self,
         k: &AccessKey,

@@ -4,39 +4,47 @@
 
 use std::collections::HashMap;
 
-use snapkeep_core::{HealthFacts, LastSuccess, NextFire, StoreError};
+use snapkeep_core::{HealthFacts, LastSuccess, NextFire, Scope, StoreError};
 use sqlx::Row;
 
 use super::{OPEN, OPERATION_COLUMNS, SqlStore, backend, config_from, operation_from, time};
 
-/// The clusters of the project `$1` (every cluster when it is null).
-const CLUSTERS_OF: &str = "SELECT id FROM clusters WHERE $1 IS NULL OR project_id = $1";
+/// Which clusters (aliased `c`) a scope reads, with the key bound as `$1`.
+fn clusters_of(scope: Scope<'_>) -> (&'static str, Option<&str>) {
+    match scope {
+        Scope::Fleet => ("CAST($1 AS TEXT) IS NULL", None),
+        Scope::Project(project) => ("c.project_id = $1", Some(project)),
+        Scope::Cluster(cluster) => ("c.id = $1", Some(cluster)),
+    }
+}
 
 impl SqlStore {
     /// `Store::fleet_facts`.
     pub(super) async fn read_fleet_facts(
         &self,
-        project_id: Option<&str>,
+        scope: Scope<'_>,
         recent: usize,
     ) -> Result<HashMap<String, HealthFacts>, StoreError> {
         let mut facts: HashMap<String, HealthFacts> = HashMap::new();
-        self.configs(project_id, &mut facts).await?;
-        self.last_successes(project_id, &mut facts).await?;
-        self.failures_in_a_row(project_id, recent, &mut facts).await?;
+        let within = clusters_of(scope);
+        self.configs(within, &mut facts).await?;
+        self.last_successes(within, &mut facts).await?;
+        self.failures_in_a_row(within, recent, &mut facts).await?;
+        let (filter, key) = within;
         let failed = format!(
             "SELECT {OPERATION_COLUMNS} FROM operations WHERE id IN (SELECT (SELECT o.id FROM operations o
                  WHERE o.cluster_id = c.id AND o.phase = 'failed' ORDER BY o.finished_at DESC, o.id DESC LIMIT 1)
-             FROM clusters c WHERE $1 IS NULL OR c.project_id = $1)"
+             FROM clusters c WHERE {filter})"
         );
-        for op in self.operations(&failed, project_id).await? {
+        for op in self.operations(&failed, key).await? {
             let cluster = op.cluster_id.clone();
             facts.entry(cluster).or_default().last_failure = Some(op);
         }
         let open = format!(
-            "SELECT {OPERATION_COLUMNS} FROM operations WHERE {OPEN} AND cluster_id IN ({CLUSTERS_OF})
-             ORDER BY created_at, id"
+            "SELECT {OPERATION_COLUMNS} FROM operations WHERE {OPEN}
+             AND cluster_id IN (SELECT c.id FROM clusters c WHERE {filter}) ORDER BY created_at, id"
         );
-        for op in self.operations(&open, project_id).await? {
+        for op in self.operations(&open, key).await? {
             let cluster = op.cluster_id.clone();
             facts.entry(cluster).or_default().running.push(op);
         }
@@ -45,13 +53,14 @@ impl SqlStore {
 
     async fn configs(
         &self,
-        project_id: Option<&str>,
+        (filter, key): (&str, Option<&str>),
         facts: &mut HashMap<String, HealthFacts>,
     ) -> Result<(), StoreError> {
         let read = format!(
-            "SELECT cluster_id, config, next_slot, next_fire_at FROM snapshot_configs WHERE cluster_id IN ({CLUSTERS_OF})"
+            "SELECT cluster_id, config, next_slot, next_fire_at FROM snapshot_configs
+             WHERE cluster_id IN (SELECT c.id FROM clusters c WHERE {filter})"
         );
-        for row in sqlx::query(&read).bind(project_id).fetch_all(&self.pool).await.map_err(backend)? {
+        for row in sqlx::query(&read).bind(key).fetch_all(&self.pool).await.map_err(backend)? {
             let entry = facts.entry(row.try_get("cluster_id").map_err(backend)?).or_default();
             entry.config = Some(config_from(&row.try_get::<String, _>("config").map_err(backend)?)?);
             let slot: Option<i64> = row.try_get("next_slot").map_err(backend)?;
@@ -66,14 +75,16 @@ impl SqlStore {
     /// snapshot index each.
     async fn last_successes(
         &self,
-        project_id: Option<&str>,
+        (filter, key): (&str, Option<&str>),
         facts: &mut HashMap<String, HealthFacts>,
     ) -> Result<(), StoreError> {
-        let read = "SELECT cluster_id, id, name, COALESCE(end_time_ms, updated_at) AS ended FROM snapshots
+        let read = format!(
+            "SELECT cluster_id, id, name, COALESCE(end_time_ms, updated_at) AS ended FROM snapshots
              WHERE id IN (SELECT (SELECT s.id FROM snapshots s WHERE s.cluster_id = c.id AND s.status = 'COMPLETED'
                      AND s.deleting = 0 ORDER BY s.created_at DESC, s.id LIMIT 1)
-                 FROM clusters c WHERE $1 IS NULL OR c.project_id = $1)";
-        for row in sqlx::query(read).bind(project_id).fetch_all(&self.pool).await.map_err(backend)? {
+                 FROM clusters c WHERE {filter})"
+        );
+        for row in sqlx::query(&read).bind(key).fetch_all(&self.pool).await.map_err(backend)? {
             let success = LastSuccess {
                 snapshot_id: row.try_get("id").map_err(backend)?,
                 name: row.try_get("name").map_err(backend)?,
@@ -88,18 +99,18 @@ impl SqlStore {
     /// `recent`: index probes of `operations_creates`.
     async fn failures_in_a_row(
         &self,
-        project_id: Option<&str>,
+        (filter, key): (&str, Option<&str>),
         recent: usize,
         facts: &mut HashMap<String, HealthFacts>,
     ) -> Result<(), StoreError> {
-        let read = "SELECT c.id AS cluster_id, (SELECT COUNT(*) FROM (SELECT 1 FROM operations f
+        let read = format!("SELECT c.id AS cluster_id, (SELECT COUNT(*) FROM (SELECT 1 FROM operations f
                  WHERE f.cluster_id = c.id AND f.kind = 'create_snapshot' AND f.phase = 'failed'
                    AND f.finished_at > COALESCE((SELECT MAX(ok.finished_at) FROM operations ok WHERE ok.cluster_id = c.id
                        AND ok.kind = 'create_snapshot' AND ok.phase = 'succeeded'), -1)
                  LIMIT $2) capped) AS failures
-             FROM clusters c WHERE $1 IS NULL OR c.project_id = $1";
+             FROM clusters c WHERE {filter}");
         let limit = i64::try_from(recent).unwrap_or(i64::MAX);
-        for row in sqlx::query(read).bind(project_id).bind(limit).fetch_all(&self.pool).await.map_err(backend)? {
+        for row in sqlx::query(&read).bind(key).bind(limit).fetch_all(&self.pool).await.map_err(backend)? {
             let failures: i64 = row.try_get("failures").map_err(backend)?;
             if failures > 0 {
                 let entry = facts.entry(row.try_get("cluster_id").map_err(backend)?).or_default();
@@ -109,12 +120,8 @@ impl SqlStore {
         Ok(())
     }
 
-    async fn operations(
-        &self,
-        read: &str,
-        project_id: Option<&str>,
-    ) -> Result<Vec<snapkeep_core::Operation>, StoreError> {
-        let rows = sqlx::query(read).bind(project_id).fetch_all(&self.pool).await.map_err(backend)?;
+    async fn operations(&self, read: &str, key: Option<&str>) -> Result<Vec<snapkeep_core::Operation>, StoreError> {
+        let rows = sqlx::query(read).bind(key).fetch_all(&self.pool).await.map_err(backend)?;
         rows.iter().map(operation_from).collect()
     }
 }
