@@ -98,6 +98,8 @@ try {
   step('the cluster turns protected on the fleet page, live');
   await page.click('nav a[href="/console/"]');
   await row.locator('.badge', { hasText: /^protected$/ }).waitFor();
+  const idle = page.locator('tr[data-cluster="os-idle"] .badge');
+  check((await idle.innerText()) === 'unprotected', 'the cluster without snapshots is not unprotected');
   await shot('fleet');
 
   step('restore with index selection and rename from the console');

@@ -191,6 +191,12 @@ impl Snapkeep {
 
     /// A call to snapkeep, authenticated as `auth` says.
     pub fn call(&self, method: &str, path: &str, body: Option<Value>, auth: Auth<'_>) -> (u16, Value) {
+        let (status, bytes) = self.call_raw(method, path, body, auth);
+        (status, as_value(bytes))
+    }
+
+    /// `call`, with the answer's body as the bytes received.
+    pub fn call_raw(&self, method: &str, path: &str, body: Option<Value>, auth: Auth<'_>) -> (u16, Vec<u8>) {
         let body = body.map(|b| serde_json::to_vec(&b).expect("JSON")).unwrap_or_default();
         let mut wire = Wire::plain(method, path, body);
         if !wire.body.is_empty() {
@@ -204,7 +210,7 @@ impl Snapkeep {
             Auth::Acs3(t) => wire.sign_acs3(t.key(), &self.host(), now, &Uuid::new_v4().to_string()),
             Auth::Roa(t) => wire.sign_roa(t.key(), now, Some(&Uuid::new_v4().to_string())),
         }
-        self.send(&wire)
+        self.send_raw(&wire)
     }
 
     /// `host:port` of the service, as clients send it in `Host`.
@@ -214,6 +220,12 @@ impl Snapkeep {
 
     /// Sends a request exactly as given (tests tamper with signed requests this way).
     pub fn send(&self, wire: &Wire) -> (u16, Value) {
+        let (status, bytes) = self.send_raw(wire);
+        (status, as_value(bytes))
+    }
+
+    /// `send`, with the answer's body as the bytes received.
+    pub fn send_raw(&self, wire: &Wire) -> (u16, Vec<u8>) {
         let query = if wire.query_text.is_empty() { String::new() } else { format!("?{}", wire.query_text) };
         let url = format!("{}{}{query}", self.url, wire.path);
         let mut request = self.http.request(wire.method.parse().expect("method"), url).body(wire.body.clone());
@@ -226,8 +238,7 @@ impl Snapkeep {
             .send()
             .unwrap_or_else(|e| panic!("snapkeep {} {}: {e}\n{}", wire.method, wire.path, self.log_text()));
         let status = response.status().as_u16();
-        let text = response.text().expect("body");
-        (status, if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) })
+        (status, response.bytes().expect("body").to_vec())
     }
 
     /// A CSS call signed by `tenant`.
@@ -296,4 +307,10 @@ impl Snapkeep {
             self.backup(tenant, cluster, name).filter(|b| b["restoreStatus"] != "restoring")
         })
     }
+}
+
+/// An answer's body as JSON: null when empty, a string when it is not JSON.
+fn as_value(bytes: Vec<u8>) -> Value {
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) }
 }

@@ -14,6 +14,7 @@ mod integration {
     mod faults;
     mod fleet;
     mod notify;
+    mod performance;
     mod readme;
     mod replicas;
     mod restart;

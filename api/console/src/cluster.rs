@@ -406,6 +406,7 @@ fn chart(snapshots: &[Snapshot]) -> Markup {
     let max_size = points.iter().map(|p| p.1).max().unwrap_or(0).max(1) as f64;
     let max_ms = points.iter().map(|p| p.2).max().unwrap_or(0).max(1) as f64;
     let step = (W - 2.0 * PAD) / points.len() as f64;
+    let bar = (step * 0.7).min(32.0);
     let y = |fraction: f64| H - PAD - fraction * (H - 2.0 * PAD);
     let line: Vec<String> = points
         .iter()
@@ -423,8 +424,8 @@ fn chart(snapshots: &[Snapshot]) -> Markup {
             svg viewBox=(format!("0 0 {W} {H}")) role="img" aria-label=(label) {
                 line x1=(PAD) y1=(H - PAD) x2=(W - PAD) y2=(H - PAD) class="axis" {}
                 @for (i, p) in points.iter().enumerate() {
-                    rect class="size" x=(format!("{:.1}", PAD + step * i as f64 + step * 0.15)) y=(format!("{:.1}", y(p.1 as f64 / max_size)))
-                        width=(format!("{:.1}", step * 0.7)) height=(format!("{:.1}", (H - PAD) - y(p.1 as f64 / max_size))) {
+                    rect class="size" x=(format!("{:.1}", PAD + step * (i as f64 + 0.5) - bar / 2.0)) y=(format!("{:.1}", y(p.1 as f64 / max_size)))
+                        width=(format!("{bar:.1}")) height=(format!("{:.1}", (H - PAD) - y(p.1 as f64 / max_size))) {
                         title { (p.0.name) ": " (bytes(p.1)) ", " (span(Duration::milliseconds(p.2))) }
                     }
                 }

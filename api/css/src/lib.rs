@@ -5,6 +5,7 @@
 mod body;
 mod dialect;
 mod error;
+mod listing;
 mod policy;
 mod routes;
 mod view;

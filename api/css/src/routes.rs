@@ -14,6 +14,7 @@ use snapkeep_core::{CoreError, NotFound, PolicyChange, Snapkeep};
 use crate::body;
 use crate::dialect::Css;
 use crate::error::CssError;
+use crate::listing;
 use crate::view;
 
 pub fn router(core: Snapkeep) -> Router {
@@ -88,9 +89,8 @@ async fn list_snapshots(
     State(core): State<Snapkeep>,
     Path((project_id, cluster_id)): Path<(String, String)>,
 ) -> Result<Response, CssError> {
-    let (cluster, config, snapshots) = core.list_snapshots(&project_id, &cluster_id).await?;
-    let backups: Vec<_> = snapshots.iter().map(|s| view::backup(&cluster, &config, s)).collect();
-    Ok(axum::Json(json!({"backups": backups})).into_response())
+    let (cluster, config) = core.snapshot_config(&project_id, &cluster_id).await?;
+    Ok(listing::backups(core, cluster, config))
 }
 
 async fn delete_snapshot(

@@ -31,6 +31,8 @@ fn an_operator_protects_and_restores_a_cluster_from_the_console() {
     let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
     let tenant = snapkeep.tenant("console");
     snapkeep.register(&tenant, "es-data", &essim);
+    let idle = Essim::start(&dir.path().join("idle"), &repo_root, &EssimOptions::new("opensearch", "2.11.0"));
+    snapkeep.register(&tenant, "os-idle", &idle);
     essim.set_rate(200);
 
     let run = Command::new("node")
