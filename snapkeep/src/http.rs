@@ -45,7 +45,14 @@ pub async fn serve(
         };
         let stream = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok((stream, _)) => {
+                    // A streamed answer ends in a small last write: without this, Nagle's algorithm
+                    // holds it until the client's delayed ACK, some 40 ms later.
+                    if let Err(e) = stream.set_nodelay(true) {
+                        tracing::warn!(error = %e, "TCP_NODELAY could not be set");
+                    }
+                    stream
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "accepting a connection failed");
                     continue;

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -28,6 +29,7 @@ mod access;
 mod fleet;
 mod notify;
 mod profiles;
+mod view;
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -70,6 +72,7 @@ enum Server {
 pub struct SqlStore {
     pool: AnyPool,
     server: Server,
+    view: Arc<view::CatalogView>,
 }
 
 /// A failed migration; a migration applied to the catalog that this build lacks means a newer
@@ -126,7 +129,7 @@ impl SqlStore {
             .await
             .map_err(backend)?;
         SQLITE_MIGRATOR.run(&pool).await.map_err(migration_error)?;
-        Ok(Self { pool, server: Server::Sqlite })
+        Ok(Self { pool, server: Server::Sqlite, view: Arc::new(view::CatalogView::new(false)) })
     }
 
     /// Connects to the catalog at `url` (`postgres://…`, with libpq's `sslmode` options) and
@@ -144,7 +147,7 @@ impl SqlStore {
             .await
             .map_err(backend)?;
         POSTGRES_MIGRATOR.run(&pool).await.map_err(migration_error)?;
-        Ok(Self { pool, server: Server::Postgres })
+        Ok(Self { pool, server: Server::Postgres, view: Arc::new(view::CatalogView::new(true)) })
     }
 
     /// The catalog at `location`, opened or connected and migrated to this build.
@@ -249,6 +252,28 @@ impl SqlStore {
         }
         let rows = query.fetch_all(&self.pool).await.map_err(backend)?;
         rows.iter().map(map).collect()
+    }
+
+    /// Entry `name` of the view's `table`, or what `read` finds in the catalog (kept in the view
+    /// when found).
+    async fn viewed<T: Clone, F>(
+        &self,
+        table: fn(&view::CatalogView) -> &view::Table<T>,
+        name: &str,
+        read: F,
+    ) -> Result<Option<T>, StoreError>
+    where
+        F: std::future::Future<Output = Result<Option<T>, StoreError>>,
+    {
+        if let Some(value) = self.view.get(table(&self.view), name) {
+            return Ok(Some(value));
+        }
+        let generation = self.view.generation();
+        let found = read.await?;
+        if let Some(value) = &found {
+            self.view.put(table(&self.view), name, value.clone(), generation);
+        }
+        Ok(found)
     }
 
     /// Closes the connections, finishing the write-ahead log.
@@ -614,7 +639,9 @@ impl Store for SqlStore {
             return Err(StoreError::Conflict("project has clusters"));
         }
         sqlx::query("DELETE FROM projects WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await.map_err(backend)?;
+        self.view.invalidate();
+        Ok(())
     }
 
     async fn insert_cluster(&self, c: &Cluster) -> Result<(), StoreError> {
@@ -622,11 +649,12 @@ impl Store for SqlStore {
             .bind(&c.id).bind(&c.project_id).bind(&c.name).bind(&c.endpoint).bind(&c.username).bind(&c.password_encrypted)
             .bind(&c.region).bind(c.flavor.as_str()).bind(c.version.to_string()).bind(ms(c.created_at))
             .execute(&self.pool).await.map_err(write_error("cluster id"))?;
+        self.view.invalidate();
         Ok(())
     }
 
     async fn get_cluster(&self, id: &str) -> Result<Option<Cluster>, StoreError> {
-        self.one("SELECT * FROM clusters WHERE id = $1", id, cluster_from).await
+        self.viewed(|v| &v.clusters, id, self.one("SELECT * FROM clusters WHERE id = $1", id, cluster_from)).await
     }
 
     async fn list_clusters(&self, project_id: Option<&str>) -> Result<Vec<Cluster>, StoreError> {
@@ -648,7 +676,9 @@ impl Store for SqlStore {
         }
         sqlx::query("DELETE FROM snapshots WHERE cluster_id = $1").bind(id).execute(&mut *tx).await.map_err(backend)?;
         sqlx::query("DELETE FROM clusters WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await.map_err(backend)?;
+        self.view.invalidate();
+        Ok(())
     }
 
     async fn get_snapshot(&self, id: &str) -> Result<Option<Snapshot>, StoreError> {
@@ -870,12 +900,15 @@ impl Store for SqlStore {
     }
 
     async fn get_snapshot_config(&self, cluster_id: &str) -> Result<Option<SnapshotConfig>, StoreError> {
-        let text: Option<String> = sqlx::query_scalar("SELECT config FROM snapshot_configs WHERE cluster_id = $1")
-            .bind(cluster_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        text.as_deref().map(config_from).transpose()
+        let read = async {
+            let text: Option<String> = sqlx::query_scalar("SELECT config FROM snapshot_configs WHERE cluster_id = $1")
+                .bind(cluster_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+            Ok(Some(text.as_deref().map(config_from).transpose()?))
+        };
+        Ok(self.viewed(|v| &v.configs, cluster_id, read).await?.flatten())
     }
 
     async fn put_snapshot_config(
@@ -899,6 +932,7 @@ impl Store for SqlStore {
         .execute(&self.pool)
         .await
         .map_err(backend)?;
+        self.view.invalidate();
         Ok(())
     }
 

@@ -713,6 +713,28 @@ pub async fn an_event_is_queued_once_and_a_claimed_delivery_is_posted_by_one_rep
     assert!(store.list_deliveries("w2", 10).await.unwrap().is_empty(), "its deliveries went with it");
 }
 
+/// The catalog's in-memory view never hides a write made through the store: a disabled or
+/// deleted key, a deleted cluster and a changed policy are read as they now are.
+pub async fn reads_see_every_write_of_this_store_at_once(store: &dyn Catalog) {
+    seed(store).await;
+    let c = cipher();
+    store.insert_access_key(&key("A", &c, 0), None, 2).await.unwrap();
+    assert!(store.get_access_key("A").await.unwrap().unwrap().enabled);
+    store.set_access_key_enabled("A", false, 2, at(1)).await.unwrap();
+    assert!(!store.get_access_key("A").await.unwrap().unwrap().enabled, "disabled");
+    store.delete_access_key("A").await.unwrap();
+    assert!(store.get_access_key("A").await.unwrap().is_none(), "deleted");
+    assert!(store.get_snapshot_config("c").await.unwrap().is_none());
+    let mut config = SnapshotConfig::default();
+    config.policy.keepday = 3;
+    store.put_snapshot_config("c", &config, None, at(2)).await.unwrap();
+    assert_eq!(store.get_snapshot_config("c").await.unwrap().map(|c| c.policy.keepday), Some(3), "set");
+    assert!(store.get_cluster("c").await.unwrap().is_some());
+    store.delete_cluster("c").await.unwrap();
+    assert!(store.get_cluster("c").await.unwrap().is_none(), "deleted");
+    assert!(store.get_snapshot_config("c").await.unwrap().is_none(), "its policy went with it");
+}
+
 pub async fn one_default_per_project_and_names_are_unique(store: &dyn Catalog) {
     let project = Project { id: "p".into(), name: "proj".into(), created_at: at(0) };
     store.insert_project(&project).await.unwrap();
@@ -766,7 +788,8 @@ macro_rules! store_suite {
             a_reader_tailing_the_audit_log_misses_no_entry,
             fleet_facts_pick_each_clusters_newest_rows,
             one_default_per_project_and_names_are_unique,
-            an_event_is_queued_once_and_a_claimed_delivery_is_posted_by_one_replica
+            an_event_is_queued_once_and_a_claimed_delivery_is_posted_by_one_replica,
+            reads_see_every_write_of_this_store_at_once
         );
     };
     (@cases $open:expr; $($case:ident),* $(,)?) => {

@@ -174,11 +174,14 @@ impl AccessStore for SqlStore {
             .bind(&k.access_key).bind(&k.project_id).bind(&k.secret_encrypted).bind(i64::from(k.enabled))
             .bind(ms(k.created_at)).bind(k.expires_at.map(ms))
             .execute(&mut *tx).await.map_err(write_error("access key"))?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await.map_err(backend)?;
+        self.view.invalidate();
+        Ok(())
     }
 
     async fn get_access_key(&self, access_key: &str) -> Result<Option<AccessKey>, StoreError> {
-        self.one("SELECT * FROM access_keys WHERE access_key = $1", access_key, key_from).await
+        let read = self.one("SELECT * FROM access_keys WHERE access_key = $1", access_key, key_from);
+        self.viewed(|v| &v.keys, access_key, read).await
     }
 
     async fn list_access_keys(&self, project_id: &str) -> Result<Vec<AccessKey>, StoreError> {
@@ -214,7 +217,9 @@ impl AccessStore for SqlStore {
         if enabled && active_keys(&mut tx, &project, now).await? > max_active {
             return Err(StoreError::Conflict("active keys per project"));
         }
-        tx.commit().await.map_err(backend)
+        tx.commit().await.map_err(backend)?;
+        self.view.invalidate();
+        Ok(())
     }
 
     async fn delete_access_key(&self, access_key: &str) -> Result<(), StoreError> {
@@ -223,6 +228,7 @@ impl AccessStore for SqlStore {
             .execute(&self.pool)
             .await
             .map_err(backend)?;
+        self.view.invalidate();
         Ok(())
     }
 
@@ -404,6 +410,7 @@ impl AccessStore for SqlStore {
         )
         .await?;
         tx.commit().await.map_err(backend)?;
+        self.view.invalidate();
         Ok(keys + passwords + profiles + webhooks)
     }
 

@@ -1,0 +1,118 @@
+//! The catalog's hot lookups kept in memory: access keys (read by every signed request), clusters
+//! (by every call naming one) and snapshot configurations.
+//!
+//! On SQLite the view is exact: only this process writes the catalog, and every write through
+//! this store to those tables drops the view once it committed (`invalidate`); a read that raced
+//! such a write does not keep what it read (the generation it started under moved on). On
+//! PostgreSQL other replicas write too, so an entry is also dropped `SHARED_STALENESS` after it was
+//! read: that bounds how long a replica acts on a key another replica disabled or rotated out, or
+//! on a cluster or policy another replica changed.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use snapkeep_core::{AccessKey, Cluster, SnapshotConfig};
+
+/// How stale an entry may be on a catalog other replicas write.
+pub const SHARED_STALENESS: Duration = Duration::from_secs(1);
+/// Entries a table holds before it is emptied (a bound against lookups of ever new names).
+const MAX_ENTRIES: usize = 100_000;
+
+/// One table of the view: entries by name, with when each was read.
+pub(super) struct Table<T>(RwLock<HashMap<String, (Instant, T)>>);
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Self(RwLock::default())
+    }
+}
+
+/// The view; see the module's header.
+#[derive(Default)]
+pub(super) struct CatalogView {
+    /// Entries older than this are not used (PostgreSQL); none: entries never age (SQLite).
+    ttl: Option<Duration>,
+    generation: AtomicU64,
+    pub(super) keys: Table<AccessKey>,
+    pub(super) clusters: Table<Cluster>,
+    pub(super) configs: Table<Option<SnapshotConfig>>,
+}
+
+impl CatalogView {
+    /// A view of a catalog only this process writes (`shared` false), or one replicas share.
+    pub(super) fn new(shared: bool) -> Self {
+        Self { ttl: shared.then_some(SHARED_STALENESS), ..Self::default() }
+    }
+
+    /// The generation a read starts under: what it read is kept only if no write committed since.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Drops every entry; called after a write to a viewed table commits.
+    pub(super) fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        for table in [&self.keys.0 as &dyn Clear, &self.clusters.0, &self.configs.0] {
+            table.clear();
+        }
+    }
+
+    /// The entry `name` of `table`, unless it aged out.
+    pub(super) fn get<T: Clone>(&self, table: &Table<T>, name: &str) -> Option<T> {
+        let entries = table.0.read().expect("view lock");
+        let (read_at, value) = entries.get(name)?;
+        self.ttl.is_none_or(|ttl| read_at.elapsed() < ttl).then(|| value.clone())
+    }
+
+    /// Keeps `value` as entry `name`, read under `generation`, unless a write committed since.
+    pub(super) fn put<T>(&self, table: &Table<T>, name: &str, value: T, generation: u64) {
+        let mut entries = table.0.write().expect("view lock");
+        if self.generation() != generation {
+            return;
+        }
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
+        }
+        entries.insert(name.to_owned(), (Instant::now(), value));
+    }
+}
+
+/// What `invalidate` does to each table, whatever it holds.
+trait Clear {
+    fn clear(&self);
+}
+
+impl<T> Clear for RwLock<HashMap<String, (Instant, T)>> {
+    fn clear(&self) {
+        self.write().expect("view lock").clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_that_raced_a_write_is_not_kept() {
+        let view = CatalogView::new(false);
+        let before = view.generation();
+        view.invalidate();
+        view.put(&view.configs, "c", None, before);
+        assert_eq!(view.get(&view.configs, "c"), None::<Option<SnapshotConfig>>, "read before the write");
+        view.put(&view.configs, "c", None, view.generation());
+        assert_eq!(view.get(&view.configs, "c"), Some(None));
+        view.invalidate();
+        assert_eq!(view.get(&view.configs, "c"), None, "dropped by the write");
+    }
+
+    #[test]
+    fn a_shared_catalogs_entries_age_out() {
+        let view = CatalogView { ttl: Some(Duration::from_millis(20)), ..CatalogView::default() };
+        view.put(&view.configs, "c", None, view.generation());
+        assert_eq!(view.get(&view.configs, "c"), Some(None));
+        std::thread::sleep(Duration::from_millis(30));
+        assert_eq!(view.get(&view.configs, "c"), None);
+    }
+}
