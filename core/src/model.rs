@@ -449,7 +449,9 @@ pub struct AuditEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditQuery {
     pub project_id: Option<String>,
-    /// Only entries with a larger id (the `next` of the previous page).
+    /// Only entries with a larger id (the `next` of the previous page), oldest first.
     pub after_id: Option<i64>,
+    /// Only entries with a smaller id, newest first (`after_id` is then not used).
+    pub before_id: Option<i64>,
     pub limit: u32,
 }

@@ -24,13 +24,16 @@ use crate::fleet::Protection;
 use crate::model::{Operation, OperationKind, OperationPhase};
 use crate::snapkeep::Snapkeep;
 
-/// Attempts after which a delivery is given up (`failed`): with the backoff below, about 9 hours.
+/// Attempts after which a delivery is given up (`failed`): with the backoff below, the last is
+/// about 3 h 25 min after the first.
 pub const MAX_DELIVERY_ATTEMPTS: u32 = 12;
 /// The first retry's delay; each further one doubles, up to `MAX_RETRY_DELAY`.
 const FIRST_RETRY_DELAY: Duration = Duration::seconds(10);
 const MAX_RETRY_DELAY: Duration = Duration::hours(1);
 /// How long a claimed delivery is held by its replica before another may post it.
 const DELIVERY_LEASE: Duration = Duration::seconds(60);
+/// Deliveries of one webhook posted at once: a receiver that does not answer holds only these.
+const PER_WEBHOOK: u32 = 4;
 /// The fewest characters an operator-chosen signing secret has.
 const MIN_SECRET_CHARS: usize = 16;
 /// Operations turned into events per round.
@@ -41,7 +44,8 @@ const EVENTS_PER_ROUND: u32 = 200;
 pub enum EventKind {
     SnapshotFailed,
     RestoreEnded,
-    /// Automatic snapshots deleted by retention (or by a policy disabled with `deleteAuto`).
+    /// Automatic snapshots deleted by retention (or by a policy disabled with `deleteAuto`); its
+    /// `outcome` says whether all went (`failed`: some may remain, `reason` says why).
     RetentionDeleted,
     ClusterLate,
     ClusterFailing,
@@ -124,6 +128,9 @@ pub struct Delivery {
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
+    /// Until when the replica that claimed it holds it (its result is written only while the
+    /// claim is still this one).
+    pub claimed_until: Option<DateTime<Utc>>,
 }
 
 /// A claimed delivery, opened and signed, ready to post.
@@ -144,8 +151,8 @@ struct Event {
 }
 
 impl Snapkeep {
-    /// Sets the webhook of `new.project_id` (the global one when none), replacing the one before
-    /// with its pending deliveries. Returns it with the generated secret, shown this once.
+    /// Sets the webhook of `new.project_id` (the global one when none); one set before keeps its
+    /// id and its pending deliveries, which go to the new target signed with the new secret. Returns it with the generated secret, shown this once.
     /// Errors: `Invalid` for a URL that is not http(s) with a host, a short secret or a bad or
     /// reserved header; `NotFound` for an unknown project.
     pub async fn set_webhook(&self, new: NewWebhook) -> Result<(Webhook, Option<String>), CoreError> {
@@ -174,7 +181,7 @@ impl Snapkeep {
             headers_sealed: headers,
             created_at: self.clock.now(),
         };
-        self.store.put_webhook(&webhook).await?;
+        let webhook = self.store.put_webhook(&webhook).await?;
         Ok((webhook, generated))
     }
 
@@ -243,7 +250,7 @@ impl Snapkeep {
     /// Claims up to `limit` deliveries that are due, opened and signed for posting.
     pub async fn claim_deliveries(&self, limit: u32) -> Result<Vec<Outgoing>, CoreError> {
         let now = self.clock.now();
-        let claimed = self.store.claim_deliveries(now, now + DELIVERY_LEASE, limit).await?;
+        let claimed = self.store.claim_deliveries(now, now + DELIVERY_LEASE, (limit, PER_WEBHOOK)).await?;
         let mut out = Vec::with_capacity(claimed.len());
         for (delivery, webhook) in claimed {
             match self.outgoing(delivery.clone(), &webhook, now) {
@@ -276,8 +283,12 @@ impl Snapkeep {
             tracing::warn!(delivery = %delivery.id, event = %delivery.event, attempts = delivery.attempts, state = delivery.state.as_str(), "webhook delivery failed: {reason}");
         }
         delivery.last_error = error;
-        self.metrics().webhook_delivery(delivery.state);
-        Ok(self.store.finish_delivery(&delivery).await?)
+        if self.store.finish_delivery(&delivery).await? {
+            self.metrics().webhook_delivery(delivery.state);
+        } else {
+            tracing::warn!(delivery = %delivery.id, "a webhook delivery's claim lapsed before its post ended; the replica holding it now records it");
+        }
+        Ok(())
     }
 
     fn outgoing(&self, delivery: Delivery, webhook: &Webhook, now: DateTime<Utc>) -> Result<Outgoing, CoreError> {
@@ -307,7 +318,7 @@ impl Snapkeep {
         let kind = match (op.kind, op.phase) {
             (OperationKind::CreateSnapshot, OperationPhase::Failed) => EventKind::SnapshotFailed,
             (OperationKind::RestoreSnapshot, _) => EventKind::RestoreEnded,
-            (OperationKind::DeleteSnapshots, OperationPhase::Succeeded) => EventKind::RetentionDeleted,
+            (OperationKind::DeleteSnapshots, _) => EventKind::RetentionDeleted,
             _ => return Ok(None),
         };
         let Some(cluster) = self.store.get_cluster(&op.cluster_id).await? else { return Ok(None) };
@@ -350,6 +361,7 @@ impl Snapkeep {
                 last_error: None,
                 created_at: now,
                 delivered_at: None,
+                claimed_until: None,
             })
             .collect()
     }
@@ -399,18 +411,34 @@ fn url_origin(text: &str) -> Result<String, CoreError> {
     }
 }
 
-/// Header names are HTTP tokens and not ones snapkeep sets; values are visible ASCII.
+/// Headers snapkeep sets itself, or that would change how the signed body is framed or routed
+/// (RFC 9110's connection-specific and framing fields).
+const RESERVED_HEADERS: [&str; 11] = [
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "transfer-encoding",
+    "host",
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+];
+
+/// Header names are HTTP tokens, each once whatever its case, and neither reserved nor
+/// `Proxy-*` nor `X-Snapkeep-*`; values are visible ASCII.
 fn check_headers(headers: &BTreeMap<String, String>) -> Result<(), CoreError> {
+    let mut seen = std::collections::HashSet::new();
     for (name, value) in headers {
         let lower = name.to_ascii_lowercase();
         let token =
             !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-        if !token
-            || lower == "content-type"
-            || lower == "content-length"
-            || lower == "host"
-            || lower.starts_with("x-snapkeep-")
-        {
+        let reserved = RESERVED_HEADERS.contains(&lower.as_str())
+            || lower.starts_with("proxy-")
+            || lower.starts_with("x-snapkeep-");
+        if !token || reserved || !seen.insert(lower) {
             return Err(CoreError::invalid("headers", format!("header {name:?} cannot be set on a webhook")));
         }
         if !value.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b)) {
@@ -462,8 +490,20 @@ mod tests {
     fn reserved_and_malformed_headers_are_refused() {
         let one = |k: &str, v: &str| BTreeMap::from([(k.to_owned(), v.to_owned())]);
         assert!(check_headers(&one("Authorization", "Bearer abc")).is_ok());
-        for (k, v) in [("X-Snapkeep-Signature", "x"), ("Content-Type", "x"), ("Bad Name", "x"), ("A", "line\nbreak")] {
+        for (k, v) in [
+            ("X-Snapkeep-Signature", "x"),
+            ("Content-Type", "x"),
+            ("Transfer-Encoding", "chunked"),
+            ("Proxy-Authorization", "x"),
+            ("Bad Name", "x"),
+            ("A", "line\nbreak"),
+        ] {
             assert!(check_headers(&one(k, v)).is_err(), "{k}: {v:?}");
         }
+        let twice = BTreeMap::from([
+            ("Authorization".to_owned(), "a".to_owned()),
+            ("authorization".to_owned(), "b".to_owned()),
+        ]);
+        assert!(check_headers(&twice).is_err(), "one name given twice, in two cases");
     }
 }

@@ -251,9 +251,9 @@ pub trait Store: AccessStore + NotifyStore + Send + Sync {
 /// Webhooks and their deliveries (`notify`): the outbox events are written to.
 #[async_trait]
 pub trait NotifyStore: Send + Sync {
-    /// Sets the webhook of its project (the global one when it has none), replacing the one
-    /// before and its deliveries.
-    async fn put_webhook(&self, webhook: &Webhook) -> Result<(), StoreError>;
+    /// Sets the webhook of its project (the global one when it has none). One already set keeps
+    /// its id and its deliveries; the webhook as stored is returned.
+    async fn put_webhook(&self, webhook: &Webhook) -> Result<Webhook, StoreError>;
     /// Every webhook, the global one first, then by project.
     async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError>;
     /// Removes the webhook of `project_id` (the global one when none); whether there was one.
@@ -276,15 +276,17 @@ pub trait NotifyStore: Send + Sync {
         deliveries: &[Delivery],
     ) -> Result<bool, StoreError>;
     /// Claims up to `limit` pending deliveries due at `now` (and not claimed by a live lease)
-    /// until `until`, each with its webhook; deliveries claimed by another replica are skipped.
+    /// until `until`, each with its webhook, at most `per_webhook` of each webhook (one receiver
+    /// that does not answer holds no other up); deliveries another replica claimed are skipped.
     async fn claim_deliveries(
         &self,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
-        limit: u32,
+        limits: (u32, u32),
     ) -> Result<Vec<(Delivery, Webhook)>, StoreError>;
-    /// Writes a delivery's state, attempts, next attempt and error, and releases its claim.
-    async fn finish_delivery(&self, delivery: &Delivery) -> Result<(), StoreError>;
+    /// Writes a delivery's state, attempts, next attempt and error, and releases its claim;
+    /// `false`, writing nothing, when its claim (`claimed_until`) is no longer the one held.
+    async fn finish_delivery(&self, delivery: &Delivery) -> Result<bool, StoreError>;
     /// The newest `limit` deliveries of webhook `webhook_id`.
     async fn list_deliveries(&self, webhook_id: &str, limit: u32) -> Result<Vec<Delivery>, StoreError>;
 }

@@ -107,17 +107,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let background = tokio::spawn(supervisor.run(stopped.clone(), grace));
     let failed = fatal.clone();
 
+    let listener =
+        tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    // Beyond loopback, browsers reach the console through TLS: its session cookie is `Secure`.
+    let secure_cookies = !listener.local_addr()?.ip().is_loopback();
     let app = axum::Router::new()
         .route("/healthz", get(health).with_state(status))
         .merge(snapkeep_api_admin::router(core.clone(), &admin_token))
-        .merge(snapkeep_api_console::router(core.clone(), &admin_token))
+        .merge(snapkeep_api_console::router(core.clone(), &admin_token, secure_cookies))
         .merge(snapkeep_api_css::router(core.clone()))
         .merge(snapkeep_api_dws::router(core.clone()))
         .merge(snapkeep_api_alibaba::router(core.clone()))
         .layer(axum::middleware::from_fn(with_request_id))
         .layer(TraceLayer::new_for_http());
-    let listener =
-        tokio::net::TcpListener::bind(&config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(address = %listener.local_addr()?, data_dir = %config.data_dir.display(), storage_root = %config.storage_root().display(), "snapkeep listening");
     let limits = crate::http::Limits {
         max_connections: config.http_max_connections.max(1),

@@ -538,8 +538,14 @@ pub async fn the_audit_log_pages_by_id_and_filters_by_project(store: &dyn Catalo
         store.insert_audit(&audit_entry(i, project)).await.unwrap();
     }
     let all = store.list_audit(&AuditQuery { limit: 10, ..AuditQuery::default() }).await.unwrap();
+    let newest =
+        store.list_audit(&AuditQuery { limit: 2, before_id: Some(i64::MAX), ..AuditQuery::default() }).await.unwrap();
+    let ids = |entries: &[AuditEntry]| entries.iter().map(|e| e.id).collect::<Vec<_>>();
+    assert_eq!(ids(&newest), ids(&all).into_iter().rev().take(2).collect::<Vec<_>>(), "newest first");
+    let older = AuditQuery { limit: 1, before_id: Some(newest[1].id), ..AuditQuery::default() };
+    assert!(store.list_audit(&older).await.unwrap()[0].id < newest[1].id, "before the cursor");
     assert_eq!(all.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["A0", "A1", "A2", "A3"]);
-    let p = AuditQuery { project_id: Some("p".into()), after_id: Some(all[0].id), limit: 10 };
+    let p = AuditQuery { project_id: Some("p".into()), after_id: Some(all[0].id), limit: 10, before_id: None };
     assert_eq!(store.list_audit(&p).await.unwrap().iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["A3"]);
 }
 
@@ -655,6 +661,7 @@ fn delivery(id: &str, webhook_id: &str, event_id: &str) -> Delivery {
         last_error: None,
         created_at: at(0),
         delivered_at: None,
+        claimed_until: None,
     }
 }
 
@@ -666,10 +673,7 @@ pub async fn an_event_is_queued_once_and_a_claimed_delivery_is_posted_by_one_rep
     seed(store).await;
     let c = cipher();
     store.put_webhook(&webhook("w0", None, &c)).await.unwrap();
-    store.put_webhook(&webhook("w1", Some("p"), &c)).await.unwrap();
     store.put_webhook(&webhook("w2", Some("p"), &c)).await.unwrap();
-    let hooks: Vec<String> = store.list_webhooks().await.unwrap().into_iter().map(|w| w.id).collect();
-    assert_eq!(hooks, ["w0", "w2"], "the global one first; a project's second replaced its first");
 
     store.insert_snapshot_with_operation(&snapshot("s1", "snap"), &operation("o1", "s1", 0)).await.unwrap();
     let ended = Operation { phase: OperationPhase::Failed, finished_at: Some(at(5)), ..operation("o1", "s1", 0) };
@@ -692,19 +696,28 @@ pub async fn an_event_is_queued_once_and_a_claimed_delivery_is_posted_by_one_rep
     assert_eq!(store.protection_states().await.unwrap().get("c").map(String::as_str), Some("failing"));
     assert_eq!(store.list_deliveries("w0", 10).await.unwrap().len(), 2);
 
-    let first = store.claim_deliveries(at(10), at(70), 10).await.unwrap();
-    assert_eq!(first.len(), 3);
-    assert!(store.claim_deliveries(at(20), at(80), 10).await.unwrap().is_empty(), "claimed until 70");
+    let first = store.claim_deliveries(at(10), at(70), (10, 1)).await.unwrap();
+    let ids = |claimed: &[(Delivery, Webhook)]| claimed.iter().map(|(d, _)| d.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&first), ["d1", "d2"], "one of each webhook: the oldest");
+    let second = store.claim_deliveries(at(11), at(70), (10, 4)).await.unwrap();
+    assert_eq!(ids(&second), ["d4"], "the rest of the first webhook's");
+    assert!(store.claim_deliveries(at(20), at(80), (10, 4)).await.unwrap().is_empty(), "claimed until 70");
+    let mut late = second[0].0.clone();
+    late.claimed_until = Some(at(1));
+    late.state = DeliveryState::Delivered;
+    assert!(!store.finish_delivery(&late).await.unwrap(), "a claim that is not this one writes nothing");
     let (mut posted, _) = first.into_iter().find(|(d, _)| d.id == "d1").unwrap();
     posted.state = DeliveryState::Delivered;
     posted.attempts = 1;
     posted.delivered_at = Some(at(30));
-    store.finish_delivery(&posted).await.unwrap();
-    let again: Vec<String> =
-        store.claim_deliveries(at(71), at(130), 10).await.unwrap().into_iter().map(|(d, _)| d.id).collect();
+    assert!(store.finish_delivery(&posted).await.unwrap());
+    let again = ids(&store.claim_deliveries(at(71), at(130), (10, 4)).await.unwrap());
     assert_eq!(again.len(), 2, "the lapsed claims, not the delivered one: {again:?}");
     assert!(!again.contains(&"d1".to_owned()));
 
+    let replaced = store.put_webhook(&webhook("w3", Some("p"), &c)).await.unwrap();
+    assert_eq!(replaced.id, "w2", "a project's webhook set again keeps its id");
+    assert_eq!(store.list_deliveries("w2", 10).await.unwrap().len(), 1, "and its deliveries");
     let new = cipher();
     store.reseal_secrets((&c, &new), "rotator").await.unwrap();
     let hook = store.list_webhooks().await.unwrap().remove(0);

@@ -106,11 +106,14 @@ fn main() {
     lists(&snapkeep, &tenant);
 }
 
+/// What `wrk` loads: a name, a URL and the headers to send.
+type Target = (&'static str, String, Vec<(String, String)>);
+
 fn rate_table(snapkeep: &Snapkeep, tenant: &Tenant) {
     let bare = bare_axum();
     let admin = vec![("authorization".to_owned(), format!("Bearer {}", snapkeep.admin_token()))];
     let css = |cluster: &str| format!("/v1.0/{}/clusters/{cluster}/index_snapshots", tenant.project_id);
-    let targets: Vec<(&str, String, Vec<(String, String)>)> = vec![
+    let targets: Vec<Target> = vec![
         ("bare axum", bare, Vec::new()),
         ("snapkeep /healthz", format!("{}/healthz", snapkeep.url), Vec::new()),
         ("admin GET /admin/v1/clusters", format!("{}/admin/v1/clusters", snapkeep.url), admin),

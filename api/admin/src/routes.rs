@@ -287,8 +287,12 @@ struct AuditFilter {
 }
 
 async fn audit_log(State(core): State<Snapkeep>, Query(filter): Query<AuditFilter>) -> Answer {
-    let query =
-        AuditQuery { project_id: filter.project_id, after_id: filter.after, limit: filter.limit.unwrap_or(100) };
+    let query = AuditQuery {
+        project_id: filter.project_id,
+        after_id: filter.after,
+        before_id: None,
+        limit: filter.limit.unwrap_or(100),
+    };
     let entries = core.audit_log(query).await?;
     let next = entries.last().map(|e| e.id);
     Ok(Json(json!({"entries": entries, "next": next})).into_response())

@@ -8,9 +8,9 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use snapkeep_api_gateway::Dialect;
 use snapkeep_core::{AuthFailure, Caller, CoreError, SignedRequest, Snapkeep, csrf_matches, csrf_token};
 use subtle::ConstantTimeEq;
@@ -22,14 +22,17 @@ pub(crate) const SESSION_COOKIE: &str = "snapkeep_session";
 /// Where the browser is sent to log in.
 pub(crate) const LOGIN: &str = "/console/login";
 
-/// The console dialect, holding the admin token.
+/// The console dialect: the admin token, and whether session cookies are `Secure`.
 #[derive(Clone)]
-pub struct Console(pub Arc<str>);
+pub struct Console {
+    pub(crate) token: Arc<str>,
+    pub(crate) secure_cookies: bool,
+}
 
 impl Console {
     /// Whether `presented` is the admin token (compared in constant time).
     pub(crate) fn is_admin_token(&self, presented: &str) -> bool {
-        !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(self.0.as_bytes()))
+        !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(self.token.as_bytes()))
     }
 
     fn bearer<'a>(request: &'a SignedRequest<'_>) -> Option<&'a str> {
@@ -37,10 +40,19 @@ impl Console {
     }
 }
 
-/// The session token in the request's cookies.
-fn session_token<'a>(request: &'a SignedRequest<'_>) -> Option<&'a str> {
-    let cookies = request.header("cookie")?;
+/// The session token in a `Cookie` header: the first `snapkeep_session` (every reader of the
+/// session uses this one rule).
+pub(crate) fn session_token_in(cookies: &str) -> Option<&str> {
     cookies.split(';').find_map(|pair| pair.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('='))
+}
+
+fn session_token<'a>(request: &'a SignedRequest<'_>) -> Option<&'a str> {
+    session_token_in(request.header("cookie")?)
+}
+
+/// The session token of a request's headers.
+pub(crate) fn session_token_of(headers: &HeaderMap) -> Option<&str> {
+    session_token_in(headers.get(header::COOKIE)?.to_str().ok()?)
 }
 
 /// The `csrf` field of a urlencoded form body.
@@ -66,8 +78,10 @@ impl Dialect for Console {
             };
         }
         let token = session_token(request).ok_or(CoreError::Unauthenticated(AuthFailure::NoSession))?;
-        let session = core.session(token, &self.0).await?.ok_or(CoreError::Unauthenticated(AuthFailure::NoSession))?;
-        if request.method != "GET" && !csrf_matches(token, &form_csrf(request.body)) {
+        let session =
+            core.session(token, &self.token).await?.ok_or(CoreError::Unauthenticated(AuthFailure::NoSession))?;
+        let safe = matches!(request.method, "GET" | "HEAD" | "OPTIONS");
+        if !safe && !csrf_matches(token, &form_csrf(request.body)) {
             return Err(CoreError::Unauthenticated(AuthFailure::BadCsrf));
         }
         let access_key = format!("console session {}", &session.token_hash[..12]);
@@ -98,16 +112,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Viewer {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let jar = CookieJar::from_headers(&parts.headers);
-        let csrf = jar.get(SESSION_COOKIE).map(|c| csrf_token(c.value())).unwrap_or_default();
-        Ok(Self { csrf })
+        Ok(Self { csrf: session_token_of(&parts.headers).map(csrf_token).unwrap_or_default() })
     }
 }
 
 /// The cookie of a new session: a browser-session cookie (the catalog ends the session after
-/// `SESSION_LIFETIME` in any case).
-pub(crate) fn session_cookie(token: String) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, token)).path("/console").http_only(true).same_site(SameSite::Strict).build()
+/// `SESSION_LIFETIME` in any case), `Secure` when `secure`.
+pub(crate) fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token))
+        .path("/console")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .build()
 }
 
 /// The session cookie as `CookieJar::remove` needs it to end it in the browser.

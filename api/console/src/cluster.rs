@@ -18,6 +18,8 @@ use snapkeep_core::{
     SnapshotFilter, SnapshotPolicy, SnapshotStatus, StrategyInput, TimeRange, policy,
 };
 
+use snapkeep_api_gateway::Created;
+
 use crate::auth::{Viewer, see_other};
 use crate::error::ConsoleError;
 use crate::fleet::truncate;
@@ -127,7 +129,7 @@ async fn page_markup(
             dt { "Id" } dd { (cluster.id) }
             dt { "Project" } dd { (cluster.project_id) }
             dt { "Engine" } dd { (cluster.flavor.as_str()) " " (cluster.version.to_string()) }
-            dt { "Endpoint" } dd { (cluster.endpoint) }
+            dt { "Endpoint" } dd { (shown_endpoint(&cluster.endpoint)) }
             dt { "Last success" } dd {
                 @if let (Some(s), Some(age)) = (&health.last_success, health.last_success_age) {
                     (s.name) " · " (span(age)) " ago"
@@ -165,6 +167,19 @@ async fn page_markup(
         }
     };
     Ok(shell(&cluster.name, Section::Fleet, viewer, body))
+}
+
+/// An endpoint without its query or user information, which may carry credentials.
+fn shown_endpoint(endpoint: &str) -> String {
+    match url::Url::parse(endpoint) {
+        Ok(mut url) => {
+            url.set_query(None);
+            let _ = url.set_password(None);
+            let _ = url.set_username("");
+            url.to_string()
+        }
+        Err(_) => "(not a URL)".to_owned(),
+    }
 }
 
 fn encode(pairs: &[(&str, &str)]) -> String {
@@ -221,13 +236,20 @@ fn create_form(viewer: &Viewer, cluster: &Cluster, refusal: Option<&Refusal<'_>>
     }
 }
 
-/// The next `NEXT_FIRES` times `schedule` fires after `now`.
+/// The next `NEXT_FIRES` times `schedule` fires after `now` (fewer for one that ends: a
+/// schedule's next time after its last is the end of time).
 fn next_fires(schedule: &Schedule, now: DateTime<Utc>) -> Vec<DateTime<Utc>> {
-    std::iter::successors(Some(schedule.next_after(now)), |t| Some(schedule.next_after(*t))).take(NEXT_FIRES).collect()
+    std::iter::successors(Some(schedule.next_after(now)), |t| Some(schedule.next_after(*t)))
+        .take_while(|t| *t < DateTime::<Utc>::MAX_UTC)
+        .take(NEXT_FIRES)
+        .collect()
 }
 
 fn fires_markup(fires: &[DateTime<Utc>]) -> Markup {
-    html! { ol id="next-fires" { @for t in fires { li { (time(*t)) } } } }
+    html! {
+        @if fires.is_empty() { p id="next-fires" { "It never fires again." } }
+        @else { ol id="next-fires" { @for t in fires { li { (time(*t)) } } } }
+    }
 }
 
 fn policy_section(
@@ -338,7 +360,7 @@ pub(crate) async fn create(
         core.create_snapshot(&cluster.project_id, &cluster.id, input).await
     };
     match take.await {
-        Ok(_) => see_other(&format!("/console/clusters/{id}")),
+        Ok(snapshot) => Created::mark(see_other(&format!("/console/clusters/{id}")), &snapshot.id),
         Err(e) => render(&core, &viewer, &id, None, Some(Refusal::new("create", &fields, e))).await,
     }
 }
@@ -520,7 +542,9 @@ pub(crate) async fn restore(
 ) -> Response {
     let fields = Fields::of(&body);
     match start_restore(&core, &id, &fields).await {
-        Ok(target) => see_other(&format!("/console/operations?{}", encode(&[("cluster_id", &target)]))),
+        Ok(target) => {
+            Created::mark(see_other(&format!("/console/operations?{}", encode(&[("cluster_id", &target)]))), &target)
+        }
         Err(e) => render_restore(&core, &viewer, &id, Some(Refusal::new("restore", &fields, e))).await,
     }
 }

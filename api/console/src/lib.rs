@@ -27,9 +27,11 @@ use snapkeep_core::Snapkeep;
 
 pub use auth::Console;
 
-/// The console, guarded by the admin token `token` (a login opens a session with it).
-pub fn router(core: Snapkeep, token: &str) -> Router {
-    let console = Console(Arc::from(token));
+/// The console, guarded by the admin token `token` (a login opens a session with it); session
+/// cookies are `Secure` when `secure_cookies` (snapkeep listens beyond loopback, so browsers
+/// reach it through TLS).
+pub fn router(core: Snapkeep, token: &str, secure_cookies: bool) -> Router {
+    let console = Console { token: Arc::from(token), secure_cookies };
     let open = Router::new()
         .route(login::PATH, get(login::form).post(login::submit))
         .route("/console/assets/htmx.min.js", get(htmx))

@@ -200,18 +200,19 @@ pub(crate) async fn keys(State(core): State<Snapkeep>, viewer: Viewer) -> Respon
 
 #[derive(Deserialize)]
 pub(crate) struct AuditPageQuery {
-    after: Option<i64>,
+    before: Option<i64>,
 }
 
 pub(crate) async fn audit(State(core): State<Snapkeep>, viewer: Viewer, Query(q): Query<AuditPageQuery>) -> Response {
-    let entries = match core.audit_log(AuditQuery { project_id: None, after_id: q.after, limit: PAGE }).await {
+    let query = AuditQuery { before_id: Some(q.before.unwrap_or(i64::MAX)), limit: PAGE, ..AuditQuery::default() };
+    let entries = match core.audit_log(query).await {
         Ok(entries) => entries,
         Err(e) => return ConsoleError::from(e).into_response(),
     };
     let next = (entries.len() == PAGE as usize).then(|| entries.last().map(|e| e.id)).flatten();
     let body = html! {
         h1 { "Audit log" }
-        p { "Every change made through any API or this console, oldest first." }
+        p { "Every change made through any API or this console, and every console login, newest first." }
         table.audit {
             thead { tr {
                 th scope="col" { "#" } th scope="col" { "At" } th scope="col" { "Via" } th scope="col" { "Who" }
@@ -225,8 +226,8 @@ pub(crate) async fn audit(State(core): State<Snapkeep>, viewer: Viewer, Query(q)
             }
         }
         nav.pager aria-label="Audit pages" {
-            @if q.after.is_some() { a href="/console/audit" { "First" } " " }
-            @if let Some(next) = next { a href=(format!("/console/audit?after={next}")) { "Newer →" } }
+            @if q.before.is_some() { a href="/console/audit" { "Newest" } " " }
+            @if let Some(next) = next { a href=(format!("/console/audit?before={next}")) { "Older →" } }
         }
     };
     shell("Audit log", Section::Audit, &viewer, body).into_response()

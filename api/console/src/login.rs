@@ -4,14 +4,15 @@
 
 use axum::Form;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::cookie::CookieJar;
 use maud::{Markup, html};
 use serde::Deserialize;
-use snapkeep_core::Snapkeep;
+use snapkeep_api_gateway::request_id;
+use snapkeep_core::{AuditEntry, Snapkeep};
 
-use crate::auth::{Console, SESSION_COOKIE, cleared_cookie, see_other, session_cookie};
+use crate::auth::{Console, cleared_cookie, see_other, session_cookie, session_token_of};
 use crate::error::ConsoleError;
 use crate::layout::{alert, bare_page};
 
@@ -51,18 +52,42 @@ pub(crate) async fn submit(
     if !console.is_admin_token(login.token.trim()) {
         core.metrics().count_auth_failure("console", "bad_token");
         tracing::warn!(dialect = "console", "console login refused: wrong admin token");
+        audit_login(&core, None, StatusCode::UNAUTHORIZED).await;
         return (StatusCode::UNAUTHORIZED, login_page(Some("That is not the admin token."))).into_response();
     }
-    match core.open_session(&console.0).await {
-        Ok((token, _)) => (jar.add(session_cookie(token)), see_other("/console/")).into_response(),
+    match core.open_session(&console.token).await {
+        Ok((token, session)) => {
+            audit_login(&core, Some(&session.token_hash), StatusCode::SEE_OTHER).await;
+            (jar.add(session_cookie(token, console.secure_cookies)), see_other("/console/")).into_response()
+        }
         Err(e) => ConsoleError::from(e).into_response(),
     }
 }
 
+/// A login in the audit log, which the gateway does not see (the login is open): the session it
+/// opened, or a refusal.
+async fn audit_login(core: &Snapkeep, session: Option<&str>, status: StatusCode) {
+    let access_key =
+        session.map_or_else(|| "console login".to_owned(), |hash| format!("console session {}", &hash[..12]));
+    core.record_audit(AuditEntry {
+        id: 0,
+        at: core.now(),
+        dialect: "console".to_owned(),
+        project_id: None,
+        access_key,
+        action: "Login".to_owned(),
+        target: String::new(),
+        status: status.as_u16(),
+        outcome: if session.is_some() { "ok" } else { "bad_token" }.to_owned(),
+        request_id: request_id().simple().to_string(),
+    })
+    .await;
+}
+
 /// Ends the session (its row and its cookie) and sends the browser to the login.
-pub(crate) async fn logout(State(core): State<Snapkeep>, jar: CookieJar) -> Response {
-    if let Some(cookie) = jar.get(SESSION_COOKIE)
-        && let Err(e) = core.close_session(cookie.value()).await
+pub(crate) async fn logout(State(core): State<Snapkeep>, headers: HeaderMap, jar: CookieJar) -> Response {
+    if let Some(token) = session_token_of(&headers)
+        && let Err(e) = core.close_session(token).await
     {
         return ConsoleError::from(e).into_response();
     }

@@ -315,15 +315,23 @@ impl AccessStore for SqlStore {
     }
 
     async fn list_audit(&self, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM audit_log WHERE ($1 IS NULL OR project_id = $1) AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(&q.project_id)
-        .bind(q.after_id.unwrap_or(0))
-        .bind(i64::from(q.limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
+        let (read, from) = match q.before_id {
+            Some(before) => (
+                "SELECT * FROM audit_log WHERE ($1 IS NULL OR project_id = $1) AND id < $2 ORDER BY id DESC LIMIT $3",
+                before,
+            ),
+            None => (
+                "SELECT * FROM audit_log WHERE ($1 IS NULL OR project_id = $1) AND id > $2 ORDER BY id LIMIT $3",
+                q.after_id.unwrap_or(0),
+            ),
+        };
+        let rows = sqlx::query(read)
+            .bind(&q.project_id)
+            .bind(from)
+            .bind(i64::from(q.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
         rows.iter().map(audit_from).collect()
     }
 

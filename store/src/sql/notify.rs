@@ -14,7 +14,7 @@ use super::{Lock, OPERATION_COLUMNS, SqlStore, backend, corrupt, ms, operation_f
 const WEBHOOK_COLUMNS: &str = "w.id AS webhook_id, w.project_id, w.url_origin, w.url_sealed, w.secret_sealed, \
                                w.headers_sealed, w.created_at AS webhook_created_at";
 const DELIVERY_COLUMNS: &str = "d.id, d.webhook_id, d.event_id, d.event, d.body, d.state, d.attempts, \
-                                d.next_attempt_at, d.last_error, d.created_at, d.delivered_at";
+                                d.next_attempt_at, d.last_error, d.created_at, d.delivered_at, d.claimed_until";
 
 fn webhook_from(row: &AnyRow) -> Result<Webhook, StoreError> {
     Ok(Webhook {
@@ -42,6 +42,7 @@ fn delivery_from(row: &AnyRow) -> Result<Delivery, StoreError> {
         last_error: row.try_get("last_error").map_err(backend)?,
         created_at: time(row.try_get("created_at").map_err(backend)?),
         delivered_at: row.try_get::<Option<i64>, _>("delivered_at").map_err(backend)?.map(time),
+        claimed_until: row.try_get::<Option<i64>, _>("claimed_until").map_err(backend)?.map(time),
     })
 }
 
@@ -71,18 +72,22 @@ async fn insert_deliveries(tx: &mut Transaction<'_, Any>, deliveries: &[Delivery
 
 #[async_trait]
 impl NotifyStore for SqlStore {
-    async fn put_webhook(&self, w: &Webhook) -> Result<(), StoreError> {
+    async fn put_webhook(&self, w: &Webhook) -> Result<Webhook, StoreError> {
         let mut tx = self.write().await.map_err(backend)?;
-        sqlx::query("DELETE FROM webhooks WHERE COALESCE(project_id, '') = COALESCE($1, '')")
-            .bind(&w.project_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        let read = format!(
+            "SELECT id FROM webhooks WHERE COALESCE(project_id, '') = COALESCE($1, ''){}",
+            self.lock(Lock::Update)
+        );
+        let existing: Option<String> =
+            sqlx::query_scalar(&read).bind(&w.project_id).fetch_optional(&mut *tx).await.map_err(backend)?;
+        let id = existing.unwrap_or_else(|| w.id.clone());
         sqlx::query(
             "INSERT INTO webhooks (id, project_id, url_origin, url_sealed, secret_sealed, headers_sealed, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)
+             ON CONFLICT (id) DO UPDATE SET url_origin = excluded.url_origin, url_sealed = excluded.url_sealed,
+                 secret_sealed = excluded.secret_sealed, headers_sealed = excluded.headers_sealed",
         )
-        .bind(&w.id)
+        .bind(&id)
         .bind(&w.project_id)
         .bind(&w.url_origin)
         .bind(&w.url_sealed)
@@ -92,7 +97,8 @@ impl NotifyStore for SqlStore {
         .execute(&mut *tx)
         .await
         .map_err(write_error("webhook of the project"))?;
-        tx.commit().await.map_err(backend)
+        tx.commit().await.map_err(backend)?;
+        Ok(Webhook { id, ..w.clone() })
     }
 
     async fn list_webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
@@ -179,19 +185,23 @@ impl NotifyStore for SqlStore {
         &self,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
-        limit: u32,
+        (limit, per_webhook): (u32, u32),
     ) -> Result<Vec<(Delivery, Webhook)>, StoreError> {
-        let claim = format!(
-            "UPDATE webhook_deliveries SET claimed_until = $1 WHERE id IN (
-                 SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $2
-                 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY next_attempt_at LIMIT $3{})
-             RETURNING id",
-            self.lock(Lock::SkipLocked)
-        );
-        let ids: Vec<String> = sqlx::query_scalar(&claim)
+        // The outer statement checks the claim again on the row it locks: of two replicas that
+        // picked the same delivery, the second finds it claimed and leaves it.
+        let claim = "UPDATE webhook_deliveries SET claimed_until = $1 WHERE id IN (
+                 SELECT id FROM (SELECT id, next_attempt_at, ROW_NUMBER() OVER (PARTITION BY webhook_id
+                         ORDER BY next_attempt_at, id) AS rank
+                     FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= $2
+                     AND (claimed_until IS NULL OR claimed_until < $2)) due
+                 WHERE rank <= $4 ORDER BY next_attempt_at LIMIT $3)
+             AND state = 'pending' AND (claimed_until IS NULL OR claimed_until < $2)
+             RETURNING id";
+        let ids: Vec<String> = sqlx::query_scalar(claim)
             .bind(ms(until))
             .bind(ms(now))
             .bind(i64::from(limit))
+            .bind(i64::from(per_webhook))
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
@@ -208,10 +218,10 @@ impl NotifyStore for SqlStore {
         Ok(claimed)
     }
 
-    async fn finish_delivery(&self, d: &Delivery) -> Result<(), StoreError> {
-        sqlx::query(
+    async fn finish_delivery(&self, d: &Delivery) -> Result<bool, StoreError> {
+        let done = sqlx::query(
             "UPDATE webhook_deliveries SET state = $1, attempts = $2, next_attempt_at = $3, last_error = $4,
-                 delivered_at = $5, claimed_until = NULL WHERE id = $6",
+                 delivered_at = $5, claimed_until = NULL WHERE id = $6 AND claimed_until = $7",
         )
         .bind(d.state.as_str())
         .bind(i64::from(d.attempts))
@@ -219,10 +229,11 @@ impl NotifyStore for SqlStore {
         .bind(&d.last_error)
         .bind(d.delivered_at.map(ms))
         .bind(&d.id)
+        .bind(d.claimed_until.map(ms))
         .execute(&self.pool)
         .await
         .map_err(backend)?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     async fn list_deliveries(&self, webhook_id: &str, limit: u32) -> Result<Vec<Delivery>, StoreError> {
