@@ -118,8 +118,11 @@ impl SqlStore {
         sqlx::any::install_default_drivers();
         let url = format!("sqlite://{}", path.display());
         let options = AnyConnectOptions::from_str(&url).map_err(backend)?;
+        // A local file: no connection goes stale, so none is pinged before use (a round trip to its
+        // worker thread for every statement).
         let pool = AnyPoolOptions::new()
             .max_connections(8)
+            .test_before_acquire(false)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000").await.map(drop)
