@@ -12,8 +12,8 @@ use snapkeep_core::{Cluster, CoreError, Page, Scope, Snapkeep, SnapshotConfig, S
 
 use crate::view;
 
-/// Snapshots read from the catalog and written out at a time.
-const PAGE: u32 = 500;
+/// Snapshots read from the catalog and written out at a time (about 100 KiB of answer).
+const PAGE: u32 = 200;
 
 /// Where the stream is: before its first page, after the page ending at a cursor, or done.
 enum Cursor {
