@@ -60,11 +60,6 @@ impl ServeArgs {
     }
 }
 
-/// mimalloc instead of glibc's allocator: request handling allocates many small, short-lived
-/// buffers, and glibc's per-thread arenas keep what large lists freed (see `tests/benches/api.rs`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     match run(Cli::parse()) {
         Ok(()) => std::process::ExitCode::SUCCESS,

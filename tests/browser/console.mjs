@@ -68,6 +68,9 @@ try {
   await row.locator('.badge', { hasText: 'unprotected' }).waitFor();
   await page.keyboard.press('Tab');
   check(await page.evaluate(() => document.activeElement.textContent === 'Skip to content'), 'the first Tab is not the skip link');
+  await page.focus(`#cluster-${cluster}`);
+  await page.waitForTimeout(4000);
+  check(await page.evaluate(() => document.activeElement.id) === `cluster-${cluster}`, 'a refresh took the keyboard focus away');
   await shot('fleet-unprotected');
 
   step('a bad snapshot name is refused with the message in the page');
@@ -116,6 +119,7 @@ try {
 
   step('edit the policy and see the next five fire times');
   await page.goto(`${base}/console/clusters/${cluster}`);
+  await page.locator('summary', { hasText: 'Edit the policy' }).click();
   const policy = page.locator('form.policy');
   await policy.locator('input[name=enabled]').check();
   await policy.locator('input[name=cron]').fill('0 0 3 * * ? *');

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use serde_json::{Value, json};
-use snapkeep_core::{Delivery, NewWebhook, Snapkeep, Webhook};
+use snapkeep_core::{Delivery, DeliveryState, NewWebhook, Snapkeep, Webhook};
 
 use crate::answer::{Answer, body};
 
@@ -36,7 +36,7 @@ fn webhook_view(w: &Webhook) -> Value {
 fn delivery_view(d: &Delivery) -> Value {
     json!({
         "id": d.id, "event_id": d.event_id, "event": d.event, "state": d.state.as_str(), "attempts": d.attempts,
-        "next_attempt_at": d.next_attempt_at, "last_error": d.last_error, "created_at": d.created_at,
+        "next_attempt_at": (d.state == DeliveryState::Pending).then_some(d.next_attempt_at), "last_error": d.last_error, "created_at": d.created_at,
         "delivered_at": d.delivered_at,
     })
 }

@@ -147,14 +147,6 @@ async fn page_markup(
             h2 id="create-h" { "Take a snapshot" }
             (create_form(viewer, &cluster, refusal))
         }
-        section aria-labelledby="policy-h" {
-            h2 id="policy-h" { "Automatic snapshots" }
-            (policy_section(core, viewer, &cluster, &config, refusal))
-        }
-        section aria-labelledby="chart-h" {
-            h2 id="chart-h" { "Duration and size" }
-            (chart(&charted.snapshots))
-        }
         section aria-labelledby="snapshots-h" {
             h2 id="snapshots-h" { "Snapshots" }
             (snapshot_table(viewer, &cluster, &listed.snapshots))
@@ -164,6 +156,14 @@ async fn page_markup(
                     a href=(format!("/console/clusters/{}?{}", cluster.id, encode(&[("after", next)]))) { "Older →" }
                 }
             }
+        }
+        section aria-labelledby="chart-h" {
+            h2 id="chart-h" { "Duration and size" }
+            (chart(&charted.snapshots))
+        }
+        section aria-labelledby="policy-h" {
+            h2 id="policy-h" { "Automatic snapshots" }
+            (policy_section(core, viewer, &cluster, &config, refusal))
         }
     };
     Ok(shell(&cluster.name, Section::Fleet, viewer, body))
@@ -268,6 +268,8 @@ fn policy_section(
             p { "Next five fires:" } (fires_markup(&next_fires(&p.schedule, core.now())))
         }
         (alert(Refusal::message_for(refusal, "policy").as_deref()))
+        details.edit open[refusal.is_some_and(|r| r.form == "policy")] {
+        summary { "Edit the policy" }
         form.policy method="post" action=(format!("/console/clusters/{}/policy", cluster.id)) {
             (csrf_field(viewer))
             label.check { input type="checkbox" name="enabled" value="on" checked[enabled]; " Automatic snapshots on" }
@@ -283,6 +285,7 @@ fn policy_section(
             }
             div id="preview" aria-live="polite" {}
             button type="submit" { "Save policy" }
+        }
         }
     }
 }
@@ -365,6 +368,11 @@ pub(crate) async fn create(
     }
 }
 
+/// `1 index`, `3 indices` and the like.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Milliseconds a snapshot took, when it ended.
 fn took(s: &Snapshot) -> Option<Duration> {
     Some(Duration::milliseconds(s.end_time_ms? - s.start_time_ms?))
@@ -381,7 +389,7 @@ fn snapshot_table(viewer: &Viewer, cluster: &Cluster, snapshots: &[Snapshot]) ->
                 @if snapshots.is_empty() { tr { td colspan="7" { "No snapshot yet." } } }
                 @for s in snapshots {
                     tr data-snapshot=(s.name) {
-                        td { (s.name) @if !s.indices.is_empty() { br; small { (s.indices.len()) " indices" } } }
+                        td { (s.name) @if !s.indices.is_empty() { br; small { (count(s.indices.len(), "index", "indices")) } } }
                         td {
                             span class=(format!("status status-{}", s.status.as_str().to_lowercase())) { (s.status.as_str()) }
                             @if s.deleting { " · deleting" }
@@ -436,8 +444,8 @@ fn chart(snapshots: &[Snapshot]) -> Markup {
         .map(|(i, p)| format!("{:.1},{:.1}", PAD + step * (i as f64 + 0.5), y(p.2 as f64 / max_ms)))
         .collect();
     let label = format!(
-        "{} completed snapshots: size up to {}, duration up to {}",
-        points.len(),
+        "{}: size up to {}, duration up to {}",
+        count(points.len(), "completed snapshot", "completed snapshots"),
         bytes(max_size as u64),
         span(Duration::milliseconds(max_ms as i64))
     );

@@ -1,7 +1,9 @@
 //! The fleet page: one row per cluster with its protection (coloured, most urgent first unless
 //! sorted otherwise), engine, policy and next fire, last success and its age, last failure and
 //! its reason, and running operations with live progress bars (the rows refresh every 3 s).
-//! Filters: protection, project and a name or id fragment; every column header sorts.
+//! Filters: protection, project and a name or id fragment; every column header sorts. Every link
+//! in the refreshed part has an id, so htmx gives focus back to it after a refresh (keyboard users
+//! keep their place).
 
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
@@ -147,16 +149,16 @@ fn live(fleet: &[ClusterHealth], query: &FleetQuery) -> Markup {
         div id="fleet-live" hx-get=(format!("/console/fleet/rows?{}", query.as_query())) hx-trigger="every 3s" hx-swap="outerHTML" {
             p.summary {
                 @for (p, n) in counts {
-                    a href=(format!("/console/?protection={}", p.as_str())) { (badge(p)) " " (n) }
+                    a id=(format!("count-{}", p.as_str())) href=(format!("/console/?protection={}", p.as_str())) { (badge(p)) " " (n) }
                     " "
                 }
-                a href="/console/" { "all " (fleet.len()) }
+                a id="count-all" href="/console/" { "all " (fleet.len()) }
             }
             table.fleet {
                 caption { "Every cluster's protection; it refreshes every 3 seconds." }
                 thead { tr {
                     @for (column, header) in SORTS {
-                        th scope="col" { a href=(format!("/console/?{}", query.sorted_by(column))) { (header) } }
+                        th scope="col" { a id=(format!("sort-{column}")) href=(format!("/console/?{}", query.sorted_by(column))) { (header) } }
                     }
                     th scope="col" { "Last failure" }
                 } }
@@ -178,7 +180,7 @@ fn row(h: &ClusterHealth) -> Markup {
     html! {
         tr class=(format!("prot-{}", h.protection.as_str())) data-cluster=(c.id) {
             td { (badge(h.protection)) }
-            td { a href=(format!("/console/clusters/{}", c.id)) { (c.name) } br; small { (c.id) } }
+            td { a id=(format!("cluster-{}", c.id)) href=(format!("/console/clusters/{}", c.id)) { (c.name) } br; small { (c.id) } }
             td { (c.flavor.as_str()) " " (c.version.to_string()) }
             td {
                 @if let (Some(s), Some(age)) = (&h.last_success, h.last_success_age) {

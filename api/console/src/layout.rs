@@ -35,6 +35,7 @@ fn head(title: &str, refresh_to: Option<&str>) -> Markup {
             meta http-equiv="refresh" content=(format!("0;url={to}"));
         }
         title { (title) " · snapkeep" }
+        link rel="icon" href="/console/assets/favicon.svg" type="image/svg+xml";
         link rel="stylesheet" href="/console/assets/console.css";
         script src="/console/assets/htmx.min.js" defer {}
     }

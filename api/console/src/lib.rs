@@ -36,6 +36,7 @@ pub fn router(core: Snapkeep, token: &str, secure_cookies: bool) -> Router {
         .route(login::PATH, get(login::form).post(login::submit))
         .route("/console/assets/htmx.min.js", get(htmx))
         .route("/console/assets/console.css", get(css))
+        .route("/console/assets/favicon.svg", get(favicon))
         .route("/console", get(|| async { auth::see_other("/console/") }))
         .with_state((core.clone(), console.clone()));
     dialect_router(core, console, routes()).merge(open).layer(map_response(secure_headers))
@@ -66,9 +67,14 @@ fn routes() -> Vec<Route> {
 
 const HTMX: &str = include_str!("../assets/htmx-2.0.11.min.js");
 const CSS: &str = include_str!("../assets/console.css");
+const FAVICON: &str = include_str!("../assets/favicon.svg");
 
 async fn htmx() -> Response {
     ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], HTMX).into_response()
+}
+
+async fn favicon() -> Response {
+    ([(header::CONTENT_TYPE, "image/svg+xml")], FAVICON).into_response()
 }
 
 async fn css() -> Response {

@@ -114,7 +114,7 @@ fn operation_rows_markup(listed: &OperationPage, q: &OperationsQuery) -> Markup 
             @for op in &listed.operations {
                 tr class=(format!("phase-{}", op.phase.as_str())) data-operation=(op.id) {
                     td { (op.kind.as_str()) br; small { (op.id) } }
-                    td { a href=(format!("/console/clusters/{}", op.cluster_id)) { (op.cluster_id) } }
+                    td { a id=(format!("op-{}", op.id)) href=(format!("/console/clusters/{}", op.cluster_id)) { (op.cluster_id) } }
                     td { (op.phase.as_str()) }
                     td { @if op.finished_at.is_none() { (progress(&op.progress())) } }
                     td { (time(op.created_at)) }
@@ -213,7 +213,7 @@ pub(crate) async fn audit(State(core): State<Snapkeep>, viewer: Viewer, Query(q)
     let body = html! {
         h1 { "Audit log" }
         p { "Every change made through any API or this console, and every console login, newest first." }
-        table.audit {
+        div.scroll { table.audit {
             thead { tr {
                 th scope="col" { "#" } th scope="col" { "At" } th scope="col" { "Via" } th scope="col" { "Who" }
                 th scope="col" { "Action" } th scope="col" { "Target" } th scope="col" { "Outcome" }
@@ -224,7 +224,7 @@ pub(crate) async fn audit(State(core): State<Snapkeep>, viewer: Viewer, Query(q)
                          td { (e.action) } td { code { (e.target) } } td { (e.status) " " (e.outcome) } }
                 }
             }
-        }
+        } }
         nav.pager aria-label="Audit pages" {
             @if q.before.is_some() { a href="/console/audit" { "Newest" } " " }
             @if let Some(next) = next { a href=(format!("/console/audit?before={next}")) { "Older →" } }
