@@ -20,9 +20,14 @@ use crate::repository::Repositories;
 use crate::secrets::Cipher;
 use crate::store::Store;
 
-/// snapkeep's core: shared by every dialect and by the reconciler.
+/// snapkeep's core: shared by every dialect and by the reconciler. A clone is one reference
+/// count: the HTTP stack clones it for every request.
 #[derive(Clone)]
-pub struct Snapkeep {
+pub struct Snapkeep(Arc<Handles>);
+
+/// What the core works with; reached through [`Snapkeep`] (`Deref`).
+#[derive(Clone)]
+pub struct Handles {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) connector: Arc<dyn EngineConnector>,
     pub(crate) repositories: Repositories,
@@ -37,6 +42,14 @@ pub struct Snapkeep {
     pub(crate) presence: Arc<Presence>,
 }
 
+impl std::ops::Deref for Snapkeep {
+    type Target = Handles;
+
+    fn deref(&self) -> &Handles {
+        &self.0
+    }
+}
+
 impl Snapkeep {
     pub fn new(
         store: Arc<dyn Store>,
@@ -47,7 +60,7 @@ impl Snapkeep {
         timeouts: OperationTimeouts,
         default_region: String,
     ) -> Self {
-        Self {
+        Self(Arc::new(Handles {
             store,
             connector,
             repositories,
@@ -60,31 +73,36 @@ impl Snapkeep {
             metrics: Metrics::default(),
             default_region,
             presence: Arc::default(),
-        }
+        }))
+    }
+
+    /// The handles to change while building, before the core is shared.
+    fn building(&mut self) -> &mut Handles {
+        Arc::make_mut(&mut self.0)
     }
 
     /// Fences this replica of a shared catalog: it seals no secret once it has not announced
     /// itself for three quarters of `lease` (core's replicas module).
     pub fn with_presence_fence(mut self, lease: std::time::Duration) -> Self {
-        self.presence = Arc::new(Presence::fenced(lease));
+        self.building().presence = Arc::new(Presence::fenced(lease));
         self
     }
 
     /// Replaces the default limits and jitter of automatic snapshots.
     pub fn with_scheduling(mut self, scheduling: Scheduling) -> Self {
-        self.scheduling = scheduling;
+        self.building().scheduling = scheduling;
         self
     }
 
     /// Enables database clusters (PostgreSQL), backed up and restored by `engine`.
     pub fn with_databases(mut self, engine: Arc<dyn DatabaseEngine>) -> Self {
-        self.databases = Some(engine);
+        self.building().databases = Some(engine);
         self
     }
 
     /// Replaces the allowed clock skew of signed requests (bounded by `MAX_SKEW_RANGE`).
     pub fn with_max_skew(mut self, max_skew: chrono::Duration) -> Self {
-        self.max_skew = max_skew.clamp(MAX_SKEW_RANGE.0, MAX_SKEW_RANGE.1);
+        self.building().max_skew = max_skew.clamp(MAX_SKEW_RANGE.0, MAX_SKEW_RANGE.1);
         self
     }
 

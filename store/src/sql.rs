@@ -661,12 +661,11 @@ impl Store for SqlStore {
     }
 
     async fn list_clusters(&self, project_id: Option<&str>) -> Result<Vec<Cluster>, StoreError> {
-        self.all(
-            "SELECT * FROM clusters WHERE $1 IS NULL OR project_id = $1 ORDER BY created_at, id",
-            &[project_id],
-            cluster_from,
-        )
-        .await
+        let read = async {
+            let read = "SELECT * FROM clusters WHERE $1 IS NULL OR project_id = $1 ORDER BY created_at, id";
+            Ok(Some(self.all(read, &[project_id], cluster_from).await?))
+        };
+        Ok(self.viewed(|v| &v.cluster_lists, project_id.unwrap_or_default(), read).await?.unwrap_or_default())
     }
 
     async fn delete_cluster(&self, id: &str) -> Result<(), StoreError> {

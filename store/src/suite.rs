@@ -727,7 +727,8 @@ pub async fn an_event_is_queued_once_and_a_claimed_delivery_is_posted_by_one_rep
 }
 
 /// The catalog's in-memory view never hides a write made through the store: a disabled or
-/// deleted key, a deleted cluster and a changed policy are read as they now are.
+/// deleted key, a new or deleted cluster (alone and in lists) and a changed policy are read as
+/// they now are.
 pub async fn reads_see_every_write_of_this_store_at_once(store: &dyn Catalog) {
     seed(store).await;
     let c = cipher();
@@ -743,8 +744,13 @@ pub async fn reads_see_every_write_of_this_store_at_once(store: &dyn Catalog) {
     store.put_snapshot_config("c", &config, None, at(2)).await.unwrap();
     assert_eq!(store.get_snapshot_config("c").await.unwrap().map(|c| c.policy.keepday), Some(3), "set");
     assert!(store.get_cluster("c").await.unwrap().is_some());
+    assert_eq!(store.list_clusters(Some("p")).await.unwrap().len(), 1);
+    store.insert_cluster(&cluster("d", "p")).await.unwrap();
+    assert_eq!(store.list_clusters(Some("p")).await.unwrap().len(), 2, "a new cluster is listed");
     store.delete_cluster("c").await.unwrap();
     assert!(store.get_cluster("c").await.unwrap().is_none(), "deleted");
+    let listed: Vec<String> = store.list_clusters(None).await.unwrap().into_iter().map(|c| c.id).collect();
+    assert_eq!(listed, ["d"], "a deleted cluster is not listed");
     assert!(store.get_snapshot_config("c").await.unwrap().is_none(), "its policy went with it");
 }
 

@@ -1,5 +1,5 @@
 //! The catalog's hot lookups kept in memory: access keys (read by every signed request), clusters
-//! (by every call naming one) and snapshot configurations.
+//! (by every call naming one, and their lists by project) and snapshot configurations.
 //!
 //! On SQLite the view is exact: only this process writes the catalog, and every write through
 //! this store to those tables drops the view once it committed (`invalidate`); a read that raced
@@ -37,6 +37,8 @@ pub(super) struct CatalogView {
     generation: AtomicU64,
     pub(super) keys: Table<AccessKey>,
     pub(super) clusters: Table<Cluster>,
+    /// Cluster lists, by project id (`""`: every cluster).
+    pub(super) cluster_lists: Table<Vec<Cluster>>,
     pub(super) configs: Table<Option<SnapshotConfig>>,
 }
 
@@ -54,7 +56,7 @@ impl CatalogView {
     /// Drops every entry; called after a write to a viewed table commits.
     pub(super) fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        for table in [&self.keys.0 as &dyn Clear, &self.clusters.0, &self.configs.0] {
+        for table in [&self.keys.0 as &dyn Clear, &self.clusters.0, &self.cluster_lists.0, &self.configs.0] {
             table.clear();
         }
     }
