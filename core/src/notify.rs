@@ -14,14 +14,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use hmac::{Hmac, Mac};
-use rand::RngCore;
 use serde_json::{Value, json};
-use sha2::Sha256;
 
 use crate::error::{CoreError, NotFound};
 use crate::fleet::Protection;
 use crate::model::{Operation, OperationKind, OperationPhase};
+use crate::secrets::{hmac_sha256_hex, random_hex_token};
 use crate::snapkeep::Snapkeep;
 
 /// Attempts after which a delivery is given up (`failed`): with the backoff below, the last is
@@ -161,7 +159,7 @@ impl Snapkeep {
         }
         let origin = url_origin(&new.url)?;
         check_headers(&new.headers)?;
-        let generated = new.secret.is_none().then(new_secret);
+        let generated = new.secret.is_none().then(random_hex_token);
         let secret = new.secret.as_deref().or(generated.as_deref()).unwrap_or_default();
         if secret.chars().count() < MIN_SECRET_CHARS {
             let message = format!("the signing secret needs at least {MIN_SECRET_CHARS} characters");
@@ -210,6 +208,9 @@ impl Snapkeep {
     /// operations it looked at (each is marked notified, with or without an event).
     pub async fn notify_finished_operations(&self) -> Result<usize, CoreError> {
         let operations = self.store.unnotified_operations(EVENTS_PER_ROUND).await?;
+        if operations.is_empty() {
+            return Ok(0);
+        }
         let webhooks = self.store.list_webhooks().await?;
         for op in &operations {
             let deliveries = match self.operation_event(op).await? {
@@ -396,9 +397,7 @@ fn retry_delay(attempts: u32) -> Duration {
 
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`.
 pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
-    mac.update(format!("{timestamp}.{body}").as_bytes());
-    format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
+    format!("t={timestamp},v1={}", hmac_sha256_hex(secret.as_bytes(), format!("{timestamp}.{body}").as_bytes()))
 }
 
 /// `scheme://host[:port]` of an http(s) URL with a host; `Invalid` otherwise.
@@ -448,13 +447,6 @@ fn check_headers(headers: &BTreeMap<String, String>) -> Result<(), CoreError> {
     Ok(())
 }
 
-/// 32 random bytes, hex.
-fn new_secret() -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,8 +462,9 @@ mod tests {
     #[test]
     fn the_signature_is_hmac_sha256_of_the_timestamp_and_body() {
         // RFC 4231-style check against an independent computation of the same construction.
+        use hmac::{Hmac, Mac};
         let signed = signature("key", 1_700_000_000, "{}");
-        let mut mac = Hmac::<Sha256>::new_from_slice(b"key").unwrap();
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"key").unwrap();
         mac.update(b"1700000000.{}");
         assert_eq!(signed, format!("t=1700000000,v1={}", hex::encode(mac.finalize().into_bytes())));
         assert_ne!(signed, signature("key", 1_700_000_000, "{ }"), "the body is bound");

@@ -1,9 +1,15 @@
-//! Encryption at rest for secrets (access-key secrets, cluster passwords) under the master key.
+//! Encryption at rest for secrets (access-key secrets, cluster passwords) under the master key,
+//! and the random tokens and HMAC tags the core hands out (webhook secrets and signatures, console
+//! sessions and their CSRF tokens).
 //!
 //! Format of a sealed secret: `0x01 || nonce (12 bytes) || AES-256-GCM ciphertext+tag`. The
 //! leading version byte leaves room for another scheme or key id later.
 
 use std::fmt;
+
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
 
 use aes_gcm::aead::{Aead, AeadCore, KeyInit, OsRng};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
@@ -71,6 +77,20 @@ impl Cipher {
             self.aead.decrypt(Nonce::from_slice(nonce), ciphertext).map_err(|_| SecretError::Undecryptable)?;
         String::from_utf8(plaintext).map_err(|_| SecretError::Undecryptable)
     }
+}
+
+/// 32 random bytes from the OS's generator, as 64 hex characters.
+pub(crate) fn random_hex_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Hex HMAC-SHA256 of `message` under `key`.
+pub(crate) fn hmac_sha256_hex(key: &[u8], message: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(message);
+    hex::encode(mac.finalize().into_bytes())
 }
 
 #[cfg(test)]

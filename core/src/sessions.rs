@@ -5,12 +5,11 @@
 //! (OWASP's signed double-submit): a page of another site can neither read nor forge it.
 
 use chrono::{DateTime, Duration, Utc};
-use hmac::{Hmac, Mac};
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::CoreError;
+use crate::secrets::{hmac_sha256_hex, random_hex_token};
 use crate::snapkeep::Snapkeep;
 
 /// How long a console session lasts after its login.
@@ -30,9 +29,7 @@ pub struct ConsoleSession {
 /// The CSRF token of the session whose browser token is `token`: hex HMAC-SHA256 of a fixed
 /// label under it.
 pub fn csrf_token(token: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(token.as_bytes()).expect("HMAC takes a key of any length");
-    mac.update(b"snapkeep console csrf");
-    hex::encode(mac.finalize().into_bytes())
+    hmac_sha256_hex(token.as_bytes(), b"snapkeep console csrf")
 }
 
 /// Whether `presented` is the CSRF token of browser token `token` (compared in constant time).
@@ -45,7 +42,7 @@ impl Snapkeep {
     /// the browser's token and the session.
     pub async fn open_session(&self, admin_token: &str) -> Result<(String, ConsoleSession), CoreError> {
         let now = self.clock.now();
-        let token = random_hex();
+        let token = random_hex_token();
         let session = ConsoleSession {
             token_hash: sha256_hex(&token),
             admin_tag: sha256_hex(admin_token),
@@ -69,12 +66,6 @@ impl Snapkeep {
     }
 }
 
-fn random_hex() -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex::encode(bytes)
-}
-
 fn sha256_hex(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
@@ -85,7 +76,7 @@ mod tests {
 
     #[test]
     fn a_csrf_token_belongs_to_its_session_only() {
-        let (one, other) = (random_hex(), random_hex());
+        let (one, other) = (random_hex_token(), random_hex_token());
         assert!(csrf_matches(&one, &csrf_token(&one)));
         assert!(!csrf_matches(&one, &csrf_token(&other)));
         assert!(!csrf_matches(&one, ""));

@@ -23,7 +23,7 @@ use snapkeep_api_gateway::Created;
 use crate::auth::{Viewer, see_other};
 use crate::error::ConsoleError;
 use crate::fleet::truncate;
-use crate::layout::{Section, alert, badge, bytes, csrf_field, page as shell, progress, span, time};
+use crate::layout::{Section, alert, badge, bytes, csrf_field, page as shell, progress, query, span, time};
 
 /// Snapshots per page of the table.
 const PAGE: u32 = 25;
@@ -153,7 +153,7 @@ async fn page_markup(
             nav.pager aria-label="Snapshot pages" {
                 @if after.is_some() { a href=(format!("/console/clusters/{}", cluster.id)) { "Newest" } " " }
                 @if let Some(next) = &listed.next {
-                    a href=(format!("/console/clusters/{}?{}", cluster.id, encode(&[("after", next)]))) { "Older →" }
+                    a href=(format!("/console/clusters/{}?{}", cluster.id, query(&[("after", next)]))) { "Older →" }
                 }
             }
         }
@@ -180,10 +180,6 @@ fn shown_endpoint(endpoint: &str) -> String {
         }
         Err(_) => "(not a URL)".to_owned(),
     }
-}
-
-fn encode(pairs: &[(&str, &str)]) -> String {
-    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
 async fn open_operations(core: &Snapkeep, cluster: &Cluster) -> Result<Vec<Operation>, CoreError> {
@@ -551,7 +547,7 @@ pub(crate) async fn restore(
     let fields = Fields::of(&body);
     match start_restore(&core, &id, &fields).await {
         Ok(target) => {
-            Created::mark(see_other(&format!("/console/operations?{}", encode(&[("cluster_id", &target)]))), &target)
+            Created::mark(see_other(&format!("/console/operations?{}", query(&[("cluster_id", &target)]))), &target)
         }
         Err(e) => render_restore(&core, &viewer, &id, Some(Refusal::new("restore", &fields, e))).await,
     }

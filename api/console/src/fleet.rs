@@ -13,7 +13,7 @@ use snapkeep_core::{ClusterHealth, Protection, Snapkeep};
 
 use crate::auth::Viewer;
 use crate::error::ConsoleError;
-use crate::layout::{Section, badge, page as shell, progress, span, time};
+use crate::layout::{Section, badge, page as shell, progress, query, span, time};
 
 /// `?protection=`, `?project_id=`, `?q=` (name or id fragment), `?sort=`, `?desc=`.
 #[derive(Deserialize, Default, Clone)]
@@ -42,19 +42,13 @@ const SORTS: [(&str, &str); 6] = [
 
 impl FleetQuery {
     fn as_query(&self) -> String {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [("protection", &self.protection), ("project_id", &self.project_id), ("q", &self.q)] {
-            if !v.is_empty() {
-                q.append_pair(k, v);
-            }
-        }
-        if !self.sort.is_empty() {
-            q.append_pair("sort", &self.sort);
-        }
-        if self.desc {
-            q.append_pair("desc", "true");
-        }
-        q.finish()
+        query(&[
+            ("protection", &self.protection),
+            ("project_id", &self.project_id),
+            ("q", &self.q),
+            ("sort", &self.sort),
+            ("desc", if self.desc { "true" } else { "" }),
+        ])
     }
 
     /// The query sorting by `column`: the other direction when it already does.

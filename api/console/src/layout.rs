@@ -82,6 +82,12 @@ pub(crate) fn bare_page(title: &str, refresh_to: Option<&str>, body: Markup) -> 
     }
 }
 
+/// A URL query of `pairs`, leaving out those with an empty value.
+pub(crate) fn query(pairs: &[(&str, &str)]) -> String {
+    let given = pairs.iter().filter(|(_, value)| !value.is_empty());
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(given).finish()
+}
+
 /// The hidden CSRF field every form of the session carries.
 pub(crate) fn csrf_field(viewer: &Viewer) -> Markup {
     html! { input type="hidden" name="csrf" value=(viewer.csrf); }

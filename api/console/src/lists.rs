@@ -11,7 +11,7 @@ use snapkeep_core::{AuditQuery, CoreError, OperationFilter, OperationPage, Page,
 use crate::auth::Viewer;
 use crate::error::ConsoleError;
 use crate::fleet::truncate;
-use crate::layout::{Section, page as shell, progress, span, time};
+use crate::layout::{Section, page as shell, progress, query, span, time};
 
 /// Rows per page of a listing.
 const PAGE: u32 = 50;
@@ -30,16 +30,8 @@ pub(crate) struct OperationsQuery {
 
 impl OperationsQuery {
     fn as_query(&self, after: Option<&str>) -> String {
-        let mut q = url::form_urlencoded::Serializer::new(String::new());
-        for (k, v) in [("state", &self.state), ("kind", &self.kind), ("cluster_id", &self.cluster_id)] {
-            if !v.is_empty() {
-                q.append_pair(k, v);
-            }
-        }
-        if let Some(after) = after {
-            q.append_pair("after", after);
-        }
-        q.finish()
+        let after = after.unwrap_or_default();
+        query(&[("state", &self.state), ("kind", &self.kind), ("cluster_id", &self.cluster_id), ("after", after)])
     }
 }
 

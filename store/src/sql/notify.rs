@@ -9,7 +9,7 @@ use snapkeep_core::{Delivery, DeliveryState, NotifyStore, Operation, StoreError,
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-use super::{Lock, OPERATION_COLUMNS, SqlStore, backend, corrupt, ms, operation_from, time, write_error};
+use super::{Lock, OPERATION_COLUMNS, SqlStore, backend, corrupt, ms, operation_from, placeholders, time, write_error};
 
 const WEBHOOK_COLUMNS: &str = "w.id AS webhook_id, w.project_id, w.url_origin, w.url_sealed, w.secret_sealed, \
                                w.headers_sealed, w.created_at AS webhook_created_at";
@@ -205,17 +205,16 @@ impl NotifyStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(backend)?;
-        let mut claimed = Vec::with_capacity(ids.len());
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let read = format!(
             "SELECT {DELIVERY_COLUMNS}, {WEBHOOK_COLUMNS} FROM webhook_deliveries d
-             JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1"
+             JOIN webhooks w ON w.id = d.webhook_id WHERE d.id IN ({}) ORDER BY d.next_attempt_at, d.id",
+            placeholders(ids.len())
         );
-        for id in ids {
-            if let Some(row) = sqlx::query(&read).bind(&id).fetch_optional(&self.pool).await.map_err(backend)? {
-                claimed.push((delivery_from(&row)?, webhook_from(&row)?));
-            }
-        }
-        Ok(claimed)
+        let rows = ids.iter().fold(sqlx::query(&read), |query, id| query.bind(id)).fetch_all(&self.pool).await;
+        rows.map_err(backend)?.iter().map(|row| Ok((delivery_from(row)?, webhook_from(row)?))).collect()
     }
 
     async fn finish_delivery(&self, d: &Delivery) -> Result<bool, StoreError> {

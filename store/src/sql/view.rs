@@ -29,6 +29,12 @@ impl<T> Default for Table<T> {
     }
 }
 
+impl<T> Table<T> {
+    fn clear(&self) {
+        self.0.write().expect("view lock").clear();
+    }
+}
+
 /// The view; see the module's header.
 #[derive(Default)]
 pub(super) struct CatalogView {
@@ -56,9 +62,10 @@ impl CatalogView {
     /// Drops every entry; called after a write to a viewed table commits.
     pub(super) fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::SeqCst);
-        for table in [&self.keys.0 as &dyn Clear, &self.clusters.0, &self.cluster_lists.0, &self.configs.0] {
-            table.clear();
-        }
+        self.keys.clear();
+        self.clusters.clear();
+        self.cluster_lists.clear();
+        self.configs.clear();
     }
 
     /// The entry `name` of `table`, unless it aged out.
@@ -78,17 +85,6 @@ impl CatalogView {
             entries.clear();
         }
         entries.insert(name.to_owned(), (Instant::now(), value));
-    }
-}
-
-/// What `invalidate` does to each table, whatever it holds.
-trait Clear {
-    fn clear(&self);
-}
-
-impl<T> Clear for RwLock<HashMap<String, (Instant, T)>> {
-    fn clear(&self) {
-        self.write().expect("view lock").clear();
     }
 }
 
