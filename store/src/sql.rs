@@ -23,13 +23,16 @@ use snapkeep_core::{
 };
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
-use sqlx::{Any, AnyPool, ConnectOptions, Connection, Executor, Row, Transaction};
+use sqlx::{Any, AnyPool, Arguments, ConnectOptions, Connection, Executor, FromRow, Row, Transaction};
 
 mod access;
 mod fleet;
+mod inline;
 mod notify;
 mod profiles;
 mod view;
+
+use inline::Param;
 
 static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -73,6 +76,8 @@ pub struct SqlStore {
     pool: AnyPool,
     server: Server,
     view: Arc<view::CatalogView>,
+    /// Reads on the caller's thread (SQLite only).
+    inline: Option<Arc<inline::InlineReader>>,
 }
 
 /// A failed migration; a migration applied to the catalog that this build lacks means a newer
@@ -132,7 +137,8 @@ impl SqlStore {
             .await
             .map_err(backend)?;
         SQLITE_MIGRATOR.run(&pool).await.map_err(migration_error)?;
-        Ok(Self { pool, server: Server::Sqlite, view: Arc::new(view::CatalogView::new(false)) })
+        let inline = Some(inline::InlineReader::new(path.to_owned()));
+        Ok(Self { pool, server: Server::Sqlite, view: Arc::new(view::CatalogView::new(false)), inline })
     }
 
     /// Connects to the catalog at `url` (`postgres://…`, with libpq's `sslmode` options) and
@@ -150,7 +156,7 @@ impl SqlStore {
             .await
             .map_err(backend)?;
         POSTGRES_MIGRATOR.run(&pool).await.map_err(migration_error)?;
-        Ok(Self { pool, server: Server::Postgres, view: Arc::new(view::CatalogView::new(true)) })
+        Ok(Self { pool, server: Server::Postgres, view: Arc::new(view::CatalogView::new(true)), inline: None })
     }
 
     /// The catalog at `location`, opened or connected and migrated to this build.
@@ -229,6 +235,19 @@ impl SqlStore {
     async fn lock_cluster(&self, tx: &mut Transaction<'_, Any>, id: &str, exclusive: bool) -> Result<(), StoreError> {
         let lock = if exclusive { Lock::Update } else { Lock::Share };
         if self.lock_row(tx, ("clusters", id), lock).await? { Ok(()) } else { Err(StoreError::NotFound) }
+    }
+
+    /// The rows `sql` answers with `params` bound, each read by column name into a `T`; `steps`
+    /// is the most rows it steps through, when known. On SQLite a short read is made without a
+    /// hop to sqlx's worker thread ([`inline`]).
+    async fn rows<T>(&self, sql: String, params: Vec<Param>, steps: Option<u32>) -> Result<Vec<T>, StoreError>
+    where
+        T: serde::de::DeserializeOwned + for<'r> FromRow<'r, AnyRow> + Send + Unpin + 'static,
+    {
+        if let Some(reader) = &self.inline {
+            return reader.rows(sql, params, steps).await;
+        }
+        sqlx::query_as_with(&sql, arguments(params)?).fetch_all(&self.pool).await.map_err(backend)
     }
 
     /// The row `sql` selects by one key, mapped.
@@ -334,44 +353,82 @@ fn cluster_from(row: &AnyRow) -> Result<Cluster, StoreError> {
     })
 }
 
+/// A row of `snapshots` as the catalog holds it, read by column name (by sqlx, or by
+/// `serde_rusqlite` in an [`inline`] read).
+#[derive(sqlx::FromRow, serde::Deserialize)]
+struct SnapshotRow {
+    id: String,
+    project_id: String,
+    cluster_id: String,
+    name: String,
+    description: String,
+    requested_indices: String,
+    /// A JSON array of index names.
+    indices: String,
+    kind: String,
+    status: String,
+    repository: String,
+    engine_version: Option<String>,
+    total_shards: Option<i64>,
+    failed_shards: Option<i64>,
+    start_time_ms: Option<i64>,
+    end_time_ms: Option<i64>,
+    failure_reason: Option<String>,
+    /// `0` or `1`.
+    deleting: i64,
+    restore_status: String,
+    operation_failure: Option<String>,
+    /// Milliseconds since the epoch, as every time in the catalog.
+    created_at: i64,
+    updated_at: i64,
+    scheduled_for: Option<i64>,
+    size_bytes: Option<i64>,
+    /// A JSON [`SnapshotLocation`].
+    location: Option<String>,
+    project_unique_name: Option<String>,
+}
+
+impl TryFrom<SnapshotRow> for Snapshot {
+    type Error = StoreError;
+
+    fn try_from(row: SnapshotRow) -> Result<Self, StoreError> {
+        let shards = |n: Option<i64>| n.map(|n| n as u32);
+        Ok(Snapshot {
+            indices: serde_json::from_str(&row.indices).map_err(|_| corrupt("index list", &row.indices))?,
+            kind: SnapshotKind::parse(&row.kind).ok_or_else(|| corrupt("snapshot kind", &row.kind))?,
+            status: SnapshotStatus::parse(&row.status).ok_or_else(|| corrupt("snapshot status", &row.status))?,
+            restore_status: RestoreStatus::parse(&row.restore_status)
+                .ok_or_else(|| corrupt("restore status", &row.restore_status))?,
+            location: match &row.location {
+                Some(text) => Some(serde_json::from_str(text).map_err(|_| corrupt("snapshot location", text))?),
+                None => None,
+            },
+            id: row.id,
+            project_id: row.project_id,
+            cluster_id: row.cluster_id,
+            name: row.name,
+            description: row.description,
+            requested_indices: row.requested_indices,
+            repository: row.repository,
+            engine_version: row.engine_version,
+            total_shards: shards(row.total_shards),
+            failed_shards: shards(row.failed_shards),
+            start_time_ms: row.start_time_ms,
+            end_time_ms: row.end_time_ms,
+            failure_reason: row.failure_reason,
+            deleting: row.deleting != 0,
+            operation_failure: row.operation_failure,
+            created_at: time(row.created_at),
+            updated_at: time(row.updated_at),
+            scheduled_for: row.scheduled_for.map(time),
+            size_bytes: row.size_bytes.map(|b| b as u64),
+            project_unique_name: row.project_unique_name,
+        })
+    }
+}
+
 fn snapshot_from(row: &AnyRow) -> Result<Snapshot, StoreError> {
-    let get_s = |c: &str| row.try_get::<String, _>(c).map_err(backend);
-    let indices = get_s("indices")?;
-    let kind = get_s("kind")?;
-    let status = get_s("status")?;
-    let restore_status = get_s("restore_status")?;
-    let opt_u32 = |c: &str| row.try_get::<Option<i64>, _>(c).map(|v| v.map(|v| v as u32)).map_err(backend);
-    Ok(Snapshot {
-        id: get_s("id")?,
-        project_id: get_s("project_id")?,
-        cluster_id: get_s("cluster_id")?,
-        name: get_s("name")?,
-        description: get_s("description")?,
-        requested_indices: get_s("requested_indices")?,
-        indices: serde_json::from_str(&indices).map_err(|_| corrupt("index list", &indices))?,
-        kind: SnapshotKind::parse(&kind).ok_or_else(|| corrupt("snapshot kind", &kind))?,
-        status: SnapshotStatus::parse(&status).ok_or_else(|| corrupt("snapshot status", &status))?,
-        repository: get_s("repository")?,
-        engine_version: row.try_get("engine_version").map_err(backend)?,
-        total_shards: opt_u32("total_shards")?,
-        failed_shards: opt_u32("failed_shards")?,
-        start_time_ms: row.try_get("start_time_ms").map_err(backend)?,
-        end_time_ms: row.try_get("end_time_ms").map_err(backend)?,
-        failure_reason: row.try_get("failure_reason").map_err(backend)?,
-        deleting: row.try_get::<i64, _>("deleting").map_err(backend)? != 0,
-        restore_status: RestoreStatus::parse(&restore_status)
-            .ok_or_else(|| corrupt("restore status", &restore_status))?,
-        operation_failure: row.try_get("operation_failure").map_err(backend)?,
-        created_at: time(row.try_get("created_at").map_err(backend)?),
-        updated_at: time(row.try_get("updated_at").map_err(backend)?),
-        scheduled_for: row.try_get::<Option<i64>, _>("scheduled_for").map_err(backend)?.map(time),
-        size_bytes: row.try_get::<Option<i64>, _>("size_bytes").map_err(backend)?.map(|b| b as u64),
-        location: match row.try_get::<Option<String>, _>("location").map_err(backend)? {
-            Some(text) => Some(serde_json::from_str(&text).map_err(|_| corrupt("snapshot location", &text))?),
-            None => None,
-        },
-        project_unique_name: row.try_get("project_unique_name").map_err(backend)?,
-    })
+    SnapshotRow::from_row(row).map_err(backend)?.try_into()
 }
 
 fn operation_from(row: &AnyRow) -> Result<Operation, StoreError> {
@@ -519,31 +576,45 @@ const OPEN: &str = "phase IN ('pending', 'submitted')";
 /// A keyset page of `table`'s `columns`, newest first, then by id: the rows `within` keeps
 /// (on the key bound as `$1`) after the cursor (`$2` created at, `$3` id), at most `$4`,
 /// created in the window `$5` (inclusive) to `$6` (exclusive), that `filters` lets through (on
-/// parameters from `$7`). [`bind_page`] binds `$1` to `$6`.
+/// parameters from `$7`). [`page_params`] are `$1` to `$6`. The cursor and the window are
+/// bounds on `created_at` whatever is bound (`COALESCE` to the widest), so the index on
+/// `(…, created_at DESC, id)` starts each page at its cursor: a page costs its own rows, not
+/// every row before it.
 fn page_sql(columns: &str, table: &str, within: &str, filters: &str) -> String {
+    const NEWEST: &str = "9223372036854775807";
+    const OLDEST: &str = "-9223372036854775808";
     format!(
         "SELECT {columns} FROM {table} WHERE {within} AND {filters}
-           AND ($2 IS NULL OR created_at < $2 OR (created_at = $2 AND id > $3))
-           AND ($5 IS NULL OR created_at >= $5) AND ($6 IS NULL OR created_at < $6)
+           AND created_at <= COALESCE($2, {NEWEST})
+           AND (created_at < COALESCE($2, {NEWEST}) OR id > COALESCE($3, ''))
+           AND created_at >= COALESCE($5, {OLDEST}) AND created_at < COALESCE($6, {NEWEST})
          ORDER BY created_at DESC, id LIMIT $4"
     )
 }
 
-/// Binds a [`page_sql`] query's `$1` to `$6`.
-fn bind_page<'q>(
-    query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
-    key: Option<&'q str>,
-    after: Option<(DateTime<Utc>, &'q str)>,
-    limit: u32,
-    created: TimeRange,
-) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
-    query
-        .bind(key)
-        .bind(after.map(|(at, _)| ms(at)))
-        .bind(after.map(|(_, id)| id))
-        .bind(i64::from(limit))
-        .bind(created.from.map(ms))
-        .bind(created.before.map(ms))
+/// A [`page_sql`] read's `$1` to `$6`.
+fn page_params(key: Option<&str>, after: Option<(DateTime<Utc>, &str)>, limit: u32, created: TimeRange) -> Vec<Param> {
+    vec![
+        Param::Text(key.map(str::to_owned)),
+        Param::Int(after.map(|(at, _)| ms(at))),
+        Param::Text(after.map(|(_, id)| id.to_owned())),
+        Param::Int(Some(i64::from(limit))),
+        Param::Int(created.from.map(ms)),
+        Param::Int(created.before.map(ms)),
+    ]
+}
+
+/// `params` as the arguments of a statement's `$1`, `$2`, …
+fn arguments(params: Vec<Param>) -> Result<sqlx::any::AnyArguments<'static>, StoreError> {
+    let mut arguments = sqlx::any::AnyArguments::default();
+    for param in params {
+        match param {
+            Param::Text(value) => arguments.add(value),
+            Param::Int(value) => arguments.add(value),
+        }
+        .map_err(|e| StoreError::Backend(format!("binding a parameter: {e}")))?;
+    }
+    Ok(arguments)
 }
 
 /// The condition that keeps a listing's rows to `scope`, on the key bound as `$1`:
@@ -704,14 +775,15 @@ impl Store for SqlStore {
         limit: u32,
     ) -> Result<Vec<Snapshot>, StoreError> {
         let (within, key) = scoped(scope, "project_id = $1");
-        let read = page_sql("*", "snapshots", within, "($7 IS NULL OR kind = $7) AND ($8 IS NULL OR status = $8)");
-        let rows = bind_page(sqlx::query(&read), key, after, limit, filter.created)
-            .bind(filter.kind.map(SnapshotKind::as_str))
-            .bind(filter.status.map(SnapshotStatus::as_str))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter().map(snapshot_from).collect()
+        let filters = "($7 IS NULL OR kind = $7) AND ($8 IS NULL OR status = $8)";
+        let read = page_sql(SNAPSHOT_COLUMNS, "snapshots", within, filters);
+        let mut params = page_params(key, after, limit, filter.created);
+        params.push(Param::Text(filter.kind.map(|k| k.as_str().to_owned())));
+        params.push(Param::Text(filter.status.map(|s| s.as_str().to_owned())));
+        // A kind or status filter is checked row by row: how many rows it passes over is unknown.
+        let steps = (filter.kind.is_none() && filter.status.is_none()).then_some(limit);
+        let rows: Vec<SnapshotRow> = self.rows(read, params, steps).await?;
+        rows.into_iter().map(Snapshot::try_from).collect()
     }
 
     async fn operations_page(
@@ -727,11 +799,9 @@ impl Store for SqlStore {
             phases.map_or_else(|| "TRUE".to_owned(), |p| format!("phase IN ({})", p.collect::<Vec<_>>().join(", ")));
         let read =
             page_sql(OPERATION_COLUMNS, "operations", within, &format!("{phases} AND ($7 IS NULL OR kind = $7)"));
-        let rows = bind_page(sqlx::query(&read), key, after, limit, filter.created)
-            .bind(filter.kind.map(OperationKind::as_str))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let mut params = page_params(key, after, limit, filter.created);
+        params.push(Param::Text(filter.kind.map(|k| k.as_str().to_owned())));
+        let rows = sqlx::query_with(&read, arguments(params)?).fetch_all(&self.pool).await.map_err(backend)?;
         rows.iter().map(operation_from).collect()
     }
 

@@ -90,7 +90,7 @@ async fn list_snapshots(
     Path((project_id, cluster_id)): Path<(String, String)>,
 ) -> Result<Response, CssError> {
     let (cluster, config) = core.snapshot_config(&project_id, &cluster_id).await?;
-    Ok(listing::backups(core, cluster, config))
+    Ok(listing::backups(core, cluster, config).await?)
 }
 
 async fn delete_snapshot(

@@ -1,49 +1,176 @@
 //! The CSS backup object, filled from snapkeep's catalog.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
+use serde::Serialize;
 use serde_json::{Value, json};
 use snapkeep_core::{Cluster, Snapshot, SnapshotConfig, SnapshotKind, SnapshotPolicy};
 
-fn css_time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+/// One item of `{"backups":[…]}` ([`ClusterBackups::backup`]); automatic snapshots show the
+/// policy that took them. Its
+/// fields are in the order Huawei's answers (and `serde_json`'s maps) give them: by name.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Backup<'a> {
+    backup_expected_start_time: Option<CssTime>,
+    backup_frequency: Option<&'static str>,
+    backup_keep_day: Option<u32>,
+    backup_method: &'static str,
+    backup_period: Option<&'a str>,
+    backup_type: &'static str,
+    bucket_name: Option<()>,
+    cluster_id: &'a str,
+    cluster_name: &'a str,
+    created: CssTime,
+    datastore: &'a Datastore,
+    description: &'a str,
+    end_time: i64,
+    fail_reason: Option<&'a str>,
+    failed_shards: Option<u32>,
+    id: &'a str,
+    indices: Indices<'a>,
+    name: &'a str,
+    restore_status: &'static str,
+    start_time: Option<i64>,
+    status: &'static str,
+    total_shards: Option<u32>,
+    updated: CssTime,
+    version: Option<&'a str>,
 }
 
-/// One item of `{"backups":[…]}`; automatic snapshots show the policy that took them.
-pub fn backup(cluster: &Cluster, config: &SnapshotConfig, s: &Snapshot) -> Value {
-    let auto = (s.kind == SnapshotKind::Automatic).then_some(&config.policy);
-    let indices = if s.indices.is_empty() { s.requested_indices.clone() } else { s.indices.join(",") };
-    json!({
-        "created": css_time(s.created_at),
-        "updated": css_time(s.updated_at),
-        "datastore": {"type": cluster.flavor.as_str(), "version": cluster.version.to_string()},
-        "description": s.description,
-        "id": s.id,
-        "clusterId": cluster.id,
-        "clusterName": cluster.name,
-        "name": s.name,
-        "status": s.status.as_str(),
-        "backupType": if s.kind == SnapshotKind::Automatic { "0" } else { "1" },
-        "backupMethod": s.kind.as_str(),
-        "backupFrequency": auto.and_then(|p| css_schedule(p).0),
-        "backupExpectedStartTime": s.scheduled_for.map(css_time),
-        "backupKeepDay": auto.map(|p| p.keepday),
-        "backupPeriod": auto.and_then(|p| css_schedule(p).1),
-        "indices": indices,
-        "totalShards": s.total_shards,
-        "failedShards": s.failed_shards,
-        "version": s.engine_version,
-        "restoreStatus": s.restore_status.as_str(),
-        "startTime": s.start_time_ms,
-        "endTime": s.end_time_ms.unwrap_or(0),
-        "bucketName": Value::Null,
-        "failReason": fail_reason(s),
-    })
+/// A cluster's engine as CSS names it.
+#[derive(Serialize)]
+struct Datastore {
+    #[serde(rename = "type")]
+    flavor: &'static str,
+    version: String,
+}
+
+/// A time as CSS shows it, `2024-01-31T08:00:00` (UTC, no zone).
+struct CssTime(DateTime<Utc>);
+
+impl CssTime {
+    /// The 19 ASCII bytes of `%Y-%m-%dT%H:%M:%S`, written digit by digit (chrono's `format`
+    /// parses its pattern on every call, a cost each row of a list paid); `None` for a year
+    /// outside 0 to 9999.
+    fn ascii(&self) -> Option<[u8; 19]> {
+        let (date, time) = (self.0.date_naive(), self.0.time());
+        let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+        let mut out = *b"0000-00-00T00:00:00";
+        let fields = [(0, 4, year), (5, 2, date.month()), (8, 2, date.day())];
+        let fields = fields.into_iter().chain([(11, 2, time.hour()), (14, 2, time.minute()), (17, 2, time.second())]);
+        for (at, width, mut value) in fields {
+            for digit in out[at..at + width].iter_mut().rev() {
+                *digit = b'0' + (value % 10) as u8;
+                value /= 10;
+            }
+        }
+        Some(out)
+    }
+}
+
+impl std::fmt::Display for CssTime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.ascii() {
+            Some(ascii) => f.write_str(std::str::from_utf8(&ascii).expect("ASCII digits")),
+            None => write!(f, "{}", self.0.format("%Y-%m-%dT%H:%M:%S")),
+        }
+    }
+}
+
+impl Serialize for CssTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.ascii() {
+            Some(ascii) => serializer.serialize_str(std::str::from_utf8(&ascii).expect("ASCII digits")),
+            None => serializer.collect_str(self),
+        }
+    }
+}
+
+fn css_time(t: DateTime<Utc>) -> String {
+    CssTime(t).to_string()
+}
+
+/// What the backups in a list of one cluster's share: the cluster, its engine, and the policy
+/// its automatic snapshots were taken under, as CSS shows them (worked out once per list).
+pub struct ClusterBackups<'a> {
+    cluster: &'a Cluster,
+    datastore: Datastore,
+    keepday: u32,
+    schedule: (Option<&'static str>, Option<String>),
+}
+
+impl<'a> ClusterBackups<'a> {
+    pub fn new(cluster: &'a Cluster, config: &SnapshotConfig) -> Self {
+        let schedule = css_schedule(&config.policy);
+        Self { cluster, datastore: datastore(cluster), keepday: config.policy.keepday, schedule }
+    }
+
+    /// One item of the list.
+    pub fn backup(&'a self, s: &'a Snapshot) -> Backup<'a> {
+        let auto = s.kind == SnapshotKind::Automatic;
+        Backup {
+            backup_expected_start_time: s.scheduled_for.map(CssTime),
+            backup_frequency: self.schedule.0.filter(|_| auto),
+            backup_keep_day: auto.then_some(self.keepday),
+            backup_method: s.kind.as_str(),
+            backup_period: self.schedule.1.as_deref().filter(|_| auto),
+            backup_type: if auto { "0" } else { "1" },
+            bucket_name: None,
+            cluster_id: &self.cluster.id,
+            cluster_name: &self.cluster.name,
+            created: CssTime(s.created_at),
+            datastore: &self.datastore,
+            description: &s.description,
+            end_time: s.end_time_ms.unwrap_or(0),
+            fail_reason: fail_reason(s),
+            failed_shards: s.failed_shards,
+            id: &s.id,
+            indices: Indices(s),
+            name: &s.name,
+            restore_status: s.restore_status.as_str(),
+            start_time: s.start_time_ms,
+            status: s.status.as_str(),
+            total_shards: s.total_shards,
+            updated: CssTime(s.updated_at),
+            version: s.engine_version.as_deref(),
+        }
+    }
+}
+
+/// A snapshot's indices as CSS shows them: those the engine put in it, comma-separated, or
+/// what the caller asked for until the engine says.
+struct Indices<'a>(&'a Snapshot);
+
+impl std::fmt::Display for Indices<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.0;
+        if s.indices.is_empty() {
+            return f.write_str(&s.requested_indices);
+        }
+        for (i, index) in s.indices.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(index)?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Indices<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+fn datastore(cluster: &Cluster) -> Datastore {
+    Datastore { flavor: cluster.flavor.as_str(), version: cluster.version.to_string() }
 }
 
 /// Why the last restore or delete of the snapshot failed, else why the snapshot itself failed:
 /// CSS has one field for all of them, and `restoreStatus: failed` alone leaves the caller guessing.
-fn fail_reason(s: &Snapshot) -> Option<String> {
-    s.operation_failure.clone().or_else(|| s.failure_reason.clone())
+fn fail_reason(s: &Snapshot) -> Option<&str> {
+    s.operation_failure.as_deref().or(s.failure_reason.as_deref())
 }
 
 /// Frequency and period as CSS shows them; `null` for a schedule set as a Quartz expression in
@@ -93,7 +220,7 @@ pub fn cluster(cluster: &Cluster, config: &SnapshotConfig, snapshotting: bool, r
         "id": cluster.id,
         "name": cluster.name,
         "status": "200",
-        "datastore": {"type": cluster.flavor.as_str(), "version": cluster.version.to_string()},
+        "datastore": datastore(cluster),
         "endpoint": endpoint,
         "created": css_time(cluster.created_at),
         "updated": css_time(cluster.created_at),
@@ -112,4 +239,20 @@ pub fn cluster(cluster: &Cluster, config: &SnapshotConfig, snapshotting: bool, r
             "bakKeepDay": config.policy.keepday,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CSS times read as chrono's `%Y-%m-%dT%H:%M:%S`, inside and outside four-digit years.
+    #[test]
+    fn css_times_read_as_the_strftime_pattern() {
+        for ms in [0, 1_700_000_000_123, 1_709_251_199_999, 253_402_300_799_000, 253_402_300_800_000] {
+            let t = DateTime::from_timestamp_millis(ms).expect("a time");
+            let expected = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+            assert_eq!(css_time(t), expected);
+            assert_eq!(serde_json::to_string(&CssTime(t)).expect("JSON"), format!("\"{expected}\""));
+        }
+    }
 }
