@@ -250,6 +250,34 @@ impl SqlStore {
         sqlx::query_as_with(&sql, arguments(params)?).fetch_all(&self.pool).await.map_err(backend)
     }
 
+    /// Commits a transaction that wrote snapshots, then drops the kept listing pages (also when
+    /// the commit failed: whether it took effect is then unknown).
+    async fn commit_snapshots(&self, tx: Transaction<'_, Any>) -> Result<(), StoreError> {
+        let committed = tx.commit().await.map_err(backend);
+        self.view.forget_pages();
+        committed
+    }
+
+    /// A page of [`Store::snapshots_page`], read from the catalog.
+    async fn read_snapshot_page(
+        &self,
+        scope: Scope<'_>,
+        filter: &SnapshotFilter,
+        after: Option<(DateTime<Utc>, &str)>,
+        limit: u32,
+    ) -> Result<Vec<Snapshot>, StoreError> {
+        let (within, key) = scoped(scope, "project_id = $1");
+        let filters = "($7 IS NULL OR kind = $7) AND ($8 IS NULL OR status = $8)";
+        let read = page_sql(SNAPSHOT_COLUMNS, "snapshots", within, filters);
+        let mut params = page_params(key, after, limit, filter.created);
+        params.push(Param::Text(filter.kind.map(|k| k.as_str().to_owned())));
+        params.push(Param::Text(filter.status.map(|s| s.as_str().to_owned())));
+        // A kind or status filter is checked row by row: how many rows it passes over is unknown.
+        let steps = (filter.kind.is_none() && filter.status.is_none()).then_some(limit);
+        let rows: Vec<SnapshotRow> = self.rows(read, params, steps).await?;
+        rows.into_iter().map(Snapshot::try_from).collect()
+    }
+
     /// The row `sql` selects by one key, mapped.
     async fn one<T>(
         &self,
@@ -278,9 +306,9 @@ impl SqlStore {
 
     /// Entry `name` of the view's `table`, or what `read` finds in the catalog (kept in the view
     /// when found).
-    async fn viewed<T: Clone, F>(
+    async fn viewed<T: Clone, F, const MAX: usize>(
         &self,
-        table: fn(&view::CatalogView) -> &view::Table<T>,
+        table: fn(&view::CatalogView) -> &view::Table<T, MAX>,
         name: &str,
         read: F,
     ) -> Result<Option<T>, StoreError>
@@ -774,16 +802,19 @@ impl Store for SqlStore {
         after: Option<(DateTime<Utc>, &str)>,
         limit: u32,
     ) -> Result<Vec<Snapshot>, StoreError> {
-        let (within, key) = scoped(scope, "project_id = $1");
-        let filters = "($7 IS NULL OR kind = $7) AND ($8 IS NULL OR status = $8)";
-        let read = page_sql(SNAPSHOT_COLUMNS, "snapshots", within, filters);
-        let mut params = page_params(key, after, limit, filter.created);
-        params.push(Param::Text(filter.kind.map(|k| k.as_str().to_owned())));
-        params.push(Param::Text(filter.status.map(|s| s.as_str().to_owned())));
-        // A kind or status filter is checked row by row: how many rows it passes over is unknown.
-        let steps = (filter.kind.is_none() && filter.status.is_none()).then_some(limit);
-        let rows: Vec<SnapshotRow> = self.rows(read, params, steps).await?;
-        rows.into_iter().map(Snapshot::try_from).collect()
+        let name = match scope {
+            Scope::Cluster(id) if after.is_none() && *filter == SnapshotFilter::default() => format!("{id}/{limit}"),
+            _ => return self.read_snapshot_page(scope, filter, after, limit).await,
+        };
+        if let Some(page) = self.view.get(&self.view.first_pages, &name) {
+            return Ok(page);
+        }
+        let generation = self.view.generation();
+        let page = self.read_snapshot_page(scope, filter, after, limit).await?;
+        if self.view.exact() && page.len() <= view::MAX_PAGE_ROWS {
+            self.view.put(&self.view.first_pages, &name, page.clone(), generation);
+        }
+        Ok(page)
     }
 
     async fn operations_page(
@@ -825,7 +856,7 @@ impl Store for SqlStore {
         self.lock_cluster(&mut tx, &snapshot.cluster_id, false).await?;
         write_snapshot(&mut tx, snapshot).await?;
         write_operation(&mut tx, operation, false).await?;
-        tx.commit().await.map_err(backend)
+        self.commit_snapshots(tx).await
     }
 
     async fn insert_snapshot_once(
@@ -856,7 +887,7 @@ impl Store for SqlStore {
         }
         write_snapshot(&mut tx, snapshot).await?;
         write_operation(&mut tx, operation, false).await?;
-        tx.commit().await.map_err(backend)?;
+        self.commit_snapshots(tx).await?;
         Ok(None)
     }
 
@@ -897,7 +928,7 @@ impl Store for SqlStore {
         }
         write_snapshot(&mut tx, snapshot).await?;
         write_operation(&mut tx, operation, false).await?;
-        tx.commit().await.map_err(backend)
+        self.commit_snapshots(tx).await
     }
 
     async fn claim_due_operations(
@@ -1075,7 +1106,7 @@ impl Store for SqlStore {
         }
         write_operation(&mut slot, operation, false).await?;
         slot.commit().await.map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
+        self.commit_snapshots(tx).await?;
         Ok(FireOutcome::Fired)
     }
 
@@ -1127,7 +1158,7 @@ impl Store for SqlStore {
             let op = Operation { snapshot_id: first.clone(), batch: taken.clone(), ..operation.clone() };
             write_operation(&mut tx, &op, false).await?;
         }
-        tx.commit().await.map_err(backend)?;
+        self.commit_snapshots(tx).await?;
         Ok(taken)
     }
 
@@ -1214,7 +1245,7 @@ impl Store for SqlStore {
         if let SnapshotChange::Update(snapshot) = change {
             write_step_snapshot(&mut tx, (operation, self.lock(Lock::Update)), snapshot).await?;
         }
-        tx.commit().await.map_err(backend)
+        self.commit_snapshots(tx).await
     }
 
     async fn save_step(&self, operation: &Operation, change: &SnapshotChange, owner: &str) -> Result<(), StoreError> {
@@ -1228,7 +1259,7 @@ impl Store for SqlStore {
             }
             SnapshotChange::Remove | SnapshotChange::Release => remove_or_release(&mut tx, operation, change).await?,
         }
-        tx.commit().await.map_err(backend)
+        self.commit_snapshots(tx).await
     }
 }
 

@@ -758,6 +758,29 @@ pub async fn reads_see_every_write_of_this_store_at_once(store: &dyn Catalog) {
     assert!(store.get_snapshot_config("c").await.unwrap().is_none(), "its policy went with it");
 }
 
+/// A cluster's listing (its first page, which SQLite keeps in memory) shows each write to its
+/// snapshots at once: a create, a step's change, a delete starting, a snapshot removed.
+pub async fn a_listing_sees_every_write_to_snapshots_at_once(store: &dyn Catalog) {
+    let first_page = || async {
+        let page = store.snapshots_page(Scope::Cluster("c"), &SnapshotFilter::default(), None, 201).await.unwrap();
+        page.into_iter().map(|s| (s.id, s.status, s.deleting)).collect::<Vec<_>>()
+    };
+    let (created, deleting) = created_then_deleting(store).await;
+    assert_eq!(first_page().await, [("s1".to_owned(), SnapshotStatus::Building, true)], "a delete starting");
+    let mut o1 = operation("o1", "s1", 0);
+    claim_all(store, "a").await;
+    let done = Snapshot { status: SnapshotStatus::Completed, ..deleting.clone() };
+    store.save_step(&o1, &SnapshotChange::update(done), "a").await.unwrap();
+    assert_eq!(first_page().await, [("s1".to_owned(), SnapshotStatus::Completed, true)], "a step's change");
+    let s2 = Snapshot { created_at: at(20), ..snapshot("s2", "second") };
+    store.insert_snapshot_with_operation(&s2, &operation("o3", "s2", 0)).await.unwrap();
+    assert_eq!(first_page().await.len(), 2, "a create");
+    o1 = Operation { kind: OperationKind::DeleteSnapshot, ..operation("o2", &created.id, 0) };
+    claim_all(store, "a").await;
+    store.save_step(&o1, &SnapshotChange::Remove, "a").await.unwrap();
+    assert_eq!(first_page().await, [("s2".to_owned(), SnapshotStatus::Building, false)], "a snapshot removed");
+}
+
 pub async fn one_default_per_project_and_names_are_unique(store: &dyn Catalog) {
     let project = Project { id: "p".into(), name: "proj".into(), created_at: at(0) };
     store.insert_project(&project).await.unwrap();
@@ -812,7 +835,8 @@ macro_rules! store_suite {
             fleet_facts_pick_each_clusters_newest_rows,
             one_default_per_project_and_names_are_unique,
             an_event_is_queued_once_and_a_claimed_delivery_is_posted_by_one_replica,
-            reads_see_every_write_of_this_store_at_once
+            reads_see_every_write_of_this_store_at_once,
+            a_listing_sees_every_write_to_snapshots_at_once
         );
     };
     (@cases $open:expr; $($case:ident),* $(,)?) => {

@@ -16,6 +16,8 @@ use crate::view::ClusterBackups;
 
 /// Snapshots read from the catalog and written out at a time (about 100 KiB of answer).
 const PAGE: u32 = 200;
+/// About the bytes of one backup in the answer (enough for most, so a page's buffer seldom grows).
+const BACKUP_BYTES: usize = 640;
 
 /// The list of `cluster`'s snapshots as a JSON answer, streamed when it is longer than a page.
 ///
@@ -24,7 +26,8 @@ const PAGE: u32 = 200;
 /// (the caller sees a truncated body, never a well-formed short list).
 pub(crate) async fn backups(core: Snapkeep, cluster: Cluster, config: SnapshotConfig) -> Result<Response, CoreError> {
     let first = page(&core, &cluster, None).await?;
-    let mut out = b"{\"backups\":[".to_vec();
+    let mut out = Vec::with_capacity(first.snapshots.len() * BACKUP_BYTES + 16);
+    out.extend_from_slice(b"{\"backups\":[");
     write_page(&mut out, &cluster, &config, &first, true);
     let body = match first.next {
         None => Body::from(out),
@@ -68,7 +71,7 @@ fn rest(
         let listed = read.inspect_err(
             |e| tracing::error!(cluster = %cluster.id, error = %e, "a streamed snapshot list broke off"),
         )?;
-        let mut out = Vec::with_capacity(listed.snapshots.len() * 512 + 2);
+        let mut out = Vec::with_capacity(listed.snapshots.len() * BACKUP_BYTES + 2);
         write_page(&mut out, &cluster, &config, &listed, false);
         Ok(Some((Bytes::from(out), (core, cluster, config, listed.next))))
     })
