@@ -240,6 +240,7 @@ impl Snapkeep {
             FireLimits { global: self.scheduling.global_limit, per_cluster: self.scheduling.per_cluster_limit };
         Ok(Some(match self.store.record_fire(fire, &snapshot, &operation, next, limits).await? {
             FireOutcome::Fired => {
+                self.operation_queued();
                 let lag = now - fire.next.fire_at;
                 self.metrics().fired(lag);
                 Ok(Fired { cluster_id: cluster.id, slot, lag })
@@ -286,7 +287,9 @@ impl Snapkeep {
         let on = (cluster_id, Lane::Steps);
         let mut operation = self.operation_on(OperationKind::DeleteSnapshots, first, on, None, now);
         operation.batch = snapshots.iter().map(|s| s.id.clone()).collect();
-        Ok(self.store.insert_batch_delete(&operation).await?.len())
+        let taken = self.store.insert_batch_delete(&operation).await?.len();
+        self.operation_queued();
+        Ok(taken)
     }
 
     /// Whether a snapshot or a restore is running on the cluster (CSS `actions`).

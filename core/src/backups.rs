@@ -124,6 +124,7 @@ impl Snapkeep {
             StoreError::Conflict(_) => CoreError::RestoreInProgress(source.id.clone()),
             other => other.into(),
         })?;
+        self.operation_queued();
         Ok((target.id, operation.id))
     }
 

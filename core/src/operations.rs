@@ -88,6 +88,11 @@ impl Reconciler {
         self
     }
 
+    /// Resolves when this process queues an operation (`Snapkeep::operations_queued`).
+    pub async fn queued(&self) {
+        self.core.operations_queued().await;
+    }
+
     /// Leases up to `limit` operations of `lane` that are due, oldest due first.
     pub async fn claim(&self, lane: Lane, limit: u32) -> Result<Vec<Operation>, CoreError> {
         let now = self.core.clock.now();

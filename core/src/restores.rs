@@ -69,7 +69,9 @@ impl Snapkeep {
         self.store.insert_operation_for(&updated, expected, &operation).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::RestoreInProgress(target.id.clone()),
             other => other.into(),
-        })
+        })?;
+        self.operation_queued();
+        Ok(())
     }
 
     async fn check_restorable(&self, snapshot: &Snapshot, source: &Cluster, target: &Cluster) -> Result<(), CoreError> {

@@ -40,6 +40,9 @@ pub struct Handles {
     metrics: Metrics,
     pub(crate) default_region: String,
     pub(crate) presence: Arc<Presence>,
+    /// Wakes this process's reconcilers when an operation is queued, so they claim it at once
+    /// instead of at their next look for due work.
+    queued: Arc<tokio::sync::Notify>,
 }
 
 impl std::ops::Deref for Snapkeep {
@@ -73,7 +76,19 @@ impl Snapkeep {
             metrics: Metrics::default(),
             default_region,
             presence: Arc::default(),
+            queued: Arc::default(),
         }))
+    }
+
+    /// Tells this process's reconcilers that an operation was queued.
+    pub(crate) fn operation_queued(&self) {
+        self.queued.notify_waiters();
+    }
+
+    /// Resolves when this process queues an operation (`operation_queued`); another replica's
+    /// are found at the reconcilers' next look.
+    pub async fn operations_queued(&self) {
+        self.queued.notified().await;
     }
 
     /// The handles to change while building, before the core is shared.

@@ -147,11 +147,15 @@ impl Snapkeep {
         idempotency_key: Option<&str>,
     ) -> Result<Option<String>, StoreError> {
         let Some(key) = idempotency_key else {
-            return self.store.insert_snapshot_with_operation(snapshot, operation).await.map(|()| None);
+            let inserted = self.store.insert_snapshot_with_operation(snapshot, operation).await;
+            return inserted.map(|()| None).inspect(|_| self.operation_queued());
         };
         let key = key_record(&snapshot.project_id, &snapshot.cluster_id, key);
         let not_before = snapshot.created_at - chrono::Duration::hours(IDEMPOTENCY_HOURS);
-        self.store.insert_snapshot_once(snapshot, operation, &key, not_before).await
+        self.store
+            .insert_snapshot_once(snapshot, operation, &key, not_before)
+            .await
+            .inspect(|_| self.operation_queued())
     }
 
     /// The snapshot an earlier request with `key` made on `cluster`, within 24 h of `now`: a
@@ -268,7 +272,9 @@ impl Snapkeep {
         self.store.insert_operation_for(&updated, expected, &operation).await.map_err(|e| match e {
             StoreError::Conflict(_) => CoreError::SnapshotBeingDeleted,
             other => other.into(),
-        })
+        })?;
+        self.operation_queued();
+        Ok(())
     }
 
     /// A snapshot just accepted: BUILDING, nothing known from the engine yet.

@@ -1,6 +1,7 @@
 //! The reconciler worker of one lane: a continuous pool of operation steps. Each unit of work
 //! fills the slots that are free with due operations of its lane, each advanced one step in a
-//! task of its own; a step that ends frees its slot at once and wakes the worker to fill it. The
+//! task of its own; a step that ends frees its slot at once and wakes the worker to fill it, and
+//! an operation this process queues wakes it to claim that at once. The
 //! steps lane runs short engine calls; the transfers lane runs PostgreSQL backups and restores,
 //! bounded apart, so a long transfer never holds up a short step.
 
@@ -96,11 +97,11 @@ impl Worker for ReconcilerWorker {
         Ok(Pace::Idle)
     }
 
-    /// A step ended (its slot is free).
+    /// A step ended (its slot is free), or this process queued an operation.
     async fn woken(&mut self) {
-        match self.in_flight.join_next().await {
-            Some(ended) => self.ended(ended),
-            None => std::future::pending().await,
+        tokio::select! {
+            Some(ended) = self.in_flight.join_next() => self.ended(ended),
+            () = self.reconciler.queued() => {}
         }
     }
 

@@ -4,6 +4,7 @@
 //! the async side only moves compressed bytes.
 
 use std::io::Read;
+use std::sync::mpsc::{Receiver, SyncSender};
 
 use bytes::{Buf, Bytes};
 use tokio::sync::mpsc;
@@ -15,6 +16,8 @@ use crate::tar::{EntryHeader, EntryKind, TarVisitor, TarWalker};
 
 /// Decoded bytes handed to the walker at once.
 const DECODE_BUFFER: usize = 1 << 20;
+/// Decoded buffers waiting for the walker.
+const DECODED_QUEUE: usize = 4;
 
 /// The size and CRC32C of the decoded archive.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -95,21 +98,48 @@ impl TarVisitor for FileIndex {
     }
 }
 
-fn decode<V: TarVisitor>(compressed: impl Read, mut visitor: V) -> Result<(V, ArchiveDigest), PgError> {
+/// Decompresses on this thread while another walks what it decoded, as `zstd -d | tar -x`
+/// would: decoding and writing the files overlap.
+fn decode<V: TarVisitor + Send>(compressed: impl Read, visitor: V) -> Result<(V, ArchiveDigest), PgError> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel(DECODED_QUEUE);
+    std::thread::scope(|scope| {
+        let walking = scope.spawn(move || walk(receiver, visitor));
+        let decompressed = decompress(compressed, sender);
+        let walked = walking.join().map_err(|_| PgError::Local("the archive walker stopped".into()))?;
+        // A decompression that failed is why the walker found the archive cut short; one that
+        // stopped because the walker did ends without error, and the walker's error says why.
+        decompressed?;
+        walked
+    })
+}
+
+/// Sends the decoded archive to `sender` in buffers of up to `DECODE_BUFFER`; stops early,
+/// without error, when the walker stopped taking them.
+fn decompress(compressed: impl Read, sender: SyncSender<Vec<u8>>) -> Result<(), PgError> {
     let not_zstd = |e: std::io::Error| PgError::Integrity(format!("the archive does not decompress: {e}"));
     let mut decoder = zstd::stream::read::Decoder::new(compressed).map_err(not_zstd)?;
-    let mut buffer = vec![0u8; DECODE_BUFFER];
-    let mut walker = TarWalker::default();
-    let mut digest = ArchiveDigest::default();
     loop {
+        let mut buffer = vec![0u8; DECODE_BUFFER];
         let read = match decoder.read(&mut buffer) {
-            Ok(0) => break,
+            Ok(0) => return Ok(()),
             Ok(read) => read,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(not_zstd(e)),
         };
-        digest.add(&buffer[..read]);
-        walker.feed(&buffer[..read], &mut visitor)?;
+        buffer.truncate(read);
+        if sender.send(buffer).is_err() {
+            return Ok(());
+        }
+    }
+}
+
+/// Walks the decoded archive with `visitor`, summing it; the archive must end with its marker.
+fn walk<V: TarVisitor>(decoded: Receiver<Vec<u8>>, mut visitor: V) -> Result<(V, ArchiveDigest), PgError> {
+    let mut walker = TarWalker::default();
+    let mut digest = ArchiveDigest::default();
+    for buffer in decoded {
+        digest.add(&buffer);
+        walker.feed(&buffer, &mut visitor)?;
     }
     if !walker.finished() {
         return Err(PgError::Integrity("the archive ends before its end marker".into()));
