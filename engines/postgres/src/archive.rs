@@ -119,15 +119,10 @@ fn decompress(compressed: impl Read, sender: SyncSender<Vec<u8>>) -> Result<(), 
     let not_zstd = |e: std::io::Error| PgError::Integrity(format!("the archive does not decompress: {e}"));
     let mut decoder = zstd::stream::read::Decoder::new(compressed).map_err(not_zstd)?;
     loop {
-        let mut buffer = vec![0u8; DECODE_BUFFER];
-        let read = match decoder.read(&mut buffer) {
-            Ok(0) => return Ok(()),
-            Ok(read) => read,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(not_zstd(e)),
-        };
-        buffer.truncate(read);
-        if sender.send(buffer).is_err() {
+        // Filled to `DECODE_BUFFER` (a read of the decoder gives one block, often far less).
+        let mut buffer = Vec::with_capacity(DECODE_BUFFER);
+        let read = (&mut decoder).take(DECODE_BUFFER as u64).read_to_end(&mut buffer).map_err(not_zstd)?;
+        if read == 0 || sender.send(buffer).is_err() {
             return Ok(());
         }
     }
