@@ -9,6 +9,7 @@ use crate::error::{CoreError, NotFound, StoreError};
 use crate::model::{
     Cluster, ClusterFailures, LastFailure, NewCluster, Project, Snapshot, SnapshotKind, SnapshotStatus,
 };
+use crate::page::{ClusterPage, MAX_PAGE, Page, split_page};
 use crate::policy::SnapshotSettings;
 use crate::snapkeep::Snapkeep;
 use crate::validate;
@@ -100,6 +101,39 @@ impl Snapkeep {
             Some(cluster) if cluster.project_id == project_id => Ok(cluster),
             _ => Err(CoreError::NotFound(NotFound::Cluster)),
         }
+    }
+
+    /// A page of the clusters of one project (or all), oldest first. Errors: `NotFound` for an
+    /// unknown project; `Invalid` for a limit out of range or a cursor this listing did not give.
+    pub async fn clusters_page(&self, project_id: Option<&str>, page: &Page) -> Result<ClusterPage, CoreError> {
+        let (limit, after) = page.checked()?;
+        if let Some(project_id) = project_id {
+            self.project(project_id).await?;
+        }
+        let after = after.as_ref().map(|(at, id)| (*at, id.as_str()));
+        let clusters = self.store.clusters_page(project_id, after, limit + 1).await?;
+        let (clusters, next) = split_page(clusters, limit, |c| (c.created_at, &c.id));
+        Ok(ClusterPage { clusters, next })
+    }
+
+    /// The clusters `skip` to `skip + limit` (from 0) of one project's list, oldest first, and
+    /// how many there are in all; with `engine` (an engine name, such as `elasticsearch`), only
+    /// that engine's. For dialects whose vendor pages by offset. An unknown project has none.
+    /// Errors: `Invalid` for a limit outside 1 to `MAX_PAGE`.
+    pub async fn clusters_range(
+        &self,
+        project_id: &str,
+        engine: Option<&str>,
+        skip: usize,
+        limit: u32,
+    ) -> Result<(Vec<Cluster>, usize), CoreError> {
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(CoreError::invalid("limit", format!("must be 1 to {MAX_PAGE}")));
+        }
+        let mut clusters = self.store.list_clusters(Some(project_id)).await?;
+        clusters.retain(|c| engine.is_none_or(|engine| c.flavor.as_str() == engine));
+        let total = clusters.len();
+        Ok((clusters.into_iter().skip(skip).take(limit as usize).collect(), total))
     }
 
     pub async fn list_clusters(&self, project_id: Option<&str>) -> Result<Vec<Cluster>, CoreError> {

@@ -72,7 +72,8 @@ pub use notify::{
 };
 pub use operations::{Reconciler, RetryPolicy};
 pub use page::{
-    MAX_PAGE, OperationFilter, OperationPage, OperationState, Page, Scope, SnapshotFilter, SnapshotPage, TimeRange,
+    ClusterPage, MAX_PAGE, OperationFilter, OperationPage, OperationState, Page, Scope, SnapshotFilter, SnapshotPage,
+    TimeRange,
 };
 pub use physical::{BackupRequest, BackupSummary, DatabaseEngine, NewServer, RestoredServer, TransferProgress};
 pub use policy::{

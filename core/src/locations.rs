@@ -7,11 +7,16 @@
 //! `<shared>_<12 hex digits>` for restores into another (read-only). A registration never changes
 //! between read-only and writable, so a delete never waits on a restore's registration.
 
+use std::collections::HashMap;
+
 use sha2::{Digest, Sha256};
 
 use crate::engine::RepositorySpec;
-use crate::error::CoreError;
+use crate::error::{CoreError, NotFound};
 use crate::model::{Cluster, Snapshot};
+use crate::page::Scope;
+use crate::policy::SnapshotSettings;
+use crate::profiles::locate;
 use crate::repository::repository_spec;
 use crate::snapkeep::Snapkeep;
 use crate::storage::{LOCAL_PROFILE, RepositoryLocation, SnapshotLocation, StorageProfile};
@@ -77,16 +82,41 @@ impl Snapkeep {
     /// every other location its snapshots recorded (earlier repositories, backup folders).
     /// Errors: a recorded location whose profile is gone.
     pub(crate) async fn cluster_places(&self, cluster: &Cluster) -> Result<Vec<RepositoryLocation>, CoreError> {
-        let current = self.repository_location(cluster, &self.settings_of(cluster).await?).await?;
-        let mut places = vec![current];
-        for location in self.store.snapshot_locations(&cluster.id).await? {
-            let place = self.place_of(&cluster.project_id, &location).await?;
-            // A backup's folder inside a repository already listed is that repository's.
-            if !places.iter().any(|p| p.overlaps(&place) && place.path.starts_with(&p.path)) {
-                places.push(place);
+        let places = self.places_of(Scope::Cluster(&cluster.id), std::slice::from_ref(cluster)).await?;
+        places.into_iter().flatten().collect()
+    }
+
+    /// `cluster_places` for each of `clusters` (all in `scope`), in order, each place an error
+    /// where the profile it names is gone: the first is where the cluster's repository is now.
+    /// Read in three catalog statements and one per project, whatever the number of clusters, so
+    /// that checking a new location against a fleet's costs one pass.
+    pub(crate) async fn places_of(&self, scope: Scope<'_>, clusters: &[Cluster]) -> Result<Vec<Places>, CoreError> {
+        let configs = self.store.snapshot_configs(scope).await?;
+        let mut recorded = self.store.snapshot_locations(scope).await?;
+        let mut profiles: HashMap<&str, Vec<StorageProfile>> = HashMap::new();
+        let mut all = Vec::with_capacity(clusters.len());
+        for cluster in clusters {
+            let project = cluster.project_id.as_str();
+            if !profiles.contains_key(project) {
+                profiles.insert(project, self.store.list_storage_profiles(project).await?);
             }
+            let profiles = &profiles[project];
+            let settings = configs.get(&cluster.id).map(|config| &config.settings);
+            let root = &self.repositories.local_root;
+            let mut places = vec![locate(cluster, settings.unwrap_or(&SnapshotSettings::default()), profiles, root)];
+            for location in recorded.remove(&cluster.id).unwrap_or_default() {
+                let place = place_in(project, &location, profiles, root);
+                // A backup's folder inside a repository already listed is that repository's.
+                let listed = |place: &RepositoryLocation| {
+                    places.iter().flatten().any(|p| p.overlaps(place) && place.path.starts_with(&p.path))
+                };
+                if !place.as_ref().is_ok_and(listed) {
+                    places.push(place);
+                }
+            }
+            all.push(places);
         }
-        Ok(places)
+        Ok(all)
     }
 
     /// Where the cluster's repository is now, as a snapshot records it.
@@ -116,13 +146,35 @@ impl Snapkeep {
         project_id: &str,
         location: &SnapshotLocation,
     ) -> Result<RepositoryLocation, CoreError> {
-        let profile = if location.profile == LOCAL_PROFILE {
-            StorageProfile::local(project_id, &self.repositories.local_root)
-        } else {
-            self.storage_profile(project_id, &location.profile).await?
+        let profiles = match location.profile.as_str() {
+            LOCAL_PROFILE => Vec::new(),
+            name => self.store.get_storage_profile(project_id, name).await?.into_iter().collect(),
         };
-        Ok(RepositoryLocation { profile, bucket: location.bucket.clone(), path: location.path.clone() })
+        place_in(project_id, location, &profiles, &self.repositories.local_root)
     }
+}
+
+/// Every place holding one cluster's snapshots; see `Snapkeep::places_of`.
+pub(crate) type Places = Vec<Result<RepositoryLocation, CoreError>>;
+
+/// Where a recorded `location` is, its profile looked up among its project's `profiles`.
+/// Errors: `NotFound(StorageProfile)` when the profile is gone.
+fn place_in(
+    project_id: &str,
+    location: &SnapshotLocation,
+    profiles: &[StorageProfile],
+    local_root: &str,
+) -> Result<RepositoryLocation, CoreError> {
+    let profile = if location.profile == LOCAL_PROFILE {
+        StorageProfile::local(project_id, local_root)
+    } else {
+        profiles
+            .iter()
+            .find(|p| p.name == location.profile)
+            .cloned()
+            .ok_or(CoreError::NotFound(NotFound::StorageProfile))?
+    };
+    Ok(RepositoryLocation { profile, bucket: location.bucket.clone(), path: location.path.clone() })
 }
 
 /// A repository location as a snapshot records it: the profile by name, bucket and path.

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::CoreError;
-use crate::model::{Operation, OperationKind, OperationPhase, Snapshot, SnapshotKind, SnapshotStatus};
+use crate::model::{Cluster, Operation, OperationKind, OperationPhase, Snapshot, SnapshotKind, SnapshotStatus};
 
 /// The most items one page holds.
 pub const MAX_PAGE: u32 = 1000;
@@ -146,7 +146,15 @@ pub struct SnapshotPage {
     pub next: Option<String>,
 }
 
-/// Where a page starts: after the snapshot created at `.0` with id `.1`.
+/// A page of clusters, oldest first (by registration, then id); `next` reads the following page,
+/// none after the last.
+#[derive(Debug, Clone)]
+pub struct ClusterPage {
+    pub clusters: Vec<Cluster>,
+    pub next: Option<String>,
+}
+
+/// Where a page starts: after the item created at `.0` with id `.1`.
 pub(crate) type Cursor = (DateTime<Utc>, String);
 
 impl Page {

@@ -6,6 +6,7 @@ use crate::engine::EngineError;
 use crate::engine::RepositorySpec;
 use crate::error::{CoreError, NotFound, StoreError};
 use crate::model::Cluster;
+use crate::page::Scope;
 use crate::policy::{self, SnapshotSettings};
 use crate::repository::repository_spec;
 use crate::snapkeep::Snapkeep;
@@ -99,8 +100,10 @@ impl Snapkeep {
     /// Deletes a profile; refused while a cluster's repository, or any of its snapshots, is in it.
     pub async fn delete_storage_profile(&self, project_id: &str, name: &str) -> Result<(), CoreError> {
         let profile = self.storage_profile(project_id, name).await?;
-        for cluster in self.store.list_clusters(Some(project_id)).await? {
-            let places = self.cluster_places(&cluster).await?;
+        let clusters = self.store.list_clusters(Some(project_id)).await?;
+        let places = self.places_of(Scope::Project(project_id), &clusters).await?;
+        for (cluster, places) in clusters.into_iter().zip(places) {
+            let places = places.into_iter().collect::<Result<Vec<_>, _>>()?;
             if places.iter().any(|place| place.profile.id == profile.id) {
                 return Err(CoreError::StorageProfileInUse { profile: profile.name, cluster: cluster.id });
             }
@@ -114,32 +117,8 @@ impl Snapkeep {
         cluster: &Cluster,
         settings: &SnapshotSettings,
     ) -> Result<RepositoryLocation, CoreError> {
-        let profile = match &settings.agency {
-            Some(name) => self
-                .store
-                .get_storage_profile(&cluster.project_id, name)
-                .await?
-                .ok_or_else(|| CoreError::UnknownStorageProfile(name.clone()))?,
-            None => match self.store.default_storage_profile(&cluster.project_id).await? {
-                Some(profile) => profile,
-                None => StorageProfile::local(&cluster.project_id, &self.repositories.local_root),
-            },
-        };
-        if !profile.kind.is_object() {
-            if settings.bucket.is_some() {
-                return Err(CoreError::invalid(
-                    "bucket",
-                    format!("profile {} is a filesystem; it has no buckets", profile.name),
-                ));
-            }
-            let relative = storage::join_path(&[settings.base_path.as_deref().unwrap_or(""), &cluster.id]);
-            let path = format!("{}/{relative}", profile.base_path.trim_end_matches('/'));
-            return Ok(RepositoryLocation { profile, bucket: None, path });
-        }
-        let base = settings.base_path.as_deref().unwrap_or(&profile.base_path);
-        let path = storage::join_path(&[base, &cluster.id]);
-        let bucket = settings.bucket.clone().or_else(|| profile.bucket.clone());
-        Ok(RepositoryLocation { profile, bucket, path })
+        let profiles = self.store.list_storage_profiles(&cluster.project_id).await?;
+        locate(cluster, settings, &profiles, &self.repositories.local_root)
     }
 
     /// Checks a proposed location: it must not overlap any place holding another cluster's
@@ -147,16 +126,11 @@ impl Snapkeep {
     /// must accept writes there.
     pub(crate) async fn check_location(&self, cluster: &Cluster, settings: &SnapshotSettings) -> Result<(), CoreError> {
         let location = self.repository_location(cluster, settings).await?;
-        for other in self.store.list_clusters(None).await? {
-            if other.id == cluster.id {
-                continue;
-            }
-            // A recorded location whose profile is gone cannot be compared; the current one can.
-            let places = match self.cluster_places(&other).await {
-                Ok(places) => places,
-                Err(_) => self.current_location(&other).await.into_iter().collect(),
-            };
-            if places.iter().any(|place| place.overlaps(&location)) {
+        let mut others = self.store.list_clusters(None).await?;
+        others.retain(|other| other.id != cluster.id);
+        for places in self.places_of(Scope::Fleet, &others).await? {
+            // A place whose profile is gone cannot be compared; the others can.
+            if places.iter().flatten().any(|place| place.overlaps(&location)) {
                 return Err(CoreError::invalid(
                     "base_path",
                     format!("{} would overlap the repository of another cluster", location.path),
@@ -279,4 +253,42 @@ fn refusal_reason(e: &EngineError) -> String {
         EngineError::Api { reason, .. } => reason.clone(),
         other => other.to_string(),
     }
+}
+
+/// Where `cluster`'s repository lives with `settings`, given its project's `profiles`: in the
+/// profile its settings name (`agency`), else in the project's default one, else under the
+/// local root. Errors: `UnknownStorageProfile` when the named profile is not among `profiles`;
+/// `InvalidArgument` for a bucket on a filesystem profile.
+pub(crate) fn locate(
+    cluster: &Cluster,
+    settings: &SnapshotSettings,
+    profiles: &[StorageProfile],
+    local_root: &str,
+) -> Result<RepositoryLocation, CoreError> {
+    let profile = match &settings.agency {
+        Some(name) => profiles
+            .iter()
+            .find(|p| p.name == *name)
+            .cloned()
+            .ok_or_else(|| CoreError::UnknownStorageProfile(name.clone()))?,
+        None => match profiles.iter().find(|p| p.is_default) {
+            Some(profile) => profile.clone(),
+            None => StorageProfile::local(&cluster.project_id, local_root),
+        },
+    };
+    if !profile.kind.is_object() {
+        if settings.bucket.is_some() {
+            return Err(CoreError::invalid(
+                "bucket",
+                format!("profile {} is a filesystem; it has no buckets", profile.name),
+            ));
+        }
+        let relative = storage::join_path(&[settings.base_path.as_deref().unwrap_or(""), &cluster.id]);
+        let path = format!("{}/{relative}", profile.base_path.trim_end_matches('/'));
+        return Ok(RepositoryLocation { profile, bucket: None, path });
+    }
+    let base = settings.base_path.as_deref().unwrap_or(&profile.base_path);
+    let path = storage::join_path(&[base, &cluster.id]);
+    let bucket = settings.bucket.clone().or_else(|| profile.bucket.clone());
+    Ok(RepositoryLocation { profile, bucket, path })
 }

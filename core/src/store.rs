@@ -99,7 +99,16 @@ pub trait Store: AccessStore + NotifyStore + Send + Sync {
 
     async fn insert_cluster(&self, cluster: &Cluster) -> Result<(), StoreError>;
     async fn get_cluster(&self, id: &str) -> Result<Option<Cluster>, StoreError>;
+    /// The clusters of one project (or all), by creation time, then id (their bytes).
     async fn list_clusters(&self, project_id: Option<&str>) -> Result<Vec<Cluster>, StoreError>;
+    /// Up to `limit` clusters of `list_clusters`'s, after the one created at `after.0` with id
+    /// `after.1` (from the first without).
+    async fn clusters_page(
+        &self,
+        project_id: Option<&str>,
+        after: Option<(DateTime<Utc>, &str)>,
+        limit: u32,
+    ) -> Result<Vec<Cluster>, StoreError>;
     /// Deletes a cluster and its catalog; refused (Conflict) while operations on it are open.
     async fn delete_cluster(&self, id: &str) -> Result<(), StoreError>;
 
@@ -125,8 +134,9 @@ pub trait Store: AccessStore + NotifyStore + Send + Sync {
         after: Option<(DateTime<Utc>, &str)>,
         limit: u32,
     ) -> Result<Vec<Operation>, StoreError>;
-    /// The distinct locations the cluster's snapshots recorded.
-    async fn snapshot_locations(&self, cluster_id: &str) -> Result<Vec<SnapshotLocation>, StoreError>;
+    /// The distinct locations the snapshots of each cluster in `scope` recorded, by cluster id
+    /// (clusters without any are absent), each cluster's in order. One catalog read.
+    async fn snapshot_locations(&self, scope: Scope<'_>) -> Result<HashMap<String, Vec<SnapshotLocation>>, StoreError>;
 
     /// Records a new snapshot and the operation that creates it, atomically. Conflict when the
     /// cluster already has a snapshot of that name.
@@ -173,6 +183,8 @@ pub trait Store: AccessStore + NotifyStore + Send + Sync {
     async fn get_snapshots(&self, ids: &[String]) -> Result<Vec<Snapshot>, StoreError>;
 
     async fn get_snapshot_config(&self, cluster_id: &str) -> Result<Option<SnapshotConfig>, StoreError>;
+    /// The config of each cluster in `scope` that has one, by cluster id. One catalog read.
+    async fn snapshot_configs(&self, scope: Scope<'_>) -> Result<HashMap<String, SnapshotConfig>, StoreError>;
     /// Stores a cluster's config and when its next automatic snapshot is due (`None`: never).
     async fn put_snapshot_config(
         &self,

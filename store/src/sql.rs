@@ -326,6 +326,19 @@ impl SqlStore {
         Ok(found)
     }
 
+    /// The clusters of one project (or all), by creation time, then id (compared as bytes, as
+    /// Rust orders strings, whatever the database's collation): kept in the view and shared, so
+    /// that a page of a long list is found by a binary search, not copied from a whole list.
+    async fn cluster_list(&self, project_id: Option<&str>) -> Result<Arc<[Cluster]>, StoreError> {
+        let read = async {
+            let read = "SELECT * FROM clusters WHERE $1 IS NULL OR project_id = $1";
+            let mut clusters = self.all(read, &[project_id], cluster_from).await?;
+            clusters.sort_unstable_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+            Ok(Some(Arc::from(clusters)))
+        };
+        Ok(self.viewed(|v| &v.cluster_lists, project_id.unwrap_or_default(), read).await?.unwrap_or_default())
+    }
+
     /// Closes the connections, finishing the write-ahead log.
     pub async fn close(&self) {
         self.pool.close().await;
@@ -760,11 +773,18 @@ impl Store for SqlStore {
     }
 
     async fn list_clusters(&self, project_id: Option<&str>) -> Result<Vec<Cluster>, StoreError> {
-        let read = async {
-            let read = "SELECT * FROM clusters WHERE $1 IS NULL OR project_id = $1 ORDER BY created_at, id";
-            Ok(Some(self.all(read, &[project_id], cluster_from).await?))
-        };
-        Ok(self.viewed(|v| &v.cluster_lists, project_id.unwrap_or_default(), read).await?.unwrap_or_default())
+        Ok(self.cluster_list(project_id).await?.to_vec())
+    }
+
+    async fn clusters_page(
+        &self,
+        project_id: Option<&str>,
+        after: Option<(DateTime<Utc>, &str)>,
+        limit: u32,
+    ) -> Result<Vec<Cluster>, StoreError> {
+        let all = self.cluster_list(project_id).await?;
+        let start = after.map_or(0, |after| all.partition_point(|c| (c.created_at, c.id.as_str()) <= after));
+        Ok(all[start..].iter().take(limit as usize).cloned().collect())
     }
 
     async fn delete_cluster(&self, id: &str) -> Result<(), StoreError> {
@@ -836,15 +856,8 @@ impl Store for SqlStore {
         rows.iter().map(operation_from).collect()
     }
 
-    async fn snapshot_locations(&self, cluster_id: &str) -> Result<Vec<SnapshotLocation>, StoreError> {
-        let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT DISTINCT location FROM snapshots WHERE cluster_id = $1 AND location IS NOT NULL ORDER BY location",
-        )
-        .bind(cluster_id)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        rows.iter().map(|text| serde_json::from_str(text).map_err(|_| corrupt("snapshot location", text))).collect()
+    async fn snapshot_locations(&self, scope: Scope<'_>) -> Result<HashMap<String, Vec<SnapshotLocation>>, StoreError> {
+        self.scoped_locations(scope).await
     }
 
     async fn insert_snapshot_with_operation(
@@ -1012,6 +1025,10 @@ impl Store for SqlStore {
             Ok(Some(text.as_deref().map(config_from).transpose()?))
         };
         Ok(self.viewed(|v| &v.configs, cluster_id, read).await?.flatten())
+    }
+
+    async fn snapshot_configs(&self, scope: Scope<'_>) -> Result<HashMap<String, SnapshotConfig>, StoreError> {
+        self.scoped_configs(scope).await
     }
 
     async fn put_snapshot_config(

@@ -3,12 +3,15 @@
 //! windows, all-or-nothing writes). `store_suite!` turns every case into a `#[tokio::test]` for a
 //! store's constructor, so a second backend passes exactly what SQLite passes.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use snapkeep_core::{
     AccessKey, AccessStore, Announcement, AuditEntry, AuditQuery, Cipher, Cluster, Delivery, DeliveryState,
     EngineFlavor, EngineVersion, FireLimits, FireOutcome, Lane, NextFire, Operation, OperationFilter, OperationKind,
     OperationPhase, OperationState, Project, Replica, RestoreStatus, Scope, Snapshot, SnapshotChange, SnapshotConfig,
-    SnapshotFilter, SnapshotKind, SnapshotStatus, StorageKind, StorageProfile, Store, StoreError, TimeRange, Webhook,
+    SnapshotFilter, SnapshotKind, SnapshotLocation, SnapshotStatus, StorageKind, StorageProfile, Store, StoreError,
+    TimeRange, Webhook,
 };
 
 /// A store of both traits, as the service uses it.
@@ -262,6 +265,72 @@ pub async fn listings_keep_to_their_scope_and_window(store: &dyn Catalog) {
     let open =
         OperationFilter { state: Some(OperationState::Open), kind: Some(OperationKind::CreateSnapshot), ..all.1 };
     assert_eq!(page_ids(store, Scope::Fleet, (all.0, open)).await[1].len(), 3);
+}
+
+pub async fn cluster_pages_walk_the_list_in_order(store: &dyn Catalog) {
+    project(store).await;
+    store.insert_project(&Project { id: "q".into(), name: "other".into(), created_at: at(0) }).await.unwrap();
+    // Two created in the same millisecond: their ids order them, as bytes ("B" before "a").
+    for (id, project, created) in [("a", "p", 2_000), ("z", "q", 1_000), ("B", "p", 2_000), ("m", "p", 3_000)] {
+        store.insert_cluster(&Cluster { created_at: at(created), ..cluster(id, project) }).await.unwrap();
+    }
+    let ids = |clusters: Vec<Cluster>| clusters.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    let all = ids(store.list_clusters(None).await.unwrap());
+    assert_eq!(all, ["z", "B", "a", "m"]);
+    assert_eq!(ids(store.clusters_page(None, None, 2).await.unwrap()), ["z", "B"]);
+    assert_eq!(ids(store.clusters_page(None, Some((at(2_000), "B")), 2).await.unwrap()), ["a", "m"]);
+    assert_eq!(ids(store.clusters_page(None, Some((at(3_000), "m")), 2).await.unwrap()), Vec::<String>::new());
+    assert_eq!(ids(store.clusters_page(Some("p"), Some((at(1_500), "")), 10).await.unwrap()), ["B", "a", "m"]);
+    store.insert_cluster(&Cluster { created_at: at(2_500), ..cluster("new", "p") }).await.unwrap();
+    assert_eq!(
+        ids(store.clusters_page(Some("p"), Some((at(2_000), "a")), 10).await.unwrap()),
+        ["new", "m"],
+        "a page sees a cluster registered after the list was first read"
+    );
+}
+
+pub async fn scoped_reads_give_each_clusters_configs_and_locations_once(store: &dyn Catalog) {
+    seed(store).await;
+    store.insert_project(&Project { id: "q".into(), name: "other".into(), created_at: at(0) }).await.unwrap();
+    store.insert_cluster(&cluster("d", "q")).await.unwrap();
+    store.insert_cluster(&cluster("e", "q")).await.unwrap();
+    let place = |path: &str| SnapshotLocation { profile: "local".into(), bucket: None, path: path.into() };
+    let snapshots = [("s0", "c", "p", Some("/r/c")), ("s1", "c", "p", Some("/r/old")), ("s2", "c", "p", Some("/r/c"))];
+    let more = [("s3", "c", "p", None), ("sd", "d", "q", Some("/r/d"))];
+    for (i, (id, cluster, project, path)) in snapshots.into_iter().chain(more).enumerate() {
+        let at = at(1_000 * i as i64);
+        let s = Snapshot {
+            project_id: project.into(),
+            cluster_id: cluster.into(),
+            created_at: at,
+            location: path.map(place),
+            ..snapshot(id, id)
+        };
+        let op = Operation { cluster_id: cluster.into(), created_at: at, ..operation(&format!("o{id}"), id, 0) };
+        store.insert_snapshot_with_operation(&s, &op).await.unwrap();
+    }
+    let moved = |base: &str| {
+        let mut config = SnapshotConfig::default();
+        config.settings.base_path = Some(base.into());
+        config
+    };
+    store.put_snapshot_config("c", &moved("elsewhere"), None, at(0)).await.unwrap();
+    store.put_snapshot_config("d", &moved("there"), None, at(0)).await.unwrap();
+
+    let locations = store.snapshot_locations(Scope::Fleet).await.unwrap();
+    let expected =
+        HashMap::from([("c".to_owned(), vec![place("/r/c"), place("/r/old")]), ("d".to_owned(), vec![place("/r/d")])]);
+    assert_eq!(locations, expected, "each distinct location once, none for a cluster without snapshots");
+    let in_q = store.snapshot_locations(Scope::Project("q")).await.unwrap();
+    assert_eq!(in_q.keys().collect::<Vec<_>>(), ["d"]);
+    assert_eq!(store.snapshot_locations(Scope::Cluster("c")).await.unwrap()["c"], expected["c"]);
+
+    let configs = store.snapshot_configs(Scope::Fleet).await.unwrap();
+    assert_eq!(configs.len(), 2, "e has no config");
+    assert_eq!(configs["c"].settings.base_path.as_deref(), Some("elsewhere"));
+    assert_eq!(configs["d"], store.get_snapshot_config("d").await.unwrap().unwrap());
+    let in_p = store.snapshot_configs(Scope::Project("p")).await.unwrap();
+    assert_eq!(in_p.keys().collect::<Vec<_>>(), ["c"]);
 }
 
 pub async fn claims_lease_due_operations_once_until_released(store: &dyn Catalog) {
@@ -817,6 +886,8 @@ macro_rules! store_suite {
             a_project_wide_name_is_held_once,
             snapshot_pages_keep_only_what_the_filter_lets_through,
             listings_keep_to_their_scope_and_window,
+            scoped_reads_give_each_clusters_configs_and_locations_once,
+            cluster_pages_walk_the_list_in_order,
             claims_lease_due_operations_once_until_released,
             operations_for_a_snapshot_need_its_expected_version,
             a_step_writes_nothing_once_its_lease_was_taken_over,

@@ -119,6 +119,8 @@ check(show().enable == "false" and detail().backup_available is True, "v2 close 
 # --- cluster list, tenancy -------------------------------------------------------------------------
 listed = client.list_clusters_details(ListClustersDetailsRequest())
 check(listed.total_size == 1 and listed.clusters[0].id == cluster, f"cluster list {listed}")
+past = client.list_clusters_details(ListClustersDetailsRequest(offset=2, limit=5))
+check(past.total_size == 1 and not past.clusters, f"a page past the last cluster {past}")
 expect_error(lambda: client.show_cluster_detail(ShowClusterDetailRequest(cluster_id="no-such-cluster")), 404, "CSS.3027")
 expect_error(lambda: client.show_auto_create_policy(ShowAutoCreatePolicyRequest(cluster_id="no-such-cluster")), 404, "CSS.3027")
 print("policy ok")

@@ -100,11 +100,17 @@ impl InProcess {
 
     /// A cluster in the catalog without contacting it (for scheduler-only tests).
     pub async fn offline_cluster(&self, project: &Project, id: &str) -> Cluster {
+        self.seeded_cluster(project, id, "http://127.0.0.1:9").await
+    }
+
+    /// An Elasticsearch 8.11.1 cluster at `endpoint` put straight into the catalog, neither
+    /// probed nor checked (for seeding large fleets in benchmarks).
+    pub async fn seeded_cluster(&self, project: &Project, id: &str, endpoint: &str) -> Cluster {
         let cluster = Cluster {
             id: id.into(),
             project_id: project.id.clone(),
             name: id.into(),
-            endpoint: "http://127.0.0.1:9".into(),
+            endpoint: endpoint.into(),
             username: None,
             password_encrypted: None,
             region: "local".into(),

@@ -11,7 +11,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{DateTime, Duration, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use snapkeep_api_gateway::{Route, dialect_router};
 use snapkeep_core::{
@@ -117,12 +117,41 @@ fn new_key_view(key: &AccessKey, secret: String) -> Value {
     view
 }
 
+/// A cluster as this API shows it: whether it has a password, never the password. Fields in
+/// alphabetical order, as every other answer here (`serde_json::Value` sorts its keys).
+#[derive(Serialize)]
+struct ClusterView<'a> {
+    created_at: DateTime<Utc>,
+    endpoint: &'a str,
+    engine: &'static str,
+    has_password: bool,
+    id: &'a str,
+    name: &'a str,
+    project_id: &'a str,
+    region: &'a str,
+    username: Option<&'a str>,
+    version: String,
+}
+
+impl<'a> From<&'a Cluster> for ClusterView<'a> {
+    fn from(c: &'a Cluster) -> Self {
+        Self {
+            created_at: c.created_at,
+            endpoint: &c.endpoint,
+            engine: c.flavor.as_str(),
+            has_password: c.password_encrypted.is_some(),
+            id: &c.id,
+            name: &c.name,
+            project_id: &c.project_id,
+            region: &c.region,
+            username: c.username.as_deref(),
+            version: c.version.to_string(),
+        }
+    }
+}
+
 fn cluster_view(c: &Cluster) -> Value {
-    json!({
-        "id": c.id, "project_id": c.project_id, "name": c.name, "endpoint": c.endpoint,
-        "engine": c.flavor.as_str(), "version": c.version.to_string(), "region": c.region,
-        "username": c.username, "has_password": c.password_encrypted.is_some(), "created_at": c.created_at,
-    })
+    json!(ClusterView::from(c))
 }
 
 /// The last failed operation with its reason, and automatic snapshots by how they ended.
@@ -331,15 +360,28 @@ async fn create_cluster(State(core): State<Snapkeep>, payload: Result<Json<Clust
     created(&cluster.id, cluster_view(&cluster))
 }
 
+/// `?project_id=` and paging.
 #[derive(Deserialize)]
-struct ClusterFilter {
+#[serde(deny_unknown_fields)]
+struct ClustersQuery {
     project_id: Option<String>,
+    #[serde(default = "default_page")]
+    limit: u32,
+    after: Option<String>,
 }
 
-async fn list_clusters(State(core): State<Snapkeep>, Query(filter): Query<ClusterFilter>) -> Answer {
-    let clusters: Vec<Value> =
-        core.list_clusters(filter.project_id.as_deref()).await?.iter().map(cluster_view).collect();
-    Ok(Json(json!({"clusters": clusters})).into_response())
+/// A page of clusters, serialised straight from the catalog's rows.
+#[derive(Serialize)]
+struct ClusterList<'a> {
+    clusters: Vec<ClusterView<'a>>,
+    next: Option<String>,
+}
+
+async fn list_clusters(State(core): State<Snapkeep>, query: Result<Query<ClustersQuery>, QueryRejection>) -> Answer {
+    let Query(q) = query.map_err(|e| AdminError::bad_body(e.body_text()))?;
+    let page = core.clusters_page(q.project_id.as_deref(), &Page { limit: q.limit, after: q.after }).await?;
+    let clusters = page.clusters.iter().map(ClusterView::from).collect();
+    Ok(Json(ClusterList { clusters, next: page.next }).into_response())
 }
 
 /// A cluster, with where its repository lives and the bytes it holds now.

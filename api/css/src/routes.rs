@@ -9,7 +9,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use snapkeep_api_gateway::{Created, Route, dialect_router};
-use snapkeep_core::{CoreError, NotFound, PolicyChange, Snapkeep};
+use snapkeep_core::{PolicyChange, Snapkeep};
 
 use crate::body;
 use crate::dialect::Css;
@@ -184,16 +184,34 @@ async fn show_cluster(State(core): State<Snapkeep>, Path((project_id, cluster_id
     Ok(axum::Json(view::cluster(&cluster, &config, snapshotting, restoring)).into_response())
 }
 
-async fn list_clusters(State(core): State<Snapkeep>, Path(project_id): Path<String>) -> Result<Response, CssError> {
-    let listed = match core.list_clusters(Some(&project_id)).await {
-        Err(CoreError::NotFound(NotFound::Project)) => Vec::new(),
-        other => other?,
+/// ListClustersDetails: `?offset=` (older SDKs: `start`) is the 1-based position of the first
+/// cluster, default 1; `?limit=` how many, default 10; `?datastoreType=` keeps one engine's.
+/// `totalSize` counts every cluster the listing has, not only this page's (Huawei Cloud SDK
+/// `ListClustersDetailsRequest`).
+async fn list_clusters(
+    State(core): State<Snapkeep>,
+    Path(project_id): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Response, CssError> {
+    let number = |name: &str, default: u32| match query.get(name) {
+        None => Ok(default),
+        Some(text) => text.parse::<u32>().map_err(|_| CssError::incorrect(format!("{name} must be a whole number"))),
     };
-    let mut clusters = Vec::new();
+    let start = match query.get("offset") {
+        Some(_) => number("offset", 1)?,
+        None => number("start", 1)?,
+    };
+    if start == 0 {
+        return Err(CssError::incorrect("offset counts from 1"));
+    }
+    let engine = query.get("datastoreType").map(String::as_str);
+    let skip = start as usize - 1;
+    let (listed, total) = core.clusters_range(&project_id, engine, skip, number("limit", 10)?).await?;
+    let mut clusters = Vec::with_capacity(listed.len());
     for cluster in listed {
         let (_, config) = core.snapshot_config(&project_id, &cluster.id).await?;
         let (snapshotting, restoring) = core.cluster_activity(&cluster).await?;
         clusters.push(view::cluster(&cluster, &config, snapshotting, restoring));
     }
-    Ok(axum::Json(json!({"totalSize": clusters.len(), "clusters": clusters})).into_response())
+    Ok(axum::Json(json!({"totalSize": total, "clusters": clusters})).into_response())
 }

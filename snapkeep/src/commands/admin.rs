@@ -250,11 +250,17 @@ enum ClusterCommand {
         #[arg(long, requires = "username")]
         password_env: Option<String>,
     },
-    /// Registered clusters.
+    /// Registered clusters, oldest first, a page at a time.
     List {
         /// Only this project's clusters.
         #[arg(long)]
         project: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+        /// The page after this cursor (the `next` of a previous page).
+        #[arg(long)]
+        after: Option<String>,
     },
     /// One cluster: engine, version, where its repository lives, its last failure.
     Show {
@@ -449,8 +455,11 @@ pub async fn run(args: AdminArgs) -> anyhow::Result<()> {
                 let body = json!({"project_id": project, "name": name, "endpoint": endpoint, "id": id, "region": region, "username": username, "password": password});
                 (api.call(Method::POST, "/clusters", Some(body)).await?, CLUSTER_COLUMNS, None)
             }
-            ClusterCommand::List { project } => {
-                let path = project.map_or_else(|| "/clusters".to_owned(), |p| format!("/clusters?project_id={p}"));
+            ClusterCommand::List { project, limit, after } => {
+                let path = with_query(
+                    "/clusters",
+                    [("project_id", project), ("limit", Some(limit.to_string())), ("after", after)],
+                );
                 (api.call(Method::GET, &path, None).await?, CLUSTER_COLUMNS, Some("clusters"))
             }
             ClusterCommand::Show { id } => {
@@ -563,6 +572,12 @@ fn print(answer: &Value, columns: &[&str], list_key: Option<&str>, as_json: bool
         None => vec![answer],
     };
     println!("{}", table(columns, &rows));
+    // A page that is not the last says how to read the rest, rather than end silently.
+    match answer.get("next") {
+        Some(Value::String(next)) => println!("more: the next page is --after {next}"),
+        Some(Value::Number(next)) => println!("more: the next page is --after {next}"),
+        _ => {}
+    }
 }
 
 /// Aligned columns with a header row; a column `a.b` is field `b` of field `a`.

@@ -1,13 +1,15 @@
-//! The fleet view's reads: what every cluster's protection is decided from, in five statements
-//! whatever the number of clusters; each cluster's newest rows are found by probing its indexes
-//! (correlated subqueries with `LIMIT`), never by sorting a whole table.
+//! Reads over many clusters at once (a scope), each in one statement whatever the number of
+//! clusters: the fleet view's (what every cluster's protection is decided from, in five
+//! statements; each cluster's newest rows are found by probing its indexes, correlated subqueries
+//! with `LIMIT`, never by sorting a whole table), and every cluster's configs and recorded
+//! snapshot locations (where their repositories are, for the overlap check).
 
 use std::collections::HashMap;
 
-use snapkeep_core::{HealthFacts, LastSuccess, NextFire, Scope, StoreError};
+use snapkeep_core::{HealthFacts, LastSuccess, NextFire, Scope, SnapshotConfig, SnapshotLocation, StoreError};
 use sqlx::Row;
 
-use super::{OPEN, OPERATION_COLUMNS, SqlStore, backend, config_from, operation_from, time};
+use super::{OPEN, OPERATION_COLUMNS, SqlStore, backend, config_from, corrupt, operation_from, time};
 
 /// Which clusters (aliased `c`) a scope reads, with the key bound as `$1`.
 fn clusters_of(scope: Scope<'_>) -> (&'static str, Option<&str>) {
@@ -53,22 +55,62 @@ impl SqlStore {
 
     async fn configs(
         &self,
-        (filter, key): (&str, Option<&str>),
+        within: (&str, Option<&str>),
         facts: &mut HashMap<String, HealthFacts>,
     ) -> Result<(), StoreError> {
+        for (cluster_id, config, next_fire) in self.config_rows(within).await? {
+            let entry = facts.entry(cluster_id).or_default();
+            entry.config = Some(config);
+            entry.next_fire = next_fire;
+        }
+        Ok(())
+    }
+
+    /// `Store::snapshot_configs`.
+    pub(super) async fn scoped_configs(&self, scope: Scope<'_>) -> Result<HashMap<String, SnapshotConfig>, StoreError> {
+        let rows = self.config_rows(clusters_of(scope)).await?;
+        Ok(rows.into_iter().map(|(cluster_id, config, _)| (cluster_id, config)).collect())
+    }
+
+    /// Each cluster's config and next automatic snapshot.
+    async fn config_rows(
+        &self,
+        (filter, key): (&str, Option<&str>),
+    ) -> Result<Vec<(String, SnapshotConfig, Option<NextFire>)>, StoreError> {
         let read = format!(
             "SELECT cluster_id, config, next_slot, next_fire_at FROM snapshot_configs
              WHERE cluster_id IN (SELECT c.id FROM clusters c WHERE {filter})"
         );
+        let rows = sqlx::query(&read).bind(key).fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter()
+            .map(|row| {
+                let config = config_from(&row.try_get::<String, _>("config").map_err(backend)?)?;
+                let slot: Option<i64> = row.try_get("next_slot").map_err(backend)?;
+                let fire_at: Option<i64> = row.try_get("next_fire_at").map_err(backend)?;
+                let next =
+                    slot.zip(fire_at).map(|(slot, fire_at)| NextFire { slot: time(slot), fire_at: time(fire_at) });
+                Ok((row.try_get("cluster_id").map_err(backend)?, config, next))
+            })
+            .collect()
+    }
+
+    /// `Store::snapshot_locations`: one read of the snapshots of the clusters in scope.
+    pub(super) async fn scoped_locations(
+        &self,
+        scope: Scope<'_>,
+    ) -> Result<HashMap<String, Vec<SnapshotLocation>>, StoreError> {
+        let (filter, key) = clusters_of(scope);
+        let read = format!(
+            "SELECT DISTINCT cluster_id, location FROM snapshots WHERE location IS NOT NULL
+               AND cluster_id IN (SELECT c.id FROM clusters c WHERE {filter}) ORDER BY cluster_id, location"
+        );
+        let mut locations: HashMap<String, Vec<SnapshotLocation>> = HashMap::new();
         for row in sqlx::query(&read).bind(key).fetch_all(&self.pool).await.map_err(backend)? {
-            let entry = facts.entry(row.try_get("cluster_id").map_err(backend)?).or_default();
-            entry.config = Some(config_from(&row.try_get::<String, _>("config").map_err(backend)?)?);
-            let slot: Option<i64> = row.try_get("next_slot").map_err(backend)?;
-            let fire_at: Option<i64> = row.try_get("next_fire_at").map_err(backend)?;
-            entry.next_fire =
-                slot.zip(fire_at).map(|(slot, fire_at)| NextFire { slot: time(slot), fire_at: time(fire_at) });
+            let text: String = row.try_get("location").map_err(backend)?;
+            let location = serde_json::from_str(&text).map_err(|_| corrupt("snapshot location", &text))?;
+            locations.entry(row.try_get("cluster_id").map_err(backend)?).or_default().push(location);
         }
-        Ok(())
+        Ok(locations)
     }
 
     /// Each cluster's newest completed snapshot not being deleted: one probe of the cluster's

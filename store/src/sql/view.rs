@@ -12,8 +12,8 @@
 //! every write to snapshots drops them once it committed (`forget_pages`): a list is never stale.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use snapkeep_core::{AccessKey, Cluster, Snapshot, SnapshotConfig};
@@ -51,8 +51,8 @@ pub(super) struct CatalogView {
     generation: AtomicU64,
     pub(super) keys: Table<AccessKey>,
     pub(super) clusters: Table<Cluster>,
-    /// Cluster lists, by project id (`""`: every cluster).
-    pub(super) cluster_lists: Table<Vec<Cluster>>,
+    /// Cluster lists, by project id (`""`: every cluster), each sorted by creation time, then id.
+    pub(super) cluster_lists: Table<Arc<[Cluster]>>,
     pub(super) configs: Table<Option<SnapshotConfig>>,
     /// First pages of snapshot listings (no filter, no cursor), by `cluster id/limit`; SQLite only.
     pub(super) first_pages: Table<Vec<Snapshot>, MAX_PAGES>,

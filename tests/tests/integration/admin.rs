@@ -361,6 +361,82 @@ fn a_clusters_snapshots_list_in_pages() {
     assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
 }
 
+/// Clusters list in pages, oldest first, each page read from where the last one ended, within a
+/// project when asked, in the admin API, its CLI and CSS; bad pages are refused with the reason.
+#[test]
+fn clusters_list_in_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo_root = dir.path().join("repositories");
+    let mut options = EssimOptions::new("elasticsearch", "8.11.1");
+    options.clusters = 5;
+    let essim = Essim::start(dir.path(), &repo_root, &options);
+    let snapkeep = Snapkeep::start(dir.path(), &repo_root, &[]);
+    let (ours, theirs) = (snapkeep.tenant("ours"), snapkeep.tenant("theirs"));
+    for i in 0..5 {
+        let tenant = if i == 2 { &theirs } else { &ours };
+        let cluster = json!({"project_id": tenant.project_id, "id": format!("c{i}"), "name": format!("c{i}"),
+                             "endpoint": format!("{}/c{i}", essim.url)});
+        let (status, body) = snapkeep.call("POST", "/admin/v1/clusters", Some(cluster), Auth::Admin);
+        assert_eq!(status, 201, "{body}");
+    }
+    let walk = |query: &str| -> Vec<String> {
+        let (mut ids, mut next) = (Vec::new(), None::<String>);
+        loop {
+            let after = next.as_deref().map(|n| format!("&after={n}")).unwrap_or_default();
+            let page = snapkeep.admin("GET", &format!("/clusters?limit=2{query}{after}"), None);
+            let listed = page["clusters"].as_array().unwrap();
+            assert!(listed.len() <= 2, "{page}");
+            ids.extend(listed.iter().map(|c| c["id"].as_str().unwrap().to_owned()));
+            match page["next"].as_str() {
+                Some(cursor) => next = Some(cursor.to_owned()),
+                None => return ids,
+            }
+        }
+    };
+    assert_eq!(walk(""), ["c0", "c1", "c2", "c3", "c4"]);
+    assert_eq!(walk(&format!("&project_id={}", ours.project_id)), ["c0", "c1", "c3", "c4"]);
+    let whole = snapkeep.admin("GET", "/clusters", None);
+    assert_eq!((whole["clusters"].as_array().unwrap().len(), &whole["next"]), (5, &Value::Null), "{whole}");
+    assert_eq!(whole["clusters"][0]["has_password"], false, "{whole}");
+    for query in ["limit=0", "limit=1001", "after=not-a-cursor", "page=2"] {
+        let (got, body) = snapkeep.call("GET", &format!("/admin/v1/clusters?{query}"), None, Auth::Admin);
+        assert_eq!(got, 400, "{query}: {body}");
+        assert!(!body["error"]["message"].as_str().unwrap_or_default().is_empty(), "{query}: {body}");
+    }
+    let (status, body) = snapkeep.call("GET", "/admin/v1/clusters?project_id=nowhere", None, Auth::Admin);
+    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("not_found")), "{body}");
+
+    // CSS's ListClustersDetails pages by a 1-based offset (older SDKs: start) and counts every
+    // cluster of the listing in totalSize.
+    let css = |query: &str| {
+        let (status, body) = snapkeep.css(&ours, "GET", &format!("/clusters{query}"), None);
+        let ids: Vec<String> = body["clusters"]
+            .as_array()
+            .map_or_else(Vec::new, |listed| listed.iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect());
+        (status, ids, body)
+    };
+    let (status, ids, body) = css("?offset=2&limit=2");
+    assert_eq!((status, ids, &body["totalSize"]), (200, vec!["c1".to_owned(), "c3".into()], &json!(4)), "{body}");
+    assert_eq!(css("").1, ["c0", "c1", "c3", "c4"]);
+    assert_eq!(css("?start=4").1, ["c4"]);
+    assert_eq!(css("?offset=9").2["totalSize"], 4);
+    let (_, ids, body) = css("?datastoreType=opensearch");
+    assert_eq!((ids.len(), &body["totalSize"]), (0, &json!(0)), "{body}");
+    assert_eq!(css("?datastoreType=elasticsearch&limit=1").1, ["c0"]);
+    for query in ["?offset=0", "?limit=0", "?limit=1001", "?limit=ten", "?start=-1"] {
+        let (status, _, body) = css(query);
+        assert_eq!((status, body["error_code"].as_str()), (400, Some("CSS.0001")), "{query}: {body}");
+    }
+
+    // The CLI's table says where the rest begins rather than end at a page silently.
+    let text = |args: &[&str]| String::from_utf8(cli(&snapkeep, args, &[]).stdout).unwrap();
+    let first = text(&["cluster", "list", "--limit", "3"]);
+    let next = first.lines().find_map(|l| l.strip_prefix("more: the next page is --after ")).expect(&first);
+    let rest = text(&["cluster", "list", "--limit", "3", "--after", next]);
+    assert!(first.contains("c2") && !first.contains("c3"), "{first}");
+    assert!(rest.contains("c3") && rest.contains("c4") && !rest.contains("more:"), "{rest}");
+}
+
 /// A password written into a cluster's URL is sealed like any other and never shown or stored in
 /// clear; the catalog and its WAL are readable by the owner only.
 #[test]

@@ -1,7 +1,8 @@
 //! Object storage under failure, on a real S3 server: wrong credentials, a missing bucket, an
-//! unwritable base path and a base path reaching into another cluster's repository are refused
-//! with the dialect's codes and change nothing; an S3 server that goes away in the middle of a
-//! snapshot fails that snapshot; and through all of it, another cluster's objects are never touched.
+//! unwritable base path and a base path reaching into another cluster's repository (where it is
+//! now, or where its earlier snapshots stay after it moved) are refused with the dialect's codes
+//! and change nothing; an S3 server that goes away in the middle of a snapshot fails that
+//! snapshot; and through all of it, another cluster's objects are never touched.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -84,6 +85,15 @@ fn refused_storage_settings_change_nothing_and_never_touch_another_cluster() {
     // The same place spelled another way.
     let (status, body) = settings(&fleet, json!({"base_path": "css_repository/./beta"}));
     assert_eq!((status, body["error_code"].as_str()), (400, Some("CSS.0001")), "{body}");
+    // Beta's repository moves; its first snapshot stays where it was written, and that place
+    // is still beta's.
+    let moved = json!({"base_path": "elsewhere"});
+    let (status, body) =
+        fleet.snapkeep.css(&fleet.tenant, "POST", "/clusters/beta/index_snapshot/setting", Some(moved));
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = settings(&fleet, json!({"base_path": "css_repository/beta"}));
+    assert_eq!((status, body["error_code"].as_str()), (400, Some("CSS.0001")), "{body}");
+    assert!(body["error_msg"].as_str().unwrap().contains("overlap"), "{body}");
 
     // An unwritable base path, on a filesystem profile: a file stands where the folder must go.
     let root = fleet.storage.repo_root.join("shared");
