@@ -7,8 +7,6 @@
 //! `<shared>_<12 hex digits>` for restores into another (read-only). A registration never changes
 //! between read-only and writable, so a delete never waits on a restore's registration.
 
-use std::collections::HashMap;
-
 use sha2::{Digest, Sha256};
 
 use crate::engine::RepositorySpec;
@@ -88,19 +86,17 @@ impl Snapkeep {
 
     /// `cluster_places` for each of `clusters` (all in `scope`), in order, each place an error
     /// where the profile it names is gone: the first is where the cluster's repository is now.
-    /// Read in three catalog statements and one per project, whatever the number of clusters, so
-    /// that checking a new location against a fleet's costs one pass.
+    /// Read in three catalog statements whatever the number of clusters and projects, so that
+    /// checking a new location against a fleet's costs one pass. A catalog read that fails
+    /// fails the whole check: a check that skipped what it could not read would not be one.
     pub(crate) async fn places_of(&self, scope: Scope<'_>, clusters: &[Cluster]) -> Result<Vec<Places>, CoreError> {
         let configs = self.store.snapshot_configs(scope).await?;
         let mut recorded = self.store.snapshot_locations(scope).await?;
-        let mut profiles: HashMap<&str, Vec<StorageProfile>> = HashMap::new();
+        let profiles = self.store.scoped_storage_profiles(scope).await?;
         let mut all = Vec::with_capacity(clusters.len());
         for cluster in clusters {
             let project = cluster.project_id.as_str();
-            if !profiles.contains_key(project) {
-                profiles.insert(project, self.store.list_storage_profiles(project).await?);
-            }
-            let profiles = &profiles[project];
+            let profiles = profiles.get(project).map_or(&[][..], Vec::as_slice);
             let settings = configs.get(&cluster.id).map(|config| &config.settings);
             let root = &self.repositories.local_root;
             let mut places = vec![locate(cluster, settings.unwrap_or(&SnapshotSettings::default()), profiles, root)];
@@ -211,5 +207,68 @@ mod tests {
         assert!(a.chars().all(|c| !c.is_uppercase()));
         assert_ne!(a, derived("snapkeep", &place(None, "/repos/moved/c1")));
         assert_ne!(a, derived("snapkeep", &place(Some("b"), "/repos/c1")));
+    }
+
+    fn cluster() -> Cluster {
+        Cluster {
+            id: "c1".into(),
+            project_id: "p".into(),
+            name: "c1".into(),
+            endpoint: "http://127.0.0.1:9".into(),
+            username: None,
+            password_encrypted: None,
+            region: "r".into(),
+            flavor: crate::EngineFlavor::Elasticsearch,
+            version: crate::EngineVersion::new(8, 11, 1),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    fn s3(name: &str, is_default: bool) -> StorageProfile {
+        StorageProfile {
+            id: name.into(),
+            name: name.into(),
+            kind: crate::storage::StorageKind::S3,
+            bucket: Some("shared".into()),
+            base_path: "snaps".into(),
+            is_default,
+            ..StorageProfile::local("p", "/unused")
+        }
+    }
+
+    #[test]
+    fn a_repository_is_in_the_named_profile_else_the_default_else_the_local_root() {
+        let settings = |agency: Option<&str>, bucket: Option<&str>| SnapshotSettings {
+            agency: agency.map(str::to_owned),
+            bucket: bucket.map(str::to_owned),
+            ..SnapshotSettings::default()
+        };
+        let profiles = [s3("default", true), s3("named", false)];
+        let at = |settings, profiles: &[StorageProfile]| locate(&cluster(), &settings, profiles, "/repos");
+        let named = at(settings(Some("named"), Some("own")), &profiles).unwrap();
+        assert_eq!(
+            (named.profile.name.as_str(), named.bucket.as_deref(), named.path.as_str()),
+            ("named", Some("own"), "snaps/c1")
+        );
+        let default = at(settings(None, None), &profiles).unwrap();
+        assert_eq!((default.profile.name.as_str(), default.bucket.as_deref()), ("default", Some("shared")));
+        let local = at(settings(None, None), &profiles[1..]).unwrap();
+        assert_eq!((local.profile.name.as_str(), local.path.as_str()), (LOCAL_PROFILE, "/repos/c1"));
+        assert!(
+            matches!(at(settings(Some("gone"), None), &profiles), Err(CoreError::UnknownStorageProfile(n)) if n == "gone")
+        );
+        assert!(matches!(at(settings(None, Some("b")), &[]), Err(CoreError::Invalid { .. })));
+    }
+
+    #[test]
+    fn a_recorded_location_is_found_among_its_projects_profiles_or_reported_gone() {
+        let recorded =
+            |profile: &str| SnapshotLocation { profile: profile.into(), bucket: None, path: "old/c1".into() };
+        let profiles = [s3("named", false)];
+        let local = place_in("p", &recorded(LOCAL_PROFILE), &[], "/repos").unwrap();
+        assert_eq!((local.profile, local.path.as_str()), (StorageProfile::local("p", "/repos"), "old/c1"));
+        assert_eq!(place_in("p", &recorded("named"), &profiles, "/repos").unwrap().profile, profiles[0]);
+        let gone = place_in("p", &recorded("gone"), &profiles, "/repos");
+        assert!(matches!(gone, Err(CoreError::NotFound(NotFound::StorageProfile))));
     }
 }

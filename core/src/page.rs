@@ -1,6 +1,8 @@
 //! Pages of a listing: at most `limit` items after an opaque cursor, so a console or a large
 //! fleet never loads a whole catalog to show part of it.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use crate::error::CoreError;
@@ -142,7 +144,7 @@ pub struct OperationPage {
 /// the last.
 #[derive(Debug, Clone)]
 pub struct SnapshotPage {
-    pub snapshots: Vec<Snapshot>,
+    pub snapshots: Arc<[Snapshot]>,
     pub next: Option<String>,
 }
 
@@ -192,6 +194,19 @@ pub(crate) fn split_page<T>(
     (items, next)
 }
 
+/// [`split_page`] for a shared page: one no longer than `limit` is handed on as it is.
+pub(crate) fn split_shared<T: Clone>(
+    items: Arc<[T]>,
+    limit: u32,
+    key: impl Fn(&T) -> (DateTime<Utc>, &str),
+) -> (Arc<[T]>, Option<String>) {
+    if items.len() <= limit as usize {
+        return (items, None);
+    }
+    let (page, next) = split_page(items[..=limit as usize].to_vec(), limit, key);
+    (page.into(), next)
+}
+
 fn decode(cursor: &str) -> Result<Cursor, CoreError> {
     let bad = || CoreError::invalid("after", "is not a cursor this listing gave");
     let (ms, id) = cursor.split_once('.').ok_or_else(bad)?;
@@ -217,6 +232,16 @@ mod tests {
             assert!(Page { limit, after: None }.checked().is_err(), "{limit}");
         }
         assert_eq!(Page { limit: 5, after: None }.checked().unwrap(), (5, None));
+    }
+
+    #[test]
+    fn a_shared_page_is_handed_on_uncopied_and_a_long_one_is_cut_with_its_cursor() {
+        let at = DateTime::from_timestamp_millis(1_000).unwrap();
+        let items: Arc<[(DateTime<Utc>, String)]> = (0..3).map(|i| (at, format!("id{i}"))).collect();
+        let (page, next) = split_shared(Arc::clone(&items), 3, |(at, id)| (*at, id));
+        assert!(Arc::ptr_eq(&page, &items) && next.is_none());
+        let (page, next) = split_shared(items, 2, |(at, id)| (*at, id));
+        assert_eq!((page.len(), next.as_deref()), (2, Some("1000.id1")));
     }
 
     #[test]

@@ -258,7 +258,7 @@ fn refusal_reason(e: &EngineError) -> String {
 /// Where `cluster`'s repository lives with `settings`, given its project's `profiles`: in the
 /// profile its settings name (`agency`), else in the project's default one, else under the
 /// local root. Errors: `UnknownStorageProfile` when the named profile is not among `profiles`;
-/// `InvalidArgument` for a bucket on a filesystem profile.
+/// `Invalid` for a bucket on a filesystem profile.
 pub(crate) fn locate(
     cluster: &Cluster,
     settings: &SnapshotSettings,

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::engine::EngineFamily;
 use crate::error::{CoreError, NotFound, StoreError};
 use crate::model::{Cluster, Operation, OperationKind, RestoreStatus, Snapshot, SnapshotKind, SnapshotStatus};
-use crate::page::{Page, Scope, SnapshotFilter, SnapshotPage, split_page};
+use crate::page::{Page, Scope, SnapshotFilter, SnapshotPage, split_shared};
 use crate::policy::SnapshotConfig;
 use crate::snapkeep::Snapkeep;
 use crate::validate;
@@ -231,7 +231,7 @@ impl Snapkeep {
         let (limit, after) = page.checked()?;
         let after = after.as_ref().map(|(at, id)| (*at, id.as_str()));
         let read = self.store.snapshots_page(scope, filter, after, limit + 1).await?;
-        let (snapshots, next) = split_page(read, limit, |s| (s.created_at, s.id.as_str()));
+        let (snapshots, next) = split_shared(read, limit, |s| (s.created_at, s.id.as_str()));
         Ok(SnapshotPage { snapshots, next })
     }
 

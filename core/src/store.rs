@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::error::StoreError;
 use crate::fleet::HealthFacts;
@@ -102,7 +103,8 @@ pub trait Store: AccessStore + NotifyStore + Send + Sync {
     /// The clusters of one project (or all), by creation time, then id (their bytes).
     async fn list_clusters(&self, project_id: Option<&str>) -> Result<Vec<Cluster>, StoreError>;
     /// Up to `limit` clusters of `list_clusters`'s, after the one created at `after.0` with id
-    /// `after.1` (from the first without).
+    /// `after.1` (from the first without). As `list_clusters`, it may miss for up to the view's
+    /// staleness bound a cluster another replica registered (PostgreSQL; none on SQLite).
     async fn clusters_page(
         &self,
         project_id: Option<&str>,
@@ -116,14 +118,15 @@ pub trait Store: AccessStore + NotifyStore + Send + Sync {
     async fn list_snapshots(&self, cluster_id: &str) -> Result<Vec<Snapshot>, StoreError>;
     /// Up to `limit` of the snapshots of `scope` that `filter` lets through, in
     /// `list_snapshots`' order (newest first, then by id), after the snapshot created at
-    /// `after.0` with id `after.1` when given.
+    /// `after.0` with id `after.1` when given. Shared: a page the store keeps in memory is
+    /// handed out without a copy.
     async fn snapshots_page(
         &self,
         scope: Scope<'_>,
         filter: &SnapshotFilter,
         after: Option<(DateTime<Utc>, &str)>,
         limit: u32,
-    ) -> Result<Vec<Snapshot>, StoreError>;
+    ) -> Result<Arc<[Snapshot]>, StoreError>;
     /// Up to `limit` of the operations of `scope` (by the cluster they run on) that `filter`
     /// lets through, newest first, then by id, after the one created at `after.0` with id
     /// `after.1` when given.
@@ -228,7 +231,12 @@ pub trait Store: AccessStore + NotifyStore + Send + Sync {
     async fn insert_storage_profile(&self, profile: &StorageProfile) -> Result<(), StoreError>;
     async fn get_storage_profile(&self, project_id: &str, name: &str) -> Result<Option<StorageProfile>, StoreError>;
     async fn list_storage_profiles(&self, project_id: &str) -> Result<Vec<StorageProfile>, StoreError>;
-    async fn default_storage_profile(&self, project_id: &str) -> Result<Option<StorageProfile>, StoreError>;
+    /// The storage profiles of the projects of the clusters in `scope`, by project id, each
+    /// project's by name. One catalog read.
+    async fn scoped_storage_profiles(
+        &self,
+        scope: Scope<'_>,
+    ) -> Result<HashMap<String, Vec<StorageProfile>>, StoreError>;
     /// Makes the named profile the project's only default.
     async fn set_default_storage_profile(&self, project_id: &str, name: &str) -> Result<(), StoreError>;
     async fn delete_storage_profile(&self, project_id: &str, name: &str) -> Result<(), StoreError>;

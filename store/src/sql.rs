@@ -821,18 +821,18 @@ impl Store for SqlStore {
         filter: &SnapshotFilter,
         after: Option<(DateTime<Utc>, &str)>,
         limit: u32,
-    ) -> Result<Vec<Snapshot>, StoreError> {
+    ) -> Result<Arc<[Snapshot]>, StoreError> {
         let name = match scope {
             Scope::Cluster(id) if after.is_none() && *filter == SnapshotFilter::default() => format!("{id}/{limit}"),
-            _ => return self.read_snapshot_page(scope, filter, after, limit).await,
+            _ => return Ok(self.read_snapshot_page(scope, filter, after, limit).await?.into()),
         };
         if let Some(page) = self.view.get(&self.view.first_pages, &name) {
             return Ok(page);
         }
         let generation = self.view.generation();
-        let page = self.read_snapshot_page(scope, filter, after, limit).await?;
+        let page: Arc<[Snapshot]> = self.read_snapshot_page(scope, filter, after, limit).await?.into();
         if self.view.exact() && page.len() <= view::MAX_PAGE_ROWS {
-            self.view.put(&self.view.first_pages, &name, page.clone(), generation);
+            self.view.put(&self.view.first_pages, &name, Arc::clone(&page), generation);
         }
         Ok(page)
     }
@@ -1223,8 +1223,11 @@ impl Store for SqlStore {
         self.profiles(project_id).await
     }
 
-    async fn default_storage_profile(&self, project_id: &str) -> Result<Option<StorageProfile>, StoreError> {
-        self.default_profile(project_id).await
+    async fn scoped_storage_profiles(
+        &self,
+        scope: Scope<'_>,
+    ) -> Result<HashMap<String, Vec<StorageProfile>>, StoreError> {
+        self.scoped_profiles(scope).await
     }
 
     async fn set_default_storage_profile(&self, project_id: &str, name: &str) -> Result<(), StoreError> {

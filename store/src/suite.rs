@@ -59,7 +59,7 @@ async fn page_ids(
 ) -> [Vec<String>; 2] {
     let snapshots = store.snapshots_page(scope, &filters.0, None, 10).await.unwrap();
     let operations = store.operations_page(scope, &filters.1, None, 10).await.unwrap();
-    [snapshots.into_iter().map(|s| s.id).collect(), operations.into_iter().map(|o| o.id).collect()]
+    [snapshots.iter().map(|s| s.id.clone()).collect(), operations.into_iter().map(|o| o.id).collect()]
 }
 
 /// Leases every due operation of both lanes to `owner`.
@@ -187,13 +187,13 @@ pub async fn snapshot_pages_walk_the_listing_in_order(store: &dyn Catalog) {
         let page = store.snapshots_page(Scope::Cluster("c"), &SnapshotFilter::default(), cursor, 2).await.unwrap();
         let Some(last) = page.last() else { break };
         after = Some((last.created_at, last.id.clone()));
-        paged.extend(page.into_iter().map(|s| s.id));
+        paged.extend(page.iter().map(|s| s.id.clone()));
     }
     assert_eq!(paged, listed, "every snapshot once, in order");
     // A page longer than a short read (SQLite reads those on the blocking pool) reads every
     // field as the statement-per-snapshot reads do.
     let whole = store.snapshots_page(Scope::Cluster("c"), &SnapshotFilter::default(), None, 1000).await.unwrap();
-    assert_eq!(whole, store.list_snapshots("c").await.unwrap());
+    assert_eq!(whole[..], store.list_snapshots("c").await.unwrap()[..]);
 }
 
 pub async fn a_project_wide_name_is_held_once(store: &dyn Catalog) {
@@ -233,11 +233,16 @@ pub async fn snapshot_pages_keep_only_what_the_filter_lets_through(store: &dyn C
         .snapshots_page(Scope::Cluster("c"), &failed_automatic, Some((last.created_at, &last.id)), 5)
         .await
         .unwrap();
-    let ids: Vec<&str> = first.iter().chain(&rest).map(|s| s.id.as_str()).collect();
+    let ids: Vec<&str> = first.iter().chain(rest.iter()).map(|s| s.id.as_str()).collect();
     assert_eq!(ids, ["s4", "s2"], "newest first, the filter holding across pages");
     let manual = SnapshotFilter { kind: Some(SnapshotKind::Manual), ..SnapshotFilter::default() };
-    let ids: Vec<String> =
-        store.snapshots_page(Scope::Cluster("c"), &manual, None, 5).await.unwrap().into_iter().map(|s| s.id).collect();
+    let ids: Vec<String> = store
+        .snapshots_page(Scope::Cluster("c"), &manual, None, 5)
+        .await
+        .unwrap()
+        .iter()
+        .map(|s| s.id.clone())
+        .collect();
     assert_eq!(ids, ["s1"]);
 }
 
@@ -289,7 +294,7 @@ pub async fn cluster_pages_walk_the_list_in_order(store: &dyn Catalog) {
     );
 }
 
-pub async fn scoped_reads_give_each_clusters_configs_and_locations_once(store: &dyn Catalog) {
+pub async fn scoped_reads_give_each_clusters_configs_locations_and_profiles_once(store: &dyn Catalog) {
     seed(store).await;
     store.insert_project(&Project { id: "q".into(), name: "other".into(), created_at: at(0) }).await.unwrap();
     store.insert_cluster(&cluster("d", "q")).await.unwrap();
@@ -324,6 +329,20 @@ pub async fn scoped_reads_give_each_clusters_configs_and_locations_once(store: &
     let in_q = store.snapshot_locations(Scope::Project("q")).await.unwrap();
     assert_eq!(in_q.keys().collect::<Vec<_>>(), ["d"]);
     assert_eq!(store.snapshot_locations(Scope::Cluster("c")).await.unwrap()["c"], expected["c"]);
+
+    store.insert_storage_profile(&profile("backup", true)).await.unwrap();
+    store.insert_storage_profile(&StorageProfile { project_id: "q".into(), ..profile("nfs", false) }).await.unwrap();
+    let names = |profiles: HashMap<String, Vec<StorageProfile>>| {
+        let mut names: Vec<(String, String)> = profiles
+            .into_iter()
+            .flat_map(|(project, listed)| listed.into_iter().map(move |p| (project.clone(), p.name)))
+            .collect();
+        names.sort();
+        names
+    };
+    let everyone = [("p".to_owned(), "backup".to_owned()), ("q".to_owned(), "nfs".to_owned())];
+    assert_eq!(names(store.scoped_storage_profiles(Scope::Fleet).await.unwrap()), everyone);
+    assert_eq!(names(store.scoped_storage_profiles(Scope::Cluster("d")).await.unwrap()), everyone[1..]);
 
     let configs = store.snapshot_configs(Scope::Fleet).await.unwrap();
     assert_eq!(configs.len(), 2, "e has no config");
@@ -832,7 +851,7 @@ pub async fn reads_see_every_write_of_this_store_at_once(store: &dyn Catalog) {
 pub async fn a_listing_sees_every_write_to_snapshots_at_once(store: &dyn Catalog) {
     let first_page = || async {
         let page = store.snapshots_page(Scope::Cluster("c"), &SnapshotFilter::default(), None, 201).await.unwrap();
-        page.into_iter().map(|s| (s.id, s.status, s.deleting)).collect::<Vec<_>>()
+        page.iter().map(|s| (s.id.clone(), s.status, s.deleting)).collect::<Vec<_>>()
     };
     let (created, deleting) = created_then_deleting(store).await;
     assert_eq!(first_page().await, [("s1".to_owned(), SnapshotStatus::Building, true)], "a delete starting");
@@ -850,13 +869,18 @@ pub async fn a_listing_sees_every_write_to_snapshots_at_once(store: &dyn Catalog
     assert_eq!(first_page().await, [("s2".to_owned(), SnapshotStatus::Building, false)], "a snapshot removed");
 }
 
+/// The name of project `p`'s default storage profile, if it has one.
+async fn default_profile(store: &dyn Catalog) -> Option<String> {
+    store.list_storage_profiles("p").await.unwrap().into_iter().find(|p| p.is_default).map(|p| p.name)
+}
+
 pub async fn one_default_per_project_and_names_are_unique(store: &dyn Catalog) {
     let project = Project { id: "p".into(), name: "proj".into(), created_at: at(0) };
     store.insert_project(&project).await.unwrap();
     store.insert_storage_profile(&profile("a", true)).await.unwrap();
-    assert_eq!(store.default_storage_profile("p").await.unwrap().unwrap().name, "a");
+    assert_eq!(default_profile(store).await.as_deref(), Some("a"));
     store.insert_storage_profile(&profile("b", true)).await.unwrap();
-    assert_eq!(store.default_storage_profile("p").await.unwrap().unwrap().name, "b");
+    assert_eq!(default_profile(store).await.as_deref(), Some("b"));
     let mut again = profile("a", false);
     again.id = "other".into();
     assert!(matches!(store.insert_storage_profile(&again).await, Err(StoreError::Conflict(_))));
@@ -865,13 +889,9 @@ pub async fn one_default_per_project_and_names_are_unique(store: &dyn Catalog) {
     assert_eq!(listed.iter().map(|p| (p.name.as_str(), p.is_default)).collect::<Vec<_>>(), [("a", true), ("b", false)]);
     assert_eq!(listed[0], profile("a", true));
     assert!(matches!(store.set_default_storage_profile("p", "zz").await, Err(StoreError::NotFound)));
-    assert_eq!(
-        store.default_storage_profile("p").await.unwrap().unwrap().name,
-        "a",
-        "a failed change keeps the default"
-    );
+    assert_eq!(default_profile(store).await.as_deref(), Some("a"), "a failed change keeps the default");
     store.delete_storage_profile("p", "a").await.unwrap();
-    assert!(store.default_storage_profile("p").await.unwrap().is_none());
+    assert_eq!(default_profile(store).await, None);
     assert!(matches!(store.delete_storage_profile("p", "a").await, Err(StoreError::NotFound)));
 }
 
@@ -886,7 +906,7 @@ macro_rules! store_suite {
             a_project_wide_name_is_held_once,
             snapshot_pages_keep_only_what_the_filter_lets_through,
             listings_keep_to_their_scope_and_window,
-            scoped_reads_give_each_clusters_configs_and_locations_once,
+            scoped_reads_give_each_clusters_configs_locations_and_profiles_once,
             cluster_pages_walk_the_list_in_order,
             claims_lease_due_operations_once_until_released,
             operations_for_a_snapshot_need_its_expected_version,

@@ -1,15 +1,15 @@
-//! Scheduler benchmark: N clusters (default 10 000) hosted by one essim, seeded straight into the
-//! catalog, each with an hourly automatic-snapshot policy, plus one more registered through the
-//! core as a user would (its time printed: the check against every other cluster's repository
-//! is the part that grows with the fleet). Runs for a simulated day (default 24 h) on a manual
-//! clock. Every fire becomes a real snapshot on the simulated cluster through the reconciler.
-//! Prints the fire lag (how late each automatic snapshot started against its slot plus jitter,
-//! in simulated time) at p50/p99/max, throughput, and the peak RSS of snapkeep's core and of
-//! essim.
+//! Scheduler benchmark: N clusters (default 10 000) of P projects (default 100) hosted by one
+//! essim, seeded straight into the catalog, each with an hourly automatic-snapshot policy, plus
+//! one more registered through the core as a user would (its time printed: the check against
+//! every other cluster's repository is the part that grows with the fleet). Runs for a simulated
+//! day (default 24 h) on a manual clock. Every fire becomes a real snapshot on the simulated
+//! cluster through the reconciler. Prints the fire lag (how late each automatic snapshot started
+//! against its slot plus jitter, in simulated time) at p50/p99/max, the pace of the busy rounds
+//! against the clock, throughput, and the peak RSS of snapkeep's core and of essim.
 //!
 //! Build the simulator first, then run:
 //!   cargo build --release -p essim && cargo bench -p snapkeep-tests --bench scheduler
-//! Scale with SNAPKEEP_BENCH_CLUSTERS and SNAPKEEP_BENCH_HOURS.
+//! Scale with SNAPKEEP_BENCH_CLUSTERS, SNAPKEEP_BENCH_PROJECTS and SNAPKEEP_BENCH_HOURS.
 
 use std::time::{Duration, Instant};
 
@@ -56,6 +56,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn main() {
     let clusters = env_or("SNAPKEEP_BENCH_CLUSTERS", 10_000);
     let hours = env_or("SNAPKEEP_BENCH_HOURS", 24) as i64;
+    let tenants = env_or("SNAPKEEP_BENCH_PROJECTS", 100).clamp(1, clusters.max(1));
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path().join("repos");
     let mut options = EssimOptions::new("elasticsearch", "8.11.1");
@@ -69,16 +70,19 @@ fn main() {
     let sk = rt.block_on(InProcess::open(dir.path(), &root, scheduling, start));
     let setup = Instant::now();
     let project = rt.block_on(async {
-        let project = sk.project("bench").await;
-        for i in 0..clusters {
-            let id = format!("c{i}");
-            sk.seeded_cluster(&project, &id, &format!("{}/c{i}", essim.url)).await;
-            hourly(&sk, &project, &id).await;
+        let mut projects = Vec::with_capacity(tenants);
+        for t in 0..tenants {
+            projects.push(sk.project(&format!("tenant-{t}")).await);
         }
-        project
+        for i in 0..clusters {
+            let (id, project) = (format!("c{i}"), &projects[i % tenants]);
+            sk.seeded_cluster(project, &id, &format!("{}/c{i}", essim.url)).await;
+            hourly(&sk, project, &id).await;
+        }
+        projects.swap_remove(0)
     });
     println!(
-        "setup: {clusters} clusters seeded into the catalog with hourly policies in {:.1} s",
+        "setup: {clusters} clusters of {tenants} projects seeded into the catalog with hourly policies in {:.1} s",
         setup.elapsed().as_secs_f64()
     );
     // One more, registered as a user would: probed, its repository location checked against
@@ -146,6 +150,7 @@ fn main() {
         clusters.div_ceil(scheduling.global_limit as usize),
         p99 / 3600.0
     );
+    assert!(walked > 0, "something fired");
     let pace = walked as f64 / walking.as_secs_f64();
     let verdict = if pace >= 1.0 { "keeps up with the clock" } else { "falls behind the clock" };
     println!(

@@ -1,8 +1,10 @@
 """The snapkeep side of scripts/bench-postgres: registers the benchmark's PostgreSQL server with an
-S3 profile, then times one snapshot and one restore through the official DWS SDK, from the
-request to AVAILABLE and to the job's SUCCESS. Prints "<backup seconds> <restore seconds>"."""
+S3 profile, then BENCH_RUNS times (default 1) times a snapshot and a restore through the official
+DWS SDK, from the request to AVAILABLE and to the job's SUCCESS, each after a sync. Prints
+"<backup seconds, comma-separated> <restore seconds, comma-separated>"."""
 
 import os
+import subprocess
 import sys
 import time
 
@@ -26,19 +28,28 @@ admin(url, token, "POST", "/admin/v1/clusters", {
 })
 client = dws_client(url, key["access_key"], key["secret_key"], project)
 
-started = time.monotonic()
-created = client.create_snapshot(CreateSnapshotRequest(body=CreateSnapshotRequestBody(
-    snapshot=Snapshot(name="bench-full", cluster_id="bench-pg"))))
-detail = await_snapshot(client, created.snapshot.id)
-backup_seconds = time.monotonic() - started
-if detail.status != "AVAILABLE":
-    sys.exit(f"the benchmark snapshot ended {detail.status}")
+backups, restores = [], []
+for run in range(int(os.environ.get("BENCH_RUNS", "1"))):
+    subprocess.run(["sync"], check=True)
+    started = time.monotonic()
+    created = client.create_snapshot(CreateSnapshotRequest(body=CreateSnapshotRequestBody(
+        snapshot=Snapshot(name=f"bench-full-{run}", cluster_id="bench-pg"))))
+    detail = await_snapshot(client, created.snapshot.id)
+    backups.append(time.monotonic() - started)
+    if detail.status != "AVAILABLE":
+        sys.exit(f"the benchmark snapshot ended {detail.status}")
 
-started = time.monotonic()
-restore = client.restore_cluster(RestoreClusterRequest(snapshot_id=created.snapshot.id, body=RestoreClusterRequestBody(
-    restore=Restore(name="bench-restored", port=int(os.environ["BENCH_RESTORE_PORT"])))))
-job = await_job(client, restore.job_id)
-restore_seconds = time.monotonic() - started
-if job.status != "SUCCESS":
-    sys.exit(f"the benchmark restore ended {job.status}: {job.failed_detail}")
-print(f"{backup_seconds:.2f} {restore_seconds:.2f}")
+    subprocess.run(["sync"], check=True)
+    started = time.monotonic()
+    restore = client.restore_cluster(RestoreClusterRequest(snapshot_id=created.snapshot.id,
+        body=RestoreClusterRequestBody(restore=Restore(name=f"bench-restored-{run}",
+                                                       port=int(os.environ["BENCH_RESTORE_PORT"])))))
+    job = await_job(client, restore.job_id)
+    restores.append(time.monotonic() - started)
+    if job.status != "SUCCESS":
+        sys.exit(f"the benchmark restore ended {job.status}: {job.failed_detail}")
+    # The restored server is stopped and its directory removed before the next run.
+    for cluster in admin(url, token, "GET", f"/admin/v1/clusters?project_id={project}")["clusters"]:
+        if cluster["id"] != "bench-pg":
+            admin(url, token, "DELETE", f"/admin/v1/clusters/{cluster['id']}")
+print(",".join(f"{s:.2f}" for s in backups), ",".join(f"{s:.2f}" for s in restores))

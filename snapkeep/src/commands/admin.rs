@@ -572,11 +572,10 @@ fn print(answer: &Value, columns: &[&str], list_key: Option<&str>, as_json: bool
         None => vec![answer],
     };
     println!("{}", table(columns, &rows));
-    // A page that is not the last says how to read the rest, rather than end silently.
-    match answer.get("next") {
-        Some(Value::String(next)) => println!("more: the next page is --after {next}"),
-        Some(Value::Number(next)) => println!("more: the next page is --after {next}"),
-        _ => {}
+    // A page that is not the last says how to read the rest, rather than end silently. (The
+    // audit log's `next` is a number, where a reader tailing it goes on: always there.)
+    if let Some(next) = answer.get("next").and_then(Value::as_str) {
+        println!("more: the next page is --after {next}");
     }
 }
 

@@ -1,8 +1,9 @@
-//! Reads over many clusters at once (a scope), each in one statement whatever the number of
-//! clusters: the fleet view's (what every cluster's protection is decided from, in five
-//! statements; each cluster's newest rows are found by probing its indexes, correlated subqueries
-//! with `LIMIT`, never by sorting a whole table), and every cluster's configs and recorded
-//! snapshot locations (where their repositories are, for the overlap check).
+//! Reads over many clusters at once (a scope), in a fixed number of statements whatever the
+//! number of clusters: the fleet view's facts (what every cluster's protection is decided from,
+//! five statements; each cluster's newest rows are found by probing its indexes, correlated
+//! subqueries with `LIMIT`, never by sorting a whole table), and every cluster's config and
+//! recorded snapshot locations (one statement each: where their repositories are, for the
+//! overlap check).
 
 use std::collections::HashMap;
 
@@ -12,7 +13,7 @@ use sqlx::Row;
 use super::{OPEN, OPERATION_COLUMNS, SqlStore, backend, config_from, corrupt, operation_from, time};
 
 /// Which clusters (aliased `c`) a scope reads, with the key bound as `$1`.
-fn clusters_of(scope: Scope<'_>) -> (&'static str, Option<&str>) {
+pub(super) fn clusters_of(scope: Scope<'_>) -> (&'static str, Option<&str>) {
     match scope {
         Scope::Fleet => ("CAST($1 AS TEXT) IS NULL", None),
         Scope::Project(project) => ("c.project_id = $1", Some(project)),

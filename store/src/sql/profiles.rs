@@ -1,9 +1,12 @@
 //! Storage profiles in the catalog.
 
-use snapkeep_core::{StorageKind, StorageProfile, StoreError};
+use std::collections::HashMap;
+
+use snapkeep_core::{Scope, StorageKind, StorageProfile, StoreError};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
+use super::fleet::clusters_of;
 use super::{SqlStore, backend, corrupt, ms, time, write_error};
 
 fn profile_from(row: &AnyRow) -> Result<StorageProfile, StoreError> {
@@ -68,9 +71,21 @@ impl SqlStore {
         .await
     }
 
-    pub(super) async fn default_profile(&self, project_id: &str) -> Result<Option<StorageProfile>, StoreError> {
-        self.one("SELECT * FROM storage_profiles WHERE project_id = $1 AND is_default = 1", project_id, profile_from)
-            .await
+    /// `Store::scoped_storage_profiles`.
+    pub(super) async fn scoped_profiles(
+        &self,
+        scope: Scope<'_>,
+    ) -> Result<HashMap<String, Vec<StorageProfile>>, StoreError> {
+        let (filter, key) = clusters_of(scope);
+        let read = format!(
+            "SELECT * FROM storage_profiles
+             WHERE project_id IN (SELECT c.project_id FROM clusters c WHERE {filter}) ORDER BY project_id, name"
+        );
+        let mut profiles: HashMap<String, Vec<StorageProfile>> = HashMap::new();
+        for profile in self.all(&read, &[key], profile_from).await? {
+            profiles.entry(profile.project_id.clone()).or_default().push(profile);
+        }
+        Ok(profiles)
     }
 
     pub(super) async fn make_default(&self, project_id: &str, name: &str) -> Result<(), StoreError> {

@@ -55,7 +55,7 @@ pub(super) struct CatalogView {
     pub(super) cluster_lists: Table<Arc<[Cluster]>>,
     pub(super) configs: Table<Option<SnapshotConfig>>,
     /// First pages of snapshot listings (no filter, no cursor), by `cluster id/limit`; SQLite only.
-    pub(super) first_pages: Table<Vec<Snapshot>, MAX_PAGES>,
+    pub(super) first_pages: Table<Arc<[Snapshot]>, MAX_PAGES>,
 }
 
 impl CatalogView {
