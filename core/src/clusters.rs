@@ -116,11 +116,12 @@ impl Snapkeep {
         Ok(ClusterPage { clusters, next })
     }
 
-    /// The clusters `skip` to `skip + limit` (from 0) of one project's list, oldest first, and
-    /// how many there are in all; with `engine` (an engine name, such as `elasticsearch`), only
-    /// that engine's. For dialects whose vendor pages by offset. An unknown project has none.
+    /// The search clusters (Elasticsearch, OpenSearch; no databases) `skip` to `skip + limit`
+    /// (from 0) of one project's list, oldest first, and how many there are in all; with
+    /// `engine` (an engine name such as `opensearch`, any case), only that engine's. For
+    /// dialects of search services whose vendor pages by offset. An unknown project has none.
     /// Errors: `Invalid` for a limit outside 1 to `MAX_PAGE`.
-    pub async fn clusters_range(
+    pub async fn search_clusters_range(
         &self,
         project_id: &str,
         engine: Option<&str>,
@@ -131,7 +132,9 @@ impl Snapkeep {
             return Err(CoreError::invalid("limit", format!("must be 1 to {MAX_PAGE}")));
         }
         let mut clusters = self.store.list_clusters(Some(project_id)).await?;
-        clusters.retain(|c| engine.is_none_or(|engine| c.flavor.as_str() == engine));
+        clusters.retain(|c| {
+            !c.flavor.is_database() && engine.is_none_or(|engine| c.flavor.as_str().eq_ignore_ascii_case(engine))
+        });
         let total = clusters.len();
         Ok((clusters.into_iter().skip(skip).take(limit as usize).collect(), total))
     }

@@ -184,8 +184,9 @@ async fn show_cluster(State(core): State<Snapkeep>, Path((project_id, cluster_id
     Ok(axum::Json(view::cluster(&cluster, &config, snapshotting, restoring)).into_response())
 }
 
-/// ListClustersDetails: `?offset=` (older SDKs: `start`) is the 1-based position of the first
-/// cluster, default 1; `?limit=` how many, default 10; `?datastoreType=` keeps one engine's.
+/// ListClustersDetails, of the project's search clusters: `?offset=` (older SDKs: `start`) is
+/// the 1-based position of the first cluster listed, default 1; `?limit=` how many, default 10;
+/// `?datastoreType=` keeps one engine's.
 /// `totalSize` counts every cluster the listing has, not only this page's (Huawei Cloud SDK
 /// `ListClustersDetailsRequest`).
 async fn list_clusters(
@@ -195,7 +196,9 @@ async fn list_clusters(
 ) -> Result<Response, CssError> {
     let number = |name: &str, default: u32| match query.get(name) {
         None => Ok(default),
-        Some(text) => text.parse::<u32>().map_err(|_| CssError::incorrect(format!("{name} must be a whole number"))),
+        Some(text) => text
+            .parse::<u32>()
+            .map_err(|_| CssError::incorrect(format!("{name} must be a whole number from 0 to {}", u32::MAX))),
     };
     let start = match query.get("offset") {
         Some(_) => number("offset", 1)?,
@@ -204,9 +207,9 @@ async fn list_clusters(
     if start == 0 {
         return Err(CssError::incorrect("offset counts from 1"));
     }
-    let engine = query.get("datastoreType").map(String::as_str);
+    let engine = query.get("datastoreType").map(String::as_str).filter(|engine| !engine.is_empty());
     let skip = start as usize - 1;
-    let (listed, total) = core.clusters_range(&project_id, engine, skip, number("limit", 10)?).await?;
+    let (listed, total) = core.search_clusters_range(&project_id, engine, skip, number("limit", 10)?).await?;
     let mut clusters = Vec::with_capacity(listed.len());
     for cluster in listed {
         let (_, config) = core.snapshot_config(&project_id, &cluster.id).await?;

@@ -575,7 +575,7 @@ fn print(answer: &Value, columns: &[&str], list_key: Option<&str>, as_json: bool
     // A page that is not the last says how to read the rest, rather than end silently. (The
     // audit log's `next` is a number, where a reader tailing it goes on: always there.)
     if let Some(next) = answer.get("next").and_then(Value::as_str) {
-        println!("more: the next page is --after {next}");
+        println!("more: the next page is this command again with --after {next}");
     }
 }
 

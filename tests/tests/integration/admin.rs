@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use snapkeep_tests::{Auth, Essim, EssimOptions, Snapkeep, wait_for};
+use snapkeep_tests::{Auth, Essim, EssimOptions, Snapkeep, TestPostgres, wait_for};
 
 fn cli(snapkeep: &Snapkeep, args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = Command::new(snapkeep_tests::binary("snapkeep"));
@@ -422,7 +422,8 @@ fn clusters_list_in_pages() {
     assert_eq!(css("?offset=9").2["totalSize"], 4);
     let (_, ids, body) = css("?datastoreType=opensearch");
     assert_eq!((ids.len(), &body["totalSize"]), (0, &json!(0)), "{body}");
-    assert_eq!(css("?datastoreType=elasticsearch&limit=1").1, ["c0"]);
+    assert_eq!(css("?datastoreType=Elasticsearch&limit=1").1, ["c0"]);
+    assert_eq!(css("?datastoreType=").1.len(), 4, "an empty engine filters nothing");
     for query in ["?offset=0", "?limit=0", "?limit=1001", "?limit=ten", "?start=-1"] {
         let (status, _, body) = css(query);
         assert_eq!((status, body["error_code"].as_str()), (400, Some("CSS.0001")), "{query}: {body}");
@@ -434,11 +435,20 @@ fn clusters_list_in_pages() {
         table.lines().skip(1).filter(|l| !l.starts_with("more:")).map(|l| l.split(' ').next().unwrap().into()).collect()
     };
     let first = text(&["cluster", "list", "--limit", "3"]);
-    let next = first.lines().find_map(|l| l.strip_prefix("more: the next page is --after ")).expect(&first);
+    let hint = "more: the next page is this command again with --after ";
+    let next = first.lines().find_map(|l| l.strip_prefix(hint)).expect(&first);
     let rest = text(&["cluster", "list", "--limit", "3", "--after", next]);
     assert_eq!(ids(&first), ["c0", "c1", "c2"], "{first}");
     assert_eq!(ids(&rest), ["c3", "c4"], "{rest}");
     assert!(!rest.contains("more:"), "{rest}");
+
+    // A database is no search cluster: CSS never lists it.
+    let postgres = TestPostgres::shared_or_start();
+    let pg = json!({"project_id": ours.project_id, "id": "db", "name": "db", "endpoint": postgres.url("postgres")});
+    let (status, body) = snapkeep.call("POST", "/admin/v1/clusters", Some(pg), Auth::Admin);
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(css("").2["totalSize"], 4);
+    assert_eq!(walk("").len(), 6, "the admin API lists it");
 }
 
 /// A password written into a cluster's URL is sealed like any other and never shown or stored in
