@@ -1,8 +1,11 @@
 """The snapkeep side of scripts/bench-postgres: registers the benchmark's PostgreSQL server with an
 S3 profile, then BENCH_RUNS times (default 1) times a snapshot and a restore through the official
-DWS SDK, from the request to AVAILABLE and to the job's SUCCESS, each after a sync. Prints
-"<backup seconds, comma-separated> <restore seconds, comma-separated>"."""
+DWS SDK, from the request to AVAILABLE and to the job's SUCCESS, each after a sync, and for each
+restore the seconds until the service logged its data directory written (BENCH_LOG, a JSON log).
+Prints "<backup seconds> <restore seconds> <files-written seconds>", each comma-separated."""
 
+import datetime
+import json
 import os
 import subprocess
 import sys
@@ -28,7 +31,20 @@ admin(url, token, "POST", "/admin/v1/clusters", {
 })
 client = dws_client(url, key["access_key"], key["secret_key"], project)
 
-backups, restores = [], []
+def files_written(requested):
+    """Seconds from the restore's request to the service's log line saying the data directory is
+    written (the server not yet started): what zstd -d | tar -x does on the other side."""
+    with open(os.environ["BENCH_LOG"]) as log:
+        lines = [json.loads(line) for line in log if line.startswith("{")]
+    written = [line["timestamp"] for line in lines
+               if line.get("fields", {}).get("message", "").startswith("restore: the data directory is written")]
+    if not written:
+        sys.exit("the service logged no written data directory")
+    at = datetime.datetime.fromisoformat(written[-1].replace("Z", "+00:00")).timestamp()
+    return at - requested
+
+
+backups, restores, files = [], [], []
 for run in range(int(os.environ.get("BENCH_RUNS", "1"))):
     subprocess.run(["sync"], check=True)
     started = time.monotonic()
@@ -40,7 +56,7 @@ for run in range(int(os.environ.get("BENCH_RUNS", "1"))):
         sys.exit(f"the benchmark snapshot ended {detail.status}")
 
     subprocess.run(["sync"], check=True)
-    started = time.monotonic()
+    started, requested = time.monotonic(), time.time()
     restore = client.restore_cluster(RestoreClusterRequest(snapshot_id=created.snapshot.id,
         body=RestoreClusterRequestBody(restore=Restore(name=f"bench-restored-{run}",
                                                        port=int(os.environ["BENCH_RESTORE_PORT"])))))
@@ -48,8 +64,9 @@ for run in range(int(os.environ.get("BENCH_RUNS", "1"))):
     restores.append(time.monotonic() - started)
     if job.status != "SUCCESS":
         sys.exit(f"the benchmark restore ended {job.status}: {job.failed_detail}")
+    files.append(files_written(requested))
     # The restored server is stopped and its directory removed before the next run.
     for cluster in admin(url, token, "GET", f"/admin/v1/clusters?project_id={project}")["clusters"]:
         if cluster["id"] != "bench-pg":
             admin(url, token, "DELETE", f"/admin/v1/clusters/{cluster['id']}")
-print(",".join(f"{s:.2f}" for s in backups), ",".join(f"{s:.2f}" for s in restores))
+print(*(",".join(f"{s:.2f}" for s in series) for series in (backups, restores, files)))

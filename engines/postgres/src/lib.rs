@@ -82,6 +82,7 @@ impl PostgresEngine {
         let data = dir.join("data");
         restore::materialise(objects, &manifest, &data, progress).await?;
         restore::configure_copy(&data)?;
+        tracing::info!(cluster = %server.cluster_id, "restore: the data directory is written; starting the server");
         self.area.binaries.give_to_server_user(&dir).await?;
         self.area.binaries.start(&data, server.port, &self.area.listen, &dir.join("server.log")).await?;
         Ok(RestoredServer { url: format!("postgres://{}:{}/postgres", self.area.listen, server.port) })
