@@ -93,13 +93,13 @@ impl Snapkeep {
         let configs = self.store.snapshot_configs(scope).await?;
         let mut recorded = self.store.snapshot_locations(scope).await?;
         let profiles = self.store.scoped_storage_profiles(scope).await?;
+        let (root, unset) = (&self.repositories.local_root, SnapshotSettings::default());
         let mut all = Vec::with_capacity(clusters.len());
         for cluster in clusters {
             let project = cluster.project_id.as_str();
             let profiles = profiles.get(project).map_or(&[][..], Vec::as_slice);
-            let settings = configs.get(&cluster.id).map(|config| &config.settings);
-            let root = &self.repositories.local_root;
-            let mut places = vec![locate(cluster, settings.unwrap_or(&SnapshotSettings::default()), profiles, root)];
+            let settings = configs.get(&cluster.id).map_or(&unset, |config| &config.settings);
+            let mut places = vec![locate(cluster, settings, profiles, root)];
             for location in recorded.remove(&cluster.id).unwrap_or_default() {
                 let place = place_in(project, &location, profiles, root);
                 // A backup's folder inside a repository already listed is that repository's.
